@@ -1,0 +1,25 @@
+//! The pprof profile: its data model, the profile.proto codec, the legacy formats, and
+//! the transforms pprof applies before reporting (merge, filters, pruning, scaling,
+//! aggregation).
+//!
+//! The model is columnar (see [`Samples`]): profiles with millions of samples decode
+//! with a handful of allocations. Entities refer to each other by dense index and all
+//! strings live in one [`StringTable`].
+
+#![warn(missing_docs)]
+
+mod error;
+pub mod legacy;
+pub mod merge;
+mod model;
+mod parse;
+pub mod proto;
+mod strings;
+
+pub use error::{Error, Result};
+pub use model::{
+    Function, Label, Line, Location, Mapping, Profile, SampleRef, Samples, ValueType,
+};
+pub use parse::{gunzip, is_gzip, parse, parse_uncompressed, parse_with, ParseOptions,
+    DEFAULT_MAX_DECOMPRESSED};
+pub use strings::{StrId, StringTable};

@@ -1,0 +1,127 @@
+//! Reading a profile from bytes in any format pprof reads: profile.proto, gzipped or
+//! not, and the legacy text and binary formats, told apart by content.
+
+use std::io::Read;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{Error, Result};
+use crate::model::Profile;
+use crate::{legacy, merge, proto};
+
+/// Default limit on the decompressed size of a gzipped profile: 4 GiB.
+pub const DEFAULT_MAX_DECOMPRESSED: u64 = 4 << 30;
+
+/// How [`parse_with`] reads its input.
+#[derive(Clone, Copy, Debug)]
+pub struct ParseOptions {
+    /// Largest decompressed size accepted from a gzipped input, in bytes; a larger
+    /// stream is refused as a likely decompression bomb.
+    pub max_decompressed: u64,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+        }
+    }
+}
+
+/// Parses a profile in any supported format with the default options.
+pub fn parse(data: &[u8]) -> Result<Profile> {
+    parse_with(data, &ParseOptions::default())
+}
+
+/// Parses a profile in any supported format.
+///
+/// Gzip is detected by its magic bytes and inflated (concatenated gzip members are
+/// read as one stream, as pprof does); the result is decoded as profile.proto and,
+/// when it is not one, by each legacy parser in pprof's order.
+pub fn parse_with(data: &[u8], options: &ParseOptions) -> Result<Profile> {
+    let inflated;
+    let data = if is_gzip(data) {
+        inflated = gunzip(data, options.max_decompressed)
+            .map_err(|e| e.context("decompressing profile"))?;
+        &inflated[..]
+    } else {
+        data
+    };
+    parse_uncompressed(data).map_err(|e| e.context("parsing profile"))
+}
+
+/// Whether `data` starts with the gzip magic bytes.
+pub fn is_gzip(data: &[u8]) -> bool {
+    data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b
+}
+
+/// Inflates a gzip stream (all its members), refusing more than `limit` bytes of output
+/// and a stream that ends early.
+pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>> {
+    // A gzip trailer records the size of the last member modulo 2^32: a good first guess.
+    let hint = if data.len() >= 4 {
+        let t = &data[data.len() - 4..];
+        u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as u64
+    } else {
+        0
+    };
+    let capacity = hint.max(data.len() as u64 * 4).min(limit).min(1 << 32) as usize;
+    let mut out = Vec::with_capacity(capacity);
+    let mut reader = MultiGzDecoder::new(data).take(limit.saturating_add(1));
+    reader
+        .read_to_end(&mut out)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                Error::new("gzip stream is truncated (unexpected end of file)")
+            }
+            _ => Error::new(format!("invalid gzip stream: {e}")),
+        })?;
+    if out.len() as u64 > limit {
+        return Err(Error::new(format!(
+            "decompressed size exceeds the limit of {limit} bytes (a decompression bomb?)"
+        )));
+    }
+    Ok(out)
+}
+
+/// Parses uncompressed bytes: profile.proto first, then the legacy formats.
+pub fn parse_uncompressed(data: &[u8]) -> Result<Profile> {
+    if data.is_empty() {
+        return Err(Error::new("empty input file"));
+    }
+    let proto_error = match parse_proto(data) {
+        Ok(p) => return Ok(p),
+        Err(e) => e,
+    };
+    match legacy::parse(data) {
+        Ok(p) => Ok(p),
+        Err(legacy::LegacyError::Unrecognized) => {
+            if looks_like_text(data) {
+                Err(Error::new("unrecognized profile format"))
+            } else {
+                Err(proto_error)
+            }
+        }
+        Err(legacy::LegacyError::Malformed(e)) => Err(e),
+    }
+}
+
+/// Decodes profile.proto, merging several messages written back to back.
+fn parse_proto(data: &[u8]) -> Result<Profile> {
+    let parts = proto::split_concatenated(data)?;
+    if parts.len() == 1 {
+        return proto::decode(data);
+    }
+    let mut profiles = Vec::with_capacity(parts.len());
+    for (start, end) in parts {
+        profiles.push(proto::decode_at(&data[start..end], start)?);
+    }
+    merge::merge(profiles)
+}
+
+/// Whether the input reads as text (so a proto decoding error says little about it).
+fn looks_like_text(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(512)];
+    head.iter()
+        .all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+}

@@ -1,0 +1,148 @@
+//! Encoding a [`Profile`] as profile.proto, the way pprof writes it: fields in number
+//! order, zero scalars omitted, repeated numbers packed, unused strings dropped.
+
+use super::wire::{Writer, LEN};
+use crate::model::Profile;
+use crate::strings::StrId;
+
+/// Encodes `p` as an uncompressed profile.proto message.
+pub fn encode(p: &Profile) -> Vec<u8> {
+    let remap = StringRemap::new(p);
+    let s = |id: StrId| remap.get(id);
+    let mut w = Writer::default();
+    w.buf.reserve(p.samples.values.len() * 2 + p.samples.locations.len() * 2 + 1024);
+
+    for vt in &p.sample_types {
+        w.message(1, |w| {
+            w.int_opt(1, s(vt.ty));
+            w.int_opt(2, s(vt.unit));
+        });
+    }
+    for sample in p.samples.iter() {
+        w.message(2, |w| {
+            w.packed(
+                1,
+                sample.locations.iter().map(|&l| p.locations[l as usize].id),
+            );
+            w.packed(2, sample.values.iter().map(|&v| v as u64));
+            for l in sample.labels {
+                w.message(3, |w| {
+                    w.int_opt(1, s(l.key));
+                    w.int_opt(2, s(l.str));
+                    w.int_opt(3, l.num as u64);
+                    w.int_opt(4, s(l.num_unit));
+                });
+            }
+        });
+    }
+    for m in &p.mappings {
+        w.message(3, |w| {
+            w.int_opt(1, m.id);
+            w.int_opt(2, m.memory_start);
+            w.int_opt(3, m.memory_limit);
+            w.int_opt(4, m.file_offset);
+            w.int_opt(5, s(m.filename));
+            w.int_opt(6, s(m.build_id));
+            w.bool_opt(7, m.has_functions);
+            w.bool_opt(8, m.has_filenames);
+            w.bool_opt(9, m.has_line_numbers);
+            w.bool_opt(10, m.has_inline_frames);
+        });
+    }
+    for l in &p.locations {
+        w.message(4, |w| {
+            w.int_opt(1, l.id);
+            w.int_opt(2, l.mapping.map_or(0, |m| p.mappings[m as usize].id));
+            w.int_opt(3, l.address);
+            for line in &l.lines {
+                w.message(4, |w| {
+                    w.int_opt(1, p.functions[line.function as usize].id);
+                    w.int_opt(2, line.line as u64);
+                    w.int_opt(3, line.column as u64);
+                });
+            }
+            w.bool_opt(5, l.is_folded);
+        });
+    }
+    for f in &p.functions {
+        w.message(5, |w| {
+            w.int_opt(1, f.id);
+            w.int_opt(2, s(f.name));
+            w.int_opt(3, s(f.system_name));
+            w.int_opt(4, s(f.filename));
+            w.int_opt(5, f.start_line as u64);
+        });
+    }
+    for text in remap.kept.iter().map(|&id| p.str(id)) {
+        w.bytes(6, text.as_bytes());
+    }
+    w.int_opt(7, s(p.drop_frames));
+    w.int_opt(8, s(p.keep_frames));
+    w.int_opt(9, p.time_nanos as u64);
+    w.int_opt(10, p.duration_nanos as u64);
+    w.message(11, |w| {
+        w.int_opt(1, s(p.period_type.ty));
+        w.int_opt(2, s(p.period_type.unit));
+    });
+    w.int_opt(12, p.period as u64);
+    w.packed(13, p.comments.iter().map(|&c| s(c)));
+    w.int_opt(14, s(p.default_sample_type));
+    w.int_opt(15, s(p.doc_url));
+    let _ = LEN;
+    w.buf
+}
+
+/// New string ids for the strings a profile still uses, in their old order.
+struct StringRemap {
+    new_ids: Vec<u32>,
+    kept: Vec<StrId>,
+}
+
+impl StringRemap {
+    fn new(p: &Profile) -> StringRemap {
+        let mut used = vec![false; p.strings.len()];
+        let mut mark = |id: StrId| {
+            if let Some(u) = used.get_mut(id.index()) {
+                *u = true;
+            }
+        };
+        mark(StrId::EMPTY);
+        for vt in p.sample_types.iter().chain(std::iter::once(&p.period_type)) {
+            mark(vt.ty);
+            mark(vt.unit);
+        }
+        for l in &p.samples.labels {
+            mark(l.key);
+            mark(l.str);
+            mark(l.num_unit);
+        }
+        for m in &p.mappings {
+            mark(m.filename);
+            mark(m.build_id);
+        }
+        for f in &p.functions {
+            mark(f.name);
+            mark(f.system_name);
+            mark(f.filename);
+        }
+        for &id in [p.drop_frames, p.keep_frames, p.default_sample_type, p.doc_url]
+            .iter()
+            .chain(&p.comments)
+        {
+            mark(id);
+        }
+        let mut new_ids = vec![0u32; used.len()];
+        let mut kept = Vec::new();
+        for (old, &u) in used.iter().enumerate() {
+            if u {
+                new_ids[old] = kept.len() as u32;
+                kept.push(StrId(old as u32));
+            }
+        }
+        StringRemap { new_ids, kept }
+    }
+
+    fn get(&self, id: StrId) -> u64 {
+        self.new_ids.get(id.index()).copied().unwrap_or(0) as u64
+    }
+}
