@@ -36,7 +36,7 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         let p = grab_all(&s.sources, s);
         (p, base.map(|h| h.join().unwrap_or_else(|_| Err("fetching base profiles failed".into()))))
     });
-    let mut p = match p {
+    let (mut p, mut remote) = match p {
         Err(e) => return Err(format!("problem fetching source profiles: {e}")),
         Ok(None) => return Err("failed to fetch any source profiles".into()),
         Ok(Some(p)) => p,
@@ -45,7 +45,10 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         let mut base = match base {
             Err(e) => return Err(format!("problem fetching base profiles: {e},")),
             Ok(None) => return Err("failed to fetch any base profiles".into()),
-            Ok(Some(b)) => b,
+            Ok(Some((b, r))) => {
+                remote |= r;
+                b
+            }
         };
         if s.diff_base {
             base.set_label("pprof::base", &["true"]);
@@ -65,13 +68,52 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         let c = p.intern(&s.comment);
         p.comments.push(c);
     }
+    if remote {
+        save_fetched(&p);
+    }
     Ok(p)
+}
+
+/// Saves a profile fetched over the network under `$PPROF_TMPDIR` (default `~/pprof`) as
+/// `pprof.<binary>.<sample types>.NNN.pb.gz`, as pprof does.
+fn save_fetched(p: &Profile) {
+    let dir = std::env::var("PPROF_TMPDIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+            format!("{home}/pprof")
+        });
+    let mut prefix = String::from("pprof.");
+    if let Some(m) = p.mappings.first() {
+        let file = p.str(m.filename);
+        if !file.is_empty() {
+            prefix.push_str(file.rsplit('/').next().unwrap_or(file));
+            prefix.push('.');
+        }
+    }
+    for t in &p.sample_types {
+        prefix.push_str(p.str(t.ty));
+        prefix.push('.');
+    }
+    let result = std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("{dir}: {}", os_error(&e)))
+        .and_then(|_| crate::tempfile::new_path(&dir, &prefix, ".pb.gz").map_err(|e| e.0))
+        .and_then(|path| {
+            crate::driver::write_file_atomically(&path, &profile::proto::encode_gzip(p))
+                .map(|_| path)
+                .map_err(|e| e.0)
+        });
+    match result {
+        Ok(path) => eprintln!("Saved profile in {path}"),
+        Err(e) => eprintln!("Could not save profile: {e}"),
+    }
 }
 
 /// Reads every source (two at a time) and merges those that could be read; prints an
 /// error line for each that could not. `Ok(None)` when none could be read.
-fn grab_all(sources: &[String], s: &Sources) -> std::result::Result<Option<Profile>, String> {
-    let mut results: Vec<Option<Result<Profile>>> = (0..sources.len()).map(|_| None).collect();
+fn grab_all(sources: &[String], s: &Sources) -> std::result::Result<Option<(Profile, bool)>, String> {
+    let mut results: Vec<Option<Result<(Profile, bool)>>> = (0..sources.len()).map(|_| None).collect();
     let workers = thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len().max(1));
     thread::scope(|scope| {
         let chunk = sources.len().div_ceil(workers).max(1);
@@ -84,9 +126,13 @@ fn grab_all(sources: &[String], s: &Sources) -> std::result::Result<Option<Profi
         }
     });
     let mut profiles = Vec::new();
+    let mut remote = false;
     for (src, r) in sources.iter().zip(results) {
         match r {
-            Some(Ok(p)) => profiles.push(p),
+            Some(Ok((p, r))) => {
+                profiles.push(p);
+                remote |= r;
+            }
             Some(Err(e)) => eprintln!("{src}: {e}"),
             None => {}
         }
@@ -99,19 +145,20 @@ fn grab_all(sources: &[String], s: &Sources) -> std::result::Result<Option<Profi
     if fetched != sources.len() {
         eprintln!("Fetched {fetched} source profiles out of {}", sources.len());
     }
-    Ok(Some(p))
+    Ok(Some((p, remote)))
 }
 
-/// Reads one source: a file if one exists at that path, else a URL.
-fn grab(source: &str, s: &Sources) -> Result<Profile> {
+/// Reads one source: a file if one exists at that path, else a URL. The flag says whether
+/// it came over the network.
+fn grab(source: &str, s: &Sources) -> Result<(Profile, bool)> {
     match std::fs::metadata(source) {
         Ok(_) => {
             let data = std::fs::read(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
-            profile::parse(&data)
+            Ok((profile::parse(&data)?, false))
         }
         Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
-            Some((url, timeout)) => crate::http::fetch_profile(&url, timeout),
+            Some((url, timeout)) => Ok((crate::http::fetch_profile(&url, timeout)?, true)),
             None => Err(profile::Error::new(format!(
                 "stat {source}: {}",
                 os_error(&stat_error)
