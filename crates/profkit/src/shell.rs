@@ -271,7 +271,7 @@ impl Shell {
             eprintln!("{choice}\n");
             return;
         }
-        eeprintln!("Unknown command: {topic}");
+        eprintln!("Unknown command: {topic}");
     }
 }
 
