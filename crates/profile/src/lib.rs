@@ -8,15 +8,26 @@
 
 #![warn(missing_docs)]
 
+mod aggregate;
 mod error;
+mod filter;
+mod label_frames;
 pub mod legacy;
 pub mod merge;
 mod model;
 mod parse;
 pub mod proto;
+mod prune;
+mod sample_index;
 mod strings;
+mod tagfilter;
+mod transform;
 
 pub use error::{Error, Result};
+pub use filter::NameMatches;
+pub use merge::merge;
+pub use tagfilter::TagFilter;
+pub use transform::DIFF_BASE_LABEL;
 pub use model::{
     Function, Label, Line, Location, Mapping, Profile, SampleRef, Samples, ValueType,
 };
