@@ -183,12 +183,7 @@ impl Profile {
         }
         let ignored = ignored
             .into_iter()
-            .map(|(k, set)| {
-                (
-                    k.to_string(),
-                    set.into_iter().map(str::to_string).collect(),
-                )
-            })
+            .map(|(k, set)| (k.to_string(), set.into_iter().map(str::to_string).collect()))
             .collect();
         (result, ignored)
     }

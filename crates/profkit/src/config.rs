@@ -220,9 +220,9 @@ pub fn parse_bool(value: &str) -> Option<bool> {
 
 /// The option (field) a name refers to: the field itself or one of its choice words.
 pub fn lookup(name: &str) -> Option<&'static Field> {
-    FIELDS.iter().find(|f| {
-        f.name == name || matches!(f.kind, Kind::Choice(c) if c.contains(&name))
-    })
+    FIELDS
+        .iter()
+        .find(|f| f.name == name || matches!(f.kind, Kind::Choice(c) if c.contains(&name)))
 }
 
 impl Config {
@@ -280,12 +280,16 @@ impl Config {
         }
         let bool_value = || {
             parse_bool(value).ok_or_else(|| {
-                ConfigError(format!("strconv.ParseBool: parsing {value:?}: invalid syntax"))
+                ConfigError(format!(
+                    "strconv.ParseBool: parsing {value:?}: invalid syntax"
+                ))
             })
         };
         let float_value = || {
             value.trim().parse::<f64>().map_err(|_| {
-                ConfigError(format!("strconv.ParseFloat: parsing {value:?}: invalid syntax"))
+                ConfigError(format!(
+                    "strconv.ParseFloat: parsing {value:?}: invalid syntax"
+                ))
             })
         };
         if let Kind::Choice(choices) = field.kind {

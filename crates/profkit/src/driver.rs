@@ -38,11 +38,24 @@ impl<E: std::fmt::Display> From<E> for Failure {
 }
 
 const SOURCE_VALUE_FLAGS: &[&str] = &[
-    "symbolize", "buildid", "timeout", "add_comment", "seconds", "tools", "http",
+    "symbolize",
+    "buildid",
+    "timeout",
+    "add_comment",
+    "seconds",
+    "tools",
+    "http",
 ];
 const SOURCE_BOOL_FLAGS: &[&str] = &[
-    "all_frames", "no_browser", "inuse_space", "inuse_objects", "alloc_space",
-    "alloc_objects", "total_delay", "contentions", "mean_delay",
+    "all_frames",
+    "no_browser",
+    "inuse_space",
+    "inuse_objects",
+    "alloc_space",
+    "alloc_objects",
+    "total_delay",
+    "contentions",
+    "mean_delay",
 ];
 
 fn flag_kind(name: &str) -> Option<FlagKind> {
@@ -56,7 +69,11 @@ fn flag_kind(name: &str) -> Option<FlagKind> {
         return Some(FlagKind::Bool);
     }
     if let Some(c) = commands::find(name) {
-        return Some(if c.has_param { FlagKind::Value } else { FlagKind::Bool });
+        return Some(if c.has_param {
+            FlagKind::Value
+        } else {
+            FlagKind::Bool
+        });
     }
     for f in FIELDS {
         if f.name == name {
@@ -112,7 +129,10 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     let mut command = None;
     for c in commands::COMMANDS {
         let chosen = if c.has_param {
-            parsed.get(c.name).filter(|v| !v.is_empty()).map(|v| Some(v.to_string()))
+            parsed
+                .get(c.name)
+                .filter(|v| !v.is_empty())
+                .map(|v| Some(v.to_string()))
         } else {
             parsed.is_true(c.name).then_some(None)
         };
@@ -156,12 +176,18 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     let int_flag = |name: &str| -> Result<i64, Failure> {
         match parsed.get(name) {
             None => Ok(-1),
-            Some(v) => parse_go_int(v)
-                .ok_or_else(|| Failure(format!("invalid value {v:?} for flag -{name}: parse error"))),
+            Some(v) => parse_go_int(v).ok_or_else(|| {
+                Failure(format!("invalid value {v:?} for flag -{name}: parse error"))
+            }),
         }
     };
     let nonempty = |name: &str| -> Vec<String> {
-        parsed.all(name).iter().filter(|s| !s.is_empty()).cloned().collect()
+        parsed
+            .all(name)
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect()
     };
     let (base, diff_base) = (nonempty("base"), nonempty("diff_base"));
     if !base.is_empty() && !diff_base.is_empty() {
@@ -172,7 +198,11 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     let mut sources = Sources {
         sources: parsed.args.clone(),
         diff_base: !diff_base.is_empty(),
-        bases: if diff_base.is_empty() { base } else { diff_base },
+        bases: if diff_base.is_empty() {
+            base
+        } else {
+            diff_base
+        },
         normalize: config.normalize,
         seconds: int_flag("seconds")?,
         timeout: int_flag("timeout")?,
@@ -202,9 +232,15 @@ fn parse_go_int(v: &str) -> Option<i64> {
         Some(d) => (true, d),
         None => (false, v.strip_prefix('+').unwrap_or(v)),
     };
-    let n = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let n = if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         i64::from_str_radix(h, 16).ok()?
-    } else if let Some(b) = digits.strip_prefix("0b").or_else(|| digits.strip_prefix("0B")) {
+    } else if let Some(b) = digits
+        .strip_prefix("0b")
+        .or_else(|| digits.strip_prefix("0B"))
+    {
         i64::from_str_radix(b, 2).ok()?
     } else if digits.len() > 1 && digits.starts_with('0') {
         i64::from_str_radix(digits.trim_start_matches("0o"), 8).ok()?
@@ -326,7 +362,10 @@ pub fn generate_report(
     let cfg = apply_command_overrides(command, cfg.clone());
 
     let split_keys = |s: &str| -> Vec<String> {
-        s.split(',').filter(|k| !k.is_empty()).map(String::from).collect()
+        s.split(',')
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect()
     };
     let (root_keys, leaf_keys) = (split_keys(&cfg.tag_root), split_keys(&cfg.tag_leaf));
     if !root_keys.is_empty() || !leaf_keys.is_empty() {
@@ -342,8 +381,12 @@ pub fn generate_report(
     let mut options = report_options(&p, num_label_units.clone(), &cfg)?;
     options.format = command.format;
     if let Some(arg) = arg {
-        let rx = Regex::new(arg)
-            .map_err(|e| Failure(format!("parsing argument regexp {arg}: {}", regex_error(&e))))?;
+        let rx = Regex::new(arg).map_err(|e| {
+            Failure(format!(
+                "parsing argument regexp {arg}: {}",
+                regex_error(&e)
+            ))
+        })?;
         options.symbol = Some(rx);
     }
     // The total is computed before focusing unless percentages are relative.
@@ -404,8 +447,9 @@ fn apply_focus(
             return Ok(None);
         }
         let f = profile::TagFilter::parse(name, value, num_label_units)?;
-        if f.is_numeric_range() {
-            eprintln!("{name}:Interpreted '{}' as range, not regexp", f.range_text());
+        if f.is_range() {
+            let text = value.split_once('=').map_or(value, |(_, v)| v);
+            eprintln!("{name}:Interpreted '{text}' as range, not regexp");
         }
         Ok(Some(f))
     };
@@ -413,7 +457,12 @@ fn apply_focus(
     let tag_ignore = tag_filter("tagignore", &cfg.tag_ignore)?;
     let prune_from = regex_option("prune_from", &cfg.prune_from)?;
 
-    let m = p.filter_samples_by_name(focus.as_ref(), ignore.as_ref(), hide.as_ref(), show.as_ref());
+    let m = p.filter_samples_by_name(
+        focus.as_ref(),
+        ignore.as_ref(),
+        hide.as_ref(),
+        show.as_ref(),
+    );
     warn_no_matches(focus.is_none() || m.focus, "Focus");
     warn_no_matches(ignore.is_none() || m.ignore, "Ignore");
     warn_no_matches(hide.is_none() || m.hide, "Hide");
@@ -554,10 +603,7 @@ pub fn write_file_atomically(path: &str, data: &[u8]) -> Result<(), Failure> {
     let result = std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, target));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Failure(format!(
-            "open {path}: {}",
-            fetch::os_error(&e)
-        )));
+        return Err(Failure(format!("open {path}: {}", fetch::os_error(&e))));
     }
     Ok(())
 }

@@ -34,7 +34,13 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
     let (p, base) = thread::scope(|scope| {
         let base = (!s.bases.is_empty()).then(|| scope.spawn(|| grab_all(&s.bases, s)));
         let p = grab_all(&s.sources, s);
-        (p, base.map(|h| h.join().unwrap_or_else(|_| Err("fetching base profiles failed".into()))))
+        (
+            p,
+            base.map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("fetching base profiles failed".into()))
+            }),
+        )
     });
     let (mut p, mut remote) = match p {
         Err(e) => return Err(format!("problem fetching source profiles: {e}")),
@@ -112,9 +118,15 @@ fn save_fetched(p: &Profile) {
 
 /// Reads every source (two at a time) and merges those that could be read; prints an
 /// error line for each that could not. `Ok(None)` when none could be read.
-fn grab_all(sources: &[String], s: &Sources) -> std::result::Result<Option<(Profile, bool)>, String> {
-    let mut results: Vec<Option<Result<(Profile, bool)>>> = (0..sources.len()).map(|_| None).collect();
-    let workers = thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len().max(1));
+fn grab_all(
+    sources: &[String],
+    s: &Sources,
+) -> std::result::Result<Option<(Profile, bool)>, String> {
+    let mut results: Vec<Option<Result<(Profile, bool)>>> =
+        (0..sources.len()).map(|_| None).collect();
+    let workers = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sources.len().max(1));
     thread::scope(|scope| {
         let chunk = sources.len().div_ceil(workers).max(1);
         for (srcs, out) in sources.chunks(chunk).zip(results.chunks_mut(chunk)) {
@@ -185,7 +197,7 @@ pub fn os_error(e: &std::io::Error) -> String {
 
 /// Makes sample types compatible, scales units to a common one and merges.
 pub fn combine(mut profiles: Vec<Profile>) -> Result<Profile> {
-    profile::merge::compatibilize_sample_types(&mut profiles)?;
+    profile::compatibilize_sample_types(&mut profiles)?;
     report::measurement::scale_profiles(&mut profiles)?;
     if profiles.len() == 1 {
         return Ok(profiles.pop().expect("one profile"));

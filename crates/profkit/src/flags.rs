@@ -137,7 +137,14 @@ mod tests {
     #[test]
     fn accepts_go_flag_spellings() {
         let p = parse(
-            &args(&["-top", "--cum", "-nodecount", "10", "--focus=main", "x.pb.gz"]),
+            &args(&[
+                "-top",
+                "--cum",
+                "-nodecount",
+                "10",
+                "--focus=main",
+                "x.pb.gz",
+            ]),
             kinds,
         )
         .unwrap();

@@ -105,7 +105,12 @@ pub fn fetch_bytes(url: &str, timeout: Duration) -> Result<Vec<u8>> {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains("text/plain"));
         if from_pprof {
-            if let Ok(body) = response.body_mut().with_config().limit(1 << 20).read_to_vec() {
+            if let Ok(body) = response
+                .body_mut()
+                .with_config()
+                .limit(1 << 20)
+                .read_to_vec()
+            {
                 return Err(Error::new(format!(
                     "server response: {} - {}",
                     line.trim_end(),

@@ -89,7 +89,9 @@ impl Shell {
                 && self.profile.sample_types.len() > 1
             {
                 out.push_str("No samples were found with the default sample value type.\n");
-                out.push_str("Try \"sample_index\" command to analyze different sample values.\n\n");
+                out.push_str(
+                    "Try \"sample_index\" command to analyze different sample values.\n\n",
+                );
             }
         }
         out.push_str("Entering interactive mode (type \"help\" for commands, \"o\" for options)");
@@ -179,7 +181,10 @@ impl Shell {
         if name == "sample_index" {
             match self.profile.sample_index_by_name(&value) {
                 Ok(i) if i < self.profile.sample_types.len() => {
-                    value = self.profile.str(self.profile.sample_types[i].ty).to_string();
+                    value = self
+                        .profile
+                        .str(self.profile.sample_types[i].ty)
+                        .to_string();
                 }
                 Ok(_) => {
                     eprintln!("invalid sample_index {value:?}");
@@ -285,7 +290,10 @@ fn command_help(c: &commands::Command) -> String {
         }
         let redirect = c.name != "weblist";
         let mut h = vec![
-            format!("{}<func_regex|address> [-focus_regex]* [-ignore_regex]*", c.name),
+            format!(
+                "{}<func_regex|address> [-focus_regex]* [-ignore_regex]*",
+                c.name
+            ),
             "Include functions matching func_regex, or including the address specified.".into(),
             "Include samples matching focus_regex, and exclude ignore_regex.".into(),
         ];
@@ -414,21 +422,27 @@ struct ShellHelper {
 
 impl ShellHelper {
     fn new(p: &Profile) -> ShellHelper {
-        let mut functions: Vec<String> =
-            p.functions.iter().map(|f| p.str(f.name).to_string()).collect();
+        let mut functions: Vec<String> = p
+            .functions
+            .iter()
+            .map(|f| p.str(f.name).to_string())
+            .collect();
         functions.sort();
         functions.dedup();
         ShellHelper { functions }
     }
 
     fn words() -> impl Iterator<Item = &'static str> {
-        COMMANDS.iter().map(|c| c.name).chain(FIELDS.iter().flat_map(|f| {
-            let choices: &'static [&'static str] = match f.kind {
-                Kind::Choice(c) => c,
-                _ => &[],
-            };
-            std::iter::once(f.name).chain(choices.iter().copied())
-        }))
+        COMMANDS
+            .iter()
+            .map(|c| c.name)
+            .chain(FIELDS.iter().flat_map(|f| {
+                let choices: &'static [&'static str] = match f.kind {
+                    Kind::Choice(c) => c,
+                    _ => &[],
+                };
+                std::iter::once(f.name).chain(choices.iter().copied())
+            }))
     }
 }
 

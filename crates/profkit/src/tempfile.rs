@@ -28,7 +28,9 @@ mod tests {
         let first = new_path(d, "profile", ".pb.gz").unwrap();
         assert!(first.ends_with("profile001.pb.gz"));
         std::fs::write(&first, b"x").unwrap();
-        assert!(new_path(d, "profile", ".pb.gz").unwrap().ends_with("profile002.pb.gz"));
+        assert!(new_path(d, "profile", ".pb.gz")
+            .unwrap()
+            .ends_with("profile002.pb.gz"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

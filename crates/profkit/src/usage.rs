@@ -75,7 +75,9 @@ fn first_line(s: &str) -> &str {
 /// The list of commands and options; with `command_line`, spelled as flags.
 pub fn usage(command_line: bool) -> String {
     let prefix = if command_line { "-" } else { "" };
-    let line = |name: &str, help: &str| format!("    {:<16} {}", format!("{prefix}{name}"), first_line(help));
+    let line = |name: &str, help: &str| {
+        format!("    {:<16} {}", format!("{prefix}{name}"), first_line(help))
+    };
     let mut out = String::new();
     out.push_str(if command_line {
         "  Output formats (select at most one):\n"

@@ -92,13 +92,19 @@ fn run_case(suite: &str, case: &Case, tmp: &Path) -> Result<(), String> {
         first_diff + 1,
         want.lines().nth(first_diff).unwrap_or("<end>"),
         got.lines().nth(first_diff).unwrap_or("<end>"),
-        String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .unwrap_or("")
     ))
 }
 
 fn replay(suite: &str) {
     let known = known_failures();
-    let tmp = std::env::temp_dir().join(format!("profkit-conformance-{suite}-{}", std::process::id()));
+    let tmp = std::env::temp_dir().join(format!(
+        "profkit-conformance-{suite}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&tmp).unwrap();
     let cases = load(suite);
     let mut unexpected = Vec::new();

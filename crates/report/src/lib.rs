@@ -98,7 +98,12 @@ impl Options {
         let (sample_type, sample_unit) = profile
             .sample_types
             .get(sample_index)
-            .map(|t| (profile.str(t.ty).to_string(), profile.str(t.unit).to_lowercase()))
+            .map(|t| {
+                (
+                    profile.str(t.ty).to_string(),
+                    profile.str(t.unit).to_lowercase(),
+                )
+            })
             .unwrap_or_default();
         Options {
             format,
