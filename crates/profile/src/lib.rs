@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod debug_text;
 mod error;
 pub mod legacy;
 pub mod merge;
@@ -17,9 +18,8 @@ pub mod proto;
 mod strings;
 
 pub use error::{Error, Result};
-pub use model::{
-    Function, Label, Line, Location, Mapping, Profile, SampleRef, Samples, ValueType,
+pub use model::{Function, Label, Line, Location, Mapping, Profile, SampleRef, Samples, ValueType};
+pub use parse::{
+    gunzip, is_gzip, parse, parse_uncompressed, parse_with, ParseOptions, DEFAULT_MAX_DECOMPRESSED,
 };
-pub use parse::{gunzip, is_gzip, parse, parse_uncompressed, parse_with, ParseOptions,
-    DEFAULT_MAX_DECOMPRESSED};
 pub use strings::{StrId, StringTable};

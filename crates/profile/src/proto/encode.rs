@@ -10,7 +10,8 @@ pub fn encode(p: &Profile) -> Vec<u8> {
     let remap = StringRemap::new(p);
     let s = |id: StrId| remap.get(id);
     let mut w = Writer::default();
-    w.buf.reserve(p.samples.values.len() * 2 + p.samples.locations.len() * 2 + 1024);
+    w.buf
+        .reserve(p.samples.values.len() * 2 + p.samples.locations.len() * 2 + 1024);
 
     for vt in &p.sample_types {
         w.message(1, |w| {
@@ -125,9 +126,14 @@ impl StringRemap {
             mark(f.system_name);
             mark(f.filename);
         }
-        for &id in [p.drop_frames, p.keep_frames, p.default_sample_type, p.doc_url]
-            .iter()
-            .chain(&p.comments)
+        for &id in [
+            p.drop_frames,
+            p.keep_frames,
+            p.default_sample_type,
+            p.doc_url,
+        ]
+        .iter()
+        .chain(&p.comments)
         {
             mark(id);
         }
