@@ -37,6 +37,9 @@ pub(crate) enum Failure {
     Malformed(Error),
 }
 
+/// A parser of one of the text formats.
+type TextParser = fn(&str) -> Result<Profile, Failure>;
+
 /// Tries each legacy parser in pprof's order.
 ///
 /// When every parser declines but one of them had recognized the start of the input
@@ -47,7 +50,7 @@ pub fn parse(data: &[u8]) -> Result<Profile, LegacyError> {
     let mut outcome = cpu::parse(data);
     if matches!(outcome, Err(Failure::Unrecognized(_))) {
         let text = String::from_utf8_lossy(data);
-        let parsers: [fn(&str) -> Result<Profile, Failure>; 5] = [
+        let parsers: [TextParser; 5] = [
             heap::parse,
             count::parse,
             thread::parse,

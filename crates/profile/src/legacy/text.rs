@@ -212,7 +212,7 @@ fn underscores_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         last = Some('0');
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     for &c in &b[i..] {
         if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
@@ -235,10 +235,12 @@ fn underscores_ok(s: &str) -> bool {
 /// Converts a float to an integer as Go does on amd64: truncation toward zero, and
 /// the minimum integer for NaN or a value out of range.
 pub(super) fn f64_to_i64(x: f64) -> i64 {
-    if x.is_nan() || x >= 9.223_372_036_854_775_807e18 || x < -9.223_372_036_854_775_808e18 {
-        i64::MIN
-    } else {
+    /// 2^63, exactly representable.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if (-LIMIT..LIMIT).contains(&x) {
         x as i64
+    } else {
+        i64::MIN
     }
 }
 
