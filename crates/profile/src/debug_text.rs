@@ -281,6 +281,49 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
 
+    use crate::model::{Label, Location, ValueType};
+
+    #[test]
+    fn samples_print_values_location_ids_and_labels_grouped_by_key() {
+        let mut p = Profile::new(1);
+        let ty = p.intern("samples");
+        let unit = p.intern("count");
+        p.sample_types.push(ValueType { ty, unit });
+        p.default_sample_type = ty;
+        p.locations.push(Location {
+            id: 7,
+            address: 0x10,
+            ..Location::default()
+        });
+        let text = |p: &mut Profile, k: &str, v: &str| Label {
+            key: p.intern(k),
+            str: p.intern(v),
+            ..Label::default()
+        };
+        let num = |p: &mut Profile, k: &str, n: i64, u: &str| Label {
+            key: p.intern(k),
+            num: n,
+            num_unit: p.intern(u),
+            ..Label::default()
+        };
+        let labels = [
+            text(&mut p, "b", "x"),
+            text(&mut p, "b", "y"),
+            text(&mut p, "thread", "main"),
+            num(&mut p, "bytes", 16, "bytes"),
+            num(&mut p, "bytes", 32, ""),
+            num(&mut p, "n", 3, ""),
+        ];
+        p.samples.push(&[42], &[0], &labels);
+        assert_eq!(
+            p.debug_string(),
+            "PeriodType:  \nPeriod: 0\nSamples:\nsamples/count[dflt]\n         42: 7 \n\
+             \x20               b:[x y] thread:[main]\n\
+             \x20               bytes:[16 bytes 32 ] n:[3]\n\
+             Locations\n     7: 0x10 \nMappings\n"
+        );
+    }
+
     #[test]
     fn durations_are_written_like_go() {
         assert_eq!(go_duration(0), "0s");
