@@ -5,6 +5,9 @@
 
 #![warn(missing_docs)]
 
+pub mod dot;
+pub mod source;
+
 use std::collections::HashMap;
 use std::io::Write;
 
