@@ -53,7 +53,11 @@ pub fn print_callgrind(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
             let e = g.edge(e);
             let (c, _) = scale(e.weight, &o.sample_unit, &o.output_unit);
             let callee = g.node(e.dest);
-            let _ = writeln!(out, "cfl={}", compressed_name(&mut files, &callee.info.file));
+            let _ = writeln!(
+                out,
+                "cfl={}",
+                compressed_name(&mut files, &callee.info.file)
+            );
             let _ = writeln!(
                 out,
                 "cfn={}",

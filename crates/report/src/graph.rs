@@ -382,7 +382,8 @@ fn node_info(prof: &Profile, loc: &Location, line: Option<usize>, o: &GraphOptio
         .map(|m| prof.str(m.filename))
         .unwrap_or("");
     let line = line.and_then(|i| loc.lines.get(i));
-    let Some((line, func)) = line.and_then(|l| prof.functions.get(l.function as usize).map(|f| (l, f)))
+    let Some((line, func)) =
+        line.and_then(|l| prof.functions.get(l.function as usize).map(|f| (l, f)))
     else {
         return NodeInfo {
             address: loc.address,
@@ -477,7 +478,11 @@ impl Graph {
         (w, dw)
     }
 
-    fn sample_tags(prof: &Profile, o: &GraphOptions, labels: &[profile::Label]) -> Option<SampleTags> {
+    fn sample_tags(
+        prof: &Profile,
+        o: &GraphOptions,
+        labels: &[profile::Label],
+    ) -> Option<SampleTags> {
         o.tags.as_ref()?;
         let bytes = labels
             .iter()
@@ -609,7 +614,8 @@ impl Graph {
             return n;
         }
         let id = self.arena.len();
-        self.arena.push(Node::new(table.infos[info as usize].clone(), id));
+        self.arena
+            .push(Node::new(table.infos[info as usize].clone(), id));
         children.insert((parent, info), id);
         let f = table.function_of[info as usize];
         if f != info {
@@ -831,7 +837,11 @@ impl Graph {
                 self.nodes.push(cur);
                 continue;
             }
-            let parent_edge = self.arena[cur].in_edges.iter().next().map(|(&p, &e)| (p, e));
+            let parent_edge = self.arena[cur]
+                .in_edges
+                .iter()
+                .next()
+                .map(|(&p, &e)| (p, e));
             let outs: Vec<(NodeId, EdgeId)> = self.arena[cur]
                 .out_edges
                 .iter()
@@ -916,8 +926,7 @@ pub const MAX_NODELETS: usize = 4;
 
 fn count_tags(n: &Node) -> usize {
     n.label_tags.values().filter(|t| t.flat != 0).count()
-        + n
-            .numeric_tags
+        + n.numeric_tags
             .values()
             .flat_map(|m| m.values())
             .filter(|t| t.flat != 0)
@@ -1167,8 +1176,14 @@ mod tests {
     fn shorten_function_name_drops_packages() {
         assert_eq!(shorten_function_name("github.com/x/y.(*T).M"), "y.(*T).M");
         assert_eq!(shorten_function_name("github.com/x/v2/y.F"), "y.F");
-        assert_eq!(shorten_function_name("java.lang.String.indexOf"), "String.indexOf");
-        assert_eq!(shorten_function_name("(anonymous namespace)::ns::Foo::bar"), "Foo::bar");
+        assert_eq!(
+            shorten_function_name("java.lang.String.indexOf"),
+            "String.indexOf"
+        );
+        assert_eq!(
+            shorten_function_name("(anonymous namespace)::ns::Foo::bar"),
+            "Foo::bar"
+        );
         assert_eq!(shorten_function_name("main"), "main");
     }
 }

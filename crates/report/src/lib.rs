@@ -117,7 +117,12 @@ impl Options {
         let (sample_type, sample_unit) = profile
             .sample_types
             .get(sample_index)
-            .map(|t| (profile.str(t.ty).to_string(), profile.str(t.unit).to_string()))
+            .map(|t| {
+                (
+                    profile.str(t.ty).to_string(),
+                    profile.str(t.unit).to_string(),
+                )
+            })
             .unwrap_or_default();
         Options {
             format,
@@ -151,6 +156,20 @@ impl Options {
 /// `profile` is the profile after the driver's filtering and aggregation; some reports
 /// adjust it further (file names trimmed by `trim_path`, for one).
 pub fn generate(w: &mut dyn Write, profile: &mut Profile, options: &Options) -> Result<()> {
+    let total = compute_total(profile, options);
+    generate_with_total(w, profile, options, total)
+}
+
+/// Renders the report `options` asks for with percentages relative to `total`.
+///
+/// pprof computes the total before focusing the profile (unless percentages are
+/// relative), so the driver computes it with [`compute_total`] before filtering.
+pub fn generate_with_total(
+    w: &mut dyn Write,
+    profile: &mut Profile,
+    options: &Options,
+    total: i64,
+) -> Result<()> {
     use OutputFormat as F;
     if matches!(
         options.format,
@@ -161,7 +180,7 @@ pub fn generate(w: &mut dyn Write, profile: &mut Profile, options: &Options) -> 
     if options.format == F::Proto {
         return protos::print_proto(w, profile, options);
     }
-    let mut rpt = Report::new(profile, options.clone());
+    let mut rpt = Report::with_total(profile, options.clone(), total);
     let result = match options.format {
         F::Comments => print_comments(w, &rpt),
         F::Text => text::print_text(w, &mut rpt),
@@ -171,12 +190,20 @@ pub fn generate(w: &mut dyn Write, profile: &mut Profile, options: &Options) -> 
         F::Callgrind => callgrind::print_callgrind(w, &mut rpt),
         F::TopProto => protos::print_top_proto(w, &mut rpt),
         F::Raw => Err(Error::new("raw output is not supported yet")),
-        F::Dot | F::List | F::Dis | F::WebList | F::Proto => Err(Error::new(format!(
+        F::Dot => dot::print_dot(w, &rpt),
+        F::List => source::print_source(w, &rpt),
+        F::Dis | F::WebList | F::Proto => Err(Error::new(format!(
             "unexpected output format {:?}",
             options.format
         ))),
     };
     result
+}
+
+/// The legend lines describing `profile` (file, build id, comments, type, time,
+/// duration and total), as the report for `options` would print them.
+pub fn profile_labels(profile: &Profile, options: &Options) -> Vec<String> {
+    Report::new(profile, options.clone()).profile_labels()
 }
 
 /// Writes the profile's comments, one a line.

@@ -45,7 +45,11 @@ pub const UNIT_TYPES: [UnitType; 3] = [
             unit("MB", &["mb", "mbyte", "megabyte"], KIB * KIB),
             unit("GB", &["gb", "gbyte", "gigabyte"], KIB * KIB * KIB),
             unit("TB", &["tb", "tbyte", "terabyte"], KIB * KIB * KIB * KIB),
-            unit("PB", &["pb", "pbyte", "petabyte"], KIB * KIB * KIB * KIB * KIB),
+            unit(
+                "PB",
+                &["pb", "pbyte", "petabyte"],
+                KIB * KIB * KIB * KIB * KIB,
+            ),
         ],
         default_unit: unit("B", &["b", "byte"], 1.0),
     },
@@ -308,7 +312,10 @@ pub fn scale_profiles(profiles: &mut [Profile]) -> Result<()> {
 }
 
 fn common(types: &[(String, String)]) -> Result<Option<(String, String)>> {
-    let refs: Vec<(&str, &str)> = types.iter().map(|(t, u)| (t.as_str(), u.as_str())).collect();
+    let refs: Vec<(&str, &str)> = types
+        .iter()
+        .map(|(t, u)| (t.as_str(), u.as_str()))
+        .collect();
     Ok(common_value_type(&refs)?.map(|(t, u)| (t.to_string(), u.to_string())))
 }
 
@@ -350,7 +357,10 @@ mod tests {
 
     #[test]
     fn scale_to_unknown_unit_of_known_type_uses_default_unit() {
-        assert_eq!(scale(2_000_000_000, "nanoseconds", "bogus"), (2.0, "s".to_string()));
+        assert_eq!(
+            scale(2_000_000_000, "nanoseconds", "bogus"),
+            (2.0, "s".to_string())
+        );
     }
 
     #[test]

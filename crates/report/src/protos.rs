@@ -43,10 +43,7 @@ pub fn print_top_proto(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
     let cum = out.intern("cum");
     let flat = out.intern("flat");
     let unit = out.intern(&o.output_unit);
-    out.sample_types = vec![
-        ValueType { ty: cum, unit },
-        ValueType { ty: flat, unit },
-    ];
+    out.sample_types = vec![ValueType { ty: cum, unit }, ValueType { ty: flat, unit }];
     out.time_nanos = p.time_nanos;
     out.duration_nanos = p.duration_nanos;
     out.period_type = ValueType {

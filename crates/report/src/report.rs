@@ -40,6 +40,11 @@ impl<'a> Report<'a> {
     /// A report of `prof` with `options`, computing the total.
     pub fn new(prof: &'a Profile, options: Options) -> Report<'a> {
         let total = compute_total(prof, &options);
+        Report::with_total(prof, options, total)
+    }
+
+    /// A report of `prof` with `options` and percentages relative to `total`.
+    pub fn with_total(prof: &'a Profile, options: Options, total: i64) -> Report<'a> {
         Report {
             prof,
             options,
@@ -334,7 +339,12 @@ pub fn compute_total(prof: &Profile, o: &Options) -> i64 {
     let true_value = prof.strings.find("true");
     let (mut div, mut total, mut diff_div, mut diff_total) = (0i64, 0i64, 0i64, 0i64);
     for s in prof.samples.iter() {
-        let v = s.values.get(o.sample_index).copied().unwrap_or(0).wrapping_abs();
+        let v = s
+            .values
+            .get(o.sample_index)
+            .copied()
+            .unwrap_or(0)
+            .wrapping_abs();
         let d = if o.mean {
             s.values.first().copied().unwrap_or(0)
         } else {

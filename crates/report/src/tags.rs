@@ -77,7 +77,12 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
                     t.name
                 );
             } else {
-                let _ = writeln!(text, " \t{}:\t {}", rpt.format_value(t.flat_value()), t.name);
+                let _ = writeln!(
+                    text,
+                    " \t{}:\t {}",
+                    rpt.format_value(t.flat_value()),
+                    t.name
+                );
             }
         }
         text.push('\n');

@@ -85,9 +85,17 @@ pub fn print_traces(w: &mut dyn Write, rpt: &Report) -> Result<()> {
                 continue;
             };
             for (fi, name) in frames.iter().enumerate() {
-                let vs = if first { rpt.format_value(v) } else { String::new() };
+                let vs = if first {
+                    rpt.format_value(v)
+                } else {
+                    String::new()
+                };
                 first = false;
-                let inline = if fi != frames.len() - 1 { " (inline)" } else { "" };
+                let inline = if fi != frames.len() - 1 {
+                    " (inline)"
+                } else {
+                    ""
+                };
                 let _ = writeln!(out, "{vs:>10}   {name}{inline}");
             }
         }

@@ -11,8 +11,7 @@ use crate::report::{graph_total, Report};
 use crate::write_error;
 
 const SEPARATOR: &str = "----------------------------------------------------------+-------------";
-const LEGEND: &str =
-    "      flat  flat%   sum%        cum   cum%   calls calls% + context \t \t ";
+const LEGEND: &str = "      flat  flat%   sum%        cum   cum%   calls calls% + context \t \t ";
 
 /// Writes the tree report; with a symbol regex only the matching nodes are shown, and
 /// no match is an error.
