@@ -9,10 +9,95 @@ use std::io::Write;
 
 use profile::{Error, Result};
 
-pub use reader::{base_name, clean_path, trim_path, SourceReader};
+use crate::graph::NodeId;
+use crate::measurement;
+use crate::report::Report;
+
+pub use reader::SourceReader;
 
 /// Lines shown before the first and after the last line with samples.
 const MARGIN: i64 = 5;
+
+/// Writes the annotated source of every function with samples whose name matches the
+/// report's symbol regex, sorted by name, one `ROUTINE` per source file of the function.
+/// Files are searched in the source path (the working directory when it is empty).
+pub fn print_source(w: &mut dyn Write, rpt: &Report) -> Result<()> {
+    let o = &rpt.options;
+    let g = rpt.new_graph(None);
+
+    // The nodes of each matching function, functions in order of first appearance.
+    let mut functions: Vec<&str> = Vec::new();
+    let mut function_nodes: HashMap<&str, Vec<NodeId>> = HashMap::new();
+    for &n in &g.nodes {
+        let name = g.node(n).info.name.as_str();
+        if o.symbol.as_ref().is_some_and(|re| !re.is_match(name)) {
+            continue;
+        }
+        function_nodes
+            .entry(name)
+            .or_insert_with(|| {
+                functions.push(name);
+                Vec::new()
+            })
+            .push(n);
+    }
+    if functions.is_empty() {
+        let pattern = o.symbol.as_ref().map_or("", |re| re.as_str());
+        return Err(Error::new(format!(
+            "no matches found for regexp: {pattern}"
+        )));
+    }
+    functions.sort_unstable();
+
+    let source_path = if o.source_path.is_empty() {
+        std::env::current_dir()
+            .map_err(|e| Error::new(format!("could not stat current dir: {e}")))?
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        o.source_path.clone()
+    };
+    let mut reader = SourceReader::new(&source_path, &o.trim_path);
+
+    let io = |e: std::io::Error| Error::new(format!("writing source listing: {e}"));
+    writeln!(w, "Total: {}", rpt.format_value(rpt.total)).map_err(io)?;
+    let format = |v: i64| rpt.format_value(v);
+    let percent = |v: i64| measurement::percentage(v, rpt.total);
+    for name in functions {
+        // The nodes of this function in each of its source files.
+        let mut files: Vec<&str> = Vec::new();
+        let mut file_nodes: HashMap<&str, Vec<SourceNode>> = HashMap::new();
+        for &n in function_nodes.get(name).map_or(&[][..], Vec::as_slice) {
+            let node = g.node(n);
+            let file = node.info.file.as_str();
+            if file.is_empty() {
+                continue;
+            }
+            file_nodes
+                .entry(file)
+                .or_insert_with(|| {
+                    files.push(file);
+                    Vec::new()
+                })
+                .push(SourceNode {
+                    start_line: node.info.start_line,
+                    lineno: node.info.lineno,
+                    flat: node.flat,
+                    cum: node.cum,
+                });
+        }
+        if files.is_empty() {
+            writeln!(w, "No source information for {name}").map_err(io)?;
+            continue;
+        }
+        files.sort_unstable();
+        for file in files {
+            let nodes = file_nodes.get(file).map_or(&[][..], Vec::as_slice);
+            write_file_listing(w, &mut reader, name, file, nodes, &format, &percent)?;
+        }
+    }
+    Ok(())
+}
 
 /// One graph node of a listed function in one file: where it is and its values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,9 +1,7 @@
 //! How graph elements look in dot: escaping, colours, font sizes, edge weights and the
 //! short multi-line names of nodes.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+use crate::graph::shorten_function_name;
 
 /// Escapes `s` for a quoted dot string: backslashes and double quotes get a backslash,
 /// and newlines become `\l` (a left-justified line break).
@@ -77,44 +75,6 @@ pub fn edge_weight_and_width(weight: i64, total: i64) -> (i64, i64) {
     (share(100, 100), share(5, 5))
 }
 
-// Function name shortening, as pprof does for graph nodes.
-
-/// Go module version elements (`/v2`, `/v10`) in a package path.
-static GO_VERSION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(.*?)/v(?:[2-9]|[1-9][0-9]+)([./].*)$").expect("valid regex"));
-/// A Go name: package path then the name within the package.
-static GO_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(?:[0-9A-Za-z_\-.]+/)+([^.]+\..+)").expect("valid regex"));
-/// A Java method: package, class and method, then the arguments.
-static JAVA_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?:[a-z][0-9A-Za-z_]*\.)*([A-Z][0-9A-Za-z_$]*\.(?:<init>|[a-z][0-9A-Za-z_$]*(?:\$[0-9]+)?))(?:\(|$)",
-    )
-    .expect("valid regex")
-});
-/// A C++ method: namespaces, then class and method (with template arguments).
-static CPP_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?:[_a-zA-Z][0-9A-Za-z_]*::)+(_*[A-Z][0-9A-Za-z_]*::~?[_a-zA-Z][0-9A-Za-z_]*(?:<.*>)?)",
-    )
-    .expect("valid regex")
-});
-/// The anonymous namespace prefix of a C++ name.
-static CPP_ANONYMOUS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\(anonymous namespace\)::").expect("valid regex"));
-
-/// A function name without its package path (Go), package (Java) or namespaces (C++).
-pub fn shorten_function_name(name: &str) -> String {
-    let name = CPP_ANONYMOUS.replace(name, "");
-    let name = GO_VERSION.replace(&name, "${1}${2}");
-    for re in [&*GO_NAME, &*JAVA_NAME, &*CPP_NAME] {
-        if let Some(m) = re.captures(&name).and_then(|c| c.get(1)) {
-            return m.as_str().to_string();
-        }
-    }
-    name.into_owned()
-}
-
 /// The name of a function as a node label shows it: shortened, escaped, and broken into
 /// lines at `::` and `.` (but not inside a `[...]` type parameter list). Lines are joined
 /// by a literal `\n`.
@@ -168,27 +128,6 @@ mod tests {
         assert_eq!(edge_weight_and_width(5, 10), (51, 3));
         assert_eq!(edge_weight_and_width(30, 10), (101, 6));
         assert_eq!(edge_weight_and_width(-10, 10), (101, 6));
-    }
-
-    #[test]
-    fn shorten_function_name_drops_package_paths() {
-        assert_eq!(
-            shorten_function_name("example.com/demo/internal/tasks.(*tree).insert"),
-            "tasks.(*tree).insert"
-        );
-        assert_eq!(
-            shorten_function_name("encoding/json/v2.makeStructArshaler.func2"),
-            "json.makeStructArshaler.func2"
-        );
-        assert_eq!(
-            shorten_function_name("runtime.mallocgc"),
-            "runtime.mallocgc"
-        );
-        assert_eq!(shorten_function_name("com.google.Foo.bar(int)"), "Foo.bar");
-        assert_eq!(
-            shorten_function_name("(anonymous namespace)::ns::Foo::Bar<int>"),
-            "Foo::Bar<int>"
-        );
     }
 
     #[test]

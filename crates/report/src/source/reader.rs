@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 
+use crate::graph::clean_path;
+use crate::report::trim_path;
+
 /// Longest line the reader accepts; reading a file stops at the first longer line, as
 /// pprof's line scanner does.
 const MAX_LINE_LEN: usize = 64 * 1024;
-
-/// Prefixes that are always trimmed from file names, after the configured ones.
-const ALWAYS_TRIMMED: [&str; 2] = ["/proc/self/cwd/./", "/proc/self/cwd/"];
 
 /// Source files read on demand from a search path, cached by the name the profile gives.
 #[derive(Debug)]
@@ -115,6 +115,7 @@ fn split_lines(text: &[u8]) -> Vec<(usize, usize)> {
 /// `search_path` and each of its parents. The error is pprof's message.
 fn open_source_file(path: &str, search_path: &str, trim: &str) -> Result<File, String> {
     let path = trim_path(path, trim, search_path);
+    let path = path.as_str();
     if path.starts_with('/') {
         return File::open(path).map_err(|e| format!("open {path}: {}", os_error_text(&e)));
     }
@@ -156,34 +157,6 @@ fn os_error_text(e: &io::Error) -> String {
     }
 }
 
-/// Cleans up a source file name as pprof does: with no `trim` configured, a name that
-/// contains `/<base>/` for the base name of a directory of `search_path` loses everything
-/// up to it; otherwise the first matching prefix among `trim`'s `:`-separated entries and
-/// `/proc/self/cwd/` is removed.
-pub fn trim_path<'a>(path: &'a str, trim: &str, search_path: &str) -> &'a str {
-    if trim.is_empty() {
-        for dir in split_list(search_path) {
-            let want = format!("/{}/", base_name(dir));
-            if let Some(found) = path.find(&want) {
-                return &path[found + want.len()..];
-            }
-        }
-    }
-    let configured = split_list(trim).map(|p| {
-        if p.ends_with('/') {
-            p.to_string()
-        } else {
-            format!("{p}/")
-        }
-    });
-    for prefix in configured.chain(ALWAYS_TRIMMED.iter().map(|p| p.to_string())) {
-        if let Some(rest) = path.strip_prefix(prefix.as_str()) {
-            return rest;
-        }
-    }
-    path
-}
-
 /// The entries of a `:`-separated list; none for an empty list.
 fn split_list(list: &str) -> impl Iterator<Item = &str> {
     let mut parts = list.split(':');
@@ -191,49 +164,6 @@ fn split_list(list: &str) -> impl Iterator<Item = &str> {
         parts.next();
     }
     parts
-}
-
-/// The last element of a slash-separated path: `.` for an empty path, `/` for a path of
-/// slashes only.
-pub fn base_name(path: &str) -> &str {
-    if path.is_empty() {
-        return ".";
-    }
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        return "/";
-    }
-    match trimmed.rfind('/') {
-        Some(i) => &trimmed[i + 1..],
-        None => trimmed,
-    }
-}
-
-/// The shortest path equal to `path` by purely lexical processing: repeated and trailing
-/// slashes, `.` elements and `..` elements after a name are removed; `.` for an empty
-/// result.
-pub fn clean_path(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|&p| p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            _ => parts.push(part),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
 }
 
 /// `dir` and `path` joined by a slash and cleaned; an empty `dir` is left out.
@@ -279,39 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn trim_path_strips_up_to_the_search_directory_base_name() {
-        assert_eq!(
-            trim_path("/build/src/example.com/a/b.go", "", "/home/me/src"),
-            "example.com/a/b.go"
-        );
-        assert_eq!(
-            trim_path("example.com/a/b.go", "", "src"),
-            "example.com/a/b.go"
-        );
-    }
-
-    #[test]
-    fn trim_path_strips_configured_and_cwd_prefixes() {
-        assert_eq!(trim_path("/build/x/y.go", "/other:/build", ""), "x/y.go");
-        assert_eq!(trim_path("/proc/self/cwd/./x.go", "", ""), "x.go");
-        assert_eq!(trim_path("/proc/self/cwd/x.go", "/nomatch/", ""), "x.go");
-        assert_eq!(trim_path("/abs/x.go", "", ""), "/abs/x.go");
-    }
-
-    #[test]
-    fn clean_path_resolves_dots_and_slashes() {
-        assert_eq!(clean_path(""), ".");
-        assert_eq!(clean_path("a//b/./c/.."), "a/b");
-        assert_eq!(clean_path("/../a/"), "/a");
-        assert_eq!(clean_path("../../a"), "../../a");
-        assert_eq!(clean_path("a/../.."), "..");
-    }
-
-    #[test]
-    fn base_and_parent_follow_go_path_rules() {
-        assert_eq!(base_name("src/"), "src");
-        assert_eq!(base_name("//"), "/");
-        assert_eq!(base_name(""), ".");
+    fn parent_dir_follows_go_path_rules() {
         assert_eq!(parent_dir("src"), ".");
         assert_eq!(parent_dir("/a/b"), "/a");
         assert_eq!(parent_dir("/"), "/");
