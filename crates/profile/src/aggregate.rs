@@ -86,7 +86,9 @@ fn unique_ids(ids: impl ExactSizeIterator<Item = u64>, what: &str, id_word: &str
     let mut seen = HashSet::with_capacity(ids.len());
     for id in ids {
         if id == 0 {
-            return Err(Error::new(format!("found {what} with reserved {id_word}=0")));
+            return Err(Error::new(format!(
+                "found {what} with reserved {id_word}=0"
+            )));
         }
         if !seen.insert(id) {
             return Err(Error::new(format!("multiple {what}s with same id: {id}")));

@@ -92,8 +92,12 @@ impl Profile {
             return result;
         }
         let matcher = |re: Option<&Regex>| re.map(|re| FunctionMatches::new(self, re));
-        let (focus_m, ignore_m, hide_m, show_m) =
-            (matcher(focus), matcher(ignore), matcher(hide), matcher(show));
+        let (focus_m, ignore_m, hide_m, show_m) = (
+            matcher(focus),
+            matcher(ignore),
+            matcher(hide),
+            matcher(show),
+        );
         let mut marks = vec![Mark::None; self.locations.len()];
         let mut hidden = vec![false; self.locations.len()];
         let mut any_hidden = false;
@@ -144,7 +148,11 @@ impl Profile {
                 return false;
             }
             if any_hidden {
-                out.extend(stack.iter().filter(|&&l| !hidden.get(l as usize).copied().unwrap_or(false)));
+                out.extend(
+                    stack
+                        .iter()
+                        .filter(|&&l| !hidden.get(l as usize).copied().unwrap_or(false)),
+                );
                 !out.is_empty()
             } else {
                 out.extend_from_slice(stack);

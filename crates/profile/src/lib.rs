@@ -24,13 +24,14 @@ mod tagfilter;
 mod transform;
 
 pub use error::{Error, Result};
-pub use filter::NameMatches;
-pub use merge::merge;
-pub use tagfilter::TagFilter;
-pub use transform::DIFF_BASE_LABEL;
 pub use model::{
     Function, Label, Line, Location, Mapping, Profile, SampleRef, Samples, ValueType,
 };
 pub use parse::{gunzip, is_gzip, parse, parse_uncompressed, parse_with, ParseOptions,
     DEFAULT_MAX_DECOMPRESSED};
 pub use strings::{StrId, StringTable};
+
+pub use filter::NameMatches;
+pub use merge::merge;
+pub use tagfilter::TagFilter;
+pub use transform::DIFF_BASE_LABEL;

@@ -87,12 +87,13 @@ impl Profile {
         merged
     }
 
-    /// `type/unit`, the way an error message shows a value type.
+    /// A value type the way pprof's error messages print one: `&{type unit 0 0}`.
     fn value_type_text(&self, vt: &ValueType) -> String {
-        format!("{}/{}", self.str(vt.ty), self.str(vt.unit))
+        format!("&{{{} {} 0 0}}", self.str(vt.ty), self.str(vt.unit))
     }
 
-    /// `[type/unit type/unit ...]`, the way an error message shows the sample types.
+    /// The sample types as `[&{type unit 0 0} ...]` (pprof prints addresses there,
+    /// which cannot be reproduced).
     fn sample_types_text(&self) -> String {
         let types: Vec<String> = self
             .sample_types
@@ -281,7 +282,13 @@ impl Merger {
         }
         for sample in src.samples.iter() {
             if !is_zero(sample.values) {
-                self.add_sample(src, &mut map, sample.values, sample.locations, sample.labels);
+                self.add_sample(
+                    src,
+                    &mut map,
+                    sample.values,
+                    sample.locations,
+                    sample.labels,
+                );
             }
         }
     }
@@ -327,7 +334,13 @@ impl Merger {
         });
         match found {
             Some(i) => {
-                for (sum, &v) in self.out.samples.values_mut(i as usize).iter_mut().zip(values) {
+                for (sum, &v) in self
+                    .out
+                    .samples
+                    .values_mut(i as usize)
+                    .iter_mut()
+                    .zip(values)
+                {
                     *sum = sum.wrapping_add(v);
                 }
             }
@@ -356,7 +369,12 @@ impl Merger {
 
     /// The merged mapping for source mapping `index`, with the offset to add to the
     /// addresses of its locations.
-    fn map_mapping(&mut self, src: &Profile, map: &mut SourceMap, index: u32) -> Option<(u32, i64)> {
+    fn map_mapping(
+        &mut self,
+        src: &Profile,
+        map: &mut SourceMap,
+        index: u32,
+    ) -> Option<(u32, i64)> {
         let i = index as usize;
         if let Some(&Some(known)) = map.mappings.get(i) {
             return Some(known);
@@ -462,7 +480,10 @@ impl Merger {
         // column of the last line only.
         let start = mapping.map_or(0, |m| self.out.mappings[m as usize].memory_start);
         let key_address = address.wrapping_sub(start);
-        let mut hash = mix(mix(key_address, mapping.map_or(0, |m| m as u64 + 1)), loc.is_folded as u64);
+        let mut hash = mix(
+            mix(key_address, mapping.map_or(0, |m| m as u64 + 1)),
+            loc.is_folded as u64,
+        );
         hash = mix(hash, lines.len() as u64);
         for l in &lines {
             hash = mix(mix(hash, l.function as u64), l.line as u64);

@@ -188,7 +188,10 @@ mod tests {
             simplify_function_name("(anonymous namespace)::f(int)"),
             "(anonymous namespace)::f"
         );
-        assert_eq!(simplify_function_name("Foo::operator()(int)"), "Foo::operator()");
+        assert_eq!(
+            simplify_function_name("Foo::operator()(int)"),
+            "Foo::operator()"
+        );
         assert_eq!(simplify_function_name("plain"), "plain");
     }
 }

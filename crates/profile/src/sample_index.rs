@@ -17,7 +17,11 @@ impl Profile {
         if name.is_empty() {
             let default = self.str(self.default_sample_type);
             if !default.is_empty() {
-                if let Some(i) = self.sample_types.iter().position(|t| self.str(t.ty) == default) {
+                if let Some(i) = self
+                    .sample_types
+                    .iter()
+                    .position(|t| self.str(t.ty) == default)
+                {
                     return Ok(i);
                 }
             }
