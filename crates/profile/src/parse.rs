@@ -68,14 +68,12 @@ pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>> {
     let capacity = hint.max(data.len() as u64 * 4).min(limit).min(1 << 32) as usize;
     let mut out = Vec::with_capacity(capacity);
     let mut reader = MultiGzDecoder::new(data).take(limit.saturating_add(1));
-    reader
-        .read_to_end(&mut out)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => {
-                Error::new("gzip stream is truncated (unexpected end of file)")
-            }
-            _ => Error::new(format!("invalid gzip stream: {e}")),
-        })?;
+    reader.read_to_end(&mut out).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::new("gzip stream is truncated (unexpected end of file)")
+        }
+        _ => Error::new(format!("invalid gzip stream: {e}")),
+    })?;
     if out.len() as u64 > limit {
         return Err(Error::new(format!(
             "decompressed size exceeds the limit of {limit} bytes (a decompression bomb?)"

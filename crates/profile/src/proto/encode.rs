@@ -10,7 +10,8 @@ pub fn encode(p: &Profile) -> Vec<u8> {
     let remap = StringRemap::new(p);
     let s = |id: StrId| remap.get(id);
     let mut w = Writer::default();
-    w.buf.reserve(p.samples.values.len() * 2 + p.samples.locations.len() * 2 + 1024);
+    w.buf
+        .reserve(p.samples.values.len() * 2 + p.samples.locations.len() * 2 + 1024);
 
     for vt in &p.sample_types {
         w.message(1, |w| {
@@ -125,9 +126,14 @@ impl StringRemap {
             mark(f.system_name);
             mark(f.filename);
         }
-        for &id in [p.drop_frames, p.keep_frames, p.default_sample_type, p.doc_url]
-            .iter()
-            .chain(&p.comments)
+        for &id in [
+            p.drop_frames,
+            p.keep_frames,
+            p.default_sample_type,
+            p.doc_url,
+        ]
+        .iter()
+        .chain(&p.comments)
         {
             mark(id);
         }
@@ -145,4 +151,17 @@ impl StringRemap {
     fn get(&self, id: StrId) -> u64 {
         self.new_ids.get(id.index()).copied().unwrap_or(0) as u64
     }
+}
+
+/// Encodes `p` as gzipped profile.proto, as pprof writes profile files.
+pub fn encode_gzip(p: &Profile) -> Vec<u8> {
+    use std::io::Write;
+    let raw = encode(p);
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(raw.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = gz.write_all(&raw);
+    gz.finish().unwrap_or_default()
 }
