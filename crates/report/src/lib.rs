@@ -189,7 +189,9 @@ pub fn generate_with_total(
         F::Tags => tags::print_tags(w, &rpt),
         F::Callgrind => callgrind::print_callgrind(w, &mut rpt),
         F::TopProto => protos::print_top_proto(w, &mut rpt),
-        F::Raw => Err(Error::new("raw output is not supported yet")),
+        F::Raw => w
+            .write_all(rpt.prof.debug_string().as_bytes())
+            .map_err(write_error),
         F::Dot => dot::print_dot(w, &rpt),
         F::List => source::print_source(w, &rpt),
         F::Dis | F::WebList | F::Proto => Err(Error::new(format!(
