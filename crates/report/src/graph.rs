@@ -950,11 +950,8 @@ fn compare_printable(a: &Node, b: &Node) -> std::cmp::Ordering {
     if a.info.address != 0 && b.info.address != 0 && a.info.address != b.info.address {
         return a.info.address.cmp(&b.info.address);
     }
-    match a.name.cmp(&b.name) {
-        // Different identities with equal names still differ; fall through to later keys.
-        Ordering::Equal => Ordering::Equal,
-        o => o,
-    }
+    // Different identities with equal names compare equal here; later keys decide.
+    a.name.cmp(&b.name)
 }
 
 fn compare_identity(a: &Node, b: &Node) -> std::cmp::Ordering {

@@ -151,7 +151,8 @@ pub fn scale(value: i64, from: &str, to: &str) -> (f64, String) {
 /// Converts a float to an integer as Go does on amd64: truncating toward zero, with
 /// NaN and values out of range becoming `i64::MIN`.
 pub fn go_float_to_int(x: f64) -> i64 {
-    if x.is_nan() || x >= 9_223_372_036_854_775_808.0 || x < -9_223_372_036_854_775_808.0 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if x.is_nan() || !(-LIMIT..LIMIT).contains(&x) {
         i64::MIN
     } else {
         x as i64
