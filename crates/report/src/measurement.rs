@@ -148,6 +148,17 @@ pub fn scale(value: i64, from: &str, to: &str) -> (f64, String) {
     }
 }
 
+/// Converts a float to an integer as Go does on amd64: truncating toward zero, with
+/// NaN and values out of range becoming `i64::MIN`.
+pub fn go_float_to_int(x: f64) -> i64 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if x.is_nan() || !(-LIMIT..LIMIT).contains(&x) {
+        i64::MIN
+    } else {
+        x as i64
+    }
+}
+
 /// Formats `value` in unit `unit` with an automatically chosen unit, such as `1.50MB`.
 pub fn label(value: i64, unit: &str) -> String {
     scaled_label(value, unit, "auto")
@@ -294,7 +305,7 @@ pub fn scale_profiles(profiles: &mut [Profile]) -> Result<()> {
         if let Some((_, unit)) = &period_type {
             if has_period(p) {
                 let from = p.str(p.period_type.unit).to_string();
-                p.period = scale(p.period, &from, unit).0 as i64;
+                p.period = go_float_to_int(scale(p.period, &from, unit).0);
                 p.period_type.unit = p.intern(unit);
             }
         }
@@ -328,7 +339,7 @@ fn scale_n(p: &mut Profile, ratios: &[f64]) {
     for i in 0..p.samples.len() {
         for (v, &r) in p.samples.values_mut(i).iter_mut().zip(ratios) {
             if r != 1.0 {
-                *v = (*v as f64 * r).round() as i64;
+                *v = go_float_to_int((*v as f64 * r).round());
             }
         }
     }
