@@ -297,14 +297,17 @@ fn read_symbols(file: &object::File<'_>) -> (Vec<Symbol>, Vec<Symbol>, Option<u6
             all.push(s);
         }
     }
-    // One symbol per address: the largest, then the first by name.
-    all.sort_by(|a, b| {
+    // One symbol per address, as llvm-symbolizer picks it: the largest, then the
+    // last in table order.
+    let mut indexed: Vec<(usize, Symbol)> = all.into_iter().enumerate().collect();
+    indexed.sort_by(|(ia, a), (ib, b)| {
         a.addr
             .cmp(&b.addr)
             .then(b.size.cmp(&a.size))
-            .then(a.name.cmp(&b.name))
+            .then(ib.cmp(ia))
     });
-    all.dedup_by(|later, first| later.addr == first.addr);
+    indexed.dedup_by(|later, first| later.1.addr == first.1.addr);
+    let all: Vec<Symbol> = indexed.into_iter().map(|(_, s)| s).collect();
     sized.sort_by(|a, b| a.addr.cmp(&b.addr).then(a.name.cmp(&b.name)));
     (all, sized, stext)
 }

@@ -125,8 +125,9 @@ pub fn symbolize(p: &mut Profile, options: &SymbolizeOptions) -> Result<Report> 
     Ok(report)
 }
 
-/// The frames `symbolize` would give the address `addr` of `binary` mapped at
-/// `[start, limit)` from file offset `offset`: for tests, tools and benchmarks.
+/// The frames `symbolize` gives each process address of `addrs` when `binary` is
+/// mapped at `[start, limit)` from file offset `offset`; with all three 0, `addrs`
+/// are addresses in the binary. For tools, tests and benchmarks.
 pub fn binary_frames(
     binary: &Path,
     start: u64,
@@ -145,6 +146,9 @@ pub fn binary_frames(
     };
     let bin = Binary::open(binary, !options.fast, &debug)?;
     let mut mapped = MappedBinary::new(Rc::new(bin), m, binary.to_string_lossy().as_ref())?;
+    if start == 0 && limit == 0 && offset == 0 {
+        mapped.base = Some(Ok(0));
+    }
     let mut out = Vec::with_capacity(addrs.len());
     let mut buf = Vec::new();
     for &a in addrs {
