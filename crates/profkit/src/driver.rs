@@ -209,13 +209,15 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
         all_frames: parsed.is_true("all_frames"),
         comment: parsed.get("add_comment").unwrap_or("").to_string(),
         symbolize: parsed.get("symbolize").unwrap_or("").to_string(),
+        exec_name: None,
+        build_id: parsed.get("buildid").filter(|b| !b.is_empty()).map(String::from),
     };
     if sources.normalize && sources.bases.is_empty() {
         return Err(Failure("must have base profile to normalize by".into()));
     }
     // A first argument that is a binary names the executable, not a profile.
     if sources.sources.len() > 1 && is_object_file(&sources.sources[0]) {
-        sources.sources.remove(0);
+        sources.exec_name = Some(sources.sources.remove(0));
     }
     Ok(Invocation {
         sources,
