@@ -8,18 +8,31 @@
 
 #![warn(missing_docs)]
 
+mod aggregate;
 mod debug_text;
 mod error;
+mod filter;
+mod label_frames;
 pub mod legacy;
 pub mod merge;
 mod model;
 mod parse;
 pub mod proto;
+mod prune;
+mod sample_index;
+mod sample_types;
 mod strings;
+mod tagfilter;
+mod transform;
 
 pub use error::{Error, Result};
+pub use filter::NameMatches;
+pub use merge::merge;
 pub use model::{Function, Label, Line, Location, Mapping, Profile, SampleRef, Samples, ValueType};
 pub use parse::{
     gunzip, is_gzip, parse, parse_uncompressed, parse_with, ParseOptions, DEFAULT_MAX_DECOMPRESSED,
 };
+pub use sample_types::compatibilize_sample_types;
 pub use strings::{StrId, StringTable};
+pub use tagfilter::TagFilter;
+pub use transform::DIFF_BASE_LABEL;

@@ -1,12 +1,528 @@
-//! Merging profiles of the same kind into one.
+//! Merging profiles of the same kind into one, and compacting a profile (a merge of
+//! one), with pprof's deduplication and id numbering.
+//!
+//! The merged profile gets fresh ids: mappings, locations and functions are numbered
+//! 1, 2, ... in the order they are first reached (the first mapping of the first
+//! source that has mappings, then samples in order, each stack leaf first). Samples
+//! with equal stacks and labels are summed; samples whose values are all zero are
+//! dropped. No step allocates per sample: candidates are found by hash and compared
+//! against the merged data itself.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Error, Result};
-use crate::model::Profile;
+use crate::model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
+use crate::strings::StrId;
+
+/// Marks an entry of an index map that has no value yet.
+const NONE: u32 = u32::MAX;
 
 /// Merges compatible profiles into one, as pprof's `profile.Merge` does.
-pub fn merge(mut profiles: Vec<Profile>) -> Result<Profile> {
-    if profiles.len() == 1 {
-        return Ok(profiles.pop().unwrap());
+///
+/// All profiles must have the same period type and sample types (see
+/// [`Profile::compatible`]). The result takes the drop/keep frames and the period type
+/// of the first profile, the largest period, the earliest time (as pprof computes it),
+/// the sum of the durations, the distinct comments in order, and the first non-empty
+/// default sample type and doc URL.
+pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
+    let first = profiles
+        .first()
+        .ok_or_else(|| Error::new("no profiles to merge"))?;
+    for other in &profiles[1..] {
+        first.compatible(other)?;
     }
-    Err(Error::new("merging profiles is not supported yet"))
+    let mut merger = Merger::new(&profiles);
+    for src in &profiles {
+        merger.add(src);
+    }
+    let merged = merger.out;
+    if merged.samples.iter().any(|s| is_zero(s.values)) {
+        // Values that summed to zero: merge again to drop those samples and anything
+        // only they used.
+        return merge(vec![merged]);
+    }
+    Ok(merged)
+}
+
+impl Profile {
+    /// Checks that `other` can be merged with or compared to this profile: same period
+    /// type and same sample types, in order. The error names both type lists.
+    pub fn compatible(&self, other: &Profile) -> Result<()> {
+        let same = |a: &ValueType, b: &ValueType, pa: &Profile, pb: &Profile| {
+            pa.str(a.ty) == pb.str(b.ty) && pa.str(a.unit) == pb.str(b.unit)
+        };
+        if !same(&self.period_type, &other.period_type, self, other) {
+            return Err(Error::new(format!(
+                "incompatible period types {} and {}",
+                self.value_type_text(&self.period_type),
+                other.value_type_text(&other.period_type)
+            )));
+        }
+        if self.sample_types.len() != other.sample_types.len()
+            || self
+                .sample_types
+                .iter()
+                .zip(&other.sample_types)
+                .any(|(a, b)| !same(a, b, self, other))
+        {
+            return Err(Error::new(format!(
+                "incompatible sample types {} and {}",
+                self.sample_types_text(),
+                other.sample_types_text()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Removes everything no sample uses and renumbers mappings, locations and
+    /// functions from 1, as pprof's `Compact` (a merge of one profile) does.
+    pub fn compact(self) -> Profile {
+        let mut merger = Merger::new(std::slice::from_ref(&self));
+        merger.add(&self);
+        let merged = merger.out;
+        if merged.samples.iter().any(|s| is_zero(s.values)) {
+            return merged.compact();
+        }
+        merged
+    }
+
+    /// `type/unit`, the way an error message shows a value type.
+    fn value_type_text(&self, vt: &ValueType) -> String {
+        format!("{}/{}", self.str(vt.ty), self.str(vt.unit))
+    }
+
+    /// `[type/unit type/unit ...]`, the way an error message shows the sample types.
+    fn sample_types_text(&self) -> String {
+        let types: Vec<String> = self
+            .sample_types
+            .iter()
+            .map(|vt| self.value_type_text(vt))
+            .collect();
+        format!("[{}]", types.join(" "))
+    }
+}
+
+/// Whether every value is zero.
+fn is_zero(values: &[i64]) -> bool {
+    values.iter().all(|&v| v == 0)
+}
+
+/// A hasher for keys that are already well-mixed 64-bit hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = mix(self.0, b as u64);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// Folds `v` into the running hash `h`.
+#[inline]
+fn mix(h: u64, v: u64) -> u64 {
+    (h.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// Entries (samples or locations) of the merged profile by the hash of their key;
+/// entries with equal hashes are chained, newest first.
+#[derive(Default)]
+struct HashChains {
+    heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+    /// For entry `i`, the previous entry with the same hash, or [`NONE`].
+    next: Vec<u32>,
+}
+
+impl HashChains {
+    /// Calls `matches` on each entry with this hash until it returns true; returns
+    /// that entry.
+    fn find(&self, hash: u64, mut matches: impl FnMut(u32) -> bool) -> Option<u32> {
+        let mut i = self.heads.get(&hash).copied().unwrap_or(NONE);
+        while i != NONE {
+            if matches(i) {
+                return Some(i);
+            }
+            i = self.next.get(i as usize).copied().unwrap_or(NONE);
+        }
+        None
+    }
+
+    /// Records entry `index` (which must be the next one) under `hash`.
+    fn insert(&mut self, hash: u64, index: u32) {
+        debug_assert_eq!(index as usize, self.next.len());
+        let previous = self.heads.insert(hash, index).unwrap_or(NONE);
+        self.next.push(previous);
+    }
+}
+
+/// What identifies a mapping across profiles: its size rounded up to 4 KiB, its file
+/// offset and its build id (or file name when it has none).
+type MappingKey = (u64, u64, StrId);
+
+/// What identifies a function: start line, name, system name and file name.
+type FunctionKey = (i64, StrId, StrId, StrId);
+
+/// How one source profile's entities map into the merged profile.
+struct SourceMap {
+    strings: Vec<u32>,
+    /// Merged mapping index and the address offset to apply, per source mapping.
+    mappings: Vec<Option<(u32, i64)>>,
+    functions: Vec<u32>,
+    locations: Vec<u32>,
+}
+
+impl SourceMap {
+    fn new(src: &Profile) -> SourceMap {
+        SourceMap {
+            strings: vec![NONE; src.strings.len()],
+            mappings: vec![None; src.mappings.len()],
+            functions: vec![NONE; src.functions.len()],
+            locations: vec![NONE; src.locations.len()],
+        }
+    }
+}
+
+/// Builds the merged profile source by source.
+struct Merger {
+    out: Profile,
+    samples: HashChains,
+    locations: HashChains,
+    functions: HashMap<FunctionKey, u32>,
+    mappings: HashMap<MappingKey, u32>,
+    /// Scratch: the current sample's stack, mapped.
+    stack: Vec<u32>,
+    /// Scratch: the current sample's labels, mapped.
+    labels: Vec<Label>,
+    /// Scratch: the current location's lines, mapped.
+    lines: Vec<Line>,
+}
+
+impl Merger {
+    /// A merger whose output has the combined header of `srcs` (which must not be
+    /// empty and must be compatible).
+    fn new(srcs: &[Profile]) -> Merger {
+        let mut out = Profile::new(srcs.first().map_or(0, |p| p.width()));
+        let mut time_nanos = 0i64;
+        let mut duration_nanos = 0i64;
+        let mut period = 0i64;
+        let mut seen_comments = std::collections::HashSet::new();
+        for s in srcs {
+            if time_nanos == 0 || s.time_nanos < time_nanos {
+                time_nanos = s.time_nanos;
+            }
+            duration_nanos = duration_nanos.wrapping_add(s.duration_nanos);
+            if period == 0 || period < s.period {
+                period = s.period;
+            }
+            for &c in &s.comments {
+                let text = s.str(c);
+                if seen_comments.insert(text) {
+                    let id = out.strings.intern(text);
+                    out.comments.push(id);
+                }
+            }
+            if out.default_sample_type.is_empty() {
+                out.default_sample_type = out.strings.intern(s.str(s.default_sample_type));
+            }
+            if out.doc_url.is_empty() {
+                out.doc_url = out.strings.intern(s.str(s.doc_url));
+            }
+        }
+        if let Some(first) = srcs.first() {
+            let vt = |out: &mut Profile, vt: ValueType| ValueType {
+                ty: out.strings.intern(first.str(vt.ty)),
+                unit: out.strings.intern(first.str(vt.unit)),
+            };
+            for &st in &first.sample_types {
+                let mapped = vt(&mut out, st);
+                out.sample_types.push(mapped);
+            }
+            out.period_type = vt(&mut out, first.period_type);
+            out.drop_frames = out.strings.intern(first.str(first.drop_frames));
+            out.keep_frames = out.strings.intern(first.str(first.keep_frames));
+            out.samples.values.reserve(first.samples.values.len());
+            out.samples.locations.reserve(first.samples.locations.len());
+            out.samples.loc_offsets.reserve(first.samples.len());
+            out.samples.label_offsets.reserve(first.samples.len());
+            out.locations.reserve(first.locations.len());
+            out.functions.reserve(first.functions.len());
+        }
+        out.time_nanos = time_nanos;
+        out.duration_nanos = duration_nanos;
+        out.period = period;
+        Merger {
+            out,
+            samples: HashChains::default(),
+            locations: HashChains::default(),
+            functions: HashMap::new(),
+            mappings: HashMap::new(),
+            stack: Vec::new(),
+            labels: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    /// Adds the samples of `src` (and what they use) to the merged profile.
+    fn add(&mut self, src: &Profile) {
+        let mut map = SourceMap::new(src);
+        if self.out.mappings.is_empty() && !src.mappings.is_empty() {
+            // The first mapping is the main binary: keep it first.
+            self.map_mapping(src, &mut map, 0);
+        }
+        for sample in src.samples.iter() {
+            if !is_zero(sample.values) {
+                self.add_sample(
+                    src,
+                    &mut map,
+                    sample.values,
+                    sample.locations,
+                    sample.labels,
+                );
+            }
+        }
+    }
+
+    fn add_sample(
+        &mut self,
+        src: &Profile,
+        map: &mut SourceMap,
+        values: &[i64],
+        locations: &[u32],
+        labels: &[Label],
+    ) {
+        self.stack.clear();
+        for &l in locations {
+            let mapped = self.map_location(src, map, l);
+            self.stack.push(mapped);
+        }
+        self.labels.clear();
+        for l in labels {
+            let mapped = Label {
+                key: self.map_string(src, map, l.key),
+                str: self.map_string(src, map, l.str),
+                num: l.num,
+                num_unit: self.map_string(src, map, l.num_unit),
+            };
+            self.labels.push(mapped);
+        }
+        let mut hash = mix(0, self.stack.len() as u64);
+        for &l in &self.stack {
+            hash = mix(hash, l as u64);
+        }
+        for l in &self.labels {
+            hash = mix(hash, l.key.0 as u64);
+            hash = mix(hash, l.str.0 as u64);
+            hash = mix(hash, l.num as u64);
+            hash = mix(hash, l.num_unit.0 as u64);
+        }
+        let samples = &self.out.samples;
+        let (stack, new_labels) = (&self.stack, &self.labels);
+        let found = self.samples.find(hash, |i| {
+            let s = samples.get(i as usize);
+            s.locations == stack.as_slice() && s.labels == new_labels.as_slice()
+        });
+        match found {
+            Some(i) => {
+                for (sum, &v) in self
+                    .out
+                    .samples
+                    .values_mut(i as usize)
+                    .iter_mut()
+                    .zip(values)
+                {
+                    *sum = sum.wrapping_add(v);
+                }
+            }
+            None => {
+                let index = self.out.samples.len() as u32;
+                self.out.samples.push(values, &self.stack, &self.labels);
+                self.samples.insert(hash, index);
+            }
+        }
+    }
+
+    fn map_string(&mut self, src: &Profile, map: &mut SourceMap, id: StrId) -> StrId {
+        if id.is_empty() {
+            return StrId::EMPTY;
+        }
+        match map.strings.get(id.index()) {
+            Some(&mapped) if mapped != NONE => StrId(mapped),
+            Some(_) => {
+                let mapped = self.out.strings.intern(src.str(id));
+                map.strings[id.index()] = mapped.0;
+                mapped
+            }
+            None => StrId::EMPTY,
+        }
+    }
+
+    /// The merged mapping for source mapping `index`, with the offset to add to the
+    /// addresses of its locations.
+    fn map_mapping(
+        &mut self,
+        src: &Profile,
+        map: &mut SourceMap,
+        index: u32,
+    ) -> Option<(u32, i64)> {
+        let i = index as usize;
+        if let Some(&Some(known)) = map.mappings.get(i) {
+            return Some(known);
+        }
+        let m = src.mappings.get(i)?;
+        let size = m
+            .memory_limit
+            .wrapping_sub(m.memory_start)
+            .wrapping_add(0xfff);
+        let size = size - size % 0x1000;
+        let name = if !m.build_id.is_empty() {
+            m.build_id
+        } else {
+            m.filename
+        };
+        let key = (size, m.file_offset, self.map_string(src, map, name));
+        let info = match self.mappings.get(&key) {
+            Some(&existing) => {
+                let start = self.out.mappings[existing as usize].memory_start;
+                (existing, (start as i64).wrapping_sub(m.memory_start as i64))
+            }
+            None => {
+                let filename = self.map_string(src, map, m.filename);
+                let build_id = self.map_string(src, map, m.build_id);
+                let index = self.out.mappings.len() as u32;
+                self.out.mappings.push(Mapping {
+                    id: index as u64 + 1,
+                    filename,
+                    build_id,
+                    ..m.clone()
+                });
+                self.mappings.insert(key, index);
+                (index, 0)
+            }
+        };
+        map.mappings[i] = Some(info);
+        Some(info)
+    }
+
+    fn map_function(&mut self, src: &Profile, map: &mut SourceMap, index: u32) -> u32 {
+        let i = index as usize;
+        if let Some(&known) = map.functions.get(i) {
+            if known != NONE {
+                return known;
+            }
+        }
+        let Some(f) = src.functions.get(i) else {
+            return NONE;
+        };
+        let key = (
+            f.start_line,
+            self.map_string(src, map, f.name),
+            self.map_string(src, map, f.system_name),
+            self.map_string(src, map, f.filename),
+        );
+        let mapped = match self.functions.get(&key) {
+            Some(&existing) => existing,
+            None => {
+                let index = self.out.functions.len() as u32;
+                self.out.functions.push(Function {
+                    id: index as u64 + 1,
+                    name: key.1,
+                    system_name: key.2,
+                    filename: key.3,
+                    start_line: key.0,
+                });
+                self.functions.insert(key, index);
+                index
+            }
+        };
+        map.functions[i] = mapped;
+        mapped
+    }
+
+    fn map_location(&mut self, src: &Profile, map: &mut SourceMap, index: u32) -> u32 {
+        let i = index as usize;
+        if let Some(&known) = map.locations.get(i) {
+            if known != NONE {
+                return known;
+            }
+        }
+        let Some(loc) = src.locations.get(i) else {
+            return NONE;
+        };
+        let (mapping, offset) = match loc.mapping {
+            Some(m) => match self.map_mapping(src, map, m) {
+                Some((merged, offset)) => (Some(merged), offset),
+                None => (None, 0),
+            },
+            None => (None, 0),
+        };
+        let address = (loc.address as i64).wrapping_add(offset) as u64;
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.clear();
+        for line in &loc.lines {
+            lines.push(Line {
+                function: self.map_function(src, map, line.function),
+                ..*line
+            });
+        }
+        // pprof's location key: the address relative to the mapping start, the
+        // mapping, the folded flag, each line's function and line number, and the
+        // column of the last line only.
+        let start = mapping.map_or(0, |m| self.out.mappings[m as usize].memory_start);
+        let key_address = address.wrapping_sub(start);
+        let mut hash = mix(
+            mix(key_address, mapping.map_or(0, |m| m as u64 + 1)),
+            loc.is_folded as u64,
+        );
+        hash = mix(hash, lines.len() as u64);
+        for l in &lines {
+            hash = mix(mix(hash, l.function as u64), l.line as u64);
+        }
+        hash = mix(hash, lines.last().map_or(0, |l| l.column as u64));
+        let out = &self.out;
+        let found = self.locations.find(hash, |c| {
+            let other = &out.locations[c as usize];
+            other.mapping == mapping
+                && other.is_folded == loc.is_folded
+                && other.address.wrapping_sub(start) == key_address
+                && same_key_lines(&other.lines, &lines)
+        });
+        let mapped = match found {
+            Some(existing) => existing,
+            None => {
+                let index = self.out.locations.len() as u32;
+                self.out.locations.push(Location {
+                    id: index as u64 + 1,
+                    mapping,
+                    address,
+                    lines: lines.clone(),
+                    is_folded: loc.is_folded,
+                });
+                self.locations.insert(hash, index);
+                index
+            }
+        };
+        self.lines = lines;
+        map.locations[i] = mapped;
+        mapped
+    }
+}
+
+/// Whether two line lists are equal as pprof's location key sees them: functions and
+/// line numbers of all lines, the column of the last line only.
+fn same_key_lines(a: &[Line], b: &[Line]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.function == y.function && x.line == y.line)
+        && a.last().map(|l| l.column) == b.last().map(|l| l.column)
 }

@@ -1,1 +1,17 @@
-fn main() {}
+//! profkit: a fast, drop-in `go tool pprof`.
+
+mod commands;
+mod config;
+mod driver;
+mod fetch;
+mod flags;
+mod graphviz;
+mod http;
+mod shell;
+mod tempfile;
+mod usage;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    std::process::exit(driver::run(&args));
+}

@@ -152,3 +152,16 @@ impl StringRemap {
         self.new_ids.get(id.index()).copied().unwrap_or(0) as u64
     }
 }
+
+/// Encodes `p` as gzipped profile.proto, as pprof writes profile files.
+pub fn encode_gzip(p: &Profile) -> Vec<u8> {
+    use std::io::Write;
+    let raw = encode(p);
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(raw.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = gz.write_all(&raw);
+    gz.finish().unwrap_or_default()
+}

@@ -6,4 +6,4 @@ pub mod wire;
 
 pub(crate) use decode::{canonical_label_order, split_concatenated};
 pub use decode::{decode, decode_at};
-pub use encode::encode;
+pub use encode::{encode, encode_gzip};

@@ -1,0 +1,258 @@
+//! Sample filters by frame name (`-focus`, `-ignore`, `-hide`, `-show`,
+//! `-show_from`), by label (`-tagfocus`, `-tagignore`) and label removal by key
+//! (`-tagshow`, `-taghide`), with pprof's semantics.
+//!
+//! A frame matches a regular expression when its function name or source file
+//! matches, or when its location's mapping file does.
+
+use regex::Regex;
+
+use crate::model::{Location, Profile};
+use crate::tagfilter::TagFilter;
+use crate::transform::{rewrite_labels, rewrite_stacks};
+
+/// Which of the name filters matched something (pprof warns about the ones that did
+/// not).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NameMatches {
+    /// Some location matched the focus expression (true when there is none).
+    pub focus: bool,
+    /// Some location matched the ignore expression.
+    pub ignore: bool,
+    /// Some location matched the hide expression.
+    pub hide: bool,
+    /// Some location kept a frame under the show expression.
+    pub show: bool,
+}
+
+/// Whether each function's name or file matches a regex, computed once per function.
+struct FunctionMatches {
+    functions: Vec<bool>,
+    mappings: Vec<bool>,
+}
+
+impl FunctionMatches {
+    fn new(p: &Profile, re: &Regex) -> FunctionMatches {
+        FunctionMatches {
+            functions: p
+                .functions
+                .iter()
+                .map(|f| re.is_match(p.str(f.name)) || re.is_match(p.str(f.filename)))
+                .collect(),
+            mappings: p
+                .mappings
+                .iter()
+                .map(|m| re.is_match(p.str(m.filename)))
+                .collect(),
+        }
+    }
+
+    fn function(&self, index: u32) -> bool {
+        self.functions.get(index as usize).copied().unwrap_or(false)
+    }
+
+    fn mapping(&self, loc: &Location) -> bool {
+        loc.mapping
+            .and_then(|m| self.mappings.get(m as usize).copied())
+            .unwrap_or(false)
+    }
+
+    /// Some line's function, or the mapping, matches.
+    fn location(&self, loc: &Location) -> bool {
+        loc.lines.iter().any(|l| self.function(l.function)) || self.mapping(loc)
+    }
+}
+
+/// Focus state of a location: not mentioned, focused, or ignored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    None,
+    Focus,
+    Ignore,
+}
+
+impl Profile {
+    /// Applies pprof's `-focus`, `-ignore`, `-hide` and `-show` (as
+    /// `FilterSamplesByName`).
+    ///
+    /// Samples are kept when some frame matches `focus` (or there is no focus) and no
+    /// frame matches `ignore`. Lines matching `hide`, and lines not matching `show`,
+    /// are removed from their locations; locations left without lines are removed from
+    /// stacks, and samples left without locations are dropped.
+    pub fn filter_samples_by_name(
+        &mut self,
+        focus: Option<&Regex>,
+        ignore: Option<&Regex>,
+        hide: Option<&Regex>,
+        show: Option<&Regex>,
+    ) -> NameMatches {
+        let mut result = NameMatches::default();
+        if focus.is_none() && ignore.is_none() && hide.is_none() && show.is_none() {
+            result.focus = true;
+            return result;
+        }
+        let matcher = |re: Option<&Regex>| re.map(|re| FunctionMatches::new(self, re));
+        let (focus_m, ignore_m, hide_m, show_m) = (
+            matcher(focus),
+            matcher(ignore),
+            matcher(hide),
+            matcher(show),
+        );
+        let mut marks = vec![Mark::None; self.locations.len()];
+        let mut hidden = vec![false; self.locations.len()];
+        let mut any_hidden = false;
+        for (i, loc) in self.locations.iter_mut().enumerate() {
+            if ignore_m.as_ref().is_some_and(|m| m.location(loc)) {
+                result.ignore = true;
+                marks[i] = Mark::Ignore;
+            } else if focus_m.as_ref().is_none_or(|m| m.location(loc)) {
+                result.focus = true;
+                marks[i] = Mark::Focus;
+            }
+            if let Some(m) = &hide_m {
+                if m.location(loc) {
+                    result.hide = true;
+                    if m.mapping(loc) {
+                        loc.lines.clear();
+                    } else {
+                        loc.lines.retain(|l| !m.function(l.function));
+                    }
+                    if loc.lines.is_empty() {
+                        hidden[i] = true;
+                        any_hidden = true;
+                    }
+                }
+            }
+            if let Some(m) = &show_m {
+                if !m.mapping(loc) {
+                    loc.lines.retain(|l| m.function(l.function));
+                }
+                if loc.lines.is_empty() {
+                    hidden[i] = true;
+                    any_hidden = true;
+                } else {
+                    result.show = true;
+                }
+            }
+        }
+        rewrite_stacks(&mut self.samples, |_, stack, out| {
+            let mut focused = false;
+            for &l in stack {
+                match marks.get(l as usize) {
+                    Some(Mark::Ignore) => return false,
+                    Some(Mark::Focus) => focused = true,
+                    _ => {}
+                }
+            }
+            if !focused {
+                return false;
+            }
+            if any_hidden {
+                out.extend(
+                    stack
+                        .iter()
+                        .filter(|&&l| !hidden.get(l as usize).copied().unwrap_or(false)),
+                );
+                !out.is_empty()
+            } else {
+                out.extend_from_slice(stack);
+                true
+            }
+        });
+        result
+    }
+
+    /// Applies pprof's `-show_from` (as `ShowFrom`): drops the frames of each stack
+    /// above (callers of) the root-most frame matching `re`, and the samples with no
+    /// matching frame. Returns whether some location matched.
+    pub fn show_from(&mut self, re: &Regex) -> bool {
+        let m = FunctionMatches::new(self, re);
+        let mut matched = vec![false; self.locations.len()];
+        let mut any = false;
+        for (i, loc) in self.locations.iter_mut().enumerate() {
+            if m.mapping(loc) {
+                matched[i] = true;
+                any = true;
+            } else if let Some(last) = loc.lines.iter().rposition(|l| m.function(l.function)) {
+                loc.lines.truncate(last + 1);
+                matched[i] = true;
+                any = true;
+            }
+        }
+        rewrite_stacks(&mut self.samples, |_, stack, out| {
+            match stack
+                .iter()
+                .rposition(|&l| matched.get(l as usize).copied().unwrap_or(false))
+            {
+                Some(i) => {
+                    out.extend_from_slice(&stack[..=i]);
+                    true
+                }
+                None => false,
+            }
+        });
+        any
+    }
+
+    /// Applies pprof's `-tagshow` and `-taghide` (as `FilterTagsByName`): removes the
+    /// labels whose key does not match `show` or matches `hide`. Returns whether some
+    /// key matched `show` (or there is no show) and whether some key matched `hide`.
+    pub fn filter_tags_by_name(
+        &mut self,
+        show: Option<&Regex>,
+        hide: Option<&Regex>,
+    ) -> (bool, bool) {
+        let (mut shown, mut hidden) = (false, false);
+        // Per string id: 0 not evaluated yet, 1 keep, 2 remove.
+        let mut verdicts = vec![0u8; self.strings.len()];
+        let strings = &self.strings;
+        rewrite_labels(&mut self.samples, |labels, out| {
+            for l in labels {
+                let slot = l.key.index();
+                let verdict = match verdicts.get(slot) {
+                    Some(&v) if v != 0 => v,
+                    _ => {
+                        let name = strings.get(l.key);
+                        let match_show = show.is_none_or(|re| re.is_match(name));
+                        let match_hide = hide.is_some_and(|re| re.is_match(name));
+                        shown |= match_show;
+                        hidden |= match_hide;
+                        let v = if !match_show || match_hide { 2 } else { 1 };
+                        if let Some(cell) = verdicts.get_mut(slot) {
+                            *cell = v;
+                        }
+                        v
+                    }
+                };
+                if verdict == 1 {
+                    out.push(*l);
+                }
+            }
+        });
+        (shown, hidden)
+    }
+
+    /// Applies pprof's `-tagfocus` and `-tagignore` (as `FilterSamplesByTag`): keeps
+    /// the samples that pass `focus` (if given) and do not pass `ignore` (if given).
+    /// Returns whether some sample passed each filter.
+    pub fn filter_samples_by_tag(
+        &mut self,
+        focus: Option<&TagFilter>,
+        ignore: Option<&TagFilter>,
+    ) -> (bool, bool) {
+        let (mut any_focused, mut any_ignored) = (false, false);
+        let keep: Vec<bool> = self
+            .samples
+            .iter()
+            .map(|s| {
+                let focused = focus.is_none_or(|f| f.matches(self, s));
+                let ignored = ignore.is_some_and(|f| f.matches(self, s));
+                any_focused |= focused;
+                any_ignored |= ignored;
+                focused && !ignored
+            })
+            .collect();
+        self.samples.retain(|i, _| keep[i]);
+        (any_focused, any_ignored)
+    }
+}

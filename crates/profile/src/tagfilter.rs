@@ -1,0 +1,430 @@
+//! Sample filters on labels, compiled from pprof's `-tagfocus`/`-tagignore` syntax,
+//! and the unit conversion their numeric ranges need.
+//!
+//! A filter is `[key=]value`. A value that reads as a numeric range (`64`, `1kb:`,
+//! `:10kb`, `32mb:64mb`, units optional) matches numeric labels whose value, converted
+//! to the range's unit, falls in the range. Any other value is a comma-separated list
+//! of regular expressions: with a key, a sample matches when one of them matches one of
+//! the key's values; without a key, when each of them matches some `key:value` of the
+//! sample.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::error::{Error, Result};
+use crate::model::{Profile, SampleRef};
+
+/// A compiled `-tagfocus`/`-tagignore` filter.
+#[derive(Clone, Debug)]
+pub struct TagFilter {
+    /// Only labels with this key are looked at, if set.
+    key: Option<String>,
+    kind: Kind,
+    /// Unit of each numeric label key (see [`Profile::num_label_units`]).
+    units: HashMap<String, String>,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    /// Numeric labels in a range, compared in `unit`.
+    Range(NumRange),
+    /// String labels matching regular expressions.
+    Regexes(Vec<Regex>),
+}
+
+#[derive(Clone, Debug)]
+struct NumRange {
+    low: Option<f64>,
+    high: Option<f64>,
+    unit: String,
+}
+
+impl NumRange {
+    fn contains(&self, value: i64, unit: &str) -> bool {
+        let (v, u) = scale(value, unit, &self.unit);
+        u == self.unit && self.low.is_none_or(|lo| v >= lo) && self.high.is_none_or(|hi| v <= hi)
+    }
+}
+
+impl TagFilter {
+    /// Compiles the filter `value` of option `name` (`tagfocus` or `tagignore`, used in
+    /// error messages); `num_label_units` gives the unit of each numeric label key.
+    pub fn parse(
+        name: &str,
+        value: &str,
+        num_label_units: &HashMap<String, String>,
+    ) -> Result<TagFilter> {
+        let (key, value) = match value.split_once('=') {
+            Some((k, v)) => (Some(k.to_string()), v),
+            None => (None, value),
+        };
+        let kind = match parse_range(value)? {
+            Some(range) => Kind::Range(range),
+            None => {
+                let mut regexes = Vec::new();
+                for part in value.split(',') {
+                    let rx = Regex::new(part).map_err(|e| {
+                        Error::new(format!("parsing {name} regexp: {}", regex_error_text(&e)))
+                    })?;
+                    regexes.push(rx);
+                }
+                Kind::Regexes(regexes)
+            }
+        };
+        Ok(TagFilter {
+            key: key.filter(|k| !k.is_empty()),
+            kind,
+            units: num_label_units.clone(),
+        })
+    }
+
+    /// Whether the filter was read as a numeric range (pprof then prints
+    /// `NAME:Interpreted 'VALUE' as range, not regexp`).
+    pub fn is_range(&self) -> bool {
+        matches!(self.kind, Kind::Range(_))
+    }
+
+    /// Whether `sample` of `profile` passes the filter.
+    pub fn matches(&self, profile: &Profile, sample: SampleRef<'_>) -> bool {
+        match &self.kind {
+            Kind::Range(range) => sample.labels.iter().any(|l| {
+                if !l.is_numeric() {
+                    return false;
+                }
+                let key = profile.str(l.key);
+                if self.key.as_deref().is_some_and(|k| k != key) {
+                    return false;
+                }
+                let unit = self.units.get(key).map_or("", String::as_str);
+                range.contains(l.num, unit)
+            }),
+            Kind::Regexes(regexes) => match &self.key {
+                Some(want) => sample.labels.iter().any(|l| {
+                    !l.is_numeric()
+                        && profile.str(l.key) == want
+                        && regexes.iter().any(|rx| rx.is_match(profile.str(l.str)))
+                }),
+                None => {
+                    let mut text = String::new();
+                    regexes.iter().all(|rx| {
+                        sample.labels.iter().any(|l| {
+                            if l.is_numeric() {
+                                return false;
+                            }
+                            text.clear();
+                            text.push_str(profile.str(l.key));
+                            text.push(':');
+                            text.push_str(profile.str(l.str));
+                            rx.is_match(&text)
+                        })
+                    })
+                }
+            },
+        }
+    }
+}
+
+/// The first line of a regex error (the crate's messages span several lines).
+pub(crate) fn regex_error_text(e: &regex::Error) -> String {
+    match e {
+        regex::Error::Syntax(s) => s.lines().last().unwrap_or("").trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// One number with an optional unit inside a range filter: (whole match, digits,
+/// unit), as byte ranges of the filter.
+fn range_parts(filter: &str) -> Vec<(usize, usize, usize)> {
+    // pprof's pattern is `([+-]?[[:digit:]]+)([[:alpha:]]+)?`, matched at most twice.
+    let b = filter.as_bytes();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < b.len() && parts.len() < 2 {
+        let start = i;
+        let mut j = i;
+        if b[j] == b'+' || b[j] == b'-' {
+            j += 1;
+        }
+        let digits = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == digits {
+            i += 1;
+            continue;
+        }
+        let number_end = j;
+        while j < b.len() && b[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        parts.push((start, number_end, j));
+        i = j;
+    }
+    parts
+}
+
+/// Reads `filter` as a numeric range, or returns `None` when it is not one.
+fn parse_range(filter: &str) -> Result<Option<NumRange>> {
+    let parts = range_parts(filter);
+    let Some(&(s0, n0, e0)) = parts.first() else {
+        return Ok(None);
+    };
+    let number = |s: usize, n: usize| -> Result<i64> {
+        filter[s..n]
+            .parse::<i64>()
+            .map_err(|e| Error::new(format!("failed to parse int {}: {e}", &filter[s..n])))
+    };
+    let first = &filter[s0..e0];
+    let range = |low, high, unit| Ok(Some(NumRange { low, high, unit }));
+    if parts.len() == 1 {
+        let v = number(s0, n0)?;
+        let (value, unit) = scale(v, &filter[n0..e0], &filter[n0..e0]);
+        if filter == first {
+            return range(Some(value), Some(value), unit);
+        }
+        if filter.strip_suffix(':') == Some(first) {
+            return range(Some(value), None, unit);
+        }
+        if filter.strip_prefix(':') == Some(first) {
+            return range(None, Some(value), unit);
+        }
+        return Ok(None);
+    }
+    let (s1, n1, e1) = parts[1];
+    if filter != format!("{first}:{}", &filter[s1..e1]) {
+        return Ok(None);
+    }
+    let v = number(s0, n0)?;
+    let (low, unit) = scale(v, &filter[n0..e0], &filter[n0..e0]);
+    let v2 = number(s1, n1)?;
+    let (high, unit2) = scale(v2, &filter[n1..e1], &unit);
+    if unit != unit2 {
+        return Ok(None);
+    }
+    range(Some(low), Some(high), unit)
+}
+
+/// A unit of measure: its canonical name, the names it is known by, and its size in
+/// the base unit of its kind.
+struct Unit {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    factor: f64,
+}
+
+/// A kind of quantity (memory, time, compute units) with its units, smallest first.
+struct UnitKind {
+    units: &'static [Unit],
+    default_name: &'static str,
+    default_factor: f64,
+}
+
+const UNIT_KINDS: &[UnitKind] = &[
+    UnitKind {
+        units: &[
+            Unit {
+                name: "B",
+                aliases: &["b", "byte"],
+                factor: 1.0,
+            },
+            Unit {
+                name: "kB",
+                aliases: &["kb", "kbyte", "kilobyte"],
+                factor: 1024.0,
+            },
+            Unit {
+                name: "MB",
+                aliases: &["mb", "mbyte", "megabyte"],
+                factor: 1048576.0,
+            },
+            Unit {
+                name: "GB",
+                aliases: &["gb", "gbyte", "gigabyte"],
+                factor: 1073741824.0,
+            },
+            Unit {
+                name: "TB",
+                aliases: &["tb", "tbyte", "terabyte"],
+                factor: 1099511627776.0,
+            },
+            Unit {
+                name: "PB",
+                aliases: &["pb", "pbyte", "petabyte"],
+                factor: 1125899906842624.0,
+            },
+        ],
+        default_name: "B",
+        default_factor: 1.0,
+    },
+    UnitKind {
+        units: &[
+            Unit {
+                name: "ns",
+                aliases: &["ns", "nanosecond"],
+                factor: 1.0,
+            },
+            Unit {
+                name: "us",
+                aliases: &["μs", "us", "microsecond"],
+                factor: 1e3,
+            },
+            Unit {
+                name: "ms",
+                aliases: &["ms", "millisecond"],
+                factor: 1e6,
+            },
+            Unit {
+                name: "s",
+                aliases: &["s", "sec", "second"],
+                factor: 1e9,
+            },
+            Unit {
+                name: "hrs",
+                aliases: &["hour", "hr"],
+                factor: 3600e9,
+            },
+        ],
+        default_name: "s",
+        default_factor: 1e9,
+    },
+    UnitKind {
+        units: &[
+            Unit {
+                name: "n*GCU",
+                aliases: &["nanogcu"],
+                factor: 1e-9,
+            },
+            Unit {
+                name: "u*GCU",
+                aliases: &["microgcu"],
+                factor: 1e-6,
+            },
+            Unit {
+                name: "m*GCU",
+                aliases: &["milligcu"],
+                factor: 1e-3,
+            },
+            Unit {
+                name: "GCU",
+                aliases: &["gcu"],
+                factor: 1.0,
+            },
+            Unit {
+                name: "k*GCU",
+                aliases: &["kilogcu"],
+                factor: 1e3,
+            },
+            Unit {
+                name: "M*GCU",
+                aliases: &["megagcu"],
+                factor: 1e6,
+            },
+            Unit {
+                name: "G*GCU",
+                aliases: &["gigagcu"],
+                factor: 1e9,
+            },
+            Unit {
+                name: "T*GCU",
+                aliases: &["teragcu"],
+                factor: 1e12,
+            },
+            Unit {
+                name: "P*GCU",
+                aliases: &["petagcu"],
+                factor: 1e15,
+            },
+        ],
+        default_name: "GCU",
+        default_factor: 1.0,
+    },
+];
+
+impl UnitKind {
+    /// The unit `name` denotes in this kind (case-insensitive, a plural `s` ignored).
+    fn sniff(&self, name: &str) -> Option<&Unit> {
+        let lower = name.to_lowercase();
+        let name = if lower.len() > 2 {
+            lower.strip_suffix('s').unwrap_or(&lower)
+        } else {
+            &lower
+        };
+        self.units.iter().find(|u| u.aliases.contains(&name))
+    }
+
+    fn convert(&self, value: i64, from: &str, to: &str) -> Option<(f64, String)> {
+        let from = self.sniff(from)?;
+        let v = value as f64 * from.factor;
+        if to == "minimum" || to == "auto" {
+            let mut best: Option<&Unit> = None;
+            for u in self.units {
+                if u.factor >= best.map_or(0.0, |b| b.factor) && v / u.factor >= 1.0 {
+                    best = Some(u);
+                }
+            }
+            return Some(match best {
+                Some(u) => (v / u.factor, u.name.to_string()),
+                None => (v / self.default_factor, self.default_name.to_string()),
+            });
+        }
+        Some(match self.sniff(to) {
+            Some(u) => (v / u.factor, u.name.to_string()),
+            None => (v / self.default_factor, self.default_name.to_string()),
+        })
+    }
+}
+
+/// Converts `value` from unit `from` to unit `to` (or the best unit for `auto` and
+/// `minimum`), as pprof's `measurement.Scale`; returns the value and its unit's name.
+pub(crate) fn scale(value: i64, from: &str, to: &str) -> (f64, String) {
+    if value < 0 {
+        if let Some(negated) = value.checked_neg() {
+            let (v, u) = scale(negated, from, to);
+            return (-v, u);
+        }
+    }
+    for kind in UNIT_KINDS {
+        if let Some(result) = kind.convert(value, from, to) {
+            return result;
+        }
+    }
+    match to {
+        "count" | "sample" | "unit" | "minimum" | "auto" => (value as f64, String::new()),
+        _ => (value as f64, to.to_string()),
+    }
+}
+
+/// `value` converted from `from` to `to` and printed with at most two decimals and its
+/// unit, as pprof's `measurement.ScaledLabel`.
+pub(crate) fn scaled_label(value: i64, from: &str, to: &str) -> String {
+    let (v, unit) = scale(value, from, to);
+    let text = format!("{v:.2}");
+    let text = text.strip_suffix(".00").unwrap_or(&text);
+    if text == "0" || text == "-0" {
+        return "0".to_string();
+    }
+    format!("{text}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_converts_between_memory_units() {
+        assert_eq!(scale(2048, "bytes", "kb"), (2.0, "kB".to_string()));
+        assert_eq!(scale(3, "MB", "auto"), (3.0, "MB".to_string()));
+        assert_eq!(scale(10, "", ""), (10.0, String::new()));
+        assert_eq!(scale(10, "", "widgets"), (10.0, "widgets".to_string()));
+        assert_eq!(scale(-2048, "b", "minimum"), (-2.0, "kB".to_string()));
+    }
+
+    #[test]
+    fn scaled_label_trims_zero_decimals() {
+        assert_eq!(scaled_label(1536, "bytes", "auto"), "1.50kB");
+        assert_eq!(scaled_label(2000000, "ns", "ms"), "2ms");
+        assert_eq!(scaled_label(0, "ns", "ms"), "0");
+        assert_eq!(scaled_label(7, "", ""), "7");
+    }
+}

@@ -1,0 +1,227 @@
+//! Whole-profile value and label transforms: scaling, normalizing against a base,
+//! setting and removing labels, and the units of numeric labels.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::error::{Error, Result};
+use crate::model::{Label, Profile, SampleRef, Samples};
+use crate::strings::StrId;
+
+/// The label key pprof puts on the samples of a `-diff_base` profile.
+pub const DIFF_BASE_LABEL: &str = "pprof::base";
+
+impl Profile {
+    /// Multiplies every sample value by `ratio` (rounded half away from zero) and drops
+    /// the samples left with only zeros, as pprof's `Scale`.
+    pub fn scale(&mut self, ratio: f64) {
+        if ratio == 1.0 {
+            return;
+        }
+        let ratios = vec![ratio; self.width()];
+        // The ratio list has the profile's width, so this cannot fail.
+        let _ = self.scale_n(&ratios);
+    }
+
+    /// Multiplies the values of sample type `i` by `ratios[i]`, rounding half away from
+    /// zero, as pprof's `ScaleN`. A sample is kept only when one of the values that were
+    /// scaled (ratio not 1) is non-zero afterwards.
+    pub fn scale_n(&mut self, ratios: &[f64]) -> Result<()> {
+        if ratios.len() != self.width() {
+            return Err(Error::new(format!(
+                "mismatched scale ratios, got {}, want {}",
+                ratios.len(),
+                self.width()
+            )));
+        }
+        if ratios.iter().all(|&r| r == 1.0) {
+            return Ok(());
+        }
+        let width = self.samples.width;
+        for values in self.samples.values.chunks_exact_mut(width.max(1)) {
+            for (v, &r) in values.iter_mut().zip(ratios) {
+                if r != 1.0 {
+                    *v = (*v as f64 * r).round() as i64;
+                }
+            }
+        }
+        let keep: Vec<bool> = (0..self.samples.len())
+            .map(|i| {
+                self.samples
+                    .values(i)
+                    .iter()
+                    .zip(ratios)
+                    .any(|(&v, &r)| r != 1.0 && v != 0)
+            })
+            .collect();
+        if keep.iter().all(|&k| k) {
+            return Ok(());
+        }
+        self.samples.retain(|i, _| keep[i]);
+        Ok(())
+    }
+
+    /// Scales each sample type so that its total equals the total of the same type in
+    /// `base` (a type whose total is zero here gets ratio 0), as pprof's `Normalize`.
+    pub fn normalize(&mut self, base: &Profile) -> Result<()> {
+        self.compatible(base)?;
+        let totals = |p: &Profile| {
+            let mut sums = vec![0i64; self.width()];
+            for s in p.samples.iter() {
+                for (sum, &v) in sums.iter_mut().zip(s.values) {
+                    *sum = sum.wrapping_add(v);
+                }
+            }
+            sums
+        };
+        let base_totals = totals(base);
+        let own_totals = totals(self);
+        let ratios: Vec<f64> = base_totals
+            .iter()
+            .zip(&own_totals)
+            .map(|(&b, &s)| if s == 0 { 0.0 } else { b as f64 / s as f64 })
+            .collect();
+        self.scale_n(&ratios)
+    }
+
+    /// Gives every sample the string label `key` with exactly `values` (replacing the
+    /// values it had), as pprof's `SetLabel`. Empty values are skipped: the model
+    /// cannot hold a string label with an empty value.
+    pub fn set_label(&mut self, key: &str, values: &[&str]) {
+        let key_id = self.intern(key);
+        let new: Vec<Label> = values
+            .iter()
+            .filter(|v| !v.is_empty())
+            .map(|v| Label {
+                key: key_id,
+                str: self.strings.intern(v),
+                num: 0,
+                num_unit: StrId::EMPTY,
+            })
+            .collect();
+        let strings = &self.strings;
+        rewrite_labels(&mut self.samples, |labels, out| {
+            let mut inserted = false;
+            for l in labels {
+                if !l.is_numeric() && l.key == key_id {
+                    continue;
+                }
+                // String labels come first, sorted by key: put the new ones before the
+                // first label that sorts after them.
+                if !inserted && (l.is_numeric() || strings.get(l.key) > key) {
+                    out.extend_from_slice(&new);
+                    inserted = true;
+                }
+                out.push(*l);
+            }
+            if !inserted {
+                out.extend_from_slice(&new);
+            }
+        });
+    }
+
+    /// Removes the string labels with key `key` from every sample, as pprof's
+    /// `RemoveLabel` (numeric labels are left alone).
+    pub fn remove_label(&mut self, key: &str) {
+        let strings = &self.strings;
+        rewrite_labels(&mut self.samples, |labels, out| {
+            out.extend(
+                labels
+                    .iter()
+                    .filter(|l| l.is_numeric() || strings.get(l.key) != key),
+            )
+        });
+    }
+
+    /// Whether `sample` comes from a `-diff_base` profile: it has the label
+    /// `pprof::base` with value `true`.
+    pub fn is_diff_base_sample(&self, sample: SampleRef<'_>) -> bool {
+        sample.labels.iter().any(|l| {
+            !l.is_numeric() && self.str(l.key) == DIFF_BASE_LABEL && self.str(l.str) == "true"
+        })
+    }
+
+    /// The unit of each numeric label key, and the other units seen for a key, as
+    /// pprof's `NumLabelUnits`.
+    ///
+    /// A key's unit is the first non-empty unit seen with it; other units seen with it
+    /// are listed, sorted, in the second map. A key seen without any unit gets `bytes`
+    /// for `alignment` and `request`, and its own name otherwise.
+    pub fn num_label_units(&self) -> (HashMap<String, String>, HashMap<String, Vec<String>>) {
+        let mut units: HashMap<&str, &str> = HashMap::new();
+        let mut ignored: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        let mut keys: HashSet<&str> = HashSet::new();
+        for l in &self.samples.labels {
+            if !l.is_numeric() {
+                continue;
+            }
+            let key = self.str(l.key);
+            let unit = self.str(l.num_unit);
+            keys.insert(key);
+            if unit.is_empty() {
+                continue;
+            }
+            match units.get(key) {
+                None => {
+                    units.insert(key, unit);
+                }
+                Some(&want) if want != unit => {
+                    ignored.entry(key).or_default().insert(unit);
+                }
+                Some(_) => {}
+            }
+        }
+        let mut result = HashMap::with_capacity(keys.len());
+        for key in keys {
+            let unit = match units.get(key) {
+                Some(u) => u.to_string(),
+                None => match key {
+                    "alignment" | "request" => "bytes".to_string(),
+                    _ => key.to_string(),
+                },
+            };
+            result.insert(key.to_string(), unit);
+        }
+        let ignored = ignored
+            .into_iter()
+            .map(|(k, set)| (k.to_string(), set.into_iter().map(str::to_string).collect()))
+            .collect();
+        (result, ignored)
+    }
+}
+
+/// Rebuilds the label column: `f` gets each sample's labels and pushes the labels the
+/// sample should have onto its output.
+pub(crate) fn rewrite_labels(samples: &mut Samples, mut f: impl FnMut(&[Label], &mut Vec<Label>)) {
+    let mut labels = Vec::with_capacity(samples.labels.len());
+    let mut offsets = Vec::with_capacity(samples.label_offsets.len());
+    offsets.push(0u32);
+    for i in 0..samples.len() {
+        f(samples.labels(i), &mut labels);
+        offsets.push(labels.len() as u32);
+    }
+    samples.labels = labels;
+    samples.label_offsets = offsets;
+}
+
+/// Rebuilds the stack column: `f` gets each sample's index and stack and pushes the
+/// new stack onto its output; a sample for which `f` returns false is dropped.
+pub(crate) fn rewrite_stacks(
+    samples: &mut Samples,
+    mut f: impl FnMut(usize, &[u32], &mut Vec<u32>) -> bool,
+) {
+    let mut out = Samples::new(samples.width);
+    out.values.reserve(samples.values.len());
+    out.locations.reserve(samples.locations.len());
+    out.loc_offsets.reserve(samples.len());
+    out.labels.reserve(samples.labels.len());
+    out.label_offsets.reserve(samples.len());
+    let mut stack = Vec::new();
+    for i in 0..samples.len() {
+        let s = samples.get(i);
+        stack.clear();
+        if f(i, s.locations, &mut stack) {
+            out.push(s.values, &stack, s.labels);
+        }
+    }
+    *samples = out;
+}

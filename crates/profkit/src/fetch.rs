@@ -1,0 +1,206 @@
+//! Getting the profiles to analyze: reading files and fetching URLs, merging several
+//! sources, and combining them with a base profile (`-base`, `-diff_base`).
+
+use std::thread;
+
+use profile::{Profile, Result};
+
+/// Where profiles come from and how to combine them.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// Profile sources (files or URLs), merged.
+    pub sources: Vec<String>,
+    /// Base profile sources.
+    pub bases: Vec<String>,
+    /// The bases are for comparison (`-diff_base`) rather than subtraction (`-base`).
+    pub diff_base: bool,
+    /// Scale the profile to the base's total first.
+    pub normalize: bool,
+    /// Duration of a profile to collect from a URL, in seconds (-1: unset).
+    pub seconds: i64,
+    /// Timeout for fetching, in seconds (-1: unset).
+    pub timeout: i64,
+    /// Ignore the profile's drop_frames and keep_frames.
+    pub all_frames: bool,
+    /// A comment to add to the profile.
+    pub comment: String,
+    /// Symbolization mode (`-symbolize`).
+    pub symbolize: String,
+}
+
+/// Fetches, merges and combines every source as pprof does, returning the profile to
+/// report on. Problems with individual sources are printed to stderr.
+pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
+    let (p, base) = thread::scope(|scope| {
+        let base = (!s.bases.is_empty()).then(|| scope.spawn(|| grab_all(&s.bases, s)));
+        let p = grab_all(&s.sources, s);
+        (
+            p,
+            base.map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("fetching base profiles failed".into()))
+            }),
+        )
+    });
+    let (mut p, mut remote) = match p {
+        Err(e) => return Err(format!("problem fetching source profiles: {e}")),
+        Ok(None) => return Err("failed to fetch any source profiles".into()),
+        Ok(Some(p)) => p,
+    };
+    if let Some(base) = base {
+        let mut base = match base {
+            Err(e) => return Err(format!("problem fetching base profiles: {e},")),
+            Ok(None) => return Err("failed to fetch any base profiles".into()),
+            Ok(Some((b, r))) => {
+                remote |= r;
+                b
+            }
+        };
+        if s.diff_base {
+            base.set_label("pprof::base", &["true"]);
+        }
+        if s.normalize {
+            p.normalize(&base).map_err(|e| e.to_string())?;
+        }
+        base.scale(-1.0);
+        p = combine(vec![p, base]).map_err(|e| e.to_string())?;
+    }
+    if s.all_frames {
+        p.drop_frames = profile::StrId::EMPTY;
+        p.keep_frames = profile::StrId::EMPTY;
+    }
+    p.remove_uninteresting().map_err(|e| e.to_string())?;
+    if !s.comment.is_empty() {
+        let c = p.intern(&s.comment);
+        p.comments.push(c);
+    }
+    if remote {
+        save_fetched(&p);
+    }
+    Ok(p)
+}
+
+/// Saves a profile fetched over the network under `$PPROF_TMPDIR` (default `~/pprof`) as
+/// `pprof.<binary>.<sample types>.NNN.pb.gz`, as pprof does.
+fn save_fetched(p: &Profile) {
+    let dir = std::env::var("PPROF_TMPDIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+            format!("{home}/pprof")
+        });
+    let mut prefix = String::from("pprof.");
+    if let Some(m) = p.mappings.first() {
+        let file = p.str(m.filename);
+        if !file.is_empty() {
+            prefix.push_str(file.rsplit('/').next().unwrap_or(file));
+            prefix.push('.');
+        }
+    }
+    for t in &p.sample_types {
+        prefix.push_str(p.str(t.ty));
+        prefix.push('.');
+    }
+    let result = std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("{dir}: {}", os_error(&e)))
+        .and_then(|_| crate::tempfile::new_path(&dir, &prefix, ".pb.gz").map_err(|e| e.0))
+        .and_then(|path| {
+            crate::driver::write_file_atomically(&path, &profile::proto::encode_gzip(p))
+                .map(|_| path)
+                .map_err(|e| e.0)
+        });
+    match result {
+        Ok(path) => eprintln!("Saved profile in {path}"),
+        Err(e) => eprintln!("Could not save profile: {e}"),
+    }
+}
+
+/// Reads every source (two at a time) and merges those that could be read; prints an
+/// error line for each that could not. `Ok(None)` when none could be read.
+fn grab_all(
+    sources: &[String],
+    s: &Sources,
+) -> std::result::Result<Option<(Profile, bool)>, String> {
+    let mut results: Vec<Option<Result<(Profile, bool)>>> =
+        (0..sources.len()).map(|_| None).collect();
+    let workers = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sources.len().max(1));
+    thread::scope(|scope| {
+        let chunk = sources.len().div_ceil(workers).max(1);
+        for (srcs, out) in sources.chunks(chunk).zip(results.chunks_mut(chunk)) {
+            scope.spawn(move || {
+                for (src, slot) in srcs.iter().zip(out.iter_mut()) {
+                    *slot = Some(grab(src, s));
+                }
+            });
+        }
+    });
+    let mut profiles = Vec::new();
+    let mut remote = false;
+    for (src, r) in sources.iter().zip(results) {
+        match r {
+            Some(Ok((p, r))) => {
+                profiles.push(p);
+                remote |= r;
+            }
+            Some(Err(e)) => eprintln!("{src}: {e}"),
+            None => {}
+        }
+    }
+    if profiles.is_empty() {
+        return Ok(None);
+    }
+    let fetched = profiles.len();
+    let p = combine(profiles).map_err(|e| e.to_string())?;
+    if fetched != sources.len() {
+        eprintln!("Fetched {fetched} source profiles out of {}", sources.len());
+    }
+    Ok(Some((p, remote)))
+}
+
+/// Reads one source: a file if one exists at that path, else a URL. The flag says whether
+/// it came over the network.
+fn grab(source: &str, s: &Sources) -> Result<(Profile, bool)> {
+    match std::fs::metadata(source) {
+        Ok(_) => {
+            let data = std::fs::read(source)
+                .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
+            Ok((profile::parse(&data)?, false))
+        }
+        Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
+            Some((url, timeout)) => Ok((crate::http::fetch_profile(&url, timeout)?, true)),
+            None => Err(profile::Error::new(format!(
+                "stat {source}: {}",
+                os_error(&stat_error)
+            ))),
+        },
+    }
+}
+
+/// An OS error worded as Go words it ("no such file or directory").
+pub fn os_error(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => {
+            let msg = &s[..i];
+            let mut c = msg.chars();
+            match c.next() {
+                Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+                None => msg.to_string(),
+            }
+        }
+        None => s,
+    }
+}
+
+/// Makes sample types compatible, scales units to a common one and merges.
+pub fn combine(mut profiles: Vec<Profile>) -> Result<Profile> {
+    profile::compatibilize_sample_types(&mut profiles)?;
+    report::measurement::scale_profiles(&mut profiles)?;
+    if profiles.len() == 1 {
+        return Ok(profiles.pop().expect("one profile"));
+    }
+    profile::merge::merge(profiles)
+}
