@@ -5,6 +5,8 @@
 //!   timers, 100 Hz by default, with an async-signal-safe handler.
 //! - Heap: install [`Sampled`] as the global allocator; [`heap_profile`] and
 //!   [`allocs_profile`] give Go's four sample types, unbiased.
+//! - Mutex contention: [`sync::Mutex`] and [`sync::RwLock`] with
+//!   [`set_mutex_profile_fraction`] and [`mutex_profile`].
 //! - Threads: [`threads_profile`] holds the current stack of every thread.
 //! - Labels: [`with_labels`], [`set_labels`] and [`labeled`] tag CPU samples.
 //!
@@ -19,6 +21,7 @@ mod builder;
 mod cpu;
 mod heap;
 mod labels;
+pub mod sync;
 mod threads;
 mod unwind;
 
@@ -29,4 +32,5 @@ pub use heap::{
 };
 pub use labels::{labeled, set_labels, with_labels, LabelGuard, Labeled};
 pub use profile::Profile;
+pub use sync::{mutex_profile, set_mutex_profile_fraction};
 pub use threads::{thread_stacks, threads_profile, threads_text, ThreadStack};
