@@ -126,10 +126,16 @@ fn gnu_build_id(mut notes: &[u8]) -> Option<String> {
     None
 }
 
+/// `addr` as `backtrace::resolve` wants it: the resolver takes its argument for a return
+/// address and looks up the byte before it, so ask for the byte after `addr`.
+fn resolvable(addr: u64) -> *mut libc::c_void {
+    addr.wrapping_add(1) as *mut libc::c_void
+}
+
 /// The name of the function containing `addr`, with the function's start address.
 pub(crate) fn symbol_at(addr: u64) -> Option<(String, u64)> {
     let mut found = None;
-    backtrace::resolve(addr as *mut libc::c_void, |sym| {
+    backtrace::resolve(resolvable(addr), |sym| {
         if let Some(name) = sym.name() {
             // The outermost (non-inlined) frame comes last; keep it.
             found = Some((
@@ -145,7 +151,7 @@ pub(crate) fn symbol_at(addr: u64) -> Option<(String, u64)> {
 /// column.
 pub(crate) fn frames_at(addr: u64) -> Vec<(String, String, String, i64, i64)> {
     let mut frames = Vec::new();
-    backtrace::resolve(addr as *mut libc::c_void, |sym| {
+    backtrace::resolve(resolvable(addr), |sym| {
         let (name, system) = match sym.name() {
             Some(n) => (
                 format!("{n:#}"),

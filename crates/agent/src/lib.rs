@@ -8,6 +8,8 @@
 //! - Mutex contention: [`sync::Mutex`] and [`sync::RwLock`] with
 //!   [`set_mutex_profile_fraction`] and [`mutex_profile`].
 //! - Threads: [`threads_profile`] holds the current stack of every thread.
+//! - HTTP: [`serve`] answers Go's `/debug/pprof/*` paths; [`http::handle`] is the
+//!   framework-free handler behind it.
 //! - Labels: [`with_labels`], [`set_labels`] and [`labeled`] tag CPU samples.
 //!
 //! Profiles carry real addresses, the process's mappings (with build ids and file
@@ -20,6 +22,7 @@
 mod builder;
 mod cpu;
 mod heap;
+pub mod http;
 mod labels;
 pub mod sync;
 mod threads;
@@ -30,6 +33,7 @@ pub use heap::{
     allocs_profile, heap_profile, mem_profile_rate, set_mem_profile_rate, Sampled,
     DEFAULT_MEM_PROFILE_RATE,
 };
+pub use http::{serve, serve_with, Options as ServeOptions, Server};
 pub use labels::{labeled, set_labels, with_labels, LabelGuard, Labeled};
 pub use profile::Profile;
 pub use sync::{mutex_profile, set_mutex_profile_fraction};
