@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+mod debug_text;
 mod error;
 mod filter;
 mod label_frames;

@@ -5,11 +5,30 @@
 
 #![warn(missing_docs)]
 
+mod callgrind;
+pub mod dot;
+pub mod graph;
+pub mod measurement;
+mod protos;
+mod report;
+pub mod source;
+mod tabwriter;
+mod tags;
+mod text;
+mod traces;
+mod tree;
+
 use std::collections::HashMap;
 use std::io::Write;
 
 use profile::{Error, Profile, Result};
 use regex::Regex;
+
+pub use report::{
+    compute_total, format_time_utc, graph_total, trim_function_paths, trim_path, Report,
+    TrimmedGraph,
+};
+pub use text::{text_items, TextItem};
 
 /// A report format; each renders the profile differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +96,7 @@ pub struct Options {
     pub mean: bool,
     /// Name of the shown sample type (`mean_` prefixed when `mean`).
     pub sample_type: String,
-    /// Unit of the shown sample values in the profile, lowercase.
+    /// Unit of the shown sample values, as the profile spells it.
     pub sample_unit: String,
     /// Unit to show values in: a unit name, `auto` or `minimum`.
     pub output_unit: String,
@@ -101,7 +120,7 @@ impl Options {
             .map(|t| {
                 (
                     profile.str(t.ty).to_string(),
-                    profile.str(t.unit).to_lowercase(),
+                    profile.str(t.unit).to_string(),
                 )
             })
             .unwrap_or_default();
@@ -137,9 +156,67 @@ impl Options {
 /// `profile` is the profile after the driver's filtering and aggregation; some reports
 /// adjust it further (file names trimmed by `trim_path`, for one).
 pub fn generate(w: &mut dyn Write, profile: &mut Profile, options: &Options) -> Result<()> {
-    let _ = (w, profile);
-    Err(Error::new(format!(
-        "unexpected output format {:?}",
-        options.format
-    )))
+    let total = compute_total(profile, options);
+    generate_with_total(w, profile, options, total)
+}
+
+/// Renders the report `options` asks for with percentages relative to `total`.
+///
+/// pprof computes the total before focusing the profile (unless percentages are
+/// relative), so the driver computes it with [`compute_total`] before filtering.
+pub fn generate_with_total(
+    w: &mut dyn Write,
+    profile: &mut Profile,
+    options: &Options,
+    total: i64,
+) -> Result<()> {
+    use OutputFormat as F;
+    if matches!(
+        options.format,
+        F::Text | F::Tree | F::Dot | F::Callgrind | F::TopProto | F::List | F::WebList | F::Dis
+    ) {
+        trim_function_paths(profile, &options.trim_path, &options.source_path);
+    }
+    if options.format == F::Proto {
+        return protos::print_proto(w, profile, options);
+    }
+    let mut rpt = Report::with_total(profile, options.clone(), total);
+    let result = match options.format {
+        F::Comments => print_comments(w, &rpt),
+        F::Text => text::print_text(w, &mut rpt),
+        F::Tree => tree::print_tree(w, &mut rpt),
+        F::Traces => traces::print_traces(w, &rpt),
+        F::Tags => tags::print_tags(w, &rpt),
+        F::Callgrind => callgrind::print_callgrind(w, &mut rpt),
+        F::TopProto => protos::print_top_proto(w, &mut rpt),
+        F::Raw => w
+            .write_all(rpt.prof.debug_string().as_bytes())
+            .map_err(write_error),
+        F::Dot => dot::print_dot(w, &rpt),
+        F::List => source::print_source(w, &rpt),
+        F::Dis | F::WebList | F::Proto => Err(Error::new(format!(
+            "unexpected output format {:?}",
+            options.format
+        ))),
+    };
+    result
+}
+
+/// The legend lines describing `profile` (file, build id, comments, type, time,
+/// duration and total), as the report for `options` would print them.
+pub fn profile_labels(profile: &Profile, options: &Options) -> Vec<String> {
+    Report::new(profile, options.clone()).profile_labels()
+}
+
+/// Writes the profile's comments, one a line.
+fn print_comments(w: &mut dyn Write, rpt: &Report) -> Result<()> {
+    for &c in &rpt.prof.comments {
+        writeln!(w, "{}", rpt.prof.str(c)).map_err(write_error)?;
+    }
+    Ok(())
+}
+
+/// The error for a failed write of report output.
+pub(crate) fn write_error(e: std::io::Error) -> Error {
+    Error::new(format!("writing report: {e}"))
 }

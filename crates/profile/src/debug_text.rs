@@ -1,0 +1,347 @@
+//! The debugging dump of a profile, byte for byte as pprof's `Profile.String()` (which
+//! `pprof -raw` prints).
+
+use std::fmt::Write;
+
+use crate::model::{Label, Location, Mapping, Profile};
+
+impl Profile {
+    /// The profile as text, exactly as pprof's `Profile.String()` writes it: header
+    /// fields, sample types, one line per sample (values, location ids, then labels),
+    /// the locations with their lines, and the mappings.
+    ///
+    /// Times are printed in UTC. The `PeriodType:` line is always printed (this model
+    /// does not tell an absent period type from an empty one).
+    pub fn debug_string(&self) -> String {
+        let mut out = String::new();
+        for &c in &self.comments {
+            let _ = writeln!(out, "Comment: {}", self.str(c));
+        }
+        if !self.doc_url.is_empty() {
+            let _ = writeln!(out, "Doc: {}", self.str(self.doc_url));
+        }
+        let _ = writeln!(
+            out,
+            "PeriodType: {} {}",
+            self.str(self.period_type.ty),
+            self.str(self.period_type.unit)
+        );
+        let _ = writeln!(out, "Period: {}", self.period);
+        if self.time_nanos != 0 {
+            let _ = writeln!(out, "Time: {}", utc_time(self.time_nanos));
+        }
+        if self.duration_nanos != 0 {
+            let d: String = go_duration(self.duration_nanos).chars().take(4).collect();
+            let _ = writeln!(out, "Duration: {d}");
+        }
+
+        out.push_str("Samples:\n");
+        let mut types = String::new();
+        for st in &self.sample_types {
+            let ty = self.str(st.ty);
+            let default = if ty == self.str(self.default_sample_type) {
+                "[dflt]"
+            } else {
+                ""
+            };
+            let _ = write!(types, "{}/{}{} ", ty, self.str(st.unit), default);
+        }
+        out.push_str(types.trim());
+        out.push('\n');
+
+        let mut entries: Vec<String> = Vec::new();
+        for s in self.samples.iter() {
+            for v in s.values {
+                let _ = write!(out, " {v:>10}");
+            }
+            out.push_str(": ");
+            for &l in s.locations {
+                match self.locations.get(l as usize) {
+                    Some(loc) => {
+                        let _ = write!(out, "{} ", loc.id);
+                    }
+                    None => out.push_str("? "),
+                }
+            }
+            out.push('\n');
+            let (strs, nums) = s
+                .labels
+                .split_at(s.labels.partition_point(|l| !l.is_numeric()));
+            for (labels, numeric) in [(strs, false), (nums, true)] {
+                if labels.is_empty() {
+                    continue;
+                }
+                entries.clear();
+                self.label_entries(labels, numeric, &mut entries);
+                entries.sort_unstable();
+                out.push_str("                ");
+                out.push_str(&entries.join(" "));
+                out.push('\n');
+            }
+        }
+
+        out.push_str("Locations\n");
+        for loc in &self.locations {
+            self.write_location(&mut out, loc);
+        }
+        out.push_str("Mappings\n");
+        for m in &self.mappings {
+            self.write_mapping(&mut out, m);
+        }
+        out
+    }
+
+    /// One `key:[values]` entry per key of `labels` (all string or all numeric labels
+    /// of a sample, grouped by key).
+    fn label_entries(&self, labels: &[Label], numeric: bool, out: &mut Vec<String>) {
+        let mut rest = labels;
+        while let Some(first) = rest.first() {
+            let n = rest.iter().take_while(|l| l.key == first.key).count();
+            let (group, tail) = rest.split_at(n);
+            rest = tail;
+            let mut e = format!("{}:[", self.str(first.key));
+            let with_units = numeric && group.iter().any(|l| !l.num_unit.is_empty());
+            for (i, l) in group.iter().enumerate() {
+                if i > 0 {
+                    e.push(' ');
+                }
+                if !numeric {
+                    e.push_str(self.str(l.str));
+                } else if with_units {
+                    let _ = write!(e, "{} {}", l.num, self.str(l.num_unit));
+                } else {
+                    let _ = write!(e, "{}", l.num);
+                }
+            }
+            e.push(']');
+            out.push(e);
+        }
+    }
+
+    fn write_location(&self, out: &mut String, loc: &Location) {
+        let mut head = format!("{:>6}: {:#x} ", loc.id, loc.address);
+        if let Some(m) = loc.mapping.and_then(|m| self.mappings.get(m as usize)) {
+            let _ = write!(head, "M={} ", m.id);
+        }
+        if loc.is_folded {
+            head.push_str("[F] ");
+        }
+        if loc.lines.is_empty() {
+            out.push_str(&head);
+            out.push('\n');
+        }
+        for (i, line) in loc.lines.iter().enumerate() {
+            if i == 0 {
+                out.push_str(&head);
+            } else {
+                out.push_str("             ");
+            }
+            match self.functions.get(line.function as usize) {
+                Some(f) => {
+                    let name = self.str(f.name);
+                    let system_name = self.str(f.system_name);
+                    let _ = write!(
+                        out,
+                        "{} {}:{}:{} s={}",
+                        name,
+                        self.str(f.filename),
+                        line.line,
+                        line.column,
+                        f.start_line
+                    );
+                    if name != system_name {
+                        let _ = write!(out, "({system_name})");
+                    }
+                }
+                None => out.push_str("??"),
+            }
+            out.push('\n');
+        }
+    }
+
+    fn write_mapping(&self, out: &mut String, m: &Mapping) {
+        let mut bits = String::new();
+        for (has, tag) in [
+            (m.has_functions, "[FN]"),
+            (m.has_filenames, "[FL]"),
+            (m.has_line_numbers, "[LN]"),
+            (m.has_inline_frames, "[IN]"),
+        ] {
+            if has {
+                bits.push_str(tag);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{}: {:#x}/{:#x}/{:#x} {} {} {}",
+            m.id,
+            m.memory_start,
+            m.memory_limit,
+            m.file_offset,
+            self.str(m.filename),
+            self.str(m.build_id),
+            bits
+        );
+    }
+}
+
+/// A duration as Go's `time.Duration.String()` writes it: `1h2m3.5s`, `1.5ms`, `0s`.
+pub(crate) fn go_duration(nanos: i64) -> String {
+    let negative = nanos < 0;
+    let u = nanos.unsigned_abs();
+    let mut s = String::new();
+    if negative {
+        s.push('-');
+    }
+    if u == 0 {
+        return "0s".to_string();
+    }
+    if u < 1_000_000_000 {
+        let (precision, unit) = match u {
+            0..1_000 => (0, "ns"),
+            1_000..1_000_000 => (3, "µs"),
+            _ => (6, "ms"),
+        };
+        push_decimal(&mut s, u, precision);
+        s.push_str(unit);
+        return s;
+    }
+    let seconds = u / 1_000_000_000;
+    let minutes = seconds / 60;
+    let hours = minutes / 60;
+    if hours > 0 {
+        let _ = write!(s, "{hours}h");
+    }
+    if minutes > 0 {
+        let _ = write!(s, "{}m", minutes % 60);
+    }
+    push_decimal(
+        &mut s,
+        (seconds % 60) * 1_000_000_000 + u % 1_000_000_000,
+        9,
+    );
+    s.push('s');
+    s
+}
+
+/// Writes `v / 10^precision` with its fraction, trailing zeros (and a bare point)
+/// omitted.
+fn push_decimal(s: &mut String, v: u64, precision: u32) {
+    let scale = 10u64.pow(precision);
+    let _ = write!(s, "{}", v / scale);
+    let frac = v % scale;
+    if frac != 0 {
+        let digits = format!("{:0width$}", frac, width = precision as usize);
+        s.push('.');
+        s.push_str(digits.trim_end_matches('0'));
+    }
+}
+
+/// A time as Go's `time.Time.String()` writes it in UTC:
+/// `2006-01-02 15:04:05.999999999 +0000 UTC`.
+pub(crate) fn utc_time(nanos: i64) -> String {
+    let seconds = nanos.div_euclid(1_000_000_000);
+    let frac = nanos.rem_euclid(1_000_000_000);
+    let days = seconds.div_euclid(86_400);
+    let secs_of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let mut s = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        year,
+        month,
+        day,
+        secs_of_day / 3600,
+        secs_of_day / 60 % 60,
+        secs_of_day % 60
+    );
+    if frac != 0 {
+        let digits = format!("{frac:09}");
+        s.push('.');
+        s.push_str(digits.trim_end_matches('0'));
+    }
+    s.push_str(" +0000 UTC");
+    s
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::model::{Label, Location, ValueType};
+
+    #[test]
+    fn samples_print_values_location_ids_and_labels_grouped_by_key() {
+        let mut p = Profile::new(1);
+        let ty = p.intern("samples");
+        let unit = p.intern("count");
+        p.sample_types.push(ValueType { ty, unit });
+        p.default_sample_type = ty;
+        p.locations.push(Location {
+            id: 7,
+            address: 0x10,
+            ..Location::default()
+        });
+        let text = |p: &mut Profile, k: &str, v: &str| Label {
+            key: p.intern(k),
+            str: p.intern(v),
+            ..Label::default()
+        };
+        let num = |p: &mut Profile, k: &str, n: i64, u: &str| Label {
+            key: p.intern(k),
+            num: n,
+            num_unit: p.intern(u),
+            ..Label::default()
+        };
+        let labels = [
+            text(&mut p, "b", "x"),
+            text(&mut p, "b", "y"),
+            text(&mut p, "thread", "main"),
+            num(&mut p, "bytes", 16, "bytes"),
+            num(&mut p, "bytes", 32, ""),
+            num(&mut p, "n", 3, ""),
+        ];
+        p.samples.push(&[42], &[0], &labels);
+        assert_eq!(
+            p.debug_string(),
+            "PeriodType:  \nPeriod: 0\nSamples:\nsamples/count[dflt]\n         42: 7 \n\
+             \x20               b:[x y] thread:[main]\n\
+             \x20               bytes:[16 bytes 32 ] n:[3]\n\
+             Locations\n     7: 0x10 \nMappings\n"
+        );
+    }
+
+    #[test]
+    fn durations_are_written_like_go() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(999), "999ns");
+        assert_eq!(go_duration(1_500), "1.5µs");
+        assert_eq!(go_duration(2_980_000_000), "2.98s");
+        assert_eq!(go_duration(3_000_000_000), "3s");
+        assert_eq!(go_duration(16_502_830_000_000), "4h35m2.83s");
+        assert_eq!(go_duration(-1_500_000), "-1.5ms");
+        assert_eq!(go_duration(60_000_000_000), "1m0s");
+    }
+
+    #[test]
+    fn times_are_written_like_go_in_utc() {
+        assert_eq!(utc_time(1_000_000_000), "1970-01-01 00:00:01 +0000 UTC");
+        assert_eq!(
+            utc_time(1_795_943_658_274_582_788),
+            "2026-11-29 09:14:18.274582788 +0000 UTC"
+        );
+    }
+}

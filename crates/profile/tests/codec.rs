@@ -1,0 +1,280 @@
+//! profile.proto decoding and encoding: round trips over every shipped profile, and a
+//! clear error for each kind of malformed input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use profile::{parse, parse_with, proto, ParseOptions, Profile};
+
+fn conformance() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/conformance")
+}
+
+/// Every proto profile shipped with the conformance suites.
+fn proto_inputs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for suite in ["differential/inputs", "pprof-goldens/inputs"] {
+        for e in std::fs::read_dir(conformance().join(suite)).unwrap() {
+            let path = e.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            if profile::is_gzip(&data) || proto::decode(&data).is_ok() {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    assert!(out.len() >= 20, "expected the shipped proto profiles, found {}", out.len());
+    out
+}
+
+fn read(path: &Path) -> Profile {
+    parse(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Everything a profile says, with ids resolved, for comparing two decodings.
+fn canonical(p: &Profile) -> String {
+    let mut s = String::new();
+    let vt = |t: &profile::ValueType| format!("{}/{}", p.str(t.ty), p.str(t.unit));
+    s += &format!(
+        "types {:?} period {} {} time {} dur {} drop {:?} keep {:?} default {:?} doc {:?}\n",
+        p.sample_types.iter().map(vt).collect::<Vec<_>>(),
+        vt(&p.period_type),
+        p.period,
+        p.time_nanos,
+        p.duration_nanos,
+        p.str(p.drop_frames),
+        p.str(p.keep_frames),
+        p.str(p.default_sample_type),
+        p.str(p.doc_url)
+    );
+    for c in &p.comments {
+        s += &format!("comment {:?}\n", p.str(*c));
+    }
+    for m in &p.mappings {
+        s += &format!(
+            "mapping {} {:x}-{:x}@{:x} {:?} {:?} {} {} {} {}\n",
+            m.id,
+            m.memory_start,
+            m.memory_limit,
+            m.file_offset,
+            p.str(m.filename),
+            p.str(m.build_id),
+            m.has_functions,
+            m.has_filenames,
+            m.has_line_numbers,
+            m.has_inline_frames
+        );
+    }
+    for f in &p.functions {
+        s += &format!(
+            "function {} {:?} {:?} {:?} {}\n",
+            f.id,
+            p.str(f.name),
+            p.str(f.system_name),
+            p.str(f.filename),
+            f.start_line
+        );
+    }
+    for l in &p.locations {
+        s += &format!(
+            "location {} {:?} {:x} {}",
+            l.id,
+            l.mapping.map(|m| p.mappings[m as usize].id),
+            l.address,
+            l.is_folded
+        );
+        for line in &l.lines {
+            s += &format!(
+                " {}:{}:{}",
+                p.functions[line.function as usize].id, line.line, line.column
+            );
+        }
+        s += "\n";
+    }
+    for sample in p.samples.iter() {
+        let ids: Vec<u64> = sample
+            .locations
+            .iter()
+            .map(|&l| p.locations[l as usize].id)
+            .collect();
+        let labels: Vec<String> = sample
+            .labels
+            .iter()
+            .map(|l| format!("{}={}/{}{}", p.str(l.key), p.str(l.str), l.num, p.str(l.num_unit)))
+            .collect();
+        s += &format!("sample {:?} {:?} {:?}\n", sample.values, ids, labels);
+    }
+    s
+}
+
+#[test]
+fn encode_then_decode_keeps_every_value_of_every_shipped_profile() {
+    for path in proto_inputs() {
+        let p = read(&path);
+        let again = proto::decode(&proto::encode(&p))
+            .unwrap_or_else(|e| panic!("{}: re-decoding failed: {e}", path.display()));
+        assert_eq!(canonical(&p), canonical(&again), "{}", path.display());
+        let gz = parse(&proto::encode_gzip(&p)).unwrap();
+        assert_eq!(canonical(&p), canonical(&gz), "{}", path.display());
+    }
+}
+
+#[test]
+fn encoding_is_stable_after_one_round_trip() {
+    for path in proto_inputs() {
+        let once = proto::encode(&read(&path));
+        let twice = proto::encode(&proto::decode(&once).unwrap());
+        assert_eq!(once, twice, "{}", path.display());
+    }
+}
+
+#[test]
+fn uncompressed_and_gzipped_inputs_decode_alike() {
+    let path = conformance().join("differential/inputs/cpu.pb.gz");
+    let data = std::fs::read(&path).unwrap();
+    let raw = profile::gunzip(&data, 1 << 30).unwrap();
+    assert_eq!(canonical(&parse(&data).unwrap()), canonical(&parse(&raw).unwrap()));
+}
+
+#[test]
+fn unpacked_repeated_fields_decode_like_packed_ones() {
+    // sample_type {type=1 unit=2}, sample {location_id 1 (unpacked) value 7 (unpacked)},
+    // location {id 1}, strings "", "samples", "count".
+    let mut b = Vec::new();
+    b.extend_from_slice(&[0x0a, 0x04, 0x08, 0x01, 0x10, 0x02]);
+    b.extend_from_slice(&[0x12, 0x04, 0x08, 0x01, 0x10, 0x07]);
+    b.extend_from_slice(&[0x22, 0x02, 0x08, 0x01]);
+    for s in ["", "samples", "count"] {
+        b.push(0x32);
+        b.push(s.len() as u8);
+        b.extend_from_slice(s.as_bytes());
+    }
+    let p = proto::decode(&b).unwrap();
+    assert_eq!(p.samples.len(), 1);
+    assert_eq!(p.samples.get(0).values, &[7]);
+    assert_eq!(p.samples.get(0).locations, &[0]);
+    assert_eq!(p.str(p.sample_types[0].ty), "samples");
+}
+
+#[test]
+fn concatenated_profiles_are_merged() {
+    let path = conformance().join("differential/inputs/cpu_a.pb.gz");
+    let p = read(&path);
+    let mut both = proto::encode(&p);
+    both.extend_from_slice(&proto::encode(&p));
+    let merged = parse(&both).unwrap();
+    let total = |p: &Profile| -> i64 { p.samples.iter().map(|s| s.values[1]).sum() };
+    assert_eq!(total(&merged), 2 * total(&p));
+}
+
+fn parse_error(data: &[u8]) -> String {
+    match parse(data) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn empty_input_is_an_error() {
+    assert_eq!(parse_error(b""), "parsing profile: empty input file");
+}
+
+#[test]
+fn text_that_is_no_profile_is_unrecognized() {
+    assert_eq!(
+        parse_error(b"hello, this is not a profile\n"),
+        "parsing profile: unrecognized profile format"
+    );
+}
+
+#[test]
+fn truncated_gzip_stream_is_an_error() {
+    let data = std::fs::read(conformance().join("differential/inputs/heap.pb.gz")).unwrap();
+    let e = parse_error(&data[..data.len() / 2]);
+    assert!(e.starts_with("decompressing profile: gzip stream is truncated"), "{e}");
+}
+
+#[test]
+fn truncated_proto_names_the_byte_offset() {
+    let data = std::fs::read(conformance().join("differential/inputs/heap.pb.gz")).unwrap();
+    let raw = profile::gunzip(&data, 1 << 30).unwrap();
+    let e = proto::decode(&raw[..raw.len() - 3]).unwrap_err().to_string();
+    assert!(e.contains("byte offset"), "{e}");
+}
+
+#[test]
+fn bad_varint_is_an_error() {
+    let e = proto::decode(&[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("varint") && e.contains("byte offset 1"), "{e}");
+}
+
+#[test]
+fn sample_pointing_at_a_missing_location_is_an_error() {
+    // sample_type, sample {location_id [9], value [1]}, strings.
+    let mut b = vec![0x0a, 0x04, 0x08, 0x01, 0x10, 0x02];
+    b.extend_from_slice(&[0x12, 0x06, 0x0a, 0x01, 0x09, 0x12, 0x01, 0x01]);
+    for s in ["", "samples", "count"] {
+        b.push(0x32);
+        b.push(s.len() as u8);
+        b.extend_from_slice(s.as_bytes());
+    }
+    let e = proto::decode(&b).unwrap_err().to_string();
+    assert!(e.contains("location id 9, which does not exist"), "{e}");
+}
+
+#[test]
+fn duplicate_and_zero_ids_are_errors() {
+    let dup = [0x22, 0x02, 0x08, 0x05, 0x22, 0x02, 0x08, 0x05, 0x32, 0x00];
+    assert_eq!(
+        proto::decode(&dup).unwrap_err().to_string(),
+        "multiple locations with same id: 5"
+    );
+    let zero = [0x2a, 0x02, 0x10, 0x00, 0x32, 0x00];
+    assert_eq!(
+        proto::decode(&zero).unwrap_err().to_string(),
+        "found function with reserved id=0"
+    );
+}
+
+#[test]
+fn string_index_out_of_range_is_an_error() {
+    let b = [0x0a, 0x02, 0x08, 0x07, 0x32, 0x00];
+    let e = proto::decode(&b).unwrap_err().to_string();
+    assert!(e.contains("sample_type.type: string index 7 out of range"), "{e}");
+}
+
+#[test]
+fn sample_value_count_must_match_the_sample_types() {
+    let mut b = vec![0x0a, 0x04, 0x08, 0x01, 0x10, 0x02];
+    b.extend_from_slice(&[0x12, 0x04, 0x12, 0x02, 0x01, 0x02]);
+    for s in ["", "samples", "count"] {
+        b.push(0x32);
+        b.push(s.len() as u8);
+        b.extend_from_slice(s.as_bytes());
+    }
+    let e = proto::decode(&b).unwrap_err().to_string();
+    assert!(e.contains("has 2 values vs. 1 types"), "{e}");
+}
+
+#[test]
+fn gzip_bomb_is_refused_past_the_limit() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![0u8; 24 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1 << 20);
+    let e = parse_with(&bomb, &ParseOptions { max_decompressed: 8 << 20 })
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "decompressing profile: decompressed size exceeds the limit of 8388608 bytes (a decompression bomb?)"
+    );
+}
+
+#[test]
+fn nonzero_first_string_is_an_error() {
+    let e = proto::decode(&[0x32, 0x01, b'x']).unwrap_err().to_string();
+    assert!(e.starts_with("string_table[0] must be ''"), "{e}");
+}

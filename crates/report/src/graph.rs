@@ -1,0 +1,1189 @@
+//! The call graph of a profile, as pprof's graph package builds it: one node per
+//! distinct frame (function, file, line, address, as the profile's granularity leaves
+//! them), edges from caller to callee, flat and cumulative values, and the trimming
+//! steps (low-frequency nodes, edges and tags, top-N selection, call-tree trimming,
+//! redundant edges) that reports apply.
+//!
+//! Nodes and edges live in arenas ([`Graph::arena`], [`Graph::edges`]) and refer to
+//! each other by index; [`Graph::nodes`] lists the nodes that are part of the graph, in
+//! the current order. Edge maps are ordered by node index so every traversal is
+//! deterministic.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use profile::{Location, Profile};
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// Index of a node in [`Graph::arena`].
+pub type NodeId = usize;
+/// Index of an edge in [`Graph::edges`].
+pub type EdgeId = usize;
+/// Edges of a node, keyed by the node at their other end.
+pub type EdgeMap = BTreeMap<NodeId, EdgeId>;
+/// Tags of a node, keyed by their printed name.
+pub type TagMap = BTreeMap<String, Tag>;
+/// A set of node identities: which nodes a rebuilt graph keeps.
+pub type NodeSet = HashSet<NodeInfo>;
+
+/// What identifies a node: the frame's function, file, line and address, as far as the
+/// profile's granularity keeps them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NodeInfo {
+    /// Function name.
+    pub name: String,
+    /// System (mangled) function name, when original names are asked for.
+    pub orig_name: String,
+    /// Instruction address (0 when unknown or aggregated away).
+    pub address: u64,
+    /// Source file, cleaned.
+    pub file: String,
+    /// First line of the function, kept with the object file name.
+    pub start_line: i64,
+    /// Line number (0 when unknown or aggregated away).
+    pub lineno: i64,
+    /// Column number (0 when unknown).
+    pub columnno: i64,
+    /// Object file of the mapping, kept when asked for or when the frame has no name.
+    pub objfile: String,
+}
+
+impl NodeInfo {
+    /// The parts of the node's printed name: address, function, `file:line[:column]` or
+    /// file, else `[object]` or `<unknown>`.
+    pub fn name_components(&self) -> Vec<String> {
+        let mut parts = Vec::with_capacity(3);
+        if self.address != 0 {
+            parts.push(format!("{:016x}", self.address));
+        }
+        if !self.name.is_empty() {
+            parts.push(self.name.clone());
+        }
+        if self.lineno != 0 {
+            let mut s = format!("{}:{}", self.file, self.lineno);
+            if self.columnno != 0 {
+                s.push_str(&format!(":{}", self.columnno));
+            }
+            parts.push(s);
+        } else if !self.file.is_empty() {
+            parts.push(self.file.clone());
+        } else if !self.name.is_empty() {
+        } else if !self.objfile.is_empty() {
+            parts.push(format!("[{}]", base_name(&self.objfile)));
+        } else {
+            parts.push("<unknown>".to_string());
+        }
+        parts
+    }
+
+    /// The node's printed name: its name components joined by spaces.
+    pub fn printable_name(&self) -> String {
+        self.name_components().join(" ")
+    }
+
+    /// The node identity as Go prints the struct (`{name orig addr file ...}`), pprof's
+    /// last tie-break when sorting nodes.
+    fn debug_string(&self) -> String {
+        format!(
+            "{{{} {} {} {} {} {} {} {}}}",
+            self.name,
+            self.orig_name,
+            self.address,
+            self.file,
+            self.start_line,
+            self.lineno,
+            self.columnno,
+            self.objfile
+        )
+    }
+}
+
+/// A label value (or formatted numeric label) attached to a node, with the node's
+/// value for the samples carrying it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tag {
+    /// Printed name: `key:value` of string labels, or a formatted number.
+    pub name: String,
+    /// Unit of a numeric tag, empty for string labels.
+    pub unit: String,
+    /// Value of a numeric tag.
+    pub value: i64,
+    /// Flat value of the samples with this tag.
+    pub flat: i64,
+    /// Divisor of `flat` for mean reports.
+    pub flat_div: i64,
+    /// Cumulative value of the samples with this tag.
+    pub cum: i64,
+    /// Divisor of `cum` for mean reports.
+    pub cum_div: i64,
+}
+
+impl Tag {
+    /// The flat value, divided for mean reports.
+    pub fn flat_value(&self) -> i64 {
+        div_value(self.flat, self.flat_div)
+    }
+
+    /// The cumulative value, divided for mean reports.
+    pub fn cum_value(&self) -> i64 {
+        div_value(self.cum, self.cum_div)
+    }
+}
+
+/// Sorts tags by decreasing cumulative (unless `flat`) then flat magnitude, then name.
+pub fn sort_tags(tags: &mut [&Tag], flat: bool) {
+    tags.sort_by(|a, b| {
+        let by_cum = if flat {
+            std::cmp::Ordering::Equal
+        } else {
+            b.cum.wrapping_abs().cmp(&a.cum.wrapping_abs())
+        };
+        by_cum
+            .then_with(|| b.flat.wrapping_abs().cmp(&a.flat.wrapping_abs()))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+fn div_value(v: i64, div: i64) -> i64 {
+    if div == 0 {
+        v
+    } else {
+        v.wrapping_div(div)
+    }
+}
+
+/// A node of the graph: a frame with its values, edges and tags.
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// The node's identity.
+    pub info: NodeInfo,
+    /// The printed name of `info`, computed once.
+    pub name: String,
+    /// The node of the function this node belongs to (itself when it has no address or
+    /// line).
+    pub function: NodeId,
+    /// Value of the samples whose leaf is this node.
+    pub flat: i64,
+    /// Divisor of `flat` for mean reports.
+    pub flat_div: i64,
+    /// Value of the samples whose stack contains this node (counted once per sample).
+    pub cum: i64,
+    /// Divisor of `cum` for mean reports.
+    pub cum_div: i64,
+    /// Edges from callers, keyed by caller.
+    pub in_edges: EdgeMap,
+    /// Edges to callees, keyed by callee.
+    pub out_edges: EdgeMap,
+    /// String label tags (only when [`GraphOptions::tags`] is set).
+    pub label_tags: TagMap,
+    /// Numeric label tags, grouped by the joined string labels of their samples.
+    pub numeric_tags: BTreeMap<String, TagMap>,
+}
+
+impl Node {
+    fn new(info: NodeInfo, id: NodeId) -> Node {
+        Node {
+            name: info.printable_name(),
+            info,
+            function: id,
+            flat: 0,
+            flat_div: 0,
+            cum: 0,
+            cum_div: 0,
+            in_edges: EdgeMap::new(),
+            out_edges: EdgeMap::new(),
+            label_tags: TagMap::new(),
+            numeric_tags: BTreeMap::new(),
+        }
+    }
+
+    /// The flat value, divided for mean reports.
+    pub fn flat_value(&self) -> i64 {
+        div_value(self.flat, self.flat_div)
+    }
+
+    /// The cumulative value, divided for mean reports.
+    pub fn cum_value(&self) -> i64 {
+        div_value(self.cum, self.cum_div)
+    }
+}
+
+/// An edge from a caller node to a callee node.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    /// The caller.
+    pub src: NodeId,
+    /// The callee.
+    pub dest: NodeId,
+    /// Value of the samples through this call.
+    pub weight: i64,
+    /// Divisor of `weight` for mean reports.
+    pub weight_div: i64,
+    /// The edge stands for a path through nodes that were removed.
+    pub residual: bool,
+    /// The call was inlined.
+    pub inline: bool,
+}
+
+impl Edge {
+    /// The weight, divided for mean reports.
+    pub fn weight_value(&self) -> i64 {
+        div_value(self.weight, self.weight_div)
+    }
+}
+
+/// What the graph collects about labels: string label tags and the numeric label
+/// `bytes`, formatted in `output_unit` from `bytes_unit`.
+#[derive(Clone, Debug, Default)]
+pub struct TagOptions {
+    /// Unit of the numeric label `bytes`.
+    pub bytes_unit: String,
+    /// Unit numeric tags are formatted in (a unit name, `auto` or `minimum`).
+    pub output_unit: String,
+}
+
+/// How to build a graph.
+#[derive(Clone, Debug, Default)]
+pub struct GraphOptions<'a> {
+    /// Index of the sample value the graph sums.
+    pub sample_index: usize,
+    /// Divide by the first sample value (mean reports).
+    pub mean: bool,
+    /// Collect label tags (used by graph drawings); `None` skips the work.
+    pub tags: Option<TagOptions>,
+    /// Keep the object file name of every node.
+    pub obj_names: bool,
+    /// Keep the system names of functions.
+    pub orig_fn_names: bool,
+    /// Build a call tree (a node per distinct path) instead of a graph.
+    pub call_tree: bool,
+    /// Drop nodes whose value is negative.
+    pub drop_negative: bool,
+    /// Only make nodes with these identities.
+    pub kept_nodes: Option<&'a NodeSet>,
+}
+
+/// A call graph.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    /// Every node ever made, including ones no longer part of the graph.
+    pub arena: Vec<Node>,
+    /// Every edge ever made, including removed ones.
+    pub edges: Vec<Edge>,
+    /// The nodes of the graph, in the current order.
+    pub nodes: Vec<NodeId>,
+}
+
+/// Orders in which [`Graph::sort_nodes_by`] can sort nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeOrder {
+    /// Flat value, then name, then cumulative value.
+    FlatName,
+    /// Flat value, then cumulative value, then name.
+    FlatCumName,
+    /// Cumulative value, then name, then flat value.
+    CumName,
+    /// Function name.
+    Name,
+    /// File, then start line.
+    File,
+    /// Address.
+    Address,
+    /// A score favouring entry points, leaves and nodes with varied edges (drawings).
+    Entropy,
+}
+
+/// Interns node identities so each distinct one is built and hashed once.
+struct InfoTable {
+    index: HashMap<NodeInfo, u32>,
+    infos: Vec<NodeInfo>,
+    /// For each info, the identity of its function node.
+    function_of: Vec<u32>,
+}
+
+impl InfoTable {
+    fn new() -> InfoTable {
+        InfoTable {
+            index: HashMap::new(),
+            infos: Vec::new(),
+            function_of: Vec::new(),
+        }
+    }
+
+    fn intern(&mut self, info: NodeInfo) -> u32 {
+        if let Some(&i) = self.index.get(&info) {
+            return i;
+        }
+        let id = self.infos.len() as u32;
+        self.index.insert(info.clone(), id);
+        self.infos.push(info.clone());
+        self.function_of.push(id);
+        if info.address != 0 || info.lineno != 0 {
+            let mut f = info;
+            f.address = 0;
+            f.lineno = 0;
+            f.columnno = 0;
+            let fid = self.intern(f);
+            self.function_of[id as usize] = fid;
+        }
+        id
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// For each location, the identities of its frames (caller last), flattened.
+struct LocationInfos {
+    offsets: Vec<u32>,
+    infos: Vec<u32>,
+}
+
+impl LocationInfos {
+    fn of(&self, loc: u32) -> &[u32] {
+        let i = loc as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.infos[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
+fn location_infos(prof: &Profile, o: &GraphOptions, table: &mut InfoTable) -> LocationInfos {
+    let mut offsets = Vec::with_capacity(prof.locations.len() + 1);
+    let mut infos = Vec::with_capacity(prof.locations.len());
+    offsets.push(0);
+    for loc in &prof.locations {
+        if loc.lines.is_empty() {
+            infos.push(intern_kept(table, node_info(prof, loc, None, o), o));
+        } else {
+            for li in 0..loc.lines.len() {
+                infos.push(intern_kept(table, node_info(prof, loc, Some(li), o), o));
+            }
+        }
+        offsets.push(infos.len() as u32);
+    }
+    LocationInfos { offsets, infos }
+}
+
+fn intern_kept(table: &mut InfoTable, info: NodeInfo, o: &GraphOptions) -> u32 {
+    if let Some(kept) = o.kept_nodes {
+        if !kept.contains(&info) {
+            return NONE;
+        }
+    }
+    table.intern(info)
+}
+
+/// The identity of frame `line` of `loc` (`None`: a location without lines).
+fn node_info(prof: &Profile, loc: &Location, line: Option<usize>, o: &GraphOptions) -> NodeInfo {
+    let objfile = loc
+        .mapping
+        .and_then(|m| prof.mappings.get(m as usize))
+        .map(|m| prof.str(m.filename))
+        .unwrap_or("");
+    let line = line.and_then(|i| loc.lines.get(i));
+    let Some((line, func)) =
+        line.and_then(|l| prof.functions.get(l.function as usize).map(|f| (l, f)))
+    else {
+        return NodeInfo {
+            address: loc.address,
+            objfile: objfile.to_string(),
+            ..NodeInfo::default()
+        };
+    };
+    let mut info = NodeInfo {
+        address: loc.address,
+        lineno: line.line,
+        columnno: line.column,
+        name: prof.str(func.name).to_string(),
+        ..NodeInfo::default()
+    };
+    let file = prof.str(func.filename);
+    if !file.is_empty() {
+        info.file = clean_path(file);
+    }
+    if o.orig_fn_names {
+        info.orig_name = prof.str(func.system_name).to_string();
+    }
+    if o.obj_names || (info.name.is_empty() && info.orig_name.is_empty()) {
+        info.objfile = objfile.to_string();
+        info.start_line = func.start_line;
+    }
+    info
+}
+
+/// Identities of the frames of every location: for location index `i`, `result[i]`
+/// lists its frames, innermost (inlined callee) first.
+pub fn location_node_infos(prof: &Profile, o: &GraphOptions) -> Vec<Vec<NodeInfo>> {
+    prof.locations
+        .iter()
+        .map(|loc| {
+            if loc.lines.is_empty() {
+                vec![node_info(prof, loc, None, o)]
+            } else {
+                (0..loc.lines.len())
+                    .map(|li| node_info(prof, loc, Some(li), o))
+                    .collect()
+            }
+        })
+        .collect()
+}
+
+/// Joins a sample's string labels as sorted `key:value` strings separated by a literal
+/// `\n`, the grouping key of tags.
+fn join_labels(prof: &Profile, labels: &[profile::Label]) -> String {
+    let mut parts: Vec<String> = labels
+        .iter()
+        // pprof removes its diff-base marker label before building graphs.
+        .filter(|l| !l.is_numeric() && prof.str(l.key) != "pprof::base")
+        .map(|l| format!("{}:{}", prof.str(l.key), prof.str(l.str)))
+        .collect();
+    parts.sort();
+    parts.join("\\n")
+}
+
+/// Per-sample label data used to attribute tags.
+struct SampleTags {
+    labels: String,
+    bytes: Vec<i64>,
+}
+
+impl Graph {
+    /// Builds the graph (or call tree) of `prof` as `o` asks.
+    pub fn new(prof: &Profile, o: &GraphOptions) -> Graph {
+        if o.call_tree {
+            Graph::new_tree(prof, o)
+        } else {
+            Graph::new_graph(prof, o)
+        }
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.arena[id]
+    }
+
+    /// The edge with this id.
+    pub fn edge(&self, id: EdgeId) -> &Edge {
+        &self.edges[id]
+    }
+
+    fn sample_weights(o: &GraphOptions, values: &[i64]) -> (i64, i64) {
+        let w = values.get(o.sample_index).copied().unwrap_or(0);
+        let dw = if o.mean {
+            values.first().copied().unwrap_or(0)
+        } else {
+            0
+        };
+        (w, dw)
+    }
+
+    fn sample_tags(
+        prof: &Profile,
+        o: &GraphOptions,
+        labels: &[profile::Label],
+    ) -> Option<SampleTags> {
+        o.tags.as_ref()?;
+        let bytes = labels
+            .iter()
+            .filter(|l| l.is_numeric() && prof.str(l.key) == "bytes")
+            .map(|l| l.num)
+            .collect();
+        Some(SampleTags {
+            labels: join_labels(prof, labels),
+            bytes,
+        })
+    }
+
+    fn new_graph(prof: &Profile, o: &GraphOptions) -> Graph {
+        let mut table = InfoTable::new();
+        let locs = location_infos(prof, o, &mut table);
+        let mut g = Graph::default();
+        // Info ids and node ids coincide: every interned info gets its node.
+        for (i, info) in table.infos.iter().enumerate() {
+            let mut n = Node::new(info.clone(), i);
+            n.function = table.function_of[i] as usize;
+            g.arena.push(n);
+        }
+        let mut node_stamp = vec![0u32; g.arena.len()];
+        let mut edge_stamp: Vec<u32> = Vec::new();
+        for (si, sample) in prof.samples.iter().enumerate() {
+            let (w, dw) = Self::sample_weights(o, sample.values);
+            if w == 0 && dw == 0 {
+                continue;
+            }
+            let stamp = si as u32 + 1;
+            let tags = Self::sample_tags(prof, o, sample.labels);
+            let mut parent: Option<NodeId> = None;
+            let mut residual = false;
+            for &loc in sample.locations.iter().rev() {
+                let frames = locs.of(loc);
+                for (ni, &info) in frames.iter().enumerate().rev() {
+                    if info == NONE {
+                        residual = true;
+                        continue;
+                    }
+                    let n = info as usize;
+                    if node_stamp[n] != stamp {
+                        node_stamp[n] = stamp;
+                        g.add_sample(n, dw, w, tags.as_ref(), o, false);
+                    }
+                    if let Some(p) = parent {
+                        if p != n {
+                            let inline = ni != frames.len() - 1;
+                            let e = match g.arena[p].out_edges.get(&n) {
+                                Some(&e) => e,
+                                None => {
+                                    let e = g.new_edge(p, n, inline);
+                                    edge_stamp.push(0);
+                                    e
+                                }
+                            };
+                            if edge_stamp[e] != stamp {
+                                edge_stamp[e] = stamp;
+                                g.add_to_edge(e, dw, w, residual, inline);
+                            }
+                        }
+                    }
+                    parent = Some(n);
+                    residual = false;
+                }
+            }
+            if let Some(p) = parent {
+                if !residual {
+                    g.add_sample(p, dw, w, tags.as_ref(), o, true);
+                }
+            }
+        }
+        g.select_nodes(o.drop_negative);
+        g
+    }
+
+    fn new_tree(prof: &Profile, o: &GraphOptions) -> Graph {
+        let mut table = InfoTable::new();
+        let locs = location_infos(prof, o, &mut table);
+        let mut g = Graph::default();
+        // (parent node or NONE, info) -> node
+        let mut children: HashMap<(u32, u32), NodeId> = HashMap::new();
+        let root = NONE;
+        for sample in prof.samples.iter() {
+            let (w, dw) = Self::sample_weights(o, sample.values);
+            if w == 0 && dw == 0 {
+                continue;
+            }
+            let tags = Self::sample_tags(prof, o, sample.labels);
+            let mut parent: Option<NodeId> = None;
+            for &loc in sample.locations.iter().rev() {
+                let frames = locs.of(loc);
+                for (li, &info) in frames.iter().enumerate().rev() {
+                    if info == NONE {
+                        continue;
+                    }
+                    let key_parent = parent.map_or(root, |p| p as u32);
+                    let n = g.tree_node(&mut children, &table, key_parent, info);
+                    g.add_sample(n, dw, w, tags.as_ref(), o, false);
+                    if let Some(p) = parent {
+                        let inline = li != frames.len() - 1;
+                        let e = match g.arena[p].out_edges.get(&n) {
+                            Some(&e) => e,
+                            None => g.new_edge(p, n, inline),
+                        };
+                        g.add_to_edge(e, dw, w, false, inline);
+                    }
+                    parent = Some(n);
+                }
+            }
+            if let Some(p) = parent {
+                g.add_sample(p, dw, w, tags.as_ref(), o, true);
+            }
+        }
+        g.select_nodes(o.drop_negative);
+        g
+    }
+
+    /// The node for `info` under `parent` in a call tree, made (with its function
+    /// node) when missing.
+    fn tree_node(
+        &mut self,
+        children: &mut HashMap<(u32, u32), NodeId>,
+        table: &InfoTable,
+        parent: u32,
+        info: u32,
+    ) -> NodeId {
+        if let Some(&n) = children.get(&(parent, info)) {
+            return n;
+        }
+        let id = self.arena.len();
+        self.arena
+            .push(Node::new(table.infos[info as usize].clone(), id));
+        children.insert((parent, info), id);
+        let f = table.function_of[info as usize];
+        if f != info {
+            let fid = self.tree_node(children, table, parent, f);
+            self.arena[id].function = fid;
+        }
+        id
+    }
+
+    fn new_edge(&mut self, src: NodeId, dest: NodeId, inline: bool) -> EdgeId {
+        let e = self.edges.len();
+        self.edges.push(Edge {
+            src,
+            dest,
+            weight: 0,
+            weight_div: 0,
+            residual: false,
+            inline,
+        });
+        self.arena[src].out_edges.insert(dest, e);
+        self.arena[dest].in_edges.insert(src, e);
+        e
+    }
+
+    fn add_to_edge(&mut self, e: EdgeId, dv: i64, v: i64, residual: bool, inline: bool) {
+        let edge = &mut self.edges[e];
+        edge.weight_div = edge.weight_div.wrapping_add(dv);
+        edge.weight = edge.weight.wrapping_add(v);
+        if residual {
+            edge.residual = true;
+        }
+        if !inline {
+            edge.inline = false;
+        }
+    }
+
+    fn add_sample(
+        &mut self,
+        n: NodeId,
+        dw: i64,
+        w: i64,
+        tags: Option<&SampleTags>,
+        o: &GraphOptions,
+        flat: bool,
+    ) {
+        let node = &mut self.arena[n];
+        let add = |v: &mut i64, d: &mut i64| {
+            *d = d.wrapping_add(dw);
+            *v = v.wrapping_add(w);
+        };
+        if flat {
+            add(&mut node.flat, &mut node.flat_div);
+        } else {
+            add(&mut node.cum, &mut node.cum_div);
+        }
+        let (Some(tags), Some(to)) = (tags, o.tags.as_ref()) else {
+            return;
+        };
+        let add_tag = |t: &mut Tag| {
+            if flat {
+                t.flat_div = t.flat_div.wrapping_add(dw);
+                t.flat = t.flat.wrapping_add(w);
+            } else {
+                t.cum_div = t.cum_div.wrapping_add(dw);
+                t.cum = t.cum.wrapping_add(w);
+            }
+        };
+        if !tags.labels.is_empty() {
+            let t = node
+                .label_tags
+                .entry(tags.labels.clone())
+                .or_insert_with(|| Tag {
+                    name: tags.labels.clone(),
+                    ..Tag::default()
+                });
+            add_tag(t);
+        }
+        let numeric = node.numeric_tags.entry(tags.labels.clone()).or_default();
+        for &v in &tags.bytes {
+            let name = crate::measurement::scaled_label(v, &to.bytes_unit, &to.output_unit);
+            let t = numeric.entry(name.clone()).or_insert_with(|| Tag {
+                name,
+                unit: to.bytes_unit.clone(),
+                value: v,
+                ..Tag::default()
+            });
+            add_tag(t);
+        }
+    }
+
+    /// Keeps the nodes with a value (and, with `drop_negative`, not negative), in
+    /// arena order.
+    fn select_nodes(&mut self, drop_negative: bool) {
+        self.nodes = (0..self.arena.len())
+            .filter(|&i| {
+                let n = &self.arena[i];
+                if n.cum == 0 && n.flat == 0 {
+                    return false;
+                }
+                !(drop_negative && is_negative(n))
+            })
+            .collect();
+    }
+
+    /// Sum of the flat and of the cumulative values of the graph's nodes.
+    pub fn sum(&self) -> (i64, i64) {
+        self.nodes.iter().fold((0, 0), |(f, c), &n| {
+            (
+                f.wrapping_add(self.arena[n].flat),
+                c.wrapping_add(self.arena[n].cum),
+            )
+        })
+    }
+
+    /// Identities of the nodes whose cumulative magnitude reaches `cutoff`.
+    pub fn discard_low_frequency_nodes(&self, cutoff: i64) -> NodeSet {
+        self.nodes
+            .iter()
+            .filter(|&&n| self.arena[n].cum.wrapping_abs() >= cutoff)
+            .map(|&n| self.arena[n].info.clone())
+            .collect()
+    }
+
+    /// The nodes whose cumulative magnitude reaches `cutoff` (for call trees).
+    pub fn discard_low_frequency_node_ids(&self, cutoff: i64) -> HashSet<NodeId> {
+        self.nodes
+            .iter()
+            .copied()
+            .filter(|&n| self.arena[n].cum.wrapping_abs() >= cutoff)
+            .collect()
+    }
+
+    /// Drops the tags of every node whose flat and cumulative magnitudes are below
+    /// `cutoff`.
+    pub fn trim_low_frequency_tags(&mut self, cutoff: i64) {
+        let keep = |t: &Tag| t.flat.wrapping_abs() >= cutoff || t.cum.wrapping_abs() >= cutoff;
+        for &n in &self.nodes {
+            let node = &mut self.arena[n];
+            node.label_tags.retain(|_, t| keep(t));
+            for tags in node.numeric_tags.values_mut() {
+                tags.retain(|_, t| keep(t));
+            }
+        }
+    }
+
+    /// Removes edges whose weight magnitude is below `cutoff`; returns how many.
+    pub fn trim_low_frequency_edges(&mut self, cutoff: i64) -> usize {
+        let mut dropped = 0;
+        for i in 0..self.nodes.len() {
+            let n = self.nodes[i];
+            let low: Vec<(NodeId, EdgeId)> = self.arena[n]
+                .in_edges
+                .iter()
+                .filter(|&(_, &e)| self.edges[e].weight.wrapping_abs() < cutoff)
+                .map(|(&s, &e)| (s, e))
+                .collect();
+            for (src, _) in low {
+                self.arena[n].in_edges.remove(&src);
+                self.arena[src].out_edges.remove(&n);
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+
+    /// Sorts the nodes the way reports list them: entropy order for drawings
+    /// (`visual`), else by cumulative or flat value.
+    pub fn sort_nodes(&mut self, cum: bool, visual: bool) {
+        let order = if visual {
+            NodeOrder::Entropy
+        } else if cum {
+            NodeOrder::CumName
+        } else {
+            NodeOrder::FlatName
+        };
+        self.sort_nodes_by(order);
+    }
+
+    /// Sorts the nodes in `order`, with pprof's tie-breaks.
+    pub fn sort_nodes_by(&mut self, order: NodeOrder) {
+        let mut nodes = std::mem::take(&mut self.nodes);
+        sort_node_ids(self, &mut nodes, order);
+        self.nodes = nodes;
+    }
+
+    /// The first `max_nodes` nodes (all when 0); in `visual` mode a node also counts
+    /// for its tags (up to the number drawn).
+    fn top_nodes(&self, max_nodes: usize, visual: bool) -> &[NodeId] {
+        let mut max = max_nodes;
+        if max > 0 && visual {
+            let mut count = 0;
+            for (i, &n) in self.nodes.iter().enumerate() {
+                count += count_tags(&self.arena[n]).min(MAX_NODELETS) + 1;
+                if count >= max {
+                    max = i + 1;
+                    break;
+                }
+            }
+        }
+        &self.nodes[..max.min(self.nodes.len())]
+    }
+
+    /// Identities of the top `max_nodes` nodes in the current order.
+    pub fn select_top_nodes(&self, max_nodes: usize, visual: bool) -> NodeSet {
+        self.top_nodes(max_nodes, visual)
+            .iter()
+            .map(|&n| self.arena[n].info.clone())
+            .collect()
+    }
+
+    /// The top `max_nodes` nodes in the current order (for call trees).
+    pub fn select_top_node_ids(&self, max_nodes: usize, visual: bool) -> HashSet<NodeId> {
+        self.top_nodes(max_nodes, visual).iter().copied().collect()
+    }
+
+    /// Removes the nodes of a call tree not in `kept`, connecting each removed node's
+    /// children to its parent with residual edges.
+    pub fn trim_tree(&mut self, kept: &HashSet<NodeId>) {
+        let old = std::mem::take(&mut self.nodes);
+        for cur in old {
+            if kept.contains(&cur) {
+                self.nodes.push(cur);
+                continue;
+            }
+            let parent_edge = self.arena[cur]
+                .in_edges
+                .iter()
+                .next()
+                .map(|(&p, &e)| (p, e));
+            let outs: Vec<(NodeId, EdgeId)> = self.arena[cur]
+                .out_edges
+                .iter()
+                .map(|(&d, &e)| (d, e))
+                .collect();
+            let Some((parent, pe)) = parent_edge else {
+                for (child, _) in outs {
+                    self.arena[child].in_edges.remove(&cur);
+                }
+                continue;
+            };
+            let parent_inline = self.edges[pe].inline;
+            self.arena[parent].out_edges.remove(&cur);
+            for (child, e) in outs {
+                self.arena[child].in_edges.remove(&cur);
+                self.arena[child].in_edges.insert(parent, e);
+                self.arena[parent].out_edges.insert(child, e);
+                let edge = &mut self.edges[e];
+                edge.src = parent;
+                edge.residual = true;
+                edge.inline = parent_inline && edge.inline;
+            }
+        }
+        self.remove_redundant_edges();
+    }
+
+    /// Edges of `edges` sorted by decreasing weight magnitude, then source and
+    /// destination names.
+    pub fn sorted_edges(&self, edges: &EdgeMap) -> Vec<EdgeId> {
+        let mut list: Vec<EdgeId> = edges.values().copied().collect();
+        list.sort_by(|&a, &b| {
+            let (ea, eb) = (&self.edges[a], &self.edges[b]);
+            eb.weight
+                .wrapping_abs()
+                .cmp(&ea.weight.wrapping_abs())
+                .then_with(|| self.arena[ea.src].name.cmp(&self.arena[eb.src].name))
+                .then_with(|| self.arena[ea.dest].name.cmp(&self.arena[eb.dest].name))
+        });
+        list
+    }
+
+    /// Removes residual edges implied by a longer path between the same nodes.
+    pub fn remove_redundant_edges(&mut self) {
+        for i in (0..self.nodes.len()).rev() {
+            let n = self.nodes[i];
+            let ins = self.sorted_edges(&self.arena[n].in_edges);
+            for &e in ins.iter().rev() {
+                if !self.edges[e].residual {
+                    break;
+                }
+                if self.is_redundant_edge(e) {
+                    let (src, dest) = (self.edges[e].src, self.edges[e].dest);
+                    self.arena[src].out_edges.remove(&dest);
+                    self.arena[dest].in_edges.remove(&src);
+                }
+            }
+        }
+    }
+
+    fn is_redundant_edge(&self, e: EdgeId) -> bool {
+        let (src, start) = (self.edges[e].src, self.edges[e].dest);
+        let mut seen = HashSet::from([start]);
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(n) = queue.pop_front() {
+            for (&from, &ie) in &self.arena[n].in_edges {
+                if ie == e || seen.contains(&from) {
+                    continue;
+                }
+                if from == src {
+                    return true;
+                }
+                seen.insert(from);
+                queue.push_back(from);
+            }
+        }
+        false
+    }
+}
+
+/// Most tags drawn per node in graph drawings.
+pub const MAX_NODELETS: usize = 4;
+
+fn count_tags(n: &Node) -> usize {
+    n.label_tags.values().filter(|t| t.flat != 0).count()
+        + n.numeric_tags
+            .values()
+            .flat_map(|m| m.values())
+            .filter(|t| t.flat != 0)
+            .count()
+}
+
+fn is_negative(n: &Node) -> bool {
+    n.flat < 0 || (n.flat == 0 && n.cum < 0)
+}
+
+/// pprof's printable-name comparison: by address when both have different non-zero
+/// addresses, else by printed name.
+fn compare_printable(a: &Node, b: &Node) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    if a.info == b.info {
+        return Ordering::Equal;
+    }
+    if a.info.address != 0 && b.info.address != 0 && a.info.address != b.info.address {
+        return a.info.address.cmp(&b.info.address);
+    }
+    // Different identities with equal names compare equal here; later keys decide.
+    a.name.cmp(&b.name)
+}
+
+fn compare_identity(a: &Node, b: &Node) -> std::cmp::Ordering {
+    if a.info == b.info {
+        return std::cmp::Ordering::Equal;
+    }
+    a.info.debug_string().cmp(&b.info.debug_string())
+}
+
+fn sort_node_ids(g: &Graph, nodes: &mut [NodeId], order: NodeOrder) {
+    let a = |n: NodeId| &g.arena[n];
+    match order {
+        NodeOrder::FlatName => nodes.sort_by(|&l, &r| {
+            let (l, r) = (a(l), a(r));
+            r.flat
+                .wrapping_abs()
+                .cmp(&l.flat.wrapping_abs())
+                .then_with(|| compare_printable(l, r))
+                .then_with(|| r.cum.wrapping_abs().cmp(&l.cum.wrapping_abs()))
+                .then_with(|| compare_identity(l, r))
+        }),
+        NodeOrder::FlatCumName => nodes.sort_by(|&l, &r| {
+            let (l, r) = (a(l), a(r));
+            r.flat
+                .wrapping_abs()
+                .cmp(&l.flat.wrapping_abs())
+                .then_with(|| r.cum.wrapping_abs().cmp(&l.cum.wrapping_abs()))
+                .then_with(|| compare_printable(l, r))
+                .then_with(|| compare_identity(l, r))
+        }),
+        NodeOrder::Name => nodes.sort_by(|&l, &r| {
+            let (l, r) = (a(l), a(r));
+            l.info
+                .name
+                .cmp(&r.info.name)
+                .then_with(|| compare_identity(l, r))
+        }),
+        NodeOrder::File => nodes.sort_by(|&l, &r| {
+            let (l, r) = (a(l), a(r));
+            l.info
+                .file
+                .cmp(&r.info.file)
+                .then_with(|| l.info.start_line.cmp(&r.info.start_line))
+                .then_with(|| compare_identity(l, r))
+        }),
+        NodeOrder::Address => nodes.sort_by(|&l, &r| {
+            let (l, r) = (a(l), a(r));
+            l.info
+                .address
+                .cmp(&r.info.address)
+                .then_with(|| compare_identity(l, r))
+        }),
+        NodeOrder::CumName | NodeOrder::Entropy => {
+            let score: HashMap<NodeId, i64> = nodes
+                .iter()
+                .map(|&n| {
+                    let s = if order == NodeOrder::CumName {
+                        a(n).cum
+                    } else {
+                        entropy_score(g, a(n))
+                    };
+                    (n, s)
+                })
+                .collect();
+            nodes.sort_by(|&li, &ri| {
+                let (l, r) = (a(li), a(ri));
+                score[&ri]
+                    .wrapping_abs()
+                    .cmp(&score[&li].wrapping_abs())
+                    .then_with(|| compare_printable(l, r))
+                    .then_with(|| r.flat.wrapping_abs().cmp(&l.flat.wrapping_abs()))
+                    .then_with(|| compare_identity(l, r))
+            })
+        }
+    }
+}
+
+fn entropy_score(g: &Graph, n: &Node) -> i64 {
+    let mut score = 0.0;
+    if n.in_edges.is_empty() {
+        score += 1.0;
+    } else {
+        score += edge_entropy_score(g, &n.in_edges, 0);
+    }
+    if n.out_edges.is_empty() {
+        score += 1.0;
+    } else {
+        score += edge_entropy_score(g, &n.out_edges, n.flat);
+    }
+    crate::measurement::go_float_to_int(score * n.cum as f64).wrapping_add(n.flat)
+}
+
+fn edge_entropy_score(g: &Graph, edges: &EdgeMap, self_value: i64) -> f64 {
+    let mut score = 0.0;
+    let mut total = self_value;
+    for &e in edges.values() {
+        if g.edges[e].weight > 0 {
+            total = total.wrapping_add(g.edges[e].weight.wrapping_abs());
+        }
+    }
+    if total != 0 {
+        for &e in edges.values() {
+            let frac = g.edges[e].weight.wrapping_abs() as f64 / total as f64;
+            score += -frac * frac.log2();
+        }
+        if self_value > 0 {
+            let frac = self_value.wrapping_abs() as f64 / total as f64;
+            score += -frac * frac.log2();
+        }
+    }
+    score
+}
+
+/// The last element of a slash-separated path (`.` for an empty one), like Go's
+/// `filepath.Base`.
+pub fn base_name(path: &str) -> &str {
+    if path.is_empty() {
+        return ".";
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return "/";
+    }
+    match trimmed.rfind('/') {
+        Some(i) => &trimmed[i + 1..],
+        None => trimmed,
+    }
+}
+
+/// The shortest equivalent of a slash-separated path, like Go's `filepath.Clean`.
+pub fn clean_path(path: &str) -> String {
+    if path.is_empty() {
+        return ".".to_string();
+    }
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|&p| p != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
+fn shorten_regexes() -> &'static [Regex; 5] {
+    static RES: OnceLock<[Regex; 5]> = OnceLock::new();
+    RES.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("static regex");
+        [
+            re(r"^\(anonymous namespace\)::"),
+            re(r"^(.*?)/v(?:[2-9]|[1-9][0-9]+)([./].*)$"),
+            re(r"^(?:[\w\-\.]+/)+([^.]+\..+)"),
+            re(r"^(?:[a-z]\w*\.)*([A-Z][\w\$]*\.(?:<init>|[a-z][\w\$]*(?:\$\d+)?))(?:(?:\()|$)"),
+            re(r"^(?:[_a-zA-Z]\w*::)+(_*[A-Z]\w*::~?[_a-zA-Z]\w*(?:<.*>)?)"),
+        ]
+    })
+}
+
+/// Shortens a function name for compact displays: drops package paths, Java packages
+/// and C++ namespaces, as pprof does.
+pub fn shorten_function_name(f: &str) -> String {
+    let [anon, gover, go, java, cpp] = shorten_regexes();
+    let f = anon.replace_all(f, "");
+    let f = gover.replace_all(&f, "${1}${2}").into_owned();
+    for re in [go, java, cpp] {
+        if let Some(c) = re.captures(&f) {
+            if c.len() >= 2 {
+                return c
+                    .iter()
+                    .skip(1)
+                    .map(|m| m.map_or("", |m| m.as_str()))
+                    .collect();
+            }
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_name_joins_address_function_and_line() {
+        let info = NodeInfo {
+            name: "main.f".into(),
+            address: 0x1234,
+            file: "a.go".into(),
+            lineno: 7,
+            ..NodeInfo::default()
+        };
+        assert_eq!(info.printable_name(), "0000000000001234 main.f a.go:7");
+        let obj = NodeInfo {
+            objfile: "/usr/lib/libc.so".into(),
+            ..NodeInfo::default()
+        };
+        assert_eq!(obj.printable_name(), "[libc.so]");
+        assert_eq!(NodeInfo::default().printable_name(), "<unknown>");
+    }
+
+    #[test]
+    fn clean_path_removes_dots_and_duplicate_slashes() {
+        assert_eq!(clean_path("/a/./b/../c//d/"), "/a/c/d");
+        assert_eq!(clean_path("../x/.."), "..");
+        assert_eq!(clean_path(""), ".");
+    }
+
+    #[test]
+    fn shorten_function_name_drops_packages() {
+        assert_eq!(shorten_function_name("github.com/x/y.(*T).M"), "y.(*T).M");
+        assert_eq!(shorten_function_name("github.com/x/v2/y.F"), "y.F");
+        assert_eq!(
+            shorten_function_name("java.lang.String.indexOf"),
+            "String.indexOf"
+        );
+        assert_eq!(
+            shorten_function_name("(anonymous namespace)::ns::Foo::bar"),
+            "Foo::bar"
+        );
+        assert_eq!(shorten_function_name("main"), "main");
+    }
+}

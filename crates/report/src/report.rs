@@ -1,0 +1,463 @@
+//! A report in the making: the profile, the options, the total the percentages are
+//! relative to, and the steps every graph-based report shares (building the trimmed
+//! graph, choosing the output unit, the legend lines).
+
+use std::collections::HashSet;
+
+use profile::Profile;
+
+use crate::graph::{Graph, GraphOptions, NodeSet, TagOptions};
+use crate::measurement::{self, go_float_to_int};
+use crate::{Options, OutputFormat};
+
+/// A profile with the options of the report made from it and the total of its
+/// shown values.
+#[derive(Clone, Debug)]
+pub struct Report<'a> {
+    /// The profile reported on.
+    pub prof: &'a Profile,
+    /// The report's options; `output_unit` is settled by [`Report::select_output_unit`].
+    pub options: Options,
+    /// Sum of the magnitudes of the shown values (of the diff base samples, when there
+    /// are any), divided for mean reports.
+    pub total: i64,
+}
+
+/// A graph trimmed as the report options ask, with the counts the legend reports.
+#[derive(Clone, Debug)]
+pub struct TrimmedGraph {
+    /// The graph.
+    pub graph: Graph,
+    /// Number of nodes before the top-N selection.
+    pub orig_count: usize,
+    /// Number of nodes dropped for a low cumulative value.
+    pub dropped_nodes: usize,
+    /// Number of edges dropped for a low weight.
+    pub dropped_edges: usize,
+}
+
+impl<'a> Report<'a> {
+    /// A report of `prof` with `options`, computing the total.
+    pub fn new(prof: &'a Profile, options: Options) -> Report<'a> {
+        let total = compute_total(prof, &options);
+        Report::with_total(prof, options, total)
+    }
+
+    /// A report of `prof` with `options` and percentages relative to `total`.
+    pub fn with_total(prof: &'a Profile, options: Options, total: i64) -> Report<'a> {
+        Report {
+            prof,
+            options,
+            total,
+        }
+    }
+
+    /// Formats a value in the report's output unit, after applying the ratio.
+    pub fn format_value(&self, v: i64) -> String {
+        let o = &self.options;
+        let v = if o.ratio > 0.0 && o.ratio != 1.0 {
+            go_float_to_int(v as f64 * o.ratio)
+        } else {
+            v
+        };
+        measurement::scaled_label(v, &o.sample_unit, &o.output_unit)
+    }
+
+    /// Whether the report builds a call tree (only drawings and callgrind do).
+    pub fn call_tree(&self) -> bool {
+        self.options.call_tree
+            && matches!(
+                self.options.format,
+                OutputFormat::Dot | OutputFormat::Callgrind
+            )
+    }
+
+    /// Builds the report's graph, keeping only `kept` nodes when given.
+    pub fn new_graph(&self, kept: Option<&NodeSet>) -> Graph {
+        let o = &self.options;
+        let tags = (o.format == OutputFormat::Dot).then(|| TagOptions {
+            bytes_unit: o.num_label_units.get("bytes").cloned().unwrap_or_default(),
+            output_unit: o.output_unit.clone(),
+        });
+        let gopt = GraphOptions {
+            sample_index: o.sample_index,
+            mean: o.mean,
+            tags,
+            obj_names: matches!(
+                o.format,
+                OutputFormat::Raw
+                    | OutputFormat::List
+                    | OutputFormat::WebList
+                    | OutputFormat::Dis
+                    | OutputFormat::Callgrind
+            ),
+            orig_fn_names: false,
+            call_tree: self.call_tree(),
+            drop_negative: o.drop_negative,
+            kept_nodes: kept,
+        };
+        Graph::new(self.prof, &gopt)
+    }
+
+    /// Builds the graph and trims it by node and edge fractions and node count, sorted
+    /// as the report lists nodes.
+    pub fn new_trimmed_graph(&self) -> TrimmedGraph {
+        let o = &self.options;
+        let visual = o.format == OutputFormat::Dot;
+        let call_tree = self.call_tree();
+        let mut g = self.new_graph(None);
+        let (total, _) = g.sum();
+        let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
+        let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
+        let mut dropped_nodes = 0;
+        if node_cutoff > 0 {
+            if call_tree {
+                let kept = g.discard_low_frequency_node_ids(node_cutoff);
+                if kept.len() != g.nodes.len() {
+                    dropped_nodes = g.nodes.len() - kept.len();
+                    g.trim_tree(&kept);
+                }
+            } else {
+                let kept = g.discard_low_frequency_nodes(node_cutoff);
+                if kept.len() != g.nodes.len() {
+                    dropped_nodes = g.nodes.len() - kept.len();
+                    g = self.new_graph(Some(&kept));
+                }
+            }
+        }
+        let orig_count = g.nodes.len();
+        g.sort_nodes(o.cum_sort, visual);
+        if o.node_count > 0 {
+            g.trim_low_frequency_tags(node_cutoff);
+            g.trim_low_frequency_edges(edge_cutoff);
+            if call_tree {
+                let kept: HashSet<usize> = g.select_top_node_ids(o.node_count, visual);
+                if kept.len() != g.nodes.len() {
+                    g.trim_tree(&kept);
+                    g.sort_nodes(o.cum_sort, visual);
+                }
+            } else {
+                let kept = g.select_top_nodes(o.node_count, visual);
+                if kept.len() != g.nodes.len() {
+                    g = self.new_graph(Some(&kept));
+                    g.sort_nodes(o.cum_sort, visual);
+                }
+            }
+        }
+        g.trim_low_frequency_tags(node_cutoff);
+        let dropped_edges = g.trim_low_frequency_edges(edge_cutoff);
+        if visual {
+            g.remove_redundant_edges();
+        }
+        TrimmedGraph {
+            graph: g,
+            orig_count,
+            dropped_nodes,
+            dropped_edges,
+        }
+    }
+
+    /// Settles an output unit of `minimum`: the unit that shows the smallest non-zero
+    /// node value (or a hundred times it, when values span units) without fractions.
+    pub fn select_output_unit(&mut self, g: &Graph) {
+        let o = &self.options;
+        if o.output_unit != "minimum" || g.nodes.is_empty() {
+            return;
+        }
+        let mut min_value = 0i64;
+        for &n in &g.nodes {
+            let node = g.node(n);
+            let mut node_min = node.flat_value().wrapping_abs();
+            if node_min == 0 {
+                node_min = node.cum_value().wrapping_abs();
+            }
+            if node_min > 0 && (min_value == 0 || node_min < min_value) {
+                min_value = node_min;
+            }
+        }
+        let mut max_value = self.total;
+        if min_value == 0 {
+            min_value = max_value;
+        }
+        if o.ratio > 0.0 && o.ratio != 1.0 {
+            min_value = go_float_to_int(min_value as f64 * o.ratio);
+            max_value = go_float_to_int(max_value as f64 * o.ratio);
+        }
+        let (_, min_unit) = measurement::scale(min_value, &o.sample_unit, "minimum");
+        let (_, max_unit) = measurement::scale(max_value, &o.sample_unit, "minimum");
+        let mut unit = min_unit.clone();
+        if min_unit != max_unit
+            && min_value.wrapping_mul(100) < max_value
+            && o.format != OutputFormat::Callgrind
+        {
+            unit = measurement::scale(min_value.wrapping_mul(100), &o.sample_unit, "minimum").1;
+        }
+        self.options.output_unit = if unit.is_empty() {
+            o.sample_unit.clone()
+        } else {
+            unit
+        };
+    }
+
+    /// The legend lines describing the profile: file, build id, comments, type, doc
+    /// link, time, duration and total.
+    pub fn profile_labels(&self) -> Vec<String> {
+        let prof = self.prof;
+        let o = &self.options;
+        let mut label = Vec::new();
+        if let Some(m) = prof.mappings.first() {
+            let file = prof.str(m.filename);
+            if !file.is_empty() {
+                label.push(format!("File: {}", crate::graph::base_name(file)));
+            }
+            let build_id = prof.str(m.build_id);
+            if !build_id.is_empty() {
+                label.push(format!("Build ID: {build_id}"));
+            }
+        }
+        for &c in &prof.comments {
+            let c = prof.str(c);
+            if !c.starts_with('#') {
+                label.push(c.to_string());
+            }
+        }
+        if !o.sample_type.is_empty() {
+            label.push(format!("Type: {}", o.sample_type));
+        }
+        let doc = prof.str(prof.doc_url);
+        if !doc.is_empty() {
+            label.push(format!("Doc: {doc}"));
+        }
+        if prof.time_nanos != 0 {
+            label.push(format!("Time: {}", format_time_utc(prof.time_nanos)));
+        }
+        if prof.duration_nanos != 0 {
+            let duration = measurement::label(prof.duration_nanos, "nanoseconds");
+            let (total_nanos, total_unit) =
+                measurement::scale(self.total, &o.sample_unit, "nanoseconds");
+            let ratio = if total_unit == "ns" && total_nanos != 0.0 {
+                format!(
+                    "({})",
+                    measurement::percentage(go_float_to_int(total_nanos), prof.duration_nanos)
+                )
+            } else {
+                String::new()
+            };
+            label.push(format!(
+                "Duration: {duration}, Total samples = {} {ratio}",
+                self.format_value(self.total)
+            ));
+        }
+        label
+    }
+
+    /// The legend of a graph report: profile labels (or the caller's), active filters,
+    /// what is shown of the total, and what was dropped.
+    pub fn report_labels(
+        &self,
+        shown_total: i64,
+        node_count: usize,
+        orig_count: usize,
+        dropped_nodes: usize,
+        dropped_edges: usize,
+        full_headers: bool,
+    ) -> Vec<String> {
+        let o = &self.options;
+        let mut label = Vec::new();
+        if !o.profile_labels.is_empty() {
+            label.extend(o.profile_labels.iter().cloned());
+        } else if full_headers || !o.compact_labels {
+            label = self.profile_labels();
+        }
+        if !o.active_filters.is_empty() {
+            label.push("Active filters:".to_string());
+            for f in &o.active_filters {
+                let f = if f.len() > 80 {
+                    let mut cut = 80;
+                    while !f.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    format!("{}…", &f[..cut])
+                } else {
+                    f.clone()
+                };
+                label.push(format!("   {f}"));
+            }
+        }
+        label.push(format!(
+            "Showing nodes accounting for {}, {} of {} total",
+            self.format_value(shown_total),
+            measurement::percentage(shown_total, self.total).trim(),
+            self.format_value(self.total)
+        ));
+        if self.total != 0 {
+            if dropped_nodes > 0 {
+                let cut = go_float_to_int(self.total as f64 * o.node_fraction).wrapping_abs();
+                label.push(dropped_label(
+                    dropped_nodes,
+                    "node",
+                    "cum",
+                    &self.format_value(cut),
+                ));
+            }
+            if dropped_edges > 0 {
+                let cut = go_float_to_int(self.total as f64 * o.edge_fraction).wrapping_abs();
+                label.push(dropped_label(
+                    dropped_edges,
+                    "edge",
+                    "freq",
+                    &self.format_value(cut),
+                ));
+            }
+            if node_count > 0 && node_count < orig_count {
+                label.push(format!(
+                    "Showing top {node_count} nodes out of {orig_count}"
+                ));
+            }
+        }
+        if full_headers {
+            label.push("\nSee https://git.io/JfYMW for how to read the graph".to_string());
+        }
+        label
+    }
+}
+
+/// Sum of the flat values of the graph's nodes.
+pub fn graph_total(g: &Graph) -> i64 {
+    g.nodes.iter().map(|&n| g.node(n).flat_value()).sum()
+}
+
+fn dropped_label(count: usize, noun: &str, what: &str, value: &str) -> String {
+    let s = if count > 1 { "s" } else { "" };
+    format!("Dropped {count} {noun}{s} ({what} <= {value})")
+}
+
+/// The report total: the sum of the shown values' magnitudes, over the diff base
+/// samples only when there are any, divided for mean reports.
+pub fn compute_total(prof: &Profile, o: &Options) -> i64 {
+    let base_key = prof.strings.find("pprof::base");
+    let true_value = prof.strings.find("true");
+    let (mut div, mut total, mut diff_div, mut diff_total) = (0i64, 0i64, 0i64, 0i64);
+    for s in prof.samples.iter() {
+        let v = s
+            .values
+            .get(o.sample_index)
+            .copied()
+            .unwrap_or(0)
+            .wrapping_abs();
+        let d = if o.mean {
+            s.values.first().copied().unwrap_or(0)
+        } else {
+            0
+        };
+        total = total.wrapping_add(v);
+        div = div.wrapping_add(d);
+        let is_base = match (base_key, true_value) {
+            (Some(k), Some(t)) => s.labels.iter().any(|l| l.key == k && l.str == t),
+            _ => false,
+        };
+        if is_base {
+            diff_total = diff_total.wrapping_add(v);
+            diff_div = diff_div.wrapping_add(d);
+        }
+    }
+    if diff_total > 0 {
+        total = diff_total;
+        div = diff_div;
+    }
+    if div != 0 {
+        total.wrapping_div(div)
+    } else {
+        total
+    }
+}
+
+/// Formats a time in nanoseconds since the epoch as `2006-01-02 15:04:05 UTC`.
+pub fn format_time_utc(nanos: i64) -> String {
+    let secs = nanos.div_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Trims a source file name for display: strips the part up to a search path's base
+/// directory name or a configured (or `/proc/self/cwd/`) prefix.
+pub fn trim_path(path: &str, trim_path: &str, search_path: &str) -> String {
+    if trim_path.is_empty() {
+        for dir in search_path.split(':').filter(|d| !d.is_empty()) {
+            let want = format!("/{}/", crate::graph::base_name(dir));
+            if let Some(found) = path.find(&want) {
+                return path[found + want.len()..].to_string();
+            }
+        }
+    }
+    let mut prefixes: Vec<String> = trim_path
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    prefixes.push("/proc/self/cwd/./".to_string());
+    prefixes.push("/proc/self/cwd/".to_string());
+    for mut prefix in prefixes {
+        if !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        if let Some(rest) = path.strip_prefix(prefix.as_str()) {
+            return rest.to_string();
+        }
+    }
+    path.to_string()
+}
+
+/// Applies [`trim_path`] to the file name of every function of `prof`.
+pub fn trim_function_paths(prof: &mut Profile, trim: &str, search_path: &str) {
+    for i in 0..prof.functions.len() {
+        let name = prof.str(prof.functions[i].filename);
+        let trimmed = trim_path(name, trim, search_path);
+        if trimmed != name {
+            prof.functions[i].filename = prof.intern(&trimmed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_time_utc_matches_go_layout() {
+        assert_eq!(format_time_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            format_time_utc(1_700_000_000_123_000_000),
+            "2023-11-14 22:13:20 UTC"
+        );
+    }
+
+    #[test]
+    fn trim_path_strips_proc_self_cwd_and_configured_prefixes() {
+        assert_eq!(trim_path("/proc/self/cwd/a/b.c", "", ""), "a/b.c");
+        assert_eq!(trim_path("/src/x/y.go", "/src", ""), "x/y.go");
+        assert_eq!(trim_path("/r/p/my-proj/f.c", "", "/l/my-proj"), "f.c");
+        assert_eq!(trim_path("/other/f.c", "", ""), "/other/f.c");
+    }
+}

@@ -1,0 +1,97 @@
+//! The tree report (`-tree`, and `-peek` with a symbol regex): each node with its
+//! callers above and callees below, with the weights of those calls.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use profile::{Error, Result};
+
+use crate::measurement::percentage;
+use crate::report::{graph_total, Report};
+use crate::write_error;
+
+const SEPARATOR: &str = "----------------------------------------------------------+-------------";
+const LEGEND: &str = "      flat  flat%   sum%        cum   cum%   calls calls% + context \t \t ";
+
+/// Writes the tree report; with a symbol regex only the matching nodes are shown, and
+/// no match is an error.
+pub fn print_tree(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
+    let t = rpt.new_trimmed_graph();
+    let g = &t.graph;
+    rpt.select_output_unit(g);
+    let labels = rpt.report_labels(
+        graph_total(g),
+        g.nodes.len(),
+        t.orig_count,
+        t.dropped_nodes,
+        0,
+        false,
+    );
+    let mut out = String::new();
+    out.push_str(&labels.join("\n"));
+    out.push('\n');
+    out.push_str(SEPARATOR);
+    out.push('\n');
+    out.push_str(LEGEND);
+    out.push('\n');
+    let total = rpt.total;
+    let rx = rpt.options.symbol.clone();
+    let mut flat_sum = 0i64;
+    let mut matched = 0;
+    for &id in &g.nodes {
+        let n = g.node(id);
+        if let Some(rx) = &rx {
+            if !rx.is_match(&n.name) {
+                continue;
+            }
+        }
+        matched += 1;
+        let (flat, cum) = (n.flat_value(), n.cum_value());
+        out.push_str(SEPARATOR);
+        out.push('\n');
+        for e in g.sorted_edges(&n.in_edges) {
+            let e = g.edge(e);
+            let _ = writeln!(
+                out,
+                "{:>50} {} |   {}{}",
+                rpt.format_value(e.weight),
+                percentage(e.weight, cum),
+                g.node(e.src).name,
+                if e.inline { " (inline)" } else { "" }
+            );
+        }
+        flat_sum = flat_sum.wrapping_add(flat);
+        let _ = writeln!(
+            out,
+            "{:>10} {} {} {:>10} {}                | {}",
+            rpt.format_value(flat),
+            percentage(flat, total),
+            percentage(flat_sum, total),
+            rpt.format_value(cum),
+            percentage(cum, total),
+            n.name
+        );
+        for e in g.sorted_edges(&n.out_edges) {
+            let e = g.edge(e);
+            let _ = writeln!(
+                out,
+                "{:>50} {} |   {}{}",
+                rpt.format_value(e.weight),
+                percentage(e.weight, cum),
+                g.node(e.dest).name,
+                if e.inline { " (inline)" } else { "" }
+            );
+        }
+    }
+    if !g.nodes.is_empty() {
+        out.push_str(SEPARATOR);
+        out.push('\n');
+    }
+    w.write_all(out.as_bytes()).map_err(write_error)?;
+    if let Some(rx) = rx {
+        if matched == 0 {
+            return Err(Error::new(format!("no matches found for regexp: {rx}")));
+        }
+    }
+    Ok(())
+}
