@@ -24,6 +24,8 @@ pub(crate) struct Module {
     pub filename: String,
     /// Hex GNU build id of the object, or empty.
     pub build_id: String,
+    /// Load bias: what was added to the object's link-time addresses.
+    pub bias: u64,
 }
 
 /// The executable segments of every object loaded in this process, in load order (the
@@ -98,6 +100,7 @@ unsafe extern "C" fn collect_module(
             file_offset: h.p_offset.saturating_sub(start - aligned),
             filename: name.clone(),
             build_id: build_id.clone(),
+            bias: base,
         });
     }
     0
@@ -144,7 +147,17 @@ pub(crate) fn symbol_at(addr: u64) -> Option<(String, u64)> {
             ));
         }
     });
-    found
+    // The resolver gives the symbol's link-time address; relocate it.
+    let (name, entry) = found?;
+    if entry == 0 || entry > addr {
+        return Some((name, entry));
+    }
+    let bias = loaded_modules()
+        .into_iter()
+        .find(|m| m.start <= addr && addr < m.limit)
+        .map_or(0, |m| m.bias);
+    let relocated = entry.wrapping_add(bias);
+    Some((name, if relocated <= addr { relocated } else { entry }))
 }
 
 /// The source frames at `addr`, innermost (inlined) first: name, mangled name, file, line,

@@ -347,6 +347,7 @@ const HEAP_TRIM: &[&str] = &[
     "<profkit_agent::",
     "_Unwind",
     "__rust_",
+    "__rustc::",
     "__rdl_",
     "__rg_",
     "alloc::alloc::",

@@ -152,3 +152,37 @@ fn a_second_profile_cannot_start_while_one_runs() {
     drop(first);
     CpuProfiler::start(100).expect("restart after stop").stop();
 }
+
+#[test]
+fn handler_runs_while_threads_allocate_lock_and_unwind_without_deadlock() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let profiler = CpuProfiler::start(1000).expect("start");
+    let lock = Arc::new(profkit_agent::sync::Mutex::new(Vec::<u64>::new()));
+    let deadline = std::time::Instant::now() + Duration::from_millis(800);
+    let workers: Vec<_> = (0..3)
+        .map(|t| {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                let mut rounds = 0u64;
+                while std::time::Instant::now() < deadline {
+                    let v: Vec<u64> = (0..256).map(|i| i * t).collect();
+                    lock.lock().extend_from_slice(&v[..4]);
+                    if rounds.is_multiple_of(50) {
+                        let bt = backtrace::Backtrace::new();
+                        assert!(!bt.frames().is_empty());
+                        lock.lock().clear();
+                    }
+                    rounds += 1;
+                }
+                rounds
+            })
+        })
+        .collect();
+    let threads = profkit_agent::thread_stacks(Duration::from_millis(200));
+    for w in workers {
+        assert!(w.join().unwrap() > 0);
+    }
+    let p = profiler.stop();
+    assert!(threads.len() >= 4, "{} threads answered", threads.len());
+    assert!(p.samples.iter().map(|s| s.values[0]).sum::<i64>() > 100);
+}
