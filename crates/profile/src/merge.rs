@@ -87,12 +87,13 @@ impl Profile {
         merged
     }
 
-    /// `type/unit`, the way an error message shows a value type.
+    /// A value type the way pprof's error messages print one: `&{type unit 0 0}`.
     fn value_type_text(&self, vt: &ValueType) -> String {
-        format!("{}/{}", self.str(vt.ty), self.str(vt.unit))
+        format!("&{{{} {} 0 0}}", self.str(vt.ty), self.str(vt.unit))
     }
 
-    /// `[type/unit type/unit ...]`, the way an error message shows the sample types.
+    /// The sample types as `[&{type unit 0 0} ...]` (pprof prints addresses there,
+    /// which cannot be reproduced).
     fn sample_types_text(&self) -> String {
         let types: Vec<String> = self
             .sample_types

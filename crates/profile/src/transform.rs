@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::model::{Label, Profile, SampleRef, Samples};
+use crate::proto::canonical_label_order;
 use crate::strings::StrId;
 
 /// The label key pprof puts on the samples of a `-diff_base` profile.
@@ -100,22 +101,14 @@ impl Profile {
             .collect();
         let strings = &self.strings;
         rewrite_labels(&mut self.samples, |labels, out| {
-            let mut inserted = false;
-            for l in labels {
-                if !l.is_numeric() && l.key == key_id {
-                    continue;
-                }
-                // String labels come first, sorted by key: put the new ones before the
-                // first label that sorts after them.
-                if !inserted && (l.is_numeric() || strings.get(l.key) > key) {
-                    out.extend_from_slice(&new);
-                    inserted = true;
-                }
-                out.push(*l);
-            }
-            if !inserted {
-                out.extend_from_slice(&new);
-            }
+            let start = out.len();
+            out.extend(
+                labels
+                    .iter()
+                    .filter(|l| l.is_numeric() || l.key != key_id && strings.get(l.key) != key),
+            );
+            out.extend_from_slice(&new);
+            canonical_label_order(&mut out[start..], strings);
         });
     }
 

@@ -1,0 +1,536 @@
+//! Behaviour of each transform on small hand-built profiles.
+
+use std::collections::HashMap;
+
+use profile::{
+    merge, Function, Label, Line, Location, Mapping, Profile, StrId, TagFilter, ValueType,
+};
+use regex::Regex;
+
+/// A profile with sample types `types` (all `count`), one function and location per
+/// name (ids 1, 2, ...; location `i` calls nothing, stacks name them leaf first), and
+/// one mapping.
+fn profile_with(types: &[&str], names: &[&str]) -> Profile {
+    let mut p = Profile::new(types.len());
+    for t in types {
+        let ty = p.intern(t);
+        let unit = p.intern("count");
+        p.sample_types.push(ValueType { ty, unit });
+    }
+    let file = p.intern("/bin/app");
+    p.mappings.push(Mapping {
+        id: 1,
+        memory_start: 0x1000,
+        memory_limit: 0x9000,
+        filename: file,
+        has_functions: true,
+        ..Mapping::default()
+    });
+    for (i, name) in names.iter().enumerate() {
+        let name = p.intern(name);
+        let filename = p.intern("app.go");
+        p.functions.push(Function {
+            id: i as u64 + 1,
+            name,
+            system_name: name,
+            filename,
+            start_line: 1,
+        });
+        p.locations.push(Location {
+            id: i as u64 + 1,
+            mapping: Some(0),
+            address: 0x1000 + 0x10 * i as u64,
+            lines: vec![Line {
+                function: i as u32,
+                line: 10,
+                column: 0,
+            }],
+            is_folded: false,
+        });
+    }
+    p
+}
+
+fn label(p: &mut Profile, key: &str, value: &str) -> Label {
+    Label {
+        key: p.intern(key),
+        str: p.intern(value),
+        num: 0,
+        num_unit: StrId::EMPTY,
+    }
+}
+
+fn num_label(p: &mut Profile, key: &str, num: i64, unit: &str) -> Label {
+    Label {
+        key: p.intern(key),
+        str: StrId::EMPTY,
+        num,
+        num_unit: p.intern(unit),
+    }
+}
+
+/// Stacks of all samples as function names, leaf first.
+fn stacks(p: &Profile) -> Vec<Vec<String>> {
+    p.samples
+        .iter()
+        .map(|s| {
+            s.locations
+                .iter()
+                .flat_map(|&l| {
+                    p.locations[l as usize]
+                        .lines
+                        .iter()
+                        .map(|ln| p.str(p.functions[ln.function as usize].name).to_string())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn values(p: &Profile) -> Vec<Vec<i64>> {
+    p.samples.iter().map(|s| s.values.to_vec()).collect()
+}
+
+#[test]
+fn merge_sums_values_of_identical_stacks() {
+    let mut a = profile_with(&["samples"], &["leaf", "main"]);
+    a.samples.push(&[3], &[0, 1], &[]);
+    a.samples.push(&[4], &[1], &[]);
+    let mut b = profile_with(&["samples"], &["leaf", "main"]);
+    b.samples.push(&[5], &[0, 1], &[]);
+    let merged = merge(vec![a, b]).unwrap();
+    assert_eq!(values(&merged), vec![vec![8], vec![4]]);
+    assert_eq!(merged.locations.len(), 2);
+    assert_eq!(merged.functions.len(), 2);
+    assert_eq!(merged.mappings.len(), 1);
+}
+
+#[test]
+fn merge_keeps_samples_with_different_labels_apart() {
+    let mut a = profile_with(&["samples"], &["main"]);
+    let x = label(&mut a, "task", "x");
+    let y = label(&mut a, "task", "y");
+    a.samples.push(&[1], &[0], &[x]);
+    a.samples.push(&[2], &[0], &[y]);
+    a.samples.push(&[3], &[0], &[x]);
+    let merged = merge(vec![a]).unwrap();
+    assert_eq!(values(&merged), vec![vec![4], vec![2]]);
+}
+
+#[test]
+fn merge_drops_samples_that_sum_to_zero_and_what_only_they_use() {
+    let mut a = profile_with(&["samples"], &["kept", "gone"]);
+    a.samples.push(&[5], &[0], &[]);
+    a.samples.push(&[2], &[1], &[]);
+    let mut b = profile_with(&["samples"], &["kept", "gone"]);
+    b.samples.push(&[-2], &[1], &[]);
+    let merged = merge(vec![a, b]).unwrap();
+    assert_eq!(values(&merged), vec![vec![5]]);
+    assert_eq!(merged.locations.len(), 1);
+    assert_eq!(merged.functions.len(), 1);
+    assert_eq!(merged.str(merged.functions[0].name), "kept");
+}
+
+#[test]
+fn merge_numbers_entities_in_order_of_first_use() {
+    let mut a = profile_with(&["samples"], &["unused", "b", "a"]);
+    a.samples.push(&[1], &[2, 1], &[]);
+    let merged = merge(vec![a]).unwrap();
+    let ids: Vec<u64> = merged.locations.iter().map(|l| l.id).collect();
+    assert_eq!(ids, vec![1, 2]);
+    assert_eq!(stacks(&merged), vec![vec!["a", "b"]]);
+    assert_eq!(merged.locations[0].address, 0x1020);
+}
+
+#[test]
+fn merge_combines_headers_as_pprof_does() {
+    let mut a = profile_with(&["samples"], &["main"]);
+    a.period = 10;
+    a.time_nanos = 200;
+    a.duration_nanos = 5;
+    let c = a.intern("first");
+    a.comments.push(c);
+    let mut b = profile_with(&["samples"], &["main"]);
+    b.period = 30;
+    b.time_nanos = 100;
+    b.duration_nanos = 7;
+    let c1 = b.intern("first");
+    let c2 = b.intern("second");
+    b.comments.extend([c1, c2]);
+    let dst = b.intern("samples");
+    b.default_sample_type = dst;
+    let merged = merge(vec![a, b]).unwrap();
+    assert_eq!(merged.period, 30);
+    assert_eq!(merged.time_nanos, 100);
+    assert_eq!(merged.duration_nanos, 12);
+    let comments: Vec<&str> = merged.comments.iter().map(|&c| merged.str(c)).collect();
+    assert_eq!(comments, ["first", "second"]);
+    assert_eq!(merged.str(merged.default_sample_type), "samples");
+}
+
+#[test]
+fn merge_refuses_profiles_with_different_sample_types() {
+    let a = profile_with(&["samples"], &[]);
+    let b = profile_with(&["cpu"], &[]);
+    let err = merge(vec![a, b]).unwrap_err();
+    assert!(
+        err.message().starts_with("incompatible sample types"),
+        "{err}"
+    );
+    assert_eq!(merge(vec![]).unwrap_err().message(), "no profiles to merge");
+}
+
+#[test]
+fn merge_treats_mappings_of_the_same_file_at_other_addresses_as_one() {
+    let mut a = profile_with(&["samples"], &["main"]);
+    a.samples.push(&[1], &[0], &[]);
+    let mut b = profile_with(&["samples"], &["main"]);
+    // The same binary loaded 0x10000 higher: the location is the same.
+    b.mappings[0].memory_start += 0x10000;
+    b.mappings[0].memory_limit += 0x10000;
+    b.locations[0].address += 0x10000;
+    b.samples.push(&[2], &[0], &[]);
+    let merged = merge(vec![a, b]).unwrap();
+    assert_eq!(merged.mappings.len(), 1);
+    assert_eq!(merged.locations.len(), 1);
+    assert_eq!(values(&merged), vec![vec![3]]);
+}
+
+#[test]
+fn compact_removes_unused_entities_and_renumbers() {
+    let mut p = profile_with(&["samples"], &["x", "y", "z"]);
+    p.samples.push(&[1], &[2], &[]);
+    let p = p.compact();
+    assert_eq!(p.locations.len(), 1);
+    assert_eq!(p.locations[0].id, 1);
+    assert_eq!(p.functions[0].id, 1);
+    assert_eq!(p.str(p.functions[0].name), "z");
+}
+
+#[test]
+fn scale_n_rounds_half_away_from_zero_and_drops_zeroed_samples() {
+    let mut p = profile_with(&["a", "b"], &["main"]);
+    p.samples.push(&[5, 1], &[0], &[]);
+    p.samples.push(&[1, 100], &[0], &[]);
+    p.samples.push(&[-5, 7], &[0], &[]);
+    p.scale_n(&[0.5, 0.0]).unwrap();
+    // 5*0.5 = 2.5 rounds to 3; 1*0.5 rounds to 1; -2.5 rounds to -3.
+    assert_eq!(values(&p), vec![vec![3, 0], vec![1, 0], vec![-3, 0]]);
+    p.scale_n(&[0.1, 1.0]).unwrap();
+    assert!(p.samples.is_empty());
+}
+
+#[test]
+fn scale_n_ignores_unscaled_columns_when_deciding_to_keep_a_sample() {
+    let mut p = profile_with(&["a", "b"], &["main"]);
+    p.samples.push(&[1, 50], &[0], &[]);
+    p.scale_n(&[0.1, 1.0]).unwrap();
+    assert!(p.samples.is_empty());
+}
+
+#[test]
+fn scale_n_rejects_a_ratio_list_of_the_wrong_length() {
+    let mut p = profile_with(&["a", "b"], &[]);
+    let err = p.scale_n(&[1.0]).unwrap_err();
+    assert_eq!(err.message(), "mismatched scale ratios, got 1, want 2");
+}
+
+#[test]
+fn normalize_scales_each_type_to_the_base_total() {
+    let mut p = profile_with(&["a"], &["main"]);
+    p.samples.push(&[10], &[0], &[]);
+    p.samples.push(&[30], &[0], &[]);
+    let mut base = profile_with(&["a"], &["main"]);
+    base.samples.push(&[20], &[0], &[]);
+    p.normalize(&base).unwrap();
+    assert_eq!(values(&p), vec![vec![5], vec![15]]);
+}
+
+#[test]
+fn set_label_replaces_values_and_keeps_canonical_order() {
+    let mut p = profile_with(&["a"], &["main"]);
+    let z = label(&mut p, "zone", "eu");
+    let old = label(&mut p, "pprof::base", "false");
+    let n = num_label(&mut p, "bytes", 8, "bytes");
+    p.samples.push(&[1], &[0], &[old, z, n]);
+    p.set_label("pprof::base", &["true"]);
+    let s = p.samples.get(0);
+    let text: Vec<String> = s
+        .labels
+        .iter()
+        .map(|l| format!("{}:{}:{}", p.str(l.key), p.str(l.str), l.num))
+        .collect();
+    assert_eq!(text, ["pprof::base:true:0", "zone:eu:0", "bytes::8"]);
+    assert!(p.is_diff_base_sample(s));
+    p.remove_label("pprof::base");
+    assert!(!p.is_diff_base_sample(p.samples.get(0)));
+    assert_eq!(p.samples.get(0).labels.len(), 2);
+}
+
+#[test]
+fn num_label_units_takes_the_first_unit_and_infers_missing_ones() {
+    let mut p = profile_with(&["a"], &["main"]);
+    let l1 = num_label(&mut p, "size", 1, "bytes");
+    let l2 = num_label(&mut p, "size", 2, "kilobytes");
+    let l3 = num_label(&mut p, "request", 3, "");
+    let l4 = num_label(&mut p, "count", 4, "");
+    p.samples.push(&[1], &[0], &[l1, l2]);
+    p.samples.push(&[1], &[0], &[l3, l4]);
+    let (units, ignored) = p.num_label_units();
+    assert_eq!(units["size"], "bytes");
+    assert_eq!(units["request"], "bytes");
+    assert_eq!(units["count"], "count");
+    assert_eq!(ignored["size"], vec!["kilobytes".to_string()]);
+}
+
+fn tag_profile() -> Profile {
+    let mut p = profile_with(&["a"], &["main"]);
+    let io = label(&mut p, "pool", "io");
+    let cpu = label(&mut p, "pool", "cpu");
+    let steady = label(&mut p, "phase", "steady");
+    let small = num_label(&mut p, "bytes", 512, "bytes");
+    let big = num_label(&mut p, "bytes", 4096, "bytes");
+    p.samples.push(&[1], &[0], &[steady, io, small]);
+    p.samples.push(&[2], &[0], &[cpu, big]);
+    p
+}
+
+fn units(p: &Profile) -> HashMap<String, String> {
+    p.num_label_units().0
+}
+
+fn matching(p: &Profile, filter: &str) -> Vec<bool> {
+    let f = TagFilter::parse("tagfocus", filter, &units(p)).unwrap();
+    p.samples.iter().map(|s| f.matches(p, s)).collect()
+}
+
+#[test]
+fn tag_filter_with_key_matches_any_of_its_expressions() {
+    let p = tag_profile();
+    assert_eq!(matching(&p, "pool=io,cpu"), [true, true]);
+    assert_eq!(matching(&p, "pool=cpu"), [false, true]);
+    assert_eq!(matching(&p, "phase=cpu"), [false, false]);
+}
+
+#[test]
+fn tag_filter_without_key_needs_every_expression_on_key_value_pairs() {
+    let p = tag_profile();
+    assert_eq!(matching(&p, "io,steady"), [true, false]);
+    assert_eq!(matching(&p, "pool:cpu"), [false, true]);
+}
+
+#[test]
+fn tag_filter_numeric_ranges_compare_in_the_range_unit() {
+    let p = tag_profile();
+    let f = TagFilter::parse("tagfocus", "1kb:", &units(&p)).unwrap();
+    assert!(f.is_range());
+    assert_eq!(matching(&p, "1kb:"), [false, true]);
+    assert_eq!(matching(&p, ":1kb"), [true, false]);
+    assert_eq!(matching(&p, "512b"), [true, false]);
+    assert_eq!(matching(&p, "bytes=256b:1kb"), [true, false]);
+    assert_eq!(matching(&p, "other=1b:"), [false, false]);
+    // A range whose bounds are of different kinds is read as a regex.
+    assert!(!TagFilter::parse("tagfocus", "1kb:2ms", &units(&p))
+        .unwrap()
+        .is_range());
+}
+
+#[test]
+fn tag_filter_reports_a_bad_regex_with_the_option_name() {
+    let err = TagFilter::parse("tagignore", "a(", &HashMap::new()).unwrap_err();
+    assert!(
+        err.message().starts_with("parsing tagignore regexp: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn filter_samples_by_tag_keeps_focused_and_not_ignored() {
+    let mut p = tag_profile();
+    let u = units(&p);
+    let focus = TagFilter::parse("tagfocus", "pool=io|cpu", &u).unwrap();
+    let ignore = TagFilter::parse("tagignore", "phase=steady", &u).unwrap();
+    assert_eq!(
+        p.filter_samples_by_tag(Some(&focus), Some(&ignore)),
+        (true, true)
+    );
+    assert_eq!(values(&p), vec![vec![2]]);
+}
+
+#[test]
+fn filter_tags_by_name_removes_hidden_and_unshown_keys() {
+    let mut p = tag_profile();
+    let show = Regex::new("pool|bytes").unwrap();
+    let hide = Regex::new("bytes").unwrap();
+    assert_eq!(
+        p.filter_tags_by_name(Some(&show), Some(&hide)),
+        (true, true)
+    );
+    let keys: Vec<Vec<&str>> = p
+        .samples
+        .iter()
+        .map(|s| s.labels.iter().map(|l| p.str(l.key)).collect())
+        .collect();
+    assert_eq!(keys, vec![vec!["pool"], vec!["pool"]]);
+}
+
+#[test]
+fn focus_ignore_hide_and_show_filter_by_frame_name() {
+    let mut p = profile_with(&["a"], &["leaf", "mid", "main"]);
+    p.samples.push(&[1], &[0, 1, 2], &[]);
+    p.samples.push(&[2], &[1, 2], &[]);
+    p.samples.push(&[4], &[2], &[]);
+    let mut q = p.clone();
+    let m = p.filter_samples_by_name(
+        Some(&Regex::new("mid").unwrap()),
+        Some(&Regex::new("leaf").unwrap()),
+        None,
+        None,
+    );
+    assert!(m.focus && m.ignore && !m.hide && !m.show);
+    assert_eq!(values(&p), vec![vec![2]]);
+
+    let m = q.filter_samples_by_name(None, None, Some(&Regex::new("main").unwrap()), None);
+    assert!(m.focus && m.hide);
+    assert_eq!(stacks(&q), vec![vec!["leaf", "mid"], vec!["mid"]]);
+}
+
+#[test]
+fn filters_match_the_mapping_file_name() {
+    let mut p = profile_with(&["a"], &["main"]);
+    p.samples.push(&[1], &[0], &[]);
+    let m = p.filter_samples_by_name(Some(&Regex::new("^/bin/app$").unwrap()), None, None, None);
+    assert!(m.focus);
+    assert_eq!(p.samples.len(), 1);
+}
+
+#[test]
+fn show_from_drops_callers_of_the_rootmost_match() {
+    let mut p = profile_with(&["a"], &["leaf", "handler", "main"]);
+    p.samples.push(&[1], &[0, 1, 2], &[]);
+    p.samples.push(&[2], &[0, 2], &[]);
+    assert!(p.show_from(&Regex::new("handler").unwrap()));
+    assert_eq!(stacks(&p), vec![vec!["leaf", "handler"]]);
+}
+
+#[test]
+fn prune_drops_matching_frames_and_their_callees_but_not_the_root() {
+    let mut p = profile_with(
+        &["a"],
+        &[
+            "runtime.mallocgc",
+            "runtime.newobject",
+            "main.f",
+            "runtime.main",
+        ],
+    );
+    p.samples.push(&[1], &[0, 1, 2, 3], &[]);
+    p.samples.push(&[2], &[0, 1], &[]);
+    p.prune(&Regex::new("^runtime\\..*$").unwrap(), None);
+    // The root frames match too but come before the first user frame: kept.
+    assert_eq!(
+        stacks(&p),
+        vec![
+            vec!["main.f", "runtime.main"],
+            vec!["runtime.mallocgc", "runtime.newobject"]
+        ]
+    );
+}
+
+#[test]
+fn prune_spares_frames_matching_keep() {
+    let mut p = profile_with(&["a"], &["runtime.mallocgc", "runtime.newobject", "main.f"]);
+    p.samples.push(&[1], &[0, 1, 2], &[]);
+    p.prune(
+        &Regex::new("^runtime\\..*$").unwrap(),
+        Some(&Regex::new("mallocgc").unwrap()),
+    );
+    assert_eq!(stacks(&p), vec![vec!["main.f"]]);
+}
+
+#[test]
+fn remove_uninteresting_uses_the_profile_drop_frames_anchored() {
+    let mut p = profile_with(&["a"], &["malloc", "xmalloc_wrapper", "main"]);
+    p.samples.push(&[1], &[0, 1, 2], &[]);
+    let drop = p.intern("malloc");
+    p.drop_frames = drop;
+    p.remove_uninteresting().unwrap();
+    assert_eq!(stacks(&p), vec![vec!["xmalloc_wrapper", "main"]]);
+    let bad = p.intern("(");
+    p.drop_frames = bad;
+    let err = p.remove_uninteresting().unwrap_err();
+    assert!(
+        err.message().starts_with("failed to compile regexp (: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn prune_from_drops_callees_of_the_leafmost_match() {
+    let mut p = profile_with(&["a"], &["memmove", "copy", "main"]);
+    p.samples.push(&[1], &[0, 1, 2], &[]);
+    p.prune_from(&Regex::new("^copy$").unwrap());
+    assert_eq!(stacks(&p), vec![vec!["copy", "main"]]);
+}
+
+#[test]
+fn sample_index_by_name_accepts_names_numbers_and_inuse_aliases() {
+    let mut p = profile_with(&["objects", "space"], &[]);
+    assert_eq!(p.sample_index_by_name("").unwrap(), 1);
+    let dst = p.intern("objects");
+    p.default_sample_type = dst;
+    assert_eq!(p.sample_index_by_name("").unwrap(), 0);
+    assert_eq!(p.sample_index_by_name("1").unwrap(), 1);
+    assert_eq!(p.sample_index_by_name("inuse_space").unwrap(), 1);
+    assert_eq!(
+        p.sample_index_by_name("2").unwrap_err().message(),
+        "sample_index 2 is outside the range [0..1]"
+    );
+    assert_eq!(
+        p.sample_index_by_name("cpu").unwrap_err().message(),
+        "sample_index \"cpu\" must be one of: [objects space]"
+    );
+}
+
+#[test]
+fn aggregate_forgets_what_the_granularity_does_not_show() {
+    let mut p = profile_with(&["a"], &["inlined", "caller"]);
+    let inner = Line {
+        function: 0,
+        line: 5,
+        column: 3,
+    };
+    p.locations[1].lines.insert(0, inner);
+    p.samples.push(&[1], &[1], &[]);
+    p.aggregate(false, true, false, false, false, false)
+        .unwrap();
+    let loc = &p.locations[1];
+    assert_eq!(loc.lines.len(), 1);
+    assert_eq!(loc.lines[0].line, 0);
+    assert_eq!(loc.address, 0);
+    assert!(p.functions.iter().all(|f| f.filename == StrId::EMPTY));
+    assert!(!p.mappings[0].has_filenames && p.mappings[0].has_functions);
+}
+
+#[test]
+fn label_frames_wrap_stacks_with_one_frame_per_key() {
+    let mut p = tag_profile();
+    let (root, leaf) = p.add_label_frames(&["pool".to_string()], &["bytes".to_string()], "kb");
+    assert!(root && leaf);
+    assert_eq!(
+        stacks(&p),
+        vec![vec!["0.50kB", "main", "io"], vec!["4kB", "main", "cpu"]]
+    );
+    let new_ids: Vec<u64> = p.locations.iter().map(|l| l.id).collect();
+    assert_eq!(new_ids, [1, 2, 3, 4, 5]);
+    let file = p.str(p.functions[p.locations[1].lines[0].function as usize].filename);
+    assert_eq!(file, "pool");
+}
+
+#[test]
+fn label_frames_for_a_missing_key_have_empty_names() {
+    let mut p = tag_profile();
+    let (root, _) = p.add_label_frames(&["absent".to_string()], &[], "minimum");
+    assert!(!root);
+    assert_eq!(stacks(&p), vec![vec!["main", ""], vec!["main", ""]]);
+}
