@@ -24,6 +24,7 @@ pub struct Invocation {
     /// `-http` host:port.
     pub http: String,
     /// `-no_browser`.
+    #[allow(dead_code)] // read by the web UI
     pub no_browser: bool,
 }
 
@@ -210,7 +211,10 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
         comment: parsed.get("add_comment").unwrap_or("").to_string(),
         symbolize: parsed.get("symbolize").unwrap_or("").to_string(),
         exec_name: None,
-        build_id: parsed.get("buildid").filter(|b| !b.is_empty()).map(String::from),
+        build_id: parsed
+            .get("buildid")
+            .filter(|b| !b.is_empty())
+            .map(String::from),
     };
     if sources.normalize && sources.bases.is_empty() {
         return Err(Failure("must have base profile to normalize by".into()));

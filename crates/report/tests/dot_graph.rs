@@ -4,9 +4,12 @@
 use profile::{Function, Label, Line, Location, Profile, ValueType};
 use report::{generate, Options, OutputFormat};
 
+/// One sample: its stack of function indices (leaf first), value and string labels.
+type SampleSpec<'a> = (&'a [u32], i64, &'a [(&'a str, &'a str)]);
+
 /// A profile of `samples`/`count` where `main.main` (main.go) calls `main.f` and
 /// `main.g`; each sample is (stack of function indices, leaf first; value; labels).
-fn profile_with(samples: &[(&[u32], i64, &[(&str, &str)])]) -> Profile {
+fn profile_with(samples: &[SampleSpec]) -> Profile {
     let mut p = Profile::new(1);
     let ty = p.intern("samples");
     let unit = p.intern("count");
