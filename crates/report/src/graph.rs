@@ -695,13 +695,23 @@ struct NodeAcc {
 }
 
 /// An edge's weight summed over some samples.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct EdgeAcc {
     src: u32,
     dest: u32,
     weight: i64,
     weight_div: i64,
+    residual: bool,
+    inline: bool,
+}
+
+/// An edge being summed: its weight, the stamp of the last sample that counted it
+/// (an edge counts once per sample), and its rank in order of first appearance.
+struct EdgeSlot {
+    weight: i64,
+    weight_div: i64,
     stamp: u32,
+    order: u32,
     residual: bool,
     inline: bool,
 }
@@ -810,8 +820,8 @@ fn accumulate(
     range: std::ops::Range<usize>,
 ) -> Partial {
     let mut nodes = vec![NodeAcc::default(); node_count];
-    let mut edges: Vec<EdgeAcc> = Vec::new();
-    let mut edge_index: FxMap<u64, u32> = FxMap::default();
+    // The accumulators live in the table itself: one cache miss per frame, not two.
+    let mut edge_map: FxMap<u64, EdgeSlot> = FxMap::default();
     let mut tags: Vec<TagAcc> = Vec::new();
     let mut tag_index: FxMap<u64, u32> = FxMap::default();
     let mut tag = |tags: &mut Vec<TagAcc>, node: u32, set: u32| -> usize {
@@ -857,19 +867,15 @@ fn accumulate(
                 }
                 if parent != NONE && parent != n {
                     let inline = ni != last;
-                    let e = *edge_index.entry(pair_key(parent, n)).or_insert_with(|| {
-                        edges.push(EdgeAcc {
-                            src: parent,
-                            dest: n,
-                            weight: 0,
-                            weight_div: 0,
-                            stamp: 0,
-                            residual: false,
-                            inline,
-                        });
-                        edges.len() as u32 - 1
-                    }) as usize;
-                    let edge = &mut edges[e];
+                    let order = edge_map.len() as u32;
+                    let edge = edge_map.entry(pair_key(parent, n)).or_insert(EdgeSlot {
+                        weight: 0,
+                        weight_div: 0,
+                        stamp: 0,
+                        order,
+                        residual: false,
+                        inline,
+                    });
                     if edge.stamp != stamp {
                         edge.stamp = stamp;
                         edge.weight = edge.weight.wrapping_add(w);
@@ -900,6 +906,17 @@ fn accumulate(
                 t.cum_div = t.cum_div.wrapping_add(dw);
             }
         }
+    }
+    let mut edges = vec![EdgeAcc::default(); edge_map.len()];
+    for (key, e) in edge_map {
+        edges[e.order as usize] = EdgeAcc {
+            src: (key >> 32) as u32,
+            dest: key as u32,
+            weight: e.weight,
+            weight_div: e.weight_div,
+            residual: e.residual,
+            inline: e.inline,
+        };
     }
     Partial { nodes, edges, tags }
 }
