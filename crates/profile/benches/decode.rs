@@ -7,6 +7,39 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// CPU time (user + system) of this process so far, from /proc (10 ms resolution);
+/// zero where /proc is missing.
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Median wall time of `f` over at least 3 and at most 20 runs or ~5 seconds, and the
+/// mean CPU time of a run (the steadier figure on a shared machine).
+fn median_of(mut f: impl FnMut()) -> (Duration, Duration) {
+    let mut times = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let cpu_start = cpu_time();
+    while times.len() < 3 || (Instant::now() < deadline && times.len() < 20) {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    let cpu = (cpu_time().saturating_sub(cpu_start)) / times.len() as u32;
+    times.sort();
+    (times[times.len() / 2], cpu)
+}
+
 fn main() {
     let dir = std::env::var_os("PROFKIT_BENCH_DATA")
         .map(PathBuf::from)
@@ -54,6 +87,33 @@ fn main() {
             times.len(),
             mb / median.as_secs_f64(),
             inflate.as_secs_f64() * 1e3
+        );
+        // The streaming decoder alone, fed 1 MB at a time as the inflater feeds it.
+        let (stream, stream_cpu) = median_of(|| {
+            let mut d = profile::proto::StreamDecoder::new();
+            for chunk in raw.chunks(1 << 20) {
+                d.feed(chunk).expect("feed");
+            }
+            let p = d.finish().expect("finish");
+            std::hint::black_box(p.samples.len());
+        });
+        println!(
+            "  stream decode (one core): median {:.1} ms = {:.0} MB/s wall; {:.0} ms cpu = {:.0} MB/s per core",
+            stream.as_secs_f64() * 1e3,
+            mb / stream.as_secs_f64(),
+            stream_cpu.as_secs_f64() * 1e3,
+            mb / stream_cpu.as_secs_f64().max(1e-3)
+        );
+        // Inflate and decode together from the compressed bytes, on two threads.
+        let (both, both_cpu) = median_of(|| {
+            let p = profile::parse_gzip_stream(&gz[..], u64::MAX).expect("stream");
+            std::hint::black_box(p.samples.len());
+        });
+        println!(
+            "  inflate + stream decode overlapped: median {:.1} ms = {:.0} MB/s of uncompressed profile; {:.0} ms cpu",
+            both.as_secs_f64() * 1e3,
+            mb / both.as_secs_f64(),
+            both_cpu.as_secs_f64() * 1e3
         );
         ran += 1;
     }

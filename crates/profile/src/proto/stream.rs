@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use super::decode::{canonical_label_order, decode};
-use super::wire::{self, Reader, Value, LEN};
+use super::wire::{self, LEN};
 use crate::model::{Label, Profile, Samples};
 use crate::strings::StrId;
 
@@ -117,19 +117,29 @@ impl StreamDecoder {
     fn sample(&mut self, bytes: &[u8]) -> Result<(), Unsupported> {
         let values_before = self.samples.values.len();
         self.labels.clear();
-        let mut r = Reader::new(bytes, 0);
-        while !r.is_empty() {
-            let (f, _, v) = r.field().map_err(|_| Unsupported)?;
-            match (f, v) {
-                (1, Value::Bytes(packed, _)) => push_ids(packed, &mut self.samples.locations)?,
-                (1, Value::Int(id)) => self
-                    .samples
-                    .locations
-                    .push(u32::try_from(id).map_err(|_| Unsupported)?),
-                (2, Value::Bytes(packed, _)) => push_values(packed, &mut self.samples.values)?,
-                (2, Value::Int(x)) => self.samples.values.push(x as i64),
-                (3, Value::Bytes(lb, _)) => {
-                    let l = label(lb)?;
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let key = read_varint(bytes, &mut pos)?;
+            match key {
+                // location_id, packed
+                0x0a => push_ids(read_len(bytes, &mut pos)?, &mut self.samples.locations)?,
+                // location_id, one
+                0x08 => {
+                    let id = read_varint(bytes, &mut pos)?;
+                    self.samples
+                        .locations
+                        .push(u32::try_from(id).map_err(|_| Unsupported)?);
+                }
+                // value, packed
+                0x12 => push_values(read_len(bytes, &mut pos)?, &mut self.samples.values)?,
+                // value, one
+                0x10 => {
+                    let v = read_varint(bytes, &mut pos)?;
+                    self.samples.values.push(v as i64);
+                }
+                // label
+                0x1a => {
+                    let l = label(read_len(bytes, &mut pos)?)?;
                     self.max_label_string = self
                         .max_label_string
                         .max(l.key.0)
@@ -139,8 +149,7 @@ impl StreamDecoder {
                         self.labels.push(l);
                     }
                 }
-                (3, Value::Int(_)) => return Err(Unsupported),
-                _ => {}
+                _ => skip_unknown(bytes, &mut pos, key)?,
             }
         }
         let n = self.samples.values.len() - values_before;
@@ -294,25 +303,69 @@ fn push_values(bytes: &[u8], out: &mut Vec<i64>) -> Result<(), Unsupported> {
 /// Decodes a label message.
 fn label(bytes: &[u8]) -> Result<Label, Unsupported> {
     let mut l = Label::default();
-    let mut r = Reader::new(bytes, 0);
+    let mut pos = 0;
     let id = |v: u64| StrId(v.min(u32::MAX as u64) as u32);
-    while !r.is_empty() {
-        let (f, _, v) = r.field().map_err(|_| Unsupported)?;
-        let Value::Int(x) = v else {
-            if (1..=4).contains(&f) {
-                return Err(Unsupported);
-            }
-            continue;
-        };
-        match f {
-            1 => l.key = id(x),
-            2 => l.str = id(x),
-            3 => l.num = x as i64,
-            4 => l.num_unit = id(x),
-            _ => {}
+    while pos < bytes.len() {
+        let key = read_varint(bytes, &mut pos)?;
+        match key {
+            0x08 => l.key = id(read_varint(bytes, &mut pos)?),
+            0x10 => l.str = id(read_varint(bytes, &mut pos)?),
+            0x18 => l.num = read_varint(bytes, &mut pos)? as i64,
+            0x20 => l.num_unit = id(read_varint(bytes, &mut pos)?),
+            _ => skip_unknown(bytes, &mut pos, key)?,
         }
     }
     Ok(l)
+}
+
+/// Reads a varint at `*pos`, moving past it.
+#[inline(always)]
+fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, Unsupported> {
+    if let Some(&b) = data.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Ok(b as u64);
+        }
+    }
+    let (v, end) = varint(data, *pos)?.ok_or(Unsupported)?;
+    *pos = end;
+    Ok(v)
+}
+
+/// Reads a length-delimited payload at `*pos` (after its key), moving past it.
+#[inline(always)]
+fn read_len<'a>(data: &'a [u8], pos: &mut usize) -> Result<&'a [u8], Unsupported> {
+    let len = read_varint(data, pos)?;
+    let start = *pos;
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| start.checked_add(l))
+        .filter(|&e| e <= data.len())
+        .ok_or(Unsupported)?;
+    *pos = end;
+    Ok(&data[start..end])
+}
+
+/// Skips a field of a number the caller does not read. Known fields in an unusual
+/// encoding (which the ordinary path may still accept) give up instead.
+fn skip_unknown(data: &[u8], pos: &mut usize, key: u64) -> Result<(), Unsupported> {
+    let number = key >> 3;
+    if number <= 4 || number > u32::MAX as u64 {
+        return Err(Unsupported);
+    }
+    match (key & 7) as u8 {
+        wire::VARINT => read_varint(data, pos).map(drop),
+        LEN => read_len(data, pos).map(drop),
+        wire::FIXED64 | wire::FIXED32 => {
+            let n = if key & 7 == 1 { 8 } else { 4 };
+            if data.len() - *pos < n {
+                return Err(Unsupported);
+            }
+            *pos += n;
+            Ok(())
+        }
+        _ => Err(Unsupported),
+    }
 }
 
 #[cfg(test)]
