@@ -265,6 +265,9 @@ pub struct GraphOptions<'a> {
     /// Only sum the nodes' values: no edges and no tags. For a first pass whose graph
     /// only decides which nodes to keep (not for call trees).
     pub nodes_only: bool,
+    /// Leave out the tags that [`Graph::trim_low_frequency_tags`] with this cutoff
+    /// would drop (0 keeps every tag); numeric tag groups left empty are not made.
+    pub tag_cutoff: i64,
 }
 
 /// A call graph.
@@ -719,15 +722,123 @@ struct EdgeSlot {
     inline: bool,
 }
 
-/// The values of one node over the samples of one tag set.
-#[derive(Clone, Copy)]
-struct TagAcc {
-    node: u32,
-    set: u32,
+/// Flat and cumulative values summed over some samples.
+#[derive(Clone, Copy, Default)]
+struct Sums {
     flat: i64,
     flat_div: i64,
     cum: i64,
     cum_div: i64,
+}
+
+impl Sums {
+    #[inline]
+    fn add(&mut self, w: i64, dw: i64, flat: bool) {
+        if flat {
+            self.flat = self.flat.wrapping_add(w);
+            self.flat_div = self.flat_div.wrapping_add(dw);
+        } else {
+            self.cum = self.cum.wrapping_add(w);
+            self.cum_div = self.cum_div.wrapping_add(dw);
+        }
+    }
+
+    fn merge(&mut self, o: &Sums) {
+        self.flat = self.flat.wrapping_add(o.flat);
+        self.flat_div = self.flat_div.wrapping_add(o.flat_div);
+        self.cum = self.cum.wrapping_add(o.cum);
+        self.cum_div = self.cum_div.wrapping_add(o.cum_div);
+    }
+
+    fn add_to(&self, t: &mut Tag) {
+        t.flat = t.flat.wrapping_add(self.flat);
+        t.flat_div = t.flat_div.wrapping_add(self.flat_div);
+        t.cum = t.cum.wrapping_add(self.cum);
+        t.cum_div = t.cum_div.wrapping_add(self.cum_div);
+    }
+}
+
+/// A node's values over the samples with one joined string label set.
+#[derive(Clone, Copy)]
+struct LabelTagAcc {
+    node: u32,
+    label: u32,
+    sums: Sums,
+}
+
+/// A node's values for one printed `bytes` value under one joined label set; `value`
+/// is the number first seen with that printed name.
+#[derive(Clone, Copy)]
+struct NumericTagAcc {
+    node: u32,
+    label: u32,
+    name: u32,
+    value: i64,
+    sums: Sums,
+}
+
+/// Tag values of nodes, in order of first appearance.
+#[derive(Default)]
+struct TagTotals {
+    label_index: FxMap<u64, u32>,
+    labels: Vec<LabelTagAcc>,
+    numeric_index: FxMap<(u64, u32), u32>,
+    numeric: Vec<NumericTagAcc>,
+}
+
+impl TagTotals {
+    /// Adds a sample's value to the tags of `node`, the sample having tag set `set`.
+    fn add(&mut self, node: u32, set: &TagSet, w: i64, dw: i64, flat: bool) {
+        let key = pair_key(node, set.label);
+        let labels = &mut self.labels;
+        let i = *self.label_index.entry(key).or_insert_with(|| {
+            labels.push(LabelTagAcc {
+                node,
+                label: set.label,
+                sums: Sums::default(),
+            });
+            labels.len() as u32 - 1
+        });
+        labels[i as usize].sums.add(w, dw, flat);
+        for &(value, name) in &set.bytes {
+            let numeric = &mut self.numeric;
+            let i = *self.numeric_index.entry((key, name)).or_insert_with(|| {
+                numeric.push(NumericTagAcc {
+                    node,
+                    label: set.label,
+                    name,
+                    value,
+                    sums: Sums::default(),
+                });
+                numeric.len() as u32 - 1
+            });
+            numeric[i as usize].sums.add(w, dw, flat);
+        }
+    }
+
+    /// Adds `other`, whose samples come after this one's.
+    fn merge(&mut self, other: TagTotals) {
+        for t in other.labels {
+            let key = pair_key(t.node, t.label);
+            match self.label_index.get(&key) {
+                Some(&i) => self.labels[i as usize].sums.merge(&t.sums),
+                None => {
+                    self.label_index.insert(key, self.labels.len() as u32);
+                    self.labels.push(t);
+                }
+            }
+        }
+        for t in other.numeric {
+            let key = (pair_key(t.node, t.label), t.name);
+            match self.numeric_index.get(&key) {
+                Some(&i) => self.numeric[i as usize].sums.merge(&t.sums),
+                None => {
+                    self.numeric_index.insert(key, self.numeric.len() as u32);
+                    self.numeric.push(t);
+                }
+            }
+        }
+    }
 }
 
 /// What one thread aggregated from a range of samples. Edges and tag entries are in
@@ -736,7 +847,7 @@ struct TagAcc {
 struct Partial {
     nodes: Vec<NodeAcc>,
     edges: Vec<EdgeAcc>,
-    tags: Vec<TagAcc>,
+    tags: TagTotals,
 }
 
 #[inline]
@@ -751,7 +862,7 @@ impl Partial {
             return parts.pop().unwrap_or(Partial {
                 nodes: Vec::new(),
                 edges: Vec::new(),
-                tags: Vec::new(),
+                tags: TagTotals::default(),
             });
         }
         let mut rest = parts.split_off(1);
@@ -763,12 +874,6 @@ impl Partial {
             .iter()
             .enumerate()
             .map(|(i, e)| (pair_key(e.src, e.dest), i as u32))
-            .collect();
-        let mut tag_index: FxMap<u64, u32> = all
-            .tags
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (pair_key(t.node, t.set), i as u32))
             .collect();
         for part in rest.drain(..) {
             for (a, b) in all.nodes.iter_mut().zip(&part.nodes) {
@@ -792,21 +897,7 @@ impl Partial {
                     }
                 }
             }
-            for t in &part.tags {
-                match tag_index.get(&pair_key(t.node, t.set)) {
-                    Some(&i) => {
-                        let a = &mut all.tags[i as usize];
-                        a.flat = a.flat.wrapping_add(t.flat);
-                        a.flat_div = a.flat_div.wrapping_add(t.flat_div);
-                        a.cum = a.cum.wrapping_add(t.cum);
-                        a.cum_div = a.cum_div.wrapping_add(t.cum_div);
-                    }
-                    None => {
-                        tag_index.insert(pair_key(t.node, t.set), all.tags.len() as u32);
-                        all.tags.push(*t);
-                    }
-                }
-            }
+            all.tags.merge(part.tags);
         }
         all
     }
@@ -825,22 +916,9 @@ fn accumulate(
     let mut nodes = vec![NodeAcc::default(); node_count];
     // The accumulators live in the table itself: one cache miss per frame, not two.
     let mut edge_map: FxMap<u64, EdgeSlot> = FxMap::default();
-    let mut tags: Vec<TagAcc> = Vec::new();
-    let mut tag_index: FxMap<u64, u32> = FxMap::default();
-    let mut tag = |tags: &mut Vec<TagAcc>, node: u32, set: u32| -> usize {
-        *tag_index.entry(pair_key(node, set)).or_insert_with(|| {
-            tags.push(TagAcc {
-                node,
-                set,
-                flat: 0,
-                flat_div: 0,
-                cum: 0,
-                cum_div: 0,
-            });
-            tags.len() as u32 - 1
-        }) as usize
-    };
-    let mut tag_updates: Vec<(usize, bool)> = Vec::new();
+    let mut tags = TagTotals::default();
+    // Nodes counted in the current sample, in the order they were met.
+    let mut touched: Vec<u32> = Vec::new();
     let samples = &prof.samples;
     for si in range {
         let (w, dw) = Graph::sample_weights(o, samples.values(si));
@@ -848,7 +926,8 @@ fn accumulate(
             continue;
         }
         let stamp = si as u32 + 1;
-        let set = tag_sets.and_then(|t| t.of_sample.get(si).copied());
+        let set = tag_sets.and_then(|t| t.set_of(si));
+        touched.clear();
         let mut parent = NONE;
         let mut residual = false;
         for &loc in samples.locations(si).iter().rev() {
@@ -864,8 +943,8 @@ fn accumulate(
                     node.stamp = stamp;
                     node.cum = node.cum.wrapping_add(w);
                     node.cum_div = node.cum_div.wrapping_add(dw);
-                    if let Some(set) = set {
-                        tag_updates.push((tag(&mut tags, n, set), false));
+                    if set.is_some() {
+                        touched.push(n);
                     }
                 }
                 if parent != NONE && parent != n && !o.nodes_only {
@@ -891,22 +970,18 @@ fn accumulate(
                 residual = false;
             }
         }
-        if parent != NONE && !residual {
-            let node = &mut nodes[parent as usize];
+        let leaf = (parent != NONE && !residual).then_some(parent);
+        if let Some(leaf) = leaf {
+            let node = &mut nodes[leaf as usize];
             node.flat = node.flat.wrapping_add(w);
             node.flat_div = node.flat_div.wrapping_add(dw);
-            if let Some(set) = set {
-                tag_updates.push((tag(&mut tags, parent, set), true));
-            }
         }
-        for (t, flat) in tag_updates.drain(..) {
-            let t = &mut tags[t];
-            if flat {
-                t.flat = t.flat.wrapping_add(w);
-                t.flat_div = t.flat_div.wrapping_add(dw);
-            } else {
-                t.cum = t.cum.wrapping_add(w);
-                t.cum_div = t.cum_div.wrapping_add(dw);
+        if let Some(set) = set {
+            for &n in &touched {
+                tags.add(n, set, w, dw, false);
+            }
+            if let Some(leaf) = leaf {
+                tags.add(leaf, set, w, dw, true);
             }
         }
     }
@@ -925,28 +1000,44 @@ fn accumulate(
 }
 
 /// The distinct label sets of the samples, as the graph's tags see them: the joined
-/// string labels and the numeric `bytes` labels with their printed names.
+/// string labels and the numeric `bytes` labels with their printed names, each text
+/// numbered once.
 struct TagSets {
     /// For each sample, the index of its set in `sets`.
     of_sample: Vec<u32>,
     sets: Vec<TagSet>,
+    /// Joined string label sets, by number.
+    labels: Vec<String>,
+    /// Printed `bytes` values, by number.
+    names: Vec<String>,
 }
 
-/// One distinct label set of [`TagSets`].
+/// One distinct label set of [`TagSets`]: its joined string labels and its `bytes`
+/// values with their printed names, by number.
 struct TagSet {
-    labels: String,
-    bytes: Vec<(i64, String)>,
+    label: u32,
+    bytes: Vec<(i64, u32)>,
 }
 
 impl TagSets {
     fn new(prof: &Profile, to: &TagOptions) -> TagSets {
         let mut index: FxMap<&[profile::Label], u32> = FxMap::default();
+        let mut label_index: HashMap<String, u32> = HashMap::new();
+        let mut name_index: HashMap<String, u32> = HashMap::new();
+        let mut labels = Vec::new();
+        let mut names = Vec::new();
         let mut sets = Vec::new();
+        let number = |texts: &mut Vec<String>, index: &mut HashMap<String, u32>, s: String| {
+            *index.entry(s).or_insert_with_key(|s| {
+                texts.push(s.clone());
+                texts.len() as u32 - 1
+            })
+        };
         let of_sample = (0..prof.samples.len())
             .map(|i| {
-                let labels = prof.samples.labels(i);
-                *index.entry(labels).or_insert_with(|| {
-                    let bytes = labels
+                let sample_labels = prof.samples.labels(i);
+                *index.entry(sample_labels).or_insert_with(|| {
+                    let bytes = sample_labels
                         .iter()
                         .filter(|l| l.is_numeric() && prof.str(l.key) == "bytes")
                         .map(|l| {
@@ -955,50 +1046,71 @@ impl TagSets {
                                 &to.bytes_unit,
                                 &to.output_unit,
                             );
-                            (l.num, name)
+                            (l.num, number(&mut names, &mut name_index, name))
                         })
                         .collect();
-                    sets.push(TagSet {
-                        labels: join_labels(prof, labels),
-                        bytes,
-                    });
+                    let joined = join_labels(prof, sample_labels);
+                    let label = number(&mut labels, &mut label_index, joined);
+                    sets.push(TagSet { label, bytes });
                     sets.len() as u32 - 1
                 })
             })
             .collect();
-        TagSets { of_sample, sets }
+        TagSets {
+            of_sample,
+            sets,
+            labels,
+            names,
+        }
     }
 
-    /// Adds one node's values over one tag set to the node's tags.
-    fn apply(&self, node: &mut Node, acc: &TagAcc, to: &TagOptions) {
-        let Some(set) = self.sets.get(acc.set as usize) else {
-            return;
+    /// The tag set of sample `i`.
+    fn set_of(&self, i: usize) -> Option<&TagSet> {
+        self.sets.get(*self.of_sample.get(i)? as usize)
+    }
+
+    /// Gives the nodes their tags from the summed tag values.
+    fn apply(&self, arena: &mut [Node], totals: &TagTotals, to: &TagOptions, cutoff: i64) {
+        let keep = |s: &Sums| {
+            cutoff <= 0 || s.flat.wrapping_abs() >= cutoff || s.cum.wrapping_abs() >= cutoff
         };
-        let add = |t: &mut Tag| {
-            t.flat = t.flat.wrapping_add(acc.flat);
-            t.flat_div = t.flat_div.wrapping_add(acc.flat_div);
-            t.cum = t.cum.wrapping_add(acc.cum);
-            t.cum_div = t.cum_div.wrapping_add(acc.cum_div);
-        };
-        if !set.labels.is_empty() {
-            let t = node
-                .label_tags
-                .entry(set.labels.clone())
-                .or_insert_with(|| Tag {
-                    name: set.labels.clone(),
+        for t in &totals.labels {
+            let (Some(node), Some(label)) = (
+                arena.get_mut(t.node as usize),
+                self.labels.get(t.label as usize),
+            ) else {
+                continue;
+            };
+            if cutoff <= 0 {
+                node.numeric_tags.entry(label.clone()).or_default();
+            }
+            if !label.is_empty() && keep(&t.sums) {
+                let tag = node.label_tags.entry(label.clone()).or_insert_with(|| Tag {
+                    name: label.clone(),
                     ..Tag::default()
                 });
-            add(t);
+                t.sums.add_to(tag);
+            }
         }
-        let numeric = node.numeric_tags.entry(set.labels.clone()).or_default();
-        for (v, name) in &set.bytes {
-            let t = numeric.entry(name.clone()).or_insert_with(|| Tag {
+        for t in &totals.numeric {
+            let (Some(node), Some(label), Some(name)) = (
+                arena.get_mut(t.node as usize),
+                self.labels.get(t.label as usize),
+                self.names.get(t.name as usize),
+            ) else {
+                continue;
+            };
+            if !keep(&t.sums) {
+                continue;
+            }
+            let tags = node.numeric_tags.entry(label.clone()).or_default();
+            let tag = tags.entry(name.clone()).or_insert_with(|| Tag {
                 name: name.clone(),
                 unit: to.bytes_unit.clone(),
-                value: *v,
+                value: t.value,
                 ..Tag::default()
             });
-            add(t);
+            t.sums.add_to(tag);
         }
     }
 }
@@ -1120,9 +1232,7 @@ impl Graph {
             node.in_edges = inc.into_iter().collect();
         }
         if let (Some(sets), Some(to)) = (&tag_sets, &o.tags) {
-            for acc in &merged.tags {
-                sets.apply(&mut g.arena[acc.node as usize], acc, to);
-            }
+            sets.apply(&mut g.arena, &merged.tags, to, o.tag_cutoff);
         }
         g.select_nodes(o.drop_negative);
         g

@@ -74,11 +74,12 @@ impl<'a> Report<'a> {
 
     /// Builds the report's graph, keeping only `kept` nodes when given.
     pub fn new_graph(&self, kept: Option<&NodeSet>) -> Graph {
-        self.build_graph(kept, false)
+        self.build_graph(kept, false, 0)
     }
 
-    /// Builds the report's graph; `nodes_only` leaves out edges and tags.
-    fn build_graph(&self, kept: Option<&NodeSet>, nodes_only: bool) -> Graph {
+    /// Builds the report's graph; `nodes_only` leaves out edges and tags, and tags
+    /// below `tag_cutoff` are not made.
+    fn build_graph(&self, kept: Option<&NodeSet>, nodes_only: bool, tag_cutoff: i64) -> Graph {
         let o = &self.options;
         let tags = (o.format == OutputFormat::Dot).then(|| TagOptions {
             bytes_unit: o.num_label_units.get("bytes").cloned().unwrap_or_default(),
@@ -101,6 +102,7 @@ impl<'a> Report<'a> {
             drop_negative: o.drop_negative,
             kept_nodes: kept,
             nodes_only: nodes_only && !self.call_tree(),
+            tag_cutoff,
         };
         Graph::new(self.prof, &gopt)
     }
@@ -114,7 +116,7 @@ impl<'a> Report<'a> {
         // A first graph without edges only decides which nodes stay; the full graph is
         // built once the kept nodes are known.
         let first_pass = !call_tree && o.node_fraction > 0.0;
-        let mut g = self.build_graph(None, first_pass);
+        let mut g = self.build_graph(None, first_pass, 0);
         let (total, _) = g.sum();
         let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
         let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
@@ -130,13 +132,13 @@ impl<'a> Report<'a> {
                 let kept = g.discard_low_frequency_nodes(node_cutoff);
                 if kept.len() != g.nodes.len() {
                     dropped_nodes = g.nodes.len() - kept.len();
-                    g = self.new_graph(Some(&kept));
+                    g = self.build_graph(Some(&kept), false, node_cutoff);
                 } else if first_pass {
-                    g = self.new_graph(None);
+                    g = self.build_graph(None, false, node_cutoff);
                 }
             }
         } else if first_pass {
-            g = self.new_graph(None);
+            g = self.build_graph(None, false, node_cutoff);
         }
         let orig_count = g.nodes.len();
         g.sort_nodes(o.cum_sort, visual);
@@ -152,7 +154,7 @@ impl<'a> Report<'a> {
             } else {
                 let kept = g.select_top_nodes(o.node_count, visual);
                 if kept.len() != g.nodes.len() {
-                    g = self.new_graph(Some(&kept));
+                    g = self.build_graph(Some(&kept), false, node_cutoff);
                     g.sort_nodes(o.cum_sort, visual);
                 }
             }
