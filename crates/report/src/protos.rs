@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use profile::{Function, Line, Location, Profile, Result, ValueType};
 
 use crate::measurement::{go_float_to_int, scale};
@@ -13,11 +11,8 @@ use crate::report::Report;
 use crate::{write_error, Options};
 
 fn write_gzipped(w: &mut dyn Write, p: &Profile) -> Result<()> {
-    let data = profile::proto::encode(p);
-    let mut gz = GzEncoder::new(w, Compression::default());
-    gz.write_all(&data).map_err(write_error)?;
-    gz.finish().map_err(write_error)?;
-    Ok(())
+    let data = profile::proto::encode_gzip(p);
+    w.write_all(&data).map_err(write_error)
 }
 
 /// Writes `p` as gzipped profile.proto, its values multiplied by the report ratio.

@@ -155,13 +155,38 @@ impl StringRemap {
 
 /// Encodes `p` as gzipped profile.proto, as pprof writes profile files.
 pub fn encode_gzip(p: &Profile) -> Vec<u8> {
+    gzip(&encode(p))
+}
+
+/// Inputs at least this large are compressed fast and on every core.
+const PARALLEL_GZIP_MIN: usize = 4 << 20;
+
+/// Gzips `raw`. Small inputs become one member at the default level; large ones are
+/// cut into one piece per core, each compressed at the fast level on its own thread
+/// and written as its own gzip member (readers, pprof's included, read the members as
+/// one stream).
+pub fn gzip(raw: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let raw = encode(p);
-    let mut gz = flate2::write::GzEncoder::new(
-        Vec::with_capacity(raw.len() / 4 + 64),
-        flate2::Compression::default(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = gz.write_all(&raw);
-    gz.finish().unwrap_or_default()
+    let member = |piece: &[u8], level: flate2::Compression| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(piece.len() / 4 + 64), level);
+        // Writing into a Vec cannot fail.
+        let _ = gz.write_all(piece);
+        gz.finish().unwrap_or_default()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if raw.len() < PARALLEL_GZIP_MIN {
+        return member(raw, flate2::Compression::default());
+    }
+    let piece = raw.len().div_ceil(cores.max(1));
+    let members: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = raw
+            .chunks(piece)
+            .map(|c| scope.spawn(move || member(c, flate2::Compression::fast())))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    members.concat()
 }

@@ -7,5 +7,5 @@ pub mod wire;
 
 pub(crate) use decode::{canonical_label_order, split_concatenated};
 pub use decode::{decode, decode_at};
-pub use encode::{encode, encode_gzip};
+pub use encode::{encode, encode_gzip, gzip};
 pub use stream::{StreamDecoder, Unsupported};
