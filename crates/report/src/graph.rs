@@ -522,12 +522,17 @@ impl InfoTable {
     }
 
     fn intern(&mut self, key: FrameKey, names: &Names) -> u32 {
+        self.intern_built(key, None, names)
+    }
+
+    /// Interns `key`, whose identity `info` may already have been built.
+    fn intern_built(&mut self, key: FrameKey, info: Option<NodeInfo>, names: &Names) -> u32 {
         if let Some(&i) = self.index.get(&key) {
             return i;
         }
         let id = self.infos.len() as u32;
         self.index.insert(key, id);
-        self.infos.push(names.info(&key));
+        self.infos.push(info.unwrap_or_else(|| names.info(&key)));
         self.function_of.push(id);
         if key.address != 0 || key.lineno != 0 {
             let fid = self.intern(key.function(), names);
@@ -571,8 +576,9 @@ fn location_infos(prof: &Profile, o: &GraphOptions, table: &mut InfoTable) -> Lo
         if let Some(&id) = decided.get(&key) {
             return id;
         }
-        let id = if kept.contains(&names.info(&key)) {
-            table.intern(key, names)
+        let info = names.info(&key);
+        let id = if kept.contains(&info) {
+            table.intern_built(key, Some(info), names)
         } else {
             NONE
         };
