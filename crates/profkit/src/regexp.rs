@@ -3,7 +3,7 @@
 //! ``error parsing regexp: missing closing ): `(` ``.
 
 use regex::Regex;
-use regex_syntax::ast::{self, ErrorKind};
+use regex_syntax::ast::ErrorKind;
 
 /// Compiles `pattern`; on failure returns Go's wording of the problem.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
@@ -12,11 +12,13 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
 
 /// Go's description of why `pattern` does not compile (`e` is the regex crate's error).
 fn describe(pattern: &str, e: &regex::Error) -> String {
-    let ast_error = match ast::parse::Parser::new().parse(pattern) {
-        Err(err) => err,
-        // The syntax is fine; the pattern is refused for another reason (size, Unicode
-        // classes): keep the regex crate's last line.
-        Ok(_) => {
+    let (kind, span) = match regex_syntax::Parser::new().parse(pattern) {
+        Err(regex_syntax::Error::Parse(err)) => (Some(err.kind().clone()), *err.span()),
+        // Translation errors are about classes (an unknown Unicode property and the like).
+        Err(regex_syntax::Error::Translate(err)) => (None, *err.span()),
+        // The syntax is fine; the pattern is refused for another reason (its size): keep
+        // the regex crate's last line.
+        _ => {
             let text = e.to_string();
             let last = text.lines().map(str::trim).rfind(|l| !l.is_empty());
             return format!(
@@ -26,10 +28,21 @@ fn describe(pattern: &str, e: &regex::Error) -> String {
             );
         }
     };
-    let span = ast_error.span();
     let at = |start: usize, end: usize| pattern.get(start..end).unwrap_or(pattern);
-    let spanned = at(span.start.offset, span.end.offset);
-    let (code, expr) = match ast_error.kind() {
+    let mut spanned = at(span.start.offset, span.end.offset);
+    if spanned.is_empty() {
+        // An empty span points at the character in question.
+        let rest = &pattern[span.start.offset.min(pattern.len())..];
+        spanned = rest.char_indices().nth(1).map_or(rest, |(i, _)| &rest[..i]);
+    }
+    // Go names a group's text from its `(?` up to the offending part.
+    let group = pattern[..span.start.offset.min(pattern.len())]
+        .rfind("(?")
+        .map_or(spanned, |open| at(open, span.end.offset.max(open)));
+    let Some(kind) = kind else {
+        return format!("error parsing regexp: invalid character class range: `{spanned}`");
+    };
+    let (code, expr) = match kind {
         ErrorKind::GroupUnclosed => ("missing closing )", pattern),
         ErrorKind::GroupUnopened => ("unexpected )", pattern),
         ErrorKind::ClassUnclosed => ("missing closing ]", at(span.start.offset, pattern.len())),
@@ -53,10 +66,19 @@ fn describe(pattern: &str, e: &regex::Error) -> String {
         ErrorKind::GroupNameDuplicate { .. }
         | ErrorKind::GroupNameEmpty
         | ErrorKind::GroupNameInvalid
-        | ErrorKind::GroupNameUnexpectedEof
-        | ErrorKind::UnsupportedLookAround => ("invalid named capture", spanned),
+        | ErrorKind::GroupNameUnexpectedEof => ("invalid named capture", spanned),
+        ErrorKind::UnsupportedLookAround => {
+            let rest = &pattern[span.start.offset.min(pattern.len())..];
+            let end = rest.find(')').map_or(rest.len(), |i| i + 1);
+            ("invalid named capture", &rest[..end])
+        }
         ErrorKind::NestLimitExceeded(_) => ("expression nests too deeply", pattern),
         ErrorKind::CaptureLimitExceeded => ("expression too large", pattern),
+        ErrorKind::FlagUnrecognized
+        | ErrorKind::FlagDanglingNegation
+        | ErrorKind::FlagDuplicate { .. }
+        | ErrorKind::FlagRepeatedNegation { .. }
+        | ErrorKind::FlagUnexpectedEof => ("invalid or unsupported Perl syntax", group),
         _ => ("invalid or unsupported Perl syntax", spanned),
     };
     format!("error parsing regexp: {code}: `{expr}`")
@@ -120,6 +142,26 @@ mod tests {
         assert_eq!(
             error_of("a{2,1}"),
             "error parsing regexp: invalid repeat count: `{2,1}`"
+        );
+    }
+
+    #[test]
+    fn unsupported_groups_name_the_group_text() {
+        assert_eq!(
+            error_of("(?z)"),
+            "error parsing regexp: invalid or unsupported Perl syntax: `(?z`"
+        );
+        assert_eq!(
+            error_of("(?<=a)"),
+            "error parsing regexp: invalid named capture: `(?<=a)`"
+        );
+    }
+
+    #[test]
+    fn unknown_unicode_class_is_a_bad_class_range() {
+        assert_eq!(
+            error_of(r"\pX"),
+            r"error parsing regexp: invalid character class range: `\pX`"
         );
     }
 
