@@ -13,7 +13,8 @@ pub fn render(dot_text: &[u8], format: &str) -> Result<Vec<u8>, String> {
         .spawn()
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                "failed to execute dot. Is Graphviz installed? (the `graphviz` package provides it)"
+                "failed to execute dot. Is Graphviz installed? Error: exec: \"dot\": \
+                 executable file not found in $PATH (install the graphviz package)"
                     .to_string()
             } else {
                 format!("failed to execute dot: {e}")
