@@ -38,7 +38,10 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// Flags with a value; as in pprof, `-base` and `-diff_base` keep only their last value.
 const SOURCE_VALUE_FLAGS: &[&str] = &[
+    "base",
+    "diff_base",
     "symbolize",
     "buildid",
     "timeout",
@@ -60,9 +63,6 @@ const SOURCE_BOOL_FLAGS: &[&str] = &[
 ];
 
 fn flag_kind(name: &str) -> Option<FlagKind> {
-    if name == "base" || name == "diff_base" {
-        return Some(FlagKind::List);
-    }
     if SOURCE_VALUE_FLAGS.contains(&name) {
         return Some(FlagKind::Value);
     }

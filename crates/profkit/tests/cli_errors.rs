@@ -184,7 +184,10 @@ fn unknown_option_is_named() {
     let err = fails(&["-bogus", &input("cpu.pb.gz")], "bogus");
     assert_eq!(err, "flag provided but not defined: -bogus\n");
     // Option groups are set through their choices, not by name.
-    let err = fails(&["-top", "-granularity=lines", &input("cpu.pb.gz")], "group");
+    let err = fails(
+        &["-top", "-granularity=lines", &input("cpu.pb.gz")],
+        "group",
+    );
     assert_eq!(err, "flag provided but not defined: -granularity\n");
 }
 
@@ -203,10 +206,22 @@ fn unknown_sample_type_lists_the_valid_ones() {
 fn bad_flag_values_are_parse_errors() {
     let cpu = input("cpu.pb.gz");
     let cases = [
-        ("-nodecount=abc", "invalid value \"abc\" for flag -nodecount: parse error\n"),
-        ("-nodefraction=x", "invalid value \"x\" for flag -nodefraction: parse error\n"),
-        ("-seconds=abc", "invalid value \"abc\" for flag -seconds: parse error\n"),
-        ("-call_tree=maybe", "invalid boolean value \"maybe\" for -call_tree: parse error\n"),
+        (
+            "-nodecount=abc",
+            "invalid value \"abc\" for flag -nodecount: parse error\n",
+        ),
+        (
+            "-nodefraction=x",
+            "invalid value \"x\" for flag -nodefraction: parse error\n",
+        ),
+        (
+            "-seconds=abc",
+            "invalid value \"abc\" for flag -seconds: parse error\n",
+        ),
+        (
+            "-call_tree=maybe",
+            "invalid boolean value \"maybe\" for -call_tree: parse error\n",
+        ),
         ("-divide_by=0", "zero divisor specified\n"),
     ];
     for (flag, want) in cases {
@@ -234,9 +249,7 @@ fn url_that_refuses_is_one_line() {
         lines(&err),
         [
             format!("Fetching profile over HTTP from {url}"),
-            format!(
-                "{url}: Get \"{url}\": dial tcp 127.0.0.1:{port}: connect: connection refused"
-            ),
+            format!("{url}: Get \"{url}\": dial tcp 127.0.0.1:{port}: connect: connection refused"),
             "failed to fetch any source profiles".into()
         ]
     );
@@ -330,10 +343,7 @@ fn server_not_speaking_http_is_one_line() {
 #[test]
 fn one_bad_source_among_good_ones_is_skipped_with_a_count() {
     let dir = scratch_dir("partial");
-    let out = profkit(
-        &["-top", &input("cpu_a.pb.gz"), "missing.pb.gz"],
-        &dir,
-    );
+    let out = profkit(&["-top", &input("cpu_a.pb.gz"), "missing.pb.gz"], &dir);
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
