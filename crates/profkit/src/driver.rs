@@ -280,6 +280,11 @@ fn is_object_file(path: &str) -> bool {
 
 /// Runs profkit with these arguments; returns the process exit status.
 pub fn run(args: &[String]) -> i32 {
+    // `-h` prints the usage and succeeds, as Go's flag package does.
+    if flags::parse(args, flag_kind).is_ok_and(|p| p.help) {
+        eprintln!("{}", crate::usage::command_line_usage().trim_end());
+        return 0;
+    }
     match run_inner(args) {
         Ok(()) => 0,
         Err(Failure(message)) => {

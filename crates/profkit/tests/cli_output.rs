@@ -219,3 +219,37 @@ fn missing_graphviz_is_a_clear_error_and_leaves_no_file() {
     assert!(!dir.join("graph.svg").exists());
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn help_flag_lists_formats_options_and_sources_and_succeeds() {
+    let dir = scratch_dir("help");
+    let out = profkit(&["-h"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let help = String::from_utf8_lossy(&out.stderr);
+    // The sections of pprof's -h, in pprof's order.
+    let sections = [
+        "usage:",
+        "  Output formats (select at most one):",
+        "  Options:",
+        "  Option groups (only set one per group):",
+        "  Source options:",
+        "  Misc options:",
+        "  Legacy convenience options:",
+        "  Environment Variables:",
+    ];
+    let mut at = 0;
+    for s in sections {
+        let found = help[at..].find(&format!("{s}\n"));
+        assert!(found.is_some(), "missing or out of order: {s:?}\n{help}");
+        at += found.unwrap_or(0);
+    }
+    for flag in [
+        "    -top ",
+        "    -nodecount ",
+        "    -sample_index ",
+        "      -cum ",
+    ] {
+        assert!(help.contains(flag), "{flag:?} not listed");
+    }
+}
