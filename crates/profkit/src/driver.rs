@@ -97,9 +97,6 @@ fn flag_kind(name: &str) -> Option<FlagKind> {
 /// Parses the command line (without the program name).
 pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     let parsed = flags::parse(args, flag_kind).map_err(Failure)?;
-    if parsed.help {
-        return Err(Failure(crate::usage::command_line_usage()));
-    }
     let mut config = Config::default();
     // Options, including choice words used as booleans.
     for f in FIELDS {
@@ -187,12 +184,13 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
             }),
         }
     };
+    // pprof keeps the last -base (or -diff_base) given; an empty one is none.
     let nonempty = |name: &str| -> Vec<String> {
         parsed
-            .all(name)
-            .iter()
+            .get(name)
             .filter(|s| !s.is_empty())
-            .cloned()
+            .map(String::from)
+            .into_iter()
             .collect()
     };
     let (base, diff_base) = (nonempty("base"), nonempty("diff_base"));
@@ -602,6 +600,17 @@ pub fn write_output(out: &[u8], command: &Command, cfg: &Config) -> Result<(), F
 /// leaves no partial file.
 pub fn write_file_atomically(path: &str, data: &[u8]) -> Result<(), Failure> {
     let target = std::path::Path::new(path);
+    // A device, pipe or socket (`-output=/dev/null`, `-output=/dev/stdout`) is written in
+    // place: renaming a file over it would replace the device itself.
+    if let Ok(meta) = std::fs::metadata(target) {
+        if !meta.is_file() && !meta.is_dir() {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .and_then(|mut f| f.write_all(data))
+                .map_err(|e| Failure(format!("open {path}: {}", fetch::os_error(&e))));
+        }
+    }
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

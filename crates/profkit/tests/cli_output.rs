@@ -253,3 +253,29 @@ fn help_flag_lists_formats_options_and_sources_and_succeeds() {
         assert!(help.contains(flag), "{flag:?} not listed");
     }
 }
+
+#[test]
+fn output_to_a_device_writes_through_it_and_leaves_it_a_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch_dir("device");
+    let out = profkit(
+        &[
+            "-symbolize=none",
+            "-raw",
+            "-output=/dev/null",
+            &input("cpu.pb.gz"),
+        ],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "/dev/null is no longer a device"
+    );
+}
