@@ -25,7 +25,7 @@ mod locate;
 mod symbolizer;
 
 pub use demangle::{demangle, demangle_profile, DemangleMode};
-pub use disasm::{disassemble, Inst};
+pub use disasm::{disassemble, Inst, ObjectFile, Sym};
 pub use frames::Frame;
 pub use locate::{locate_binaries, LocateOptions};
 pub use symbolizer::{binary_frames, symbolize, Report, SymbolizeOptions};
