@@ -7,6 +7,7 @@ mod fetch;
 mod flags;
 mod graphviz;
 mod http;
+mod objtool;
 mod shell;
 mod tempfile;
 mod usage;

@@ -33,6 +33,11 @@ pub struct Inst {
     pub file: String,
     /// Source line in `file` (0 if unknown).
     pub line: u32,
+    /// Source file of the outermost frame: where the function the code was compiled
+    /// in has the inlined call, or `file` when nothing is inlined ("" if unknown).
+    pub caller_file: String,
+    /// Line in `caller_file` (0 if unknown).
+    pub caller_line: u32,
 }
 
 /// A symbol of a binary as pprof selects it for disassembly: the names `nm -n` lists
@@ -193,20 +198,32 @@ impl ObjectFile {
                     .unwrap_or_default();
                 // objdump prints where an instruction is from only when it changes,
                 // and pprof keeps the last one seen until the next symbol starts.
-                let starts_symbol = self.nm.binary_search_by(|(a, _, _)| a.cmp(&inst.ip())).is_ok();
+                let (mut caller_file, mut caller_line) = frames
+                    .last()
+                    .filter(|f| f.line != 0)
+                    .map(|f| (f.file.clone(), f.line))
+                    .unwrap_or_default();
+                let starts_symbol = self
+                    .nm
+                    .binary_search_by(|(a, _, _)| a.cmp(&inst.ip()))
+                    .is_ok();
                 if function.is_empty() && line == 0 && !starts_symbol {
                     if let Some(prev) = out.last() {
                         function.clone_from(&prev.function);
                         file_name.clone_from(&prev.file);
                         line = prev.line;
+                        caller_file.clone_from(&prev.caller_file);
+                        caller_line = prev.caller_line;
                     }
                 }
                 out.push(Inst {
                     addr: inst.ip(),
                     text,
-                            function,
+                    function,
                     file: file_name,
                     line,
+                    caller_file,
+                    caller_line,
                 });
             }
         }
