@@ -10,9 +10,10 @@ use std::io::Write;
 
 use profile::{Error, Result};
 
-use crate::graph::{base_name, Graph, NodeId};
+use crate::graph::{Graph, NodeId};
 use crate::measurement;
 use crate::report::Report;
+use profile::gopath::base_name;
 
 /// One machine instruction of a binary, with where in the source it comes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

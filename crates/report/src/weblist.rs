@@ -11,10 +11,11 @@ use std::io::Write;
 use profile::{Error, Result};
 
 use crate::disasm::{self, ObjTool};
-use crate::graph::{base_name, Graph, NodeId};
+use crate::graph::{Graph, NodeId};
 use crate::measurement;
 use crate::report::Report;
 use crate::source::{listing_range, SourceNode, SourceReader};
+use profile::gopath::base_name;
 
 /// An instruction shown under a source line.
 struct AsmLine {
