@@ -207,9 +207,11 @@ impl ObjectFile {
                     .nm
                     .binary_search_by(|(a, _, _)| a.cmp(&inst.ip()))
                     .is_ok();
-                if function.is_empty() && line == 0 && !starts_symbol {
-                    if let Some(prev) = out.last() {
+                if let (Some(prev), false) = (out.last(), starts_symbol) {
+                    if function.is_empty() {
                         function.clone_from(&prev.function);
+                    }
+                    if line == 0 {
                         file_name.clone_from(&prev.file);
                         line = prev.line;
                         caller_file.clone_from(&prev.caller_file);
