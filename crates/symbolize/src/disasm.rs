@@ -71,6 +71,9 @@ pub struct ObjectFile {
     /// Every defined symbol as `nm -n` lists it: by address, then name; with whether
     /// it is global.
     nm: Vec<(u64, String, bool)>,
+    /// The symbols objdump labels addresses with: `nm`'s and the PLT entries
+    /// (`name@plt`), sorted the same way.
+    labels: Vec<(u64, String, bool)>,
 }
 
 impl ObjectFile {
@@ -80,16 +83,21 @@ impl ObjectFile {
         let dirs = [PathBuf::from("/usr/lib/debug")];
         let bin = Binary::open(path, true, &DebugSearch { dirs: &dirs })?;
         let data = crate::binary::read_file(path)?;
-        let nm = {
+        let (nm, labels) = {
             let file = object::File::parse(&*data)
                 .map_err(|e| Error::new(format!("error parsing {}: {e}", path.display())))?;
-            nm_symbols(&file)
+            let nm = nm_symbols(&file);
+            let mut labels = nm.clone();
+            labels.extend(plt_symbols(&file));
+            labels.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            (nm, labels)
         };
         Ok(ObjectFile {
             path: path.to_path_buf(),
             data,
             bin,
             nm,
+            labels,
         })
     }
 
@@ -235,10 +243,11 @@ impl ObjectFile {
     /// `<symbol>` or `<symbol+0xoff>` for an address, from the nearest symbol at or
     /// before it, as objdump annotates branch targets and RIP-relative operands.
     fn describe(&self, addr: u64, names: &mut NameCache) -> Option<String> {
-        let i = self.nm.partition_point(|(a, _, _)| *a <= addr);
-        let sym_addr = self.nm.get(i.checked_sub(1)?)?.0;
-        let first = self.nm.partition_point(|(a, _, _)| *a < sym_addr);
-        let group = &self.nm[first..i];
+        let labels = &self.labels;
+        let i = labels.partition_point(|(a, _, _)| *a <= addr);
+        let sym_addr = labels.get(i.checked_sub(1)?)?.0;
+        let first = labels.partition_point(|(a, _, _)| *a < sym_addr);
+        let group = &labels[first..i];
         // objdump labels an address with a global symbol when there is one.
         let name = group
             .iter()
@@ -300,6 +309,54 @@ fn nm_symbols(file: &object::File<'_>) -> Vec<(u64, String, bool)> {
     out
 }
 
+/// The synthetic `name@plt` symbols objdump gives PLT entries: each entry's indirect
+/// jump reads a GOT slot, which a dynamic relocation names.
+fn plt_symbols(file: &object::File<'_>) -> Vec<(u64, String, bool)> {
+    use object::read::ObjectSymbolTable;
+    let mut got: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+    if let (Some(relocs), Some(dynsym)) = (file.dynamic_relocations(), file.dynamic_symbol_table())
+    {
+        for (offset, r) in relocs {
+            if let object::RelocationTarget::Symbol(index) = r.target() {
+                if let Ok(name) = dynsym
+                    .symbol_by_index(index)
+                    .and_then(|s| s.name().map(String::from))
+                {
+                    if !name.is_empty() {
+                        got.insert(offset, name);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if got.is_empty() {
+        return out;
+    }
+    for (name, entry) in [(".plt", 16u64), (".plt.sec", 16), (".plt.got", 8)] {
+        let Some(section) = file.section_by_name(name) else {
+            continue;
+        };
+        let Ok(bytes) = section.data() else { continue };
+        let base = section.address();
+        let mut decoder = Decoder::with_ip(64, bytes, base, DecoderOptions::NONE);
+        let mut inst = Instruction::default();
+        while decoder.can_decode() {
+            decoder.decode_out(&mut inst);
+            if inst.flow_control() != FlowControl::IndirectBranch
+                || !inst.is_ip_rel_memory_operand()
+            {
+                continue;
+            }
+            if let Some(target) = got.get(&inst.ip_rel_memory_address()) {
+                let start = base + (inst.ip() - base) / entry * entry;
+                out.push((start, format!("{target}@plt"), true));
+            }
+        }
+    }
+    out
+}
+
 /// The defined, named symbols among `syms`, with their addresses.
 fn defined_symbols<'d: 'f, 'f>(
     syms: impl Iterator<Item = object::Symbol<'d, 'f>>,
@@ -353,6 +410,7 @@ impl InstFormatter {
         o.set_always_show_scale(true);
         o.set_show_zero_displacements(true);
         o.set_branch_leading_zeros(false);
+        o.set_show_useless_prefixes(true);
         let mut intel_fmt = IntelFormatter::new();
         let o = intel_fmt.options_mut();
         o.set_space_after_operand_separator(false);
@@ -366,6 +424,7 @@ impl InstFormatter {
         o.set_show_zero_displacements(true);
         o.set_memory_size_options(MemorySizeOptions::Always);
         o.set_branch_leading_zeros(false);
+        o.set_show_useless_prefixes(true);
         InstFormatter {
             intel,
             gas,
@@ -411,6 +470,7 @@ impl InstFormatter {
                 }
             }
         }
+        objdump_operands(inst, self.intel, &mut operands);
         let mut text = mnemonic;
         if !operands.is_empty() {
             while text.len() < 6 {
@@ -428,6 +488,57 @@ impl InstFormatter {
             }
         }
         text
+    }
+}
+
+/// Adjusts iced's operands where objdump spells them differently: the register
+/// operand `imul` repeats, shifts by one without the count in AT&T syntax (`1` in
+/// Intel's), and negative RIP-relative displacements as 64-bit numbers in Intel's.
+fn objdump_operands(inst: &Instruction, intel: bool, operands: &mut String) {
+    let code = format!("{:?}", inst.code());
+    if code.starts_with("Imul_r")
+        && inst.op_count() == 3
+        && inst.op0_kind() == OpKind::Register
+        && inst.op1_kind() == OpKind::Register
+        && inst.op0_register() == inst.op1_register()
+    {
+        if let Some((a, b)) = operands.split_once(',') {
+            *operands = if intel {
+                format!("{a},{a},{b}")
+            } else {
+                format!("{a},{b},{b}")
+            };
+        }
+        return;
+    }
+    let shift_by_one = [
+        "Rol_", "Ror_", "Rcl_", "Rcr_", "Shl_", "Shr_", "Sal_", "Sar_",
+    ]
+    .iter()
+    .any(|p| code.starts_with(p))
+        && code.ends_with("_1");
+    if shift_by_one {
+        if intel {
+            if let Some(rest) = operands.strip_suffix(",0x1") {
+                *operands = format!("{rest},1");
+            }
+        } else if let Some(rest) = operands.strip_prefix("$0x1,") {
+            *operands = rest.to_string();
+        }
+        return;
+    }
+    if intel && inst.is_ip_rel_memory_operand() {
+        if let Some(i) = operands.find("[rip-0x") {
+            let digits_at = i + "[rip-0x".len();
+            let len = operands[digits_at..]
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .count();
+            if let Ok(v) = u64::from_str_radix(&operands[digits_at..digits_at + len], 16) {
+                let replaced = format!("[rip+0x{:x}", v.wrapping_neg());
+                operands.replace_range(i..digits_at + len, &replaced);
+            }
+        }
     }
 }
 
