@@ -6,6 +6,7 @@
 //! The report reads no binary itself: the driver hands it an [`ObjTool`] that lists a
 //! binary's symbols, maps process addresses into the binary and disassembles.
 
+use std::collections::HashSet;
 use std::io::Write;
 
 use profile::{Error, Result};
@@ -124,11 +125,17 @@ pub(crate) fn symbols_with_nodes<'a>(
     let prof = rpt.prof;
     let rx = rpt.options.symbol.as_ref();
     let matches = |s: &str| rx.is_none_or(|re| re.is_match(s));
-    let mut matched_files: Vec<&str> = Vec::new();
+    // Binaries with samples, and those with samples of a matching name.
+    let mut sampled_files: HashSet<&str> = HashSet::new();
+    let mut matched_files: HashSet<&str> = HashSet::new();
     for &n in &g.nodes {
         let info = &g.node(n).info;
-        if !info.objfile.is_empty() && matches(&info.printable_name()) {
-            matched_files.push(info.objfile.as_str());
+        if info.objfile.is_empty() {
+            continue;
+        }
+        sampled_files.insert(info.objfile.as_str());
+        if matches(&info.printable_name()) {
+            matched_files.insert(info.objfile.as_str());
         }
     }
     let mut found = 0;
