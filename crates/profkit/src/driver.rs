@@ -407,7 +407,8 @@ pub fn generate_report(
     aggregate(&mut p, &cfg)?;
 
     let mut out = Vec::new();
-    report::generate_with_total(&mut out, &mut p, &options, total)?;
+    let binaries = crate::objtool::Binaries::default();
+    report::generate_with_binaries(&mut out, &mut p, &options, total, Some(&binaries))?;
     match command.post {
         PostProcess::None => Ok(out),
         PostProcess::Dot(format) => crate::graphviz::render(&out, format).map_err(Failure),

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod callgrind;
+pub mod disasm;
 pub mod dot;
 pub mod graph;
 pub mod measurement;
@@ -17,6 +18,7 @@ mod tags;
 mod text;
 mod traces;
 mod tree;
+pub mod weblist;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -170,6 +172,18 @@ pub fn generate_with_total(
     options: &Options,
     total: i64,
 ) -> Result<()> {
+    generate_with_binaries(w, profile, options, total, None)
+}
+
+/// Renders the report `options` asks for with percentages relative to `total`, reading
+/// machine code through `obj` for the reports that show it (`-disasm`, `-weblist`).
+pub fn generate_with_binaries(
+    w: &mut dyn Write,
+    profile: &mut Profile,
+    options: &Options,
+    total: i64,
+    obj: Option<&dyn disasm::ObjTool>,
+) -> Result<()> {
     use OutputFormat as F;
     if matches!(
         options.format,
@@ -194,7 +208,12 @@ pub fn generate_with_total(
             .map_err(write_error),
         F::Dot => dot::print_dot(w, &rpt),
         F::List => source::print_source(w, &rpt),
-        F::Dis | F::WebList | F::Proto => Err(Error::new(format!(
+        F::Dis => match obj {
+            Some(obj) => disasm::print_assembly(w, &rpt, obj),
+            None => Err(Error::new("cannot disassemble: no binaries available")),
+        },
+        F::WebList => weblist::print_weblist(w, &rpt, obj),
+        F::Proto => Err(Error::new(format!(
             "unexpected output format {:?}",
             options.format
         ))),
