@@ -14,13 +14,15 @@
 //!
 //! Profiles carry real addresses, the process's mappings (with build ids and file
 //! offsets) and symbolized functions with inline frames, so any pprof reader can use
-//! them. CPU and thread stacks are found by frame-pointer walking: build with
-//! `-C force-frame-pointers=yes` for complete stacks in optimized builds.
+//! them. CPU and thread stacks are walked in the signal handler with the DWARF
+//! call-frame information of `.eh_frame` (falling back to frame pointers), so they are
+//! complete without frame pointers.
 
 #![warn(missing_docs)]
 
 mod builder;
 mod cpu;
+mod dwarf;
 mod heap;
 pub mod http;
 mod labels;

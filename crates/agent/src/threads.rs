@@ -2,7 +2,7 @@
 //! profile, for threads).
 //!
 //! Each thread in turn is sent `SIGPROF` with `tgkill`; the handler (shared with the CPU
-//! profiler, told apart by the signal's `SI_TKILL` code) walks its frame pointers into a
+//! profiler, told apart by the signal's `SI_TKILL` code) walks its stack into a
 //! single request buffer. Threads that do not answer in time (signal blocked) are
 //! skipped. Blocking system calls interrupted by the signal are restarted
 //! (`SA_RESTART`), or return `EINTR` where the kernel does not restart them.
@@ -36,7 +36,7 @@ static DEPTH: AtomicUsize = AtomicUsize::new(0);
 static DUMPING: Mutex<u32> = Mutex::new(0);
 
 /// Called by the signal handler on a `tgkill`ed `SIGPROF`. Async-signal-safe.
-pub(crate) fn on_dump_signal(pc: usize, fp: usize, sp: usize) {
+pub(crate) fn on_dump_signal(regs: &unwind::Registers) {
     let req = REQUEST.load(Ordering::Acquire);
     if req == 0 || req & BUSY != 0 || (req & 0x7fff_ffff) as i32 != gettid() {
         return;
@@ -48,7 +48,7 @@ pub(crate) fn on_dump_signal(pc: usize, fp: usize, sp: usize) {
         return;
     }
     // SAFETY: the BUSY flag gives this thread the buffer.
-    let n = unwind::walk(pc, fp, sp, unsafe { &mut *BUFFER.0.get() });
+    let n = unwind::walk(regs, unsafe { &mut *BUFFER.0.get() });
     DEPTH.store(n, Ordering::Relaxed);
     REQUEST.store(0, Ordering::Release);
 }
@@ -67,6 +67,7 @@ pub struct ThreadStack {
 /// The current stacks of every thread of the process that answers within `timeout`.
 pub fn thread_stacks(timeout: Duration) -> Vec<ThreadStack> {
     install_handler();
+    crate::dwarf::refresh();
     let mut generation = DUMPING.lock();
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
