@@ -27,6 +27,7 @@ mod heap;
 pub mod http;
 mod labels;
 pub mod sync;
+mod text;
 mod threads;
 mod unwind;
 
@@ -39,4 +40,5 @@ pub use http::{serve, serve_with, Options as ServeOptions, Server};
 pub use labels::{labeled, set_labels, with_labels, LabelGuard, Labeled};
 pub use profile::Profile;
 pub use sync::{mutex_profile, set_mutex_profile_fraction};
+pub use text::{heap_text, mutex_text};
 pub use threads::{thread_stacks, threads_profile, threads_text, ThreadStack};

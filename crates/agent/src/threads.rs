@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use profile::Profile;
 
-use crate::builder::{symbol_at, ProfileBuilder};
+use crate::builder::ProfileBuilder;
 use crate::cpu::{gettid, install_handler, thread_ids, thread_name, MAX_DEPTH};
 use crate::unwind;
 
@@ -150,33 +150,13 @@ pub fn threads_text(name: &str) -> String {
     let p = threads_profile();
     let total: i64 = p.samples.iter().map(|s| s.values[0]).sum();
     let mut out = format!("{name} profile: total {total}\n");
-    let mut entries: HashMap<u64, u64> = HashMap::new();
+    let mut entries = HashMap::new();
     for s in p.samples.iter() {
-        let _ = write!(out, "{} @", s.values[0]);
-        for &l in s.locations {
-            let _ = write!(out, " {:#x}", p.locations[l as usize].address);
-        }
-        out.push('\n');
-        for &l in s.locations {
-            let loc = &p.locations[l as usize];
-            let entry = *entries
-                .entry(loc.address)
-                .or_insert_with(|| symbol_at(loc.address).map_or(0, |s| s.1));
-            for line in &loc.lines {
-                let f = &p.functions[line.function as usize];
-                let _ = writeln!(
-                    out,
-                    "#\t{:#x}\t{}+{:#x}\t{}:{}",
-                    loc.address,
-                    p.str(f.name),
-                    loc.address.wrapping_sub(entry),
-                    p.str(f.filename),
-                    line.line
-                );
-            }
-        }
-        out.push('\n');
+        let _ = write!(out, "{}", s.values[0]);
+        crate::text::write_record_stack(&mut out, &p, s.locations, true, &mut entries);
     }
+    let mut out = crate::text::align_tabs(&out);
+    crate::text::append_memory_map(&mut out);
     out
 }
 
