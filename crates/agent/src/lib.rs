@@ -10,6 +10,8 @@
 //! - Threads: [`threads_profile`] holds the current stack of every thread.
 //! - HTTP: [`serve`] answers Go's `/debug/pprof/*` paths; [`http::handle`] is the
 //!   framework-free handler behind it.
+//! - axum (feature `axum`): [`axum_router::router`] mounts the same endpoints in a
+//!   service's own server.
 //! - Labels: [`with_labels`], [`set_labels`] and [`labeled`] tag CPU samples.
 //!
 //! Profiles carry real addresses, the process's mappings (with build ids and file
@@ -20,6 +22,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "axum")]
+pub mod axum_router;
 mod builder;
 mod cpu;
 mod dwarf;
