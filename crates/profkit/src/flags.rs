@@ -45,7 +45,6 @@ impl Parsed {
     pub fn is_true(&self, name: &str) -> bool {
         self.get(name) == Some("true")
     }
-
 }
 
 /// Parses `args` against the flags `kind_of` knows; an unknown flag is an error worded as
