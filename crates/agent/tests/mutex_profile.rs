@@ -64,5 +64,6 @@ fn each_contended_release_counts_once_with_its_delay_at_the_releasing_stack() {
     assert_eq!(count, 2 * ROUNDS);
     // Each waiter waited about 30 ms (at least the hold after it started waiting).
     assert!(delay >= 2 * ROUNDS * 25_000_000, "delay {delay}");
-    assert!(delay <= 2 * ROUNDS * 200_000_000, "delay {delay}");
+    // Generous on a loaded machine, where the releasing thread may wait for a core.
+    assert!(delay <= 2 * ROUNDS * 1_000_000_000, "delay {delay}");
 }
