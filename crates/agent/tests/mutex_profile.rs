@@ -22,14 +22,16 @@ fn each_contended_release_counts_once_with_its_delay_at_the_releasing_stack() {
         let guard = lock.lock();
         let l = lock.clone();
         let waiter = std::thread::spawn(move || *l.lock() += 1);
-        std::thread::sleep(Duration::from_millis(20));
+        // Time for the new thread to start waiting, even on a loaded machine.
+        std::thread::sleep(Duration::from_millis(100));
         release_after_hold(guard);
         waiter.join().unwrap();
 
         let guard = rw.write();
         let r = rw.clone();
         let reader = std::thread::spawn(move || *r.read());
-        std::thread::sleep(Duration::from_millis(20));
+        // Time for the new thread to start waiting, even on a loaded machine.
+        std::thread::sleep(Duration::from_millis(100));
         release_after_hold(guard);
         reader.join().unwrap();
     }
