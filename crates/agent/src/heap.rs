@@ -358,16 +358,22 @@ const HEAP_TRIM: &[&str] = &[
 /// alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes, the
 /// period `space/bytes` at the sampling rate, a `bytes` label with the block size.
 pub fn heap_profile() -> Profile {
-    build_heap_profile("")
+    build_heap_profile("", true)
 }
 
 /// The same profile as [`heap_profile`], with `alloc_space` as the default sample type
 /// (Go's `/debug/pprof/allocs`).
 pub fn allocs_profile() -> Profile {
-    build_heap_profile("alloc_space")
+    build_heap_profile("alloc_space", true)
 }
 
-fn build_heap_profile(default_type: &str) -> Profile {
+/// The heap profile with the sampled counts as they are (not unbiased), and the
+/// sampling rate: what Go's `?debug=1` text shows.
+pub(crate) fn sampled_heap_profile() -> (Profile, i64) {
+    (build_heap_profile("", false), mem_profile_rate() as i64)
+}
+
+fn build_heap_profile(default_type: &str, unbias: bool) -> Profile {
     let buckets: Vec<&'static Bucket> = without_sampling(|| {
         BUCKETS
             .lock()
@@ -396,8 +402,9 @@ fn build_heap_profile(default_type: &str) -> Profile {
         let allocs = bucket.allocs.load(Ordering::Relaxed) as i64;
         let frees = (bucket.frees.load(Ordering::Relaxed) as i64).min(allocs);
         let size = bucket.size as i64;
-        let (ao, ab) = scale_heap_sample(allocs, allocs * size, rate);
-        let (io, ib) = scale_heap_sample(allocs - frees, (allocs - frees) * size, rate);
+        let scale_rate = if unbias { rate } else { 1 };
+        let (ao, ab) = scale_heap_sample(allocs, allocs * size, scale_rate);
+        let (io, ib) = scale_heap_sample(allocs - frees, (allocs - frees) * size, scale_rate);
         if ao == 0 && ab == 0 {
             continue;
         }
