@@ -380,6 +380,9 @@ pub fn generate_report(
     }
     let mut options = report_options(&p, num_label_units.clone(), &cfg)?;
     options.format = command.format;
+    if options.format == OutputFormat::FlameGraph && cfg.output.ends_with(".html") {
+        options.format = OutputFormat::FlameGraphHtml;
+    }
     if let Some(arg) = arg {
         let rx = Regex::new(arg).map_err(|e| {
             Failure(format!(

@@ -7,6 +7,8 @@
 
 mod callgrind;
 pub mod dot;
+pub mod flame;
+mod folded;
 pub mod graph;
 pub mod measurement;
 mod protos;
@@ -41,6 +43,13 @@ pub enum OutputFormat {
     Dis,
     /// Graphviz dot (`-dot`, and the graphical formats made from it).
     Dot,
+    /// An interactive flame graph as a standalone SVG document (`-flamegraph`).
+    FlameGraph,
+    /// An interactive flame graph as a standalone HTML page (`-flamegraph` written to a
+    /// `.html` file).
+    FlameGraphHtml,
+    /// Collapsed stacks, one `root;...;leaf value` line per stack (`-folded`).
+    Folded,
     /// Annotated source listing (`-list`).
     List,
     /// The profile itself, gzipped profile.proto (`-proto`).
@@ -194,6 +203,9 @@ pub fn generate_with_total(
             .map_err(write_error),
         F::Dot => dot::print_dot(w, &rpt),
         F::List => source::print_source(w, &rpt),
+        F::FlameGraph => flame::print_flame_graph(w, &rpt, false),
+        F::FlameGraphHtml => flame::print_flame_graph(w, &rpt, true),
+        F::Folded => folded::print_folded(w, &rpt),
         F::Dis | F::WebList | F::Proto => Err(Error::new(format!(
             "unexpected output format {:?}",
             options.format
