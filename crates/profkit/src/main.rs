@@ -10,6 +10,7 @@ mod http;
 mod shell;
 mod tempfile;
 mod usage;
+mod web;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -15,7 +15,9 @@ use profile::{Profile, StrId, DIFF_BASE_LABEL};
 
 use crate::graph::{location_node_infos, GraphOptions};
 
-pub use svg::{render_html, render_svg, Orientation, RenderOptions};
+pub use svg::{
+    render_html, render_svg, svg_element, write_toolbar, Orientation, RenderOptions, HTML_STYLE,
+};
 
 /// Marks a missing parent (the root's).
 const NO_PARENT: u32 = u32::MAX;

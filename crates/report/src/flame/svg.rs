@@ -180,6 +180,15 @@ pub fn render_html(fg: &FlameGraph, opts: &RenderOptions) -> String {
     out
 }
 
+/// Draws `fg` as an `<svg>` element to embed in an HTML page; the page provides the
+/// controls (elements with ids `flame-reset`, `flame-flip`, `flame-search` and
+/// `flame-matched`, all optional).
+pub fn svg_element(fg: &FlameGraph, opts: &RenderOptions) -> String {
+    let mut out = String::with_capacity(256 * fg.frames.len().min(1 << 20) + 16 * 1024);
+    write_svg(&mut out, fg, opts, false);
+    out
+}
+
 /// CSS of the toolbar of HTML pages showing a flame graph.
 pub const HTML_STYLE: &str = ".flame-bar{display:flex;gap:8px;align-items:center;padding:6px 10px;\
 font-size:13px;background:#f4f4f4;border-bottom:1px solid #ddd}\
