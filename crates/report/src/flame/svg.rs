@@ -397,7 +397,7 @@ mod tests {
     fn labels_are_truncated_to_fit() {
         let mut s = String::new();
         fit_label(&mut s, "abcdefghijklmnopqrstuvwxyz", 60.0);
-        assert_eq!(s, "abcdef..");
+        assert_eq!(s, "abcde..");
         s.clear();
         fit_label(&mut s, "abc", 10.0);
         assert_eq!(s, "");
