@@ -102,7 +102,10 @@ fn folded_sums_the_selected_sample_value() {
     let mut b = Builder::new(&["count", "bytes"]);
     b.sample("main;alloc", &[1, 100], &[]);
     b.sample("main;alloc", &[2, 50], &[]);
-    assert_eq!(render(&mut b.p, OutputFormat::Folded, 1), "main;alloc 150\n");
+    assert_eq!(
+        render(&mut b.p, OutputFormat::Folded, 1),
+        "main;alloc 150\n"
+    );
     assert_eq!(render(&mut b.p, OutputFormat::Folded, 0), "main;alloc 3\n");
 }
 
@@ -187,7 +190,10 @@ fn frames_below_the_minimum_fraction_are_aggregated_per_parent() {
     let names: Vec<&str> = (0..fg.frames.len()).map(|i| fg.name(i)).collect();
     assert_eq!(names, ["root", "main", "big", "[2000 small frames]"]);
     let agg = &fg.frames[3];
-    assert_eq!((agg.value, agg.self_value, agg.aggregated), (2000, 2000, 2000));
+    assert_eq!(
+        (agg.value, agg.self_value, agg.aggregated),
+        (2000, 2000, 2000)
+    );
     assert_eq!(fg.frames[1].value, 12_000);
 }
 
