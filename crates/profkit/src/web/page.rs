@@ -66,6 +66,7 @@ pub fn render(state: &State, req: &Request, page: &Page) -> String {
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<link rel=\"icon\" href=\"data:,\">\n\
 <title>{} {} \u{2014} profkit</title>\n<style>{UI_CSS}{}</style>\n</head>\n\
 <body data-view=\"{}\">\n<header class=\"bar\">\n<a class=\"brand\" href=\"./{q}\">profkit</a>\n<nav id=\"views\">",
         escape(file),

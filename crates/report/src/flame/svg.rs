@@ -169,7 +169,7 @@ pub fn render_svg(fg: &FlameGraph, opts: &RenderOptions) -> String {
 /// Draws `fg` as a standalone HTML page: a search box and buttons above the SVG.
 pub fn render_html(fg: &FlameGraph, opts: &RenderOptions) -> String {
     let mut out = String::with_capacity(256 * fg.frames.len().min(1 << 20) + 16 * 1024);
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" href=\"data:,\">\n<title>");
     escape_xml(&mut out, &opts.title);
     out.push_str("</title>\n<style>body{margin:0;font-family:Verdana,sans-serif}");
     out.push_str(HTML_STYLE);
