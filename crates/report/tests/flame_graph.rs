@@ -247,7 +247,7 @@ fn svg_draws_one_group_per_visible_frame_with_tooltip() {
     let svg = flame::render_svg(&fg, &RenderOptions::default());
     assert!(svg.starts_with("<?xml"));
     assert!(svg.trim_end().ends_with("</svg>"));
-    assert_eq!(svg.matches("<g><title>").count(), 4);
+    assert_eq!(svg.matches("</title><rect").count(), 4);
     assert!(svg.contains("<title>work\n3 (75.00%), self 3 (75.00%)</title>"));
     assert!(svg.contains("data-orient=\"flame\""));
     let icicle = flame::render_svg(

@@ -27,7 +27,7 @@
 
   var groups = Array.prototype.slice.call(svg.querySelectorAll("#frames > g"));
   var n = groups.length;
-  var rects = [], texts = [], names = [], stats = [], fills = [];
+  var rects = [], texts = [], names = [], shorts = [], stats = [], fills = [];
   var ox = new Float64Array(n), ow = new Float64Array(n), oy = new Float64Array(n);
   var depth = new Int32Array(n);
   var i;
@@ -40,6 +40,7 @@
     rects.push(r);
     texts.push(g.querySelector("text"));
     names.push(nl >= 0 ? t.substring(0, nl) : t);
+    shorts.push(g.getAttribute("data-s"));
     stats.push(nl >= 0 ? t.substring(nl + 1) : "");
     fills.push(r.getAttribute("fill"));
     ox[i] = num(r, "x");
@@ -49,10 +50,14 @@
     g.setAttribute("data-i", String(i));
   }
 
-  var fitLabel = function (name, w) {
+  var fitLabel = function (j, w) {
     var fit = Math.floor((w - 6) / (12 * 0.59));
     if (fit < 3) {
       return "";
+    }
+    var name = names[j];
+    if (name.length > fit && shorts[j]) {
+      name = shorts[j];
     }
     return name.length <= fit ? name : name.substring(0, fit - 2) + "..";
   };
@@ -61,7 +66,7 @@
     var r = rects[j];
     r.setAttribute("x", x.toFixed(2));
     r.setAttribute("width", w.toFixed(2));
-    var label = fitLabel(names[j], w);
+    var label = fitLabel(j, w);
     var t = texts[j];
     if (!t && label) {
       t = document.createElementNS("http://www.w3.org/2000/svg", "text");

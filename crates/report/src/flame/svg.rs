@@ -301,7 +301,16 @@ data-unit=\"",
         } else {
             package_colour(name)
         };
-        out.push_str("<g><title>");
+        let short = crate::graph::shorten_function_name(name);
+        let short = if short != name { Some(short) } else { None };
+        match &short {
+            Some(s) => {
+                out.push_str("<g data-s=\"");
+                escape_xml(out, s);
+                out.push_str("\"><title>");
+            }
+            None => out.push_str("<g><title>"),
+        }
         escape_xml(out, name);
         out.push('\n');
         write_stats(out, fg, f, total, &opts.unit);
@@ -311,7 +320,7 @@ data-unit=\"",
             FRAME_HEIGHT - 1.0
         );
         name_buf.clear();
-        fit_label(&mut name_buf, name, w);
+        fit_label(&mut name_buf, name, short.as_deref(), w);
         if !name_buf.is_empty() {
             let _ = write!(out, "<text x=\"{:.2}\" y=\"{}\">", x + 3.0, y + 11.5);
             escape_xml(out, &name_buf);
@@ -364,15 +373,22 @@ fn write_stats(out: &mut String, fg: &FlameGraph, f: &Frame, total: i64, unit: &
     }
 }
 
-/// The part of `name` that fits in a frame `w` pixels wide: all of it, a prefix ending
-/// in `..`, or nothing.
-fn fit_label(out: &mut String, name: &str, w: f64) {
+/// The part of `name` that fits in a frame `w` pixels wide: all of it, else its short
+/// form (`short`, package path dropped) or a prefix of it ending in `..`, or nothing.
+fn fit_label(out: &mut String, name: &str, short: Option<&str>, w: f64) {
     let fit = ((w - 6.0) / (FONT_SIZE * FONT_WIDTH)).floor();
     if fit < 3.0 {
         return;
     }
     let fit = fit as usize;
-    let count = name.chars().count();
+    let mut count = name.chars().count();
+    let mut name = name;
+    if count > fit {
+        if let Some(s) = short {
+            name = s;
+            count = s.chars().count();
+        }
+    }
     if count <= fit {
         out.push_str(name);
     } else {
@@ -396,11 +412,17 @@ mod tests {
     #[test]
     fn labels_are_truncated_to_fit() {
         let mut s = String::new();
-        fit_label(&mut s, "abcdefghijklmnopqrstuvwxyz", 60.0);
+        fit_label(&mut s, "abcdefghijklmnopqrstuvwxyz", None, 60.0);
         assert_eq!(s, "abcde..");
         s.clear();
-        fit_label(&mut s, "abc", 10.0);
+        fit_label(&mut s, "abc", None, 10.0);
         assert_eq!(s, "");
+        s.clear();
+        fit_label(&mut s, "github.com/a/tasks.Work", Some("tasks.Work"), 90.0);
+        assert_eq!(s, "tasks.Work");
+        s.clear();
+        fit_label(&mut s, "main.f", Some("f"), 90.0);
+        assert_eq!(s, "main.f");
     }
 
     #[test]
