@@ -109,8 +109,23 @@ impl LocationFrames {
             }
             offsets.push(frames.len() as u32);
         }
+        // Renumber frames in name order, so stacks sort as their names do.
+        let mut order: Vec<u32> = (1..names.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        let mut rank = vec![0u32; names.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32 + 1;
+        }
+        for f in &mut frames {
+            *f = rank[*f as usize];
+        }
+        let mut sorted = Vec::with_capacity(names.len());
+        sorted.push(std::mem::take(&mut names[0]));
+        for &id in &order {
+            sorted.push(std::mem::take(&mut names[id as usize]));
+        }
         LocationFrames {
-            names,
+            names: sorted,
             offsets,
             frames,
         }
@@ -136,38 +151,36 @@ fn frame_name(name: &str) -> String {
     }
 }
 
-/// A node of the tree while it is being built.
-#[derive(Clone, Copy)]
-struct RawNode {
-    name: u32,
-    value: i64,
-    self_value: i64,
-    base: i64,
-    self_base: i64,
+/// The distinct stacks of a profile with their summed values, sorted by frame names
+/// (root first): the input of collapsed stacks and of flame graph layout.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stacks {
+    /// Frame names, sorted; frame ids index this list.
+    pub names: Vec<String>,
+    /// Frame ids of all stacks, concatenated, each stack root first.
+    frames: Vec<u32>,
+    /// `len() + 1` offsets into `frames`.
+    offsets: Vec<u32>,
+    /// Sum of the values of each stack's samples (diff base samples excluded).
+    pub values: Vec<i64>,
+    /// Sum of the values of each stack's diff base samples, sign restored.
+    pub bases: Vec<i64>,
+    /// Whether the profile had diff base samples.
+    pub diff: bool,
 }
 
-/// The tree as built from the samples: nodes in creation order, children found by hash.
-struct RawTree {
-    nodes: Vec<RawNode>,
-    parents: Vec<u32>,
-    diff: bool,
-}
-
-impl RawTree {
-    fn build(prof: &Profile, frames: &LocationFrames, sample_index: usize) -> RawTree {
-        let root = RawNode {
-            name: 0,
-            value: 0,
-            self_value: 0,
-            base: 0,
-            self_base: 0,
-        };
-        let mut nodes = vec![root];
-        let mut parents = vec![NO_PARENT];
-        let mut children: HashMap<(u32, u32), u32> = HashMap::new();
+impl Stacks {
+    /// Collects the distinct stacks of `prof`, summing the value at `sample_index`.
+    ///
+    /// One hash lookup per sample (no allocation unless the stack is new), then one sort
+    /// of the distinct stacks.
+    pub fn from_profile(prof: &Profile, sample_index: usize) -> Stacks {
+        let frames = LocationFrames::of(prof);
         let base_key = prof.strings.find(DIFF_BASE_LABEL);
         let base_true = prof.strings.find("true");
         let mut diff = false;
+        let mut index: HashMap<Box<[u32]>, (i64, i64), BuildStackHasher> = HashMap::default();
+        let mut buf: Vec<u32> = Vec::new();
         for s in prof.samples.iter() {
             let Some(&v) = s.values.get(sample_index) else {
                 continue;
@@ -177,52 +190,57 @@ impl RawTree {
                 _ => false,
             };
             diff |= is_base;
-            let (dv, db) = if is_base { (0, -v) } else { (v, 0) };
-            let mut node = 0u32;
-            nodes[0].value += dv;
-            nodes[0].base += db;
+            buf.clear();
             for &loc in s.locations.iter().rev() {
-                for &name in frames.get(loc) {
-                    let next = *children.entry((node, name)).or_insert_with(|| {
-                        nodes.push(RawNode { name, ..root });
-                        parents.push(node);
-                        (nodes.len() - 1) as u32
-                    });
-                    node = next;
-                    let n = &mut nodes[node as usize];
-                    n.value += dv;
-                    n.base += db;
-                }
+                buf.extend_from_slice(frames.get(loc));
             }
-            let n = &mut nodes[node as usize];
-            n.self_value += dv;
-            n.self_base += db;
+            let acc = match index.get_mut(buf.as_slice()) {
+                Some(acc) => acc,
+                None => index.entry(buf.clone().into_boxed_slice()).or_default(),
+            };
+            if is_base {
+                acc.1 -= v;
+            } else {
+                acc.0 += v;
+            }
         }
-        RawTree {
-            nodes,
-            parents,
+        let mut sorted: Vec<(Box<[u32]>, (i64, i64))> = index.into_iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let total: usize = sorted.iter().map(|(k, _)| k.len()).sum();
+        let mut out = Stacks {
+            names: frames.names,
+            frames: Vec::with_capacity(total),
+            offsets: Vec::with_capacity(sorted.len() + 1),
+            values: Vec::with_capacity(sorted.len()),
+            bases: Vec::with_capacity(sorted.len()),
             diff,
+        };
+        out.offsets.push(0);
+        for (stack, (v, b)) in sorted {
+            out.frames.extend_from_slice(&stack);
+            out.offsets.push(out.frames.len() as u32);
+            out.values.push(v);
+            out.bases.push(b);
         }
+        out
     }
 
-    /// Children of every node, as offsets into one flat list (compressed rows).
-    fn child_lists(&self) -> (Vec<u32>, Vec<u32>) {
-        let n = self.nodes.len();
-        let mut offsets = vec![0u32; n + 1];
-        for &p in &self.parents[1..] {
-            offsets[p as usize + 1] += 1;
+    /// Number of distinct stacks.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are no stacks.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The frame ids of stack `i`, root first.
+    pub fn frames(&self, i: usize) -> &[u32] {
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.frames[a as usize..b as usize],
+            _ => &[],
         }
-        for i in 0..n {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut fill = offsets.clone();
-        let mut list = vec![0u32; n.saturating_sub(1)];
-        for (i, &p) in self.parents.iter().enumerate().skip(1) {
-            let slot = &mut fill[p as usize];
-            list[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-        (offsets, list)
     }
 }
 
@@ -232,151 +250,138 @@ fn is_base_sample(labels: &[profile::Label], key: StrId, value: StrId) -> bool {
         .any(|l| l.key == key && l.str == value && !l.is_numeric())
 }
 
+/// A fast hasher for stacks of frame ids (multiply-rotate, as rustc's FxHasher): the
+/// keys come from the profile's own structure, and SipHash's flooding resistance is not
+/// worth its cost on millions of stacks.
+#[derive(Default)]
+struct StackHasher(u64);
+
+impl std::hash::Hasher for StackHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+}
+
+impl StackHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type BuildStackHasher = std::hash::BuildHasherDefault<StackHasher>;
+
+/// A frame on the path being built, with the frames aggregated away below it.
+struct Open {
+    index: usize,
+    small_value: i64,
+    small_base: i64,
+    small_count: u32,
+}
+
 impl FlameGraph {
     /// Builds the flame graph of `prof`'s samples, summing the value at
     /// `opts.sample_index`.
     pub fn from_profile(prof: &Profile, opts: &BuildOptions) -> FlameGraph {
-        let frames = LocationFrames::of(prof);
-        let raw = RawTree::build(prof, &frames, opts.sample_index);
-        let mut names = frames.names;
-        let root = raw.nodes[0];
-        let total = root.value.abs().max(root.base.abs());
+        FlameGraph::from_stacks(Stacks::from_profile(prof, opts.sample_index), opts)
+    }
+
+    /// Builds the flame graph of distinct `stacks`.
+    ///
+    /// Sorted stacks visit the tree depth first, so each frame is made once, when its
+    /// path first appears, and is final when the walk leaves it; a frame too small to
+    /// keep is then cut off the end of the list (its subtree is what follows it) and
+    /// added to its parent's aggregate.
+    pub fn from_stacks(stacks: Stacks, opts: &BuildOptions) -> FlameGraph {
+        let mut names = stacks.names;
+        let grand_total = stacks
+            .values
+            .iter()
+            .sum::<i64>()
+            .abs()
+            .max(stacks.bases.iter().sum::<i64>().abs());
         let threshold = if opts.min_fraction > 0.0 {
-            ((total as f64) * opts.min_fraction).ceil() as i64
+            ((grand_total as f64) * opts.min_fraction).ceil() as i64
         } else {
             0
         };
-        let (offsets, list) = raw.child_lists();
-        let mut out: Vec<Frame> =
-            Vec::with_capacity(if threshold > 0 { 1024 } else { raw.nodes.len() });
-        let mut max_depth = 0;
-
-        // Depth-first layout with an explicit stack: deep stacks must not overflow ours.
-        // A pending entry is either a node to emit or the close of an emitted frame.
-        enum Step {
-            Open {
-                node: u32,
-                parent: u32,
-                depth: u32,
-            },
-            Small {
-                parent: u32,
-                depth: u32,
-                agg: RawNode,
-                count: u32,
-            },
-            Close(u32),
-        }
-        let mut stack = vec![Step::Open {
-            node: 0,
+        let mut out: Vec<Frame> = vec![Frame {
             parent: NO_PARENT,
-            depth: 0,
+            ..Frame::default()
         }];
-        let mut kept: Vec<u32> = Vec::new();
-        while let Some(step) = stack.pop() {
-            let (frame, node) = match step {
-                Step::Close(i) => {
-                    let end = out.len() as u32;
-                    out[i as usize].end = end;
-                    continue;
-                }
-                Step::Small {
-                    parent,
-                    depth,
-                    agg,
-                    count,
-                } => {
-                    names.push(format!("[{count} small frames]"));
-                    let f = Frame {
-                        name: (names.len() - 1) as u32,
-                        parent,
-                        depth,
-                        end: out.len() as u32 + 1,
-                        value: agg.value,
-                        self_value: agg.self_value,
-                        base: agg.base,
-                        self_base: agg.self_base,
-                        aggregated: count,
-                    };
-                    max_depth = max_depth.max(depth);
-                    out.push(f);
-                    continue;
-                }
-                Step::Open {
-                    node,
-                    parent,
-                    depth,
-                } => {
-                    let n = raw.nodes[node as usize];
-                    (
-                        Frame {
-                            name: n.name,
-                            parent,
-                            depth,
-                            end: 0,
-                            value: n.value,
-                            self_value: n.self_value,
-                            base: n.base,
-                            self_base: n.self_base,
-                            aggregated: 0,
-                        },
-                        node,
-                    )
-                }
-            };
-            let index = out.len() as u32;
-            let depth = frame.depth;
-            max_depth = max_depth.max(depth);
-            out.push(frame);
-            stack.push(Step::Close(index));
-
-            let kids = &list[offsets[node as usize] as usize..offsets[node as usize + 1] as usize];
-            kept.clear();
-            let mut small = RawNode {
-                name: 0,
-                value: 0,
-                self_value: 0,
-                base: 0,
-                self_base: 0,
-            };
-            let mut small_count = 0u32;
-            for &k in kids {
-                let n = &raw.nodes[k as usize];
-                if n.value.abs().max(n.base.abs()) >= threshold {
-                    kept.push(k);
-                } else {
-                    small.value += n.value;
-                    small.self_value += n.value;
-                    small.base += n.base;
-                    small.self_base += n.base;
-                    small_count += 1;
-                }
+        let mut path: Vec<Open> = vec![Open {
+            index: 0,
+            small_value: 0,
+            small_base: 0,
+            small_count: 0,
+        }];
+        let mut small_names: HashMap<u32, u32> = HashMap::new();
+        let mut prev: &[u32] = &[];
+        for i in 0..stacks.values.len() {
+            let stack = &stacks.frames[stacks.offsets[i] as usize..stacks.offsets[i + 1] as usize];
+            let (v, b) = (stacks.values[i], stacks.bases[i]);
+            let common = prev.iter().zip(stack).take_while(|(a, b)| a == b).count();
+            while path.len() > common + 1 {
+                close(&mut out, &mut path, &mut names, &mut small_names, threshold);
             }
-            kept.sort_by(|&a, &b| {
-                names[raw.nodes[a as usize].name as usize]
-                    .cmp(&names[raw.nodes[b as usize].name as usize])
-            });
-            // Pushed in reverse so they pop in order; the aggregate frame goes last.
-            if small_count > 0 && small.value.abs().max(small.base.abs()) >= threshold.max(1) {
-                stack.push(Step::Small {
-                    parent: index,
-                    depth: depth + 1,
-                    agg: small,
-                    count: small_count,
+            for (d, &name) in stack.iter().enumerate().skip(common) {
+                let parent = path.last().map_or(0, |o| o.index) as u32;
+                out.push(Frame {
+                    name,
+                    parent,
+                    depth: d as u32 + 1,
+                    ..Frame::default()
+                });
+                path.push(Open {
+                    index: out.len() - 1,
+                    small_value: 0,
+                    small_base: 0,
+                    small_count: 0,
                 });
             }
-            for &k in kept.iter().rev() {
-                stack.push(Step::Open {
-                    node: k,
-                    parent: index,
-                    depth: depth + 1,
-                });
+            for o in &path {
+                let f = &mut out[o.index];
+                f.value += v;
+                f.base += b;
             }
+            if let Some(o) = path.last() {
+                let f = &mut out[o.index];
+                f.self_value += v;
+                f.self_base += b;
+            }
+            prev = stack;
         }
+        while path.len() > 1 {
+            close(&mut out, &mut path, &mut names, &mut small_names, threshold);
+        }
+        // The root is never cut; it still gets its aggregate frame and its end.
+        if let Some(root) = path.pop() {
+            finish(&mut out, root, &mut names, &mut small_names, threshold);
+        }
+        let max_depth = out.iter().map(|f| f.depth).max().unwrap_or(0);
         FlameGraph {
             names,
             frames: out,
-            diff: raw.diff,
+            diff: stacks.diff,
             max_depth,
         }
     }
@@ -407,6 +412,61 @@ impl FlameGraph {
             Some(c)
         })
     }
+}
+
+/// Leaves the deepest frame on `path`: keeps it (with an aggregate of its small
+/// children) or cuts it and its subtree, adding them to the parent's aggregate.
+fn close(
+    out: &mut Vec<Frame>,
+    path: &mut Vec<Open>,
+    names: &mut Vec<String>,
+    small_names: &mut HashMap<u32, u32>,
+    threshold: i64,
+) {
+    let Some(o) = path.pop() else { return };
+    let f = &out[o.index];
+    if f.value.abs().max(f.base.abs()) < threshold {
+        let (value, base) = (f.value, f.base);
+        out.truncate(o.index);
+        if let Some(parent) = path.last_mut() {
+            parent.small_value += value;
+            parent.small_base += base;
+            parent.small_count += 1;
+        }
+        return;
+    }
+    finish(out, o, names, small_names, threshold);
+}
+
+/// Completes a kept frame: appends the aggregate of its small children, when it is
+/// worth drawing, and records where its subtree ends.
+fn finish(
+    out: &mut Vec<Frame>,
+    o: Open,
+    names: &mut Vec<String>,
+    small_names: &mut HashMap<u32, u32>,
+    threshold: i64,
+) {
+    if o.small_count > 0 && o.small_value.abs().max(o.small_base.abs()) >= threshold.max(1) {
+        let name = *small_names.entry(o.small_count).or_insert_with(|| {
+            names.push(format!("[{} small frames]", o.small_count));
+            (names.len() - 1) as u32
+        });
+        let depth = out[o.index].depth + 1;
+        let end = out.len() as u32 + 1;
+        out.push(Frame {
+            name,
+            parent: o.index as u32,
+            depth,
+            end,
+            value: o.small_value,
+            self_value: o.small_value,
+            base: o.small_base,
+            self_base: o.small_base,
+            aggregated: o.small_count,
+        });
+    }
+    out[o.index].end = out.len() as u32;
 }
 
 /// Fraction of the total below which frames of a drawn flame graph are aggregated.

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use profile::Result;
 
-use crate::flame::{BuildOptions, FlameGraph};
+use crate::flame::Stacks;
 use crate::report::Report;
 use crate::write_error;
 
@@ -15,37 +15,29 @@ use crate::write_error;
 /// value is the difference (new minus base).
 pub fn print_folded(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     let o = &rpt.options;
-    let fg = FlameGraph::from_profile(
-        rpt.prof,
-        &BuildOptions {
-            sample_index: o.sample_index,
-            min_fraction: 0.0,
-        },
-    );
+    let stacks = Stacks::from_profile(rpt.prof, o.sample_index);
     let ratio = if o.ratio > 0.0 && o.ratio != 1.0 {
         Some(o.ratio)
     } else {
         None
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
-    let mut path: Vec<u32> = Vec::new();
     let mut line = String::new();
-    for f in fg.frames.iter().skip(1) {
-        path.truncate(f.depth.saturating_sub(1) as usize);
-        path.push(f.name);
-        let mut value = f.self_value - f.self_base;
+    for i in 0..stacks.len() {
+        let mut value = stacks.values[i] - stacks.bases[i];
         if let Some(r) = ratio {
             value = (value as f64 * r) as i64;
         }
-        if value == 0 {
+        let frames = stacks.frames(i);
+        if value == 0 || frames.is_empty() {
             continue;
         }
         line.clear();
-        for (i, &name) in path.iter().enumerate() {
-            if i > 0 {
+        for (j, &name) in frames.iter().enumerate() {
+            if j > 0 {
                 line.push(';');
             }
-            line.push_str(fg.names.get(name as usize).map_or("", String::as_str));
+            line.push_str(stacks.names.get(name as usize).map_or("", String::as_str));
         }
         writeln!(out, "{line} {value}").map_err(write_error)?;
     }

@@ -9,8 +9,10 @@ mod page;
 mod server;
 mod views;
 
+use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use profile::Profile;
 
@@ -27,6 +29,39 @@ pub struct State {
     pub config: Config,
     /// The profile was loaded with `-diff_base`.
     pub diff: bool,
+    /// Recently rendered views: the profile never changes, so a view is a function of
+    /// its URL.
+    cache: Mutex<ResponseCache>,
+}
+
+/// The last few successful responses, by URL.
+#[derive(Default)]
+struct ResponseCache {
+    entries: VecDeque<(String, Response)>,
+}
+
+impl ResponseCache {
+    /// Views kept.
+    const CAPACITY: usize = 16;
+    /// Bodies larger than this are not kept.
+    const MAX_BODY: usize = 64 << 20;
+
+    fn get(&self, key: &str) -> Option<Response> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, r)| r.clone())
+    }
+
+    fn put(&mut self, key: String, resp: &Response) {
+        if resp.status != 200 || resp.body.len() > Self::MAX_BODY || self.get(&key).is_some() {
+            return;
+        }
+        if self.entries.len() == Self::CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((key, resp.clone()));
+    }
 }
 
 /// Splits `host:port` (`[v6]:port`, `:port`, `host:`) into host and port; an empty
@@ -85,19 +120,49 @@ pub fn serve(
     if !no_browser {
         open_browser(format!("{url}/ui/"));
     }
-    let state = State {
+    let state = Arc::new(State {
         profile,
         config,
         diff,
-    };
-    server::run(listener, is_local_host(&host), move |req| {
-        route(&state, req)
+        cache: Mutex::new(ResponseCache::default()),
     });
+    // Render the default view now, so the first page a browser asks for is ready.
+    let warm = Arc::clone(&state);
+    let _ = std::thread::Builder::new()
+        .name("warm-up".into())
+        .spawn(move || {
+            let req = Request {
+                method: "GET".into(),
+                path: "/ui/flamegraph".into(),
+                raw_query: String::new(),
+                query: Vec::new(),
+            };
+            route(&warm, &req);
+        });
+    server::run(listener, is_local_host(&host), move |req| route(&state, req));
     Ok(())
 }
 
-/// Answers one request.
+/// Answers one request, from the cache when the same URL was rendered recently.
 fn route(state: &State, req: &Request) -> Response {
+    let path = if req.path == "/ui/" {
+        "/ui/flamegraph"
+    } else {
+        req.path.as_str()
+    };
+    let key = format!("{path}?{}", req.raw_query);
+    if let Some(hit) = state.cache.lock().ok().and_then(|c| c.get(&key)) {
+        return hit;
+    }
+    let resp = render(state, req);
+    if let Ok(mut c) = state.cache.lock() {
+        c.put(key, &resp);
+    }
+    resp
+}
+
+/// Renders the response to one request.
+fn render(state: &State, req: &Request) -> Response {
     let q = req.query_suffix();
     match req.path.as_str() {
         "/" | "/ui" => Response::redirect(307, format!("/ui/{q}")),
