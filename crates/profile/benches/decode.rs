@@ -10,9 +10,17 @@ use std::time::{Duration, Instant};
 fn main() {
     let dir = std::env::var_os("PROFKIT_BENCH_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/benchdata")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../target/benchdata"
+            ))
+        });
     let names = ["bench-s.pb.gz", "bench-m.pb.gz", "bench-l.pb.gz"];
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let mut ran = 0;
     for name in names {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
@@ -20,7 +28,10 @@ fn main() {
         }
         let path = dir.join(name);
         let Ok(gz) = std::fs::read(&path) else {
-            eprintln!("skipping {}: not found (generate the benchmark profiles first)", path.display());
+            eprintln!(
+                "skipping {}: not found (generate the benchmark profiles first)",
+                path.display()
+            );
             continue;
         };
         let t = Instant::now();

@@ -23,7 +23,11 @@ fn proto_inputs() -> Vec<PathBuf> {
         }
     }
     out.sort();
-    assert!(out.len() >= 20, "expected the shipped proto profiles, found {}", out.len());
+    assert!(
+        out.len() >= 20,
+        "expected the shipped proto profiles, found {}",
+        out.len()
+    );
     out
 }
 
@@ -100,7 +104,15 @@ fn canonical(p: &Profile) -> String {
         let labels: Vec<String> = sample
             .labels
             .iter()
-            .map(|l| format!("{}={}/{}{}", p.str(l.key), p.str(l.str), l.num, p.str(l.num_unit)))
+            .map(|l| {
+                format!(
+                    "{}={}/{}{}",
+                    p.str(l.key),
+                    p.str(l.str),
+                    l.num,
+                    p.str(l.num_unit)
+                )
+            })
             .collect();
         s += &format!("sample {:?} {:?} {:?}\n", sample.values, ids, labels);
     }
@@ -133,7 +145,10 @@ fn uncompressed_and_gzipped_inputs_decode_alike() {
     let path = conformance().join("differential/inputs/cpu.pb.gz");
     let data = std::fs::read(&path).unwrap();
     let raw = profile::gunzip(&data, 1 << 30).unwrap();
-    assert_eq!(canonical(&parse(&data).unwrap()), canonical(&parse(&raw).unwrap()));
+    assert_eq!(
+        canonical(&parse(&data).unwrap()),
+        canonical(&parse(&raw).unwrap())
+    );
 }
 
 #[test]
@@ -191,22 +206,29 @@ fn text_that_is_no_profile_is_unrecognized() {
 fn truncated_gzip_stream_is_an_error() {
     let data = std::fs::read(conformance().join("differential/inputs/heap.pb.gz")).unwrap();
     let e = parse_error(&data[..data.len() / 2]);
-    assert!(e.starts_with("decompressing profile: gzip stream is truncated"), "{e}");
+    assert!(
+        e.starts_with("decompressing profile: gzip stream is truncated"),
+        "{e}"
+    );
 }
 
 #[test]
 fn truncated_proto_names_the_byte_offset() {
     let data = std::fs::read(conformance().join("differential/inputs/heap.pb.gz")).unwrap();
     let raw = profile::gunzip(&data, 1 << 30).unwrap();
-    let e = proto::decode(&raw[..raw.len() - 3]).unwrap_err().to_string();
+    let e = proto::decode(&raw[..raw.len() - 3])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("byte offset"), "{e}");
 }
 
 #[test]
 fn bad_varint_is_an_error() {
-    let e = proto::decode(&[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
-        .unwrap_err()
-        .to_string();
+    let e = proto::decode(&[
+        0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+    ])
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("varint") && e.contains("byte offset 1"), "{e}");
 }
 
@@ -242,7 +264,10 @@ fn duplicate_and_zero_ids_are_errors() {
 fn string_index_out_of_range_is_an_error() {
     let b = [0x0a, 0x02, 0x08, 0x07, 0x32, 0x00];
     let e = proto::decode(&b).unwrap_err().to_string();
-    assert!(e.contains("sample_type.type: string index 7 out of range"), "{e}");
+    assert!(
+        e.contains("sample_type.type: string index 7 out of range"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -264,9 +289,14 @@ fn gzip_bomb_is_refused_past_the_limit() {
     gz.write_all(&vec![0u8; 24 << 20]).unwrap();
     let bomb = gz.finish().unwrap();
     assert!(bomb.len() < 1 << 20);
-    let e = parse_with(&bomb, &ParseOptions { max_decompressed: 8 << 20 })
-        .unwrap_err()
-        .to_string();
+    let e = parse_with(
+        &bomb,
+        &ParseOptions {
+            max_decompressed: 8 << 20,
+        },
+    )
+    .unwrap_err()
+    .to_string();
     assert_eq!(
         e,
         "decompressing profile: decompressed size exceeds the limit of 8388608 bytes (a decompression bomb?)"

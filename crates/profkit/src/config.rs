@@ -138,8 +138,10 @@ pub struct Field {
     /// What values it takes.
     pub kind: Kind,
     /// Web UI URL parameter name, if any.
+    #[allow(dead_code)] // read by the web UI
     pub url_param: Option<&'static str>,
     /// Whether the option is saved in web UI configurations.
+    #[allow(dead_code)] // read by the web UI
     pub saved: bool,
     /// Help text; the first line is the summary.
     pub help: &'static str,

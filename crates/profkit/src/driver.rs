@@ -24,6 +24,7 @@ pub struct Invocation {
     /// `-http` host:port.
     pub http: String,
     /// `-no_browser`.
+    #[allow(dead_code)] // read by the web UI
     pub no_browser: bool,
 }
 
@@ -37,7 +38,10 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// Flags with a value; as in pprof, `-base` and `-diff_base` keep only their last value.
 const SOURCE_VALUE_FLAGS: &[&str] = &[
+    "base",
+    "diff_base",
     "symbolize",
     "buildid",
     "timeout",
@@ -59,9 +63,6 @@ const SOURCE_BOOL_FLAGS: &[&str] = &[
 ];
 
 fn flag_kind(name: &str) -> Option<FlagKind> {
-    if name == "base" || name == "diff_base" {
-        return Some(FlagKind::List);
-    }
     if SOURCE_VALUE_FLAGS.contains(&name) {
         return Some(FlagKind::Value);
     }
@@ -77,10 +78,12 @@ fn flag_kind(name: &str) -> Option<FlagKind> {
     }
     for f in FIELDS {
         if f.name == name {
-            return Some(match f.kind {
-                Kind::Bool => FlagKind::Bool,
-                _ => FlagKind::Value,
-            });
+            // A choice group (granularity, sort) is set by its choices' own flags.
+            return match f.kind {
+                Kind::Bool => Some(FlagKind::Bool),
+                Kind::Choice(_) => None,
+                _ => Some(FlagKind::Value),
+            };
         }
         if let Kind::Choice(choices) = f.kind {
             if choices.contains(&name) {
@@ -101,9 +104,12 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     // Options, including choice words used as booleans.
     for f in FIELDS {
         if let Some(v) = parsed.get(f.name) {
-            config
-                .set(f.name, v)
-                .map_err(|e| Failure(format!("invalid value {v:?} for flag -{}: {e}", f.name)))?;
+            config.set(f.name, v).map_err(|_| {
+                Failure(format!(
+                    "invalid value {v:?} for flag -{}: parse error",
+                    f.name
+                ))
+            })?;
         }
         if let Kind::Choice(choices) = f.kind {
             let set: Vec<&str> = choices
@@ -209,13 +215,18 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
         all_frames: parsed.is_true("all_frames"),
         comment: parsed.get("add_comment").unwrap_or("").to_string(),
         symbolize: parsed.get("symbolize").unwrap_or("").to_string(),
+        exec_name: None,
+        build_id: parsed
+            .get("buildid")
+            .filter(|b| !b.is_empty())
+            .map(String::from),
     };
     if sources.normalize && sources.bases.is_empty() {
         return Err(Failure("must have base profile to normalize by".into()));
     }
     // A first argument that is a binary names the executable, not a profile.
     if sources.sources.len() > 1 && is_object_file(&sources.sources[0]) {
-        sources.sources.remove(0);
+        sources.exec_name = Some(sources.sources.remove(0));
     }
     Ok(Invocation {
         sources,
@@ -269,6 +280,11 @@ fn is_object_file(path: &str) -> bool {
 
 /// Runs profkit with these arguments; returns the process exit status.
 pub fn run(args: &[String]) -> i32 {
+    // `-h` prints the usage and succeeds, as Go's flag package does.
+    if flags::parse(args, flag_kind).is_ok_and(|p| p.help) {
+        eprintln!("{}", crate::usage::command_line_usage().trim_end());
+        return 0;
+    }
     match run_inner(args) {
         Ok(()) => 0,
         Err(Failure(message)) => {
@@ -421,12 +437,8 @@ pub fn prepare_report(
         options.format = OutputFormat::FlameGraphHtml;
     }
     if let Some(arg) = arg {
-        let rx = Regex::new(arg).map_err(|e| {
-            Failure(format!(
-                "parsing argument regexp {arg}: {}",
-                regex_error(&e)
-            ))
-        })?;
+        let rx = crate::regexp::compile(arg)
+            .map_err(|e| Failure(format!("parsing argument regexp {arg}: {e}")))?;
         options.symbol = Some(rx);
     }
     // The total is computed before focusing unless percentages are relative.
@@ -453,19 +465,9 @@ fn regex_option(name: &str, value: &str) -> Result<Option<Regex>, Failure> {
     if value.is_empty() {
         return Ok(None);
     }
-    Regex::new(value)
+    crate::regexp::compile(value)
         .map(Some)
-        .map_err(|e| Failure(format!("parsing {name} regexp: {}", regex_error(&e))))
-}
-
-/// A regex error on one line.
-fn regex_error(e: &regex::Error) -> String {
-    let s = e.to_string();
-    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    match lines.last() {
-        Some(last) if lines.len() > 1 => format!("{last} in {:?}", lines.get(1).unwrap_or(&"")),
-        _ => s,
-    }
+        .map_err(|e| Failure(format!("parsing {name} regexp: {e}")))
 }
 
 /// Applies the focus, ignore, hide, show, show_from, tag and prune_from filters.
@@ -482,6 +484,15 @@ fn apply_focus(
     let tag_filter = |name: &str, value: &str| -> Result<Option<profile::TagFilter>, Failure> {
         if value.is_empty() {
             return Ok(None);
+        }
+        // A bad regex gets Go's wording of the first part that does not compile.
+        let regexes = value.split_once('=').map_or(value, |(_, v)| v);
+        for part in regexes.split(',') {
+            if let Err(e) = crate::regexp::compile(part) {
+                if profile::TagFilter::parse(name, value, num_label_units).is_err() {
+                    return Err(Failure(format!("parsing {name} regexp: {e}")));
+                }
+            }
         }
         let f = profile::TagFilter::parse(name, value, num_label_units)?;
         if f.is_range() {

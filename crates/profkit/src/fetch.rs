@@ -26,6 +26,10 @@ pub struct Sources {
     pub comment: String,
     /// Symbolization mode (`-symbolize`).
     pub symbolize: String,
+    /// The binary named before the sources, for symbolization.
+    pub exec_name: Option<String>,
+    /// `-buildid`: the build id to assume for the main binary.
+    pub build_id: Option<String>,
 }
 
 /// Fetches, merges and combines every source as pprof does, returning the profile to
@@ -68,6 +72,16 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
     if s.all_frames {
         p.drop_frames = profile::StrId::EMPTY;
         p.keep_frames = profile::StrId::EMPTY;
+    }
+    let (options, warnings) = symbolize::SymbolizeOptions::parse(&s.symbolize);
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    if !options.none {
+        let report = symbolize::symbolize(&mut p, &options).map_err(|e| e.to_string())?;
+        for m in report.messages {
+            eprintln!("{m}");
+        }
     }
     p.remove_uninteresting().map_err(|e| e.to_string())?;
     if !s.comment.is_empty() {
@@ -167,16 +181,33 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, bool)> {
         Ok(_) => {
             let data = std::fs::read(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
-            Ok((profile::parse(&data)?, false))
+            Ok((locate_binaries(profile::parse(&data)?, s), false))
         }
         Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
-            Some((url, timeout)) => Ok((crate::http::fetch_profile(&url, timeout)?, true)),
+            Some((url, timeout)) => Ok((
+                locate_binaries(crate::http::fetch_profile(&url, timeout)?, s),
+                true,
+            )),
             None => Err(profile::Error::new(format!(
                 "stat {source}: {}",
                 os_error(&stat_error)
             ))),
         },
     }
+}
+
+/// Points the profile's mappings at local binaries (and gives a profile without
+/// mappings a fake one), as pprof does for every profile it reads.
+fn locate_binaries(mut p: Profile, s: &Sources) -> Profile {
+    let options = symbolize::LocateOptions {
+        search_path: None,
+        exec_name: s.exec_name.clone(),
+        build_id: s.build_id.clone(),
+    };
+    for m in symbolize::locate_binaries(&mut p, &options) {
+        eprintln!("{m}");
+    }
+    p
 }
 
 /// An OS error worded as Go words it ("no such file or directory").

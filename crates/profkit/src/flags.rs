@@ -45,11 +45,6 @@ impl Parsed {
     pub fn is_true(&self, name: &str) -> bool {
         self.get(name) == Some("true")
     }
-
-    /// Whether flag `name` was given at all.
-    pub fn is_set(&self, name: &str) -> bool {
-        self.values.contains_key(name)
-    }
 }
 
 /// Parses `args` against the flags `kind_of` knows; an unknown flag is an error worded as

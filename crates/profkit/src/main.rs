@@ -7,6 +7,7 @@ mod fetch;
 mod flags;
 mod graphviz;
 mod http;
+mod regexp;
 mod shell;
 mod tempfile;
 mod usage;

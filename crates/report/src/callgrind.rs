@@ -8,7 +8,7 @@ use std::io::Write;
 use profile::Result;
 
 use crate::graph::{Graph, NodeId, NodeInfo};
-use crate::measurement::scale;
+use crate::measurement::{go_float_to_int, scale};
 use crate::report::Report;
 use crate::write_error;
 
@@ -47,7 +47,7 @@ pub fn print_callgrind(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
             "{} {} {}",
             address(prev, info.address),
             info.lineno,
-            sv as i64
+            go_float_to_int(sv)
         );
         for e in g.sorted_edges(&n.out_edges) {
             let e = g.edge(e);
@@ -61,7 +61,10 @@ pub fn print_callgrind(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
             let _ = writeln!(
                 out,
                 "cfn={}",
-                compressed_name(&mut names, &node_names[&e.dest])
+                compressed_name(
+                    &mut names,
+                    node_names.get(&e.dest).map_or("", String::as_str)
+                )
             );
             let _ = writeln!(
                 out,
@@ -69,7 +72,7 @@ pub fn print_callgrind(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
                 address(prev, callee.info.address),
                 callee.info.lineno
             );
-            let _ = writeln!(out, "* * {}", c as i64);
+            let _ = writeln!(out, "* * {}", go_float_to_int(c));
         }
         prev = Some(info);
     }

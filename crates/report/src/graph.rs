@@ -69,7 +69,7 @@ impl NodeInfo {
             parts.push(self.file.clone());
         } else if !self.name.is_empty() {
         } else if !self.objfile.is_empty() {
-            parts.push(format!("[{}]", base_name(&self.objfile)));
+            parts.push(format!("[{}]", profile::gopath::base_name(&self.objfile)));
         } else {
             parts.push("<unknown>".to_string());
         }
@@ -136,10 +136,10 @@ pub fn sort_tags(tags: &mut [&Tag], flat: bool) {
         let by_cum = if flat {
             std::cmp::Ordering::Equal
         } else {
-            b.cum.abs().cmp(&a.cum.abs())
+            b.cum.wrapping_abs().cmp(&a.cum.wrapping_abs())
         };
         by_cum
-            .then_with(|| b.flat.abs().cmp(&a.flat.abs()))
+            .then_with(|| b.flat.wrapping_abs().cmp(&a.flat.wrapping_abs()))
             .then_with(|| a.name.cmp(&b.name))
     });
 }
@@ -400,7 +400,7 @@ fn node_info(prof: &Profile, loc: &Location, line: Option<usize>, o: &GraphOptio
     };
     let file = prof.str(func.filename);
     if !file.is_empty() {
-        info.file = clean_path(file);
+        info.file = profile::gopath::clean(file);
     }
     if o.orig_fn_names {
         info.orig_name = prof.str(func.system_name).to_string();
@@ -642,8 +642,8 @@ impl Graph {
 
     fn add_to_edge(&mut self, e: EdgeId, dv: i64, v: i64, residual: bool, inline: bool) {
         let edge = &mut self.edges[e];
-        edge.weight_div += dv;
-        edge.weight += v;
+        edge.weight_div = edge.weight_div.wrapping_add(dv);
+        edge.weight = edge.weight.wrapping_add(v);
         if residual {
             edge.residual = true;
         }
@@ -663,8 +663,8 @@ impl Graph {
     ) {
         let node = &mut self.arena[n];
         let add = |v: &mut i64, d: &mut i64| {
-            *d += dw;
-            *v += w;
+            *d = d.wrapping_add(dw);
+            *v = v.wrapping_add(w);
         };
         if flat {
             add(&mut node.flat, &mut node.flat_div);
@@ -676,11 +676,11 @@ impl Graph {
         };
         let add_tag = |t: &mut Tag| {
             if flat {
-                t.flat_div += dw;
-                t.flat += w;
+                t.flat_div = t.flat_div.wrapping_add(dw);
+                t.flat = t.flat.wrapping_add(w);
             } else {
-                t.cum_div += dw;
-                t.cum += w;
+                t.cum_div = t.cum_div.wrapping_add(dw);
+                t.cum = t.cum.wrapping_add(w);
             }
         };
         if !tags.labels.is_empty() {
@@ -723,7 +723,10 @@ impl Graph {
     /// Sum of the flat and of the cumulative values of the graph's nodes.
     pub fn sum(&self) -> (i64, i64) {
         self.nodes.iter().fold((0, 0), |(f, c), &n| {
-            (f + self.arena[n].flat, c + self.arena[n].cum)
+            (
+                f.wrapping_add(self.arena[n].flat),
+                c.wrapping_add(self.arena[n].cum),
+            )
         })
     }
 
@@ -731,7 +734,7 @@ impl Graph {
     pub fn discard_low_frequency_nodes(&self, cutoff: i64) -> NodeSet {
         self.nodes
             .iter()
-            .filter(|&&n| self.arena[n].cum.abs() >= cutoff)
+            .filter(|&&n| self.arena[n].cum.wrapping_abs() >= cutoff)
             .map(|&n| self.arena[n].info.clone())
             .collect()
     }
@@ -741,14 +744,14 @@ impl Graph {
         self.nodes
             .iter()
             .copied()
-            .filter(|&n| self.arena[n].cum.abs() >= cutoff)
+            .filter(|&n| self.arena[n].cum.wrapping_abs() >= cutoff)
             .collect()
     }
 
     /// Drops the tags of every node whose flat and cumulative magnitudes are below
     /// `cutoff`.
     pub fn trim_low_frequency_tags(&mut self, cutoff: i64) {
-        let keep = |t: &Tag| t.flat.abs() >= cutoff || t.cum.abs() >= cutoff;
+        let keep = |t: &Tag| t.flat.wrapping_abs() >= cutoff || t.cum.wrapping_abs() >= cutoff;
         for &n in &self.nodes {
             let node = &mut self.arena[n];
             node.label_tags.retain(|_, t| keep(t));
@@ -766,7 +769,7 @@ impl Graph {
             let low: Vec<(NodeId, EdgeId)> = self.arena[n]
                 .in_edges
                 .iter()
-                .filter(|&(_, &e)| self.edges[e].weight.abs() < cutoff)
+                .filter(|&(_, &e)| self.edges[e].weight.wrapping_abs() < cutoff)
                 .map(|(&s, &e)| (s, e))
                 .collect();
             for (src, _) in low {
@@ -875,8 +878,8 @@ impl Graph {
         list.sort_by(|&a, &b| {
             let (ea, eb) = (&self.edges[a], &self.edges[b]);
             eb.weight
-                .abs()
-                .cmp(&ea.weight.abs())
+                .wrapping_abs()
+                .cmp(&ea.weight.wrapping_abs())
                 .then_with(|| self.arena[ea.src].name.cmp(&self.arena[eb.src].name))
                 .then_with(|| self.arena[ea.dest].name.cmp(&self.arena[eb.dest].name))
         });
@@ -947,11 +950,8 @@ fn compare_printable(a: &Node, b: &Node) -> std::cmp::Ordering {
     if a.info.address != 0 && b.info.address != 0 && a.info.address != b.info.address {
         return a.info.address.cmp(&b.info.address);
     }
-    match a.name.cmp(&b.name) {
-        // Different identities with equal names still differ; fall through to later keys.
-        Ordering::Equal => Ordering::Equal,
-        o => o,
-    }
+    // Different identities with equal names compare equal here; later keys decide.
+    a.name.cmp(&b.name)
 }
 
 fn compare_identity(a: &Node, b: &Node) -> std::cmp::Ordering {
@@ -967,18 +967,18 @@ fn sort_node_ids(g: &Graph, nodes: &mut [NodeId], order: NodeOrder) {
         NodeOrder::FlatName => nodes.sort_by(|&l, &r| {
             let (l, r) = (a(l), a(r));
             r.flat
-                .abs()
-                .cmp(&l.flat.abs())
+                .wrapping_abs()
+                .cmp(&l.flat.wrapping_abs())
                 .then_with(|| compare_printable(l, r))
-                .then_with(|| r.cum.abs().cmp(&l.cum.abs()))
+                .then_with(|| r.cum.wrapping_abs().cmp(&l.cum.wrapping_abs()))
                 .then_with(|| compare_identity(l, r))
         }),
         NodeOrder::FlatCumName => nodes.sort_by(|&l, &r| {
             let (l, r) = (a(l), a(r));
             r.flat
-                .abs()
-                .cmp(&l.flat.abs())
-                .then_with(|| r.cum.abs().cmp(&l.cum.abs()))
+                .wrapping_abs()
+                .cmp(&l.flat.wrapping_abs())
+                .then_with(|| r.cum.wrapping_abs().cmp(&l.cum.wrapping_abs()))
                 .then_with(|| compare_printable(l, r))
                 .then_with(|| compare_identity(l, r))
         }),
@@ -1019,10 +1019,10 @@ fn sort_node_ids(g: &Graph, nodes: &mut [NodeId], order: NodeOrder) {
             nodes.sort_by(|&li, &ri| {
                 let (l, r) = (a(li), a(ri));
                 score[&ri]
-                    .abs()
-                    .cmp(&score[&li].abs())
+                    .wrapping_abs()
+                    .cmp(&score[&li].wrapping_abs())
                     .then_with(|| compare_printable(l, r))
-                    .then_with(|| r.flat.abs().cmp(&l.flat.abs()))
+                    .then_with(|| r.flat.wrapping_abs().cmp(&l.flat.wrapping_abs()))
                     .then_with(|| compare_identity(l, r))
             })
         }
@@ -1041,7 +1041,7 @@ fn entropy_score(g: &Graph, n: &Node) -> i64 {
     } else {
         score += edge_entropy_score(g, &n.out_edges, n.flat);
     }
-    (score * n.cum as f64) as i64 + n.flat
+    crate::measurement::go_float_to_int(score * n.cum as f64).wrapping_add(n.flat)
 }
 
 fn edge_entropy_score(g: &Graph, edges: &EdgeMap, self_value: i64) -> f64 {
@@ -1049,64 +1049,20 @@ fn edge_entropy_score(g: &Graph, edges: &EdgeMap, self_value: i64) -> f64 {
     let mut total = self_value;
     for &e in edges.values() {
         if g.edges[e].weight > 0 {
-            total += g.edges[e].weight.abs();
+            total = total.wrapping_add(g.edges[e].weight.wrapping_abs());
         }
     }
     if total != 0 {
         for &e in edges.values() {
-            let frac = g.edges[e].weight.abs() as f64 / total as f64;
+            let frac = g.edges[e].weight.wrapping_abs() as f64 / total as f64;
             score += -frac * frac.log2();
         }
         if self_value > 0 {
-            let frac = self_value.abs() as f64 / total as f64;
+            let frac = self_value.wrapping_abs() as f64 / total as f64;
             score += -frac * frac.log2();
         }
     }
     score
-}
-
-/// The last element of a slash-separated path (`.` for an empty one), like Go's
-/// `filepath.Base`.
-pub fn base_name(path: &str) -> &str {
-    if path.is_empty() {
-        return ".";
-    }
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        return "/";
-    }
-    match trimmed.rfind('/') {
-        Some(i) => &trimmed[i + 1..],
-        None => trimmed,
-    }
-}
-
-/// The shortest equivalent of a slash-separated path, like Go's `filepath.Clean`.
-pub fn clean_path(path: &str) -> String {
-    if path.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|&p| p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
 }
 
 fn shorten_regexes() -> &'static [Regex; 5] {
@@ -1163,13 +1119,6 @@ mod tests {
         };
         assert_eq!(obj.printable_name(), "[libc.so]");
         assert_eq!(NodeInfo::default().printable_name(), "<unknown>");
-    }
-
-    #[test]
-    fn clean_path_removes_dots_and_duplicate_slashes() {
-        assert_eq!(clean_path("/a/./b/../c//d/"), "/a/c/d");
-        assert_eq!(clean_path("../x/.."), "..");
-        assert_eq!(clean_path(""), ".");
     }
 
     #[test]

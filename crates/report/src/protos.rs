@@ -8,7 +8,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use profile::{Function, Line, Location, Profile, Result, ValueType};
 
-use crate::measurement::scale;
+use crate::measurement::{go_float_to_int, scale};
 use crate::report::Report;
 use crate::{write_error, Options};
 
@@ -25,7 +25,7 @@ pub fn print_proto(w: &mut dyn Write, p: &mut Profile, o: &Options) -> Result<()
     let r = o.ratio;
     if r > 0.0 && r != 1.0 {
         for v in &mut p.samples.values {
-            *v = (*v as f64 * r) as i64;
+            *v = go_float_to_int(*v as f64 * r);
         }
     }
     write_gzipped(w, p)
@@ -90,7 +90,11 @@ pub fn print_top_proto(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
         let n = g.node(id);
         let (fv, _) = scale(n.flat_value(), &o.sample_unit, &o.output_unit);
         let (cv, _) = scale(n.cum_value(), &o.sample_unit, &o.output_unit);
-        out.samples.push(&[cv as i64, fv as i64], &[i as u32], &[]);
+        out.samples.push(
+            &[go_float_to_int(cv), go_float_to_int(fv)],
+            &[i as u32],
+            &[],
+        );
     }
     write_gzipped(w, &out)
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use profile::Profile;
 
 use crate::graph::{Graph, GraphOptions, NodeSet, TagOptions};
-use crate::measurement;
+use crate::measurement::{self, go_float_to_int};
 use crate::{Options, OutputFormat};
 
 /// A profile with the options of the report made from it and the total of its
@@ -56,7 +56,7 @@ impl<'a> Report<'a> {
     pub fn format_value(&self, v: i64) -> String {
         let o = &self.options;
         let v = if o.ratio > 0.0 && o.ratio != 1.0 {
-            (v as f64 * o.ratio) as i64
+            go_float_to_int(v as f64 * o.ratio)
         } else {
             v
         };
@@ -107,8 +107,8 @@ impl<'a> Report<'a> {
         let call_tree = self.call_tree();
         let mut g = self.new_graph(None);
         let (total, _) = g.sum();
-        let node_cutoff = ((total as f64 * o.node_fraction) as i64).abs();
-        let edge_cutoff = ((total as f64 * o.edge_fraction) as i64).abs();
+        let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
+        let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
         let mut dropped_nodes = 0;
         if node_cutoff > 0 {
             if call_tree {
@@ -167,9 +167,9 @@ impl<'a> Report<'a> {
         let mut min_value = 0i64;
         for &n in &g.nodes {
             let node = g.node(n);
-            let mut node_min = node.flat_value().abs();
+            let mut node_min = node.flat_value().wrapping_abs();
             if node_min == 0 {
-                node_min = node.cum_value().abs();
+                node_min = node.cum_value().wrapping_abs();
             }
             if node_min > 0 && (min_value == 0 || node_min < min_value) {
                 min_value = node_min;
@@ -180,8 +180,8 @@ impl<'a> Report<'a> {
             min_value = max_value;
         }
         if o.ratio > 0.0 && o.ratio != 1.0 {
-            min_value = (min_value as f64 * o.ratio) as i64;
-            max_value = (max_value as f64 * o.ratio) as i64;
+            min_value = go_float_to_int(min_value as f64 * o.ratio);
+            max_value = go_float_to_int(max_value as f64 * o.ratio);
         }
         let (_, min_unit) = measurement::scale(min_value, &o.sample_unit, "minimum");
         let (_, max_unit) = measurement::scale(max_value, &o.sample_unit, "minimum");
@@ -208,7 +208,7 @@ impl<'a> Report<'a> {
         if let Some(m) = prof.mappings.first() {
             let file = prof.str(m.filename);
             if !file.is_empty() {
-                label.push(format!("File: {}", crate::graph::base_name(file)));
+                label.push(format!("File: {}", profile::gopath::base_name(file)));
             }
             let build_id = prof.str(m.build_id);
             if !build_id.is_empty() {
@@ -238,7 +238,7 @@ impl<'a> Report<'a> {
             let ratio = if total_unit == "ns" && total_nanos != 0.0 {
                 format!(
                     "({})",
-                    measurement::percentage(total_nanos as i64, prof.duration_nanos)
+                    measurement::percentage(go_float_to_int(total_nanos), prof.duration_nanos)
                 )
             } else {
                 String::new()
@@ -292,7 +292,7 @@ impl<'a> Report<'a> {
         ));
         if self.total != 0 {
             if dropped_nodes > 0 {
-                let cut = ((self.total as f64 * o.node_fraction) as i64).abs();
+                let cut = go_float_to_int(self.total as f64 * o.node_fraction).wrapping_abs();
                 label.push(dropped_label(
                     dropped_nodes,
                     "node",
@@ -301,7 +301,7 @@ impl<'a> Report<'a> {
                 ));
             }
             if dropped_edges > 0 {
-                let cut = ((self.total as f64 * o.edge_fraction) as i64).abs();
+                let cut = go_float_to_int(self.total as f64 * o.edge_fraction).wrapping_abs();
                 label.push(dropped_label(
                     dropped_edges,
                     "edge",
@@ -405,7 +405,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 pub fn trim_path(path: &str, trim_path: &str, search_path: &str) -> String {
     if trim_path.is_empty() {
         for dir in search_path.split(':').filter(|d| !d.is_empty()) {
-            let want = format!("/{}/", crate::graph::base_name(dir));
+            let want = format!("/{}/", profile::gopath::base_name(dir));
             if let Some(found) = path.find(&want) {
                 return path[found + want.len()..].to_string();
             }

@@ -30,8 +30,10 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
             } else {
                 p.str(l.str).to_string()
             };
-            *tag_map.entry(key).or_default().entry(value).or_insert(0) += v;
-            *tag_totals.entry(key).or_insert(0) += v;
+            let sum = tag_map.entry(key).or_default().entry(value).or_insert(0);
+            *sum = sum.wrapping_add(v);
+            let total = tag_totals.entry(key).or_insert(0);
+            *total = total.wrapping_add(v);
         }
     }
     let mut keys: Vec<&str> = tag_map.keys().copied().collect();

@@ -87,7 +87,7 @@ pub fn print_text(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
     let total = rpt.total;
     let mut flat_sum = 0i64;
     for item in &items {
-        flat_sum += item.flat;
+        flat_sum = flat_sum.wrapping_add(item.flat);
         let inl = if item.inline_label.is_empty() {
             String::new()
         } else {

@@ -60,7 +60,7 @@ pub fn print_tree(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
                 if e.inline { " (inline)" } else { "" }
             );
         }
-        flat_sum += flat;
+        flat_sum = flat_sum.wrapping_add(flat);
         let _ = writeln!(
             out,
             "{:>10} {} {} {:>10} {}                | {}",

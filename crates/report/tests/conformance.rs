@@ -1,6 +1,6 @@
-//! Replays conformance cases whose reports need no profile transform (raw address
-//! granularity, or reports that do not depend on granularity) through
-//! `report::generate` and compares with pprof's exact output.
+//! Replays conformance cases of a single profile without filters through
+//! `report::generate`, after pruning and aggregating it as the driver does, and
+//! compares with pprof's exact output.
 
 use std::path::{Path, PathBuf};
 
@@ -87,6 +87,7 @@ fn load_cases() -> Vec<Case> {
 fn run_case(case: &Case) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut format = None;
     let mut addresses = false;
+    let mut granularity = "functions";
     let mut noinlines = false;
     let (mut cum, mut compact, mut mean) = (false, false, false);
     let mut node_count: Option<usize> = None;
@@ -109,6 +110,10 @@ fn run_case(case: &Case) -> Option<(Vec<u8>, Vec<u8>)> {
             "-callgrind" => format = Some(OutputFormat::Callgrind),
             "-comments" => format = Some(OutputFormat::Comments),
             "-addresses" => addresses = true,
+            "-lines" => granularity = "lines",
+            "-files" => granularity = "files",
+            "-filefunctions" => granularity = "filefunctions",
+            "-functions" => granularity = "functions",
             "-noinlines" => noinlines = true,
             "-cum" => cum = true,
             "-flat" => cum = false,
@@ -119,23 +124,32 @@ fn run_case(case: &Case) -> Option<(Vec<u8>, Vec<u8>)> {
             "-edgefraction" => edge_fraction = value?.parse().ok()?,
             "-unit" => unit = value?.to_string(),
             "-sample_index" => sample_index = Some(value?.to_string()),
-            f if !f.starts_with('-') => input = Some(a.clone()),
+            f if !f.starts_with('-') && input.is_none() => input = Some(a.clone()),
             _ => return None,
         }
     }
     let format = format?;
-    // Everything but tags and comments depends on granularity: only raw addresses
-    // (with inlines) leave the profile as decoded.
-    let granular = !matches!(format, OutputFormat::Tags | OutputFormat::Comments);
-    let raw_granularity = (addresses || format == OutputFormat::Callgrind) && !noinlines;
-    if granular && !raw_granularity {
-        return None;
-    }
-    if format == OutputFormat::Traces {
-        return None; // traces use function granularity by default
+    if addresses || format == OutputFormat::Callgrind {
+        granularity = "addresses";
     }
     let data = std::fs::read(case.dir.join(input?)).ok()?;
     let mut prof = profile::parse(&data).ok()?;
+    prof.remove_uninteresting().ok()?;
+    let inlines = !noinlines;
+    // (function, filename, linenumber, address) kept at each granularity, as the
+    // driver aggregates before reporting.
+    let keep = match granularity {
+        "addresses" if inlines => None,
+        "addresses" => Some((true, true, true, true)),
+        "lines" => Some((true, true, true, false)),
+        "files" => Some((false, true, false, false)),
+        "filefunctions" => Some((true, true, false, false)),
+        _ => Some((true, false, false, false)),
+    };
+    if let Some((function, filename, line, address)) = keep {
+        prof.aggregate(inlines, function, filename, line, false, address)
+            .ok()?;
+    }
     let index = match &sample_index {
         Some(name) => prof
             .sample_types
@@ -167,7 +181,7 @@ fn run_case(case: &Case) -> Option<(Vec<u8>, Vec<u8>)> {
     if let Some(m) = prof.mappings.first() {
         let file = prof.str(m.filename);
         if !file.is_empty() {
-            o.title = report::graph::base_name(file).to_string();
+            o.title = profile::gopath::base_name(file).to_string();
         }
     }
     let mut units = std::collections::HashMap::new();

@@ -2,6 +2,7 @@
 //! then numbered, tied to mappings and functions the way pprof numbers them.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::maps::{self, RawMapping};
 use crate::model::{Function, Label, Line, Location, Mapping, Profile, Samples, ValueType};
@@ -13,7 +14,7 @@ pub(super) struct Builder {
     /// The profile under construction; its entity tables stay empty until `finish`.
     pub(super) profile: Profile,
     addresses: Vec<u64>,
-    by_address: HashMap<u64, u32>,
+    by_address: HashMap<u64, u32, BuildHasherDefault<AddressHasher>>,
     /// Source line of each location, when known: (index into `functions`, line).
     lines: Vec<Option<(u32, i64)>>,
     functions: Vec<Function>,
@@ -39,7 +40,7 @@ impl Builder {
         Builder {
             profile,
             addresses: Vec::new(),
-            by_address: HashMap::new(),
+            by_address: HashMap::default(),
             lines: Vec::new(),
             functions: Vec::new(),
             functions_by_name: HashMap::new(),
@@ -248,6 +249,29 @@ impl Builder {
             })
             .collect();
         profile
+    }
+}
+
+/// A fast hash for addresses (the map's keys come from the profile, but a collision
+/// flood costs only time, as it would in pprof's own maps).
+#[derive(Default)]
+pub(super) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        // Fibonacci hashing, folded so the table's low bits see the high ones.
+        let h = (self.0 ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 32);
     }
 }
 

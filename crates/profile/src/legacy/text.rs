@@ -1,7 +1,5 @@
 //! Reading the text formats as pprof does: line by line, with Go's number syntax.
 
-use std::sync::LazyLock;
-
 use regex::Regex;
 
 use crate::error::Error;
@@ -84,8 +82,6 @@ pub(super) fn is_memory_map_sentinel(line: &str) -> bool {
     line.contains("--- Memory map: ---") || line.contains("MAPPED_LIBRARIES:")
 }
 
-static HEX_NUMBER: LazyLock<Regex> = LazyLock::new(|| compile("0x[0-9a-f]+"));
-
 /// Compiles one of this module's fixed patterns.
 pub(super) fn compile(pattern: &str) -> Regex {
     match Regex::new(pattern) {
@@ -95,20 +91,33 @@ pub(super) fn compile(pattern: &str) -> Regex {
     }
 }
 
-/// Appends every `0x…` hexadecimal number of `s` to `out`; fails on a number that
-/// does not fit in 64 bits, naming it.
+/// Appends every `0x…` hexadecimal number of `s` (lower-case digits, as pprof's
+/// pattern `0x[0-9a-f]+` finds them) to `out`; fails on a number that does not fit in
+/// 64 bits, naming it.
 pub(super) fn hex_addresses(s: &str, mut out: impl FnMut(u64)) -> Result<(), String> {
-    for m in HEX_NUMBER.find_iter(s) {
-        let digits = &m.as_str()[2..];
-        match u64::from_str_radix(digits, 16) {
+    let b = s.as_bytes();
+    let is_digit = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+    let mut i = 0;
+    while i + 2 < b.len() {
+        if b[i] != b'0' || b[i + 1] != b'x' || !is_digit(b[i + 2]) {
+            i += 1;
+            continue;
+        }
+        let start = i + 2;
+        let mut end = start;
+        while end < b.len() && is_digit(b[end]) {
+            end += 1;
+        }
+        match u64::from_str_radix(&s[start..end], 16) {
             Ok(a) => out(a),
             Err(_) => {
                 return Err(format!(
                     "failed to parse as hex 64-bit number: {}",
-                    m.as_str()
+                    &s[i..end]
                 ))
             }
         }
+        i = end;
     }
     Ok(())
 }
@@ -296,8 +305,9 @@ mod tests {
     #[test]
     fn hex_addresses_rejects_numbers_wider_than_64_bits() {
         let mut v = Vec::new();
-        assert!(hex_addresses("@ 0x10 0xff", |a| v.push(a)).is_ok());
-        assert_eq!(v, [0x10, 0xff]);
+        assert!(hex_addresses("@ 0x10 0xff 0x 0xg 00x7 0x1A", |a| v.push(a)).is_ok());
+        // "0x1A" is 0x1 followed by text: pprof's pattern takes lower-case digits only.
+        assert_eq!(v, [0x10, 0xff, 0x7, 0x1]);
         assert_eq!(
             hex_addresses("0x11112222333344445", |_| {}),
             Err("failed to parse as hex 64-bit number: 0x11112222333344445".to_string())

@@ -270,7 +270,7 @@ impl Writer {
 /// Bytes a varint of `v` takes.
 #[inline]
 pub fn varint_len(v: u64) -> usize {
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 #[cfg(test)]

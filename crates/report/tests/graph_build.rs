@@ -1,0 +1,149 @@
+//! Behaviour of the call graph builder on small hand-made profiles.
+
+use profile::{Function, Line, Location, Profile, ValueType};
+use report::graph::{Graph, GraphOptions, NodeOrder};
+
+/// A profile with one function per name and one location per function; each sample is
+/// a stack of function indices, leaf first, with one value.
+fn profile(names: &[&str], samples: &[(&[u32], i64)]) -> Profile {
+    let mut p = Profile::new(1);
+    let ty = p.intern("samples");
+    let unit = p.intern("count");
+    p.sample_types.push(ValueType { ty, unit });
+    for (i, name) in names.iter().enumerate() {
+        let name = p.intern(name);
+        p.functions.push(Function {
+            id: i as u64 + 1,
+            name,
+            ..Function::default()
+        });
+        p.locations.push(Location {
+            id: i as u64 + 1,
+            lines: vec![Line {
+                function: i as u32,
+                line: 0,
+                column: 0,
+            }],
+            ..Location::default()
+        });
+    }
+    for (stack, v) in samples {
+        p.samples.push(&[*v], stack, &[]);
+    }
+    p
+}
+
+fn node<'g>(g: &'g Graph, name: &str) -> &'g report::graph::Node {
+    let id = g
+        .nodes
+        .iter()
+        .copied()
+        .find(|&n| g.node(n).name == name)
+        .unwrap_or_else(|| panic!("no node {name}"));
+    g.node(id)
+}
+
+#[test]
+fn cum_counts_a_recursive_function_once_per_sample() {
+    // main -> f -> f -> g
+    let p = profile(&["main", "f", "g"], &[(&[2, 1, 1, 0], 5), (&[1, 0], 3)]);
+    let g = Graph::new(&p, &GraphOptions::default());
+    let f = node(&g, "f");
+    assert_eq!((f.flat, f.cum), (3, 8));
+    assert_eq!(node(&g, "main").cum, 8);
+    assert_eq!((node(&g, "g").flat, node(&g, "g").cum), (5, 5));
+}
+
+#[test]
+fn edges_sum_the_samples_through_each_call_once() {
+    let p = profile(&["main", "f", "g"], &[(&[2, 1, 1, 0], 5), (&[2, 0], 2)]);
+    let g = Graph::new(&p, &GraphOptions::default());
+    let main = node(&g, "main");
+    let weights: Vec<(String, i64)> = g
+        .sorted_edges(&main.out_edges)
+        .into_iter()
+        .map(|e| (g.node(g.edge(e).dest).name.clone(), g.edge(e).weight))
+        .collect();
+    assert_eq!(weights, vec![("f".to_string(), 5), ("g".to_string(), 2)]);
+    // The self edge f -> f is not recorded.
+    assert!(!node(&g, "f")
+        .out_edges
+        .values()
+        .any(|&e| g.edge(e).dest == g.edge(e).src));
+}
+
+#[test]
+fn flat_order_breaks_ties_by_name() {
+    let p = profile(&["main", "b", "a"], &[(&[1, 0], 4), (&[2, 0], 4)]);
+    let mut g = Graph::new(&p, &GraphOptions::default());
+    g.sort_nodes_by(NodeOrder::FlatName);
+    let names: Vec<&str> = g.nodes.iter().map(|&n| g.node(n).name.as_str()).collect();
+    assert_eq!(names, vec!["a", "b", "main"]);
+    g.sort_nodes_by(NodeOrder::CumName);
+    assert_eq!(g.node(g.nodes[0]).name, "main");
+}
+
+#[test]
+fn kept_nodes_leave_residual_edges_over_dropped_frames() {
+    let p = profile(&["main", "mid", "leaf"], &[(&[2, 1, 0], 7)]);
+    let full = Graph::new(&p, &GraphOptions::default());
+    let kept = full
+        .nodes
+        .iter()
+        .filter(|&&n| full.node(n).name != "mid")
+        .map(|&n| full.node(n).info.clone())
+        .collect();
+    let g = Graph::new(
+        &p,
+        &GraphOptions {
+            kept_nodes: Some(&kept),
+            ..GraphOptions::default()
+        },
+    );
+    assert_eq!(g.nodes.len(), 2);
+    let main = node(&g, "main");
+    let e = g.edge(*main.out_edges.values().next().expect("an edge"));
+    assert!(e.residual);
+    assert_eq!(e.weight, 7);
+}
+
+#[test]
+fn call_tree_makes_a_node_per_calling_context() {
+    // leaf reached from two callers: two tree nodes, one graph node.
+    let p = profile(
+        &["main", "a", "b", "leaf"],
+        &[(&[3, 1, 0], 1), (&[3, 2, 0], 2)],
+    );
+    let tree = Graph::new(
+        &p,
+        &GraphOptions {
+            call_tree: true,
+            ..GraphOptions::default()
+        },
+    );
+    let leaves = tree
+        .nodes
+        .iter()
+        .filter(|&&n| tree.node(n).name == "leaf")
+        .count();
+    assert_eq!(leaves, 2);
+    let graph = Graph::new(&p, &GraphOptions::default());
+    assert_eq!(node(&graph, "leaf").flat, 3);
+}
+
+#[test]
+fn zero_valued_samples_are_ignored_and_negative_nodes_can_be_dropped() {
+    let p = profile(&["main", "f", "g"], &[(&[1, 0], 0), (&[2, 0], -4)]);
+    let g = Graph::new(
+        &p,
+        &GraphOptions {
+            drop_negative: true,
+            ..GraphOptions::default()
+        },
+    );
+    assert!(g.nodes.is_empty());
+    let g = Graph::new(&p, &GraphOptions::default());
+    let names: Vec<&str> = g.nodes.iter().map(|&n| g.node(n).name.as_str()).collect();
+    assert!(!names.contains(&"f"));
+    assert_eq!(node(&g, "g").flat, -4);
+}
