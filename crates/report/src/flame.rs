@@ -204,7 +204,7 @@ impl Stacks {
                 acc.0 += v;
             }
         }
-        let mut sorted: Vec<(Box<[u32]>, (i64, i64))> = index.into_iter().collect();
+        let mut sorted: Vec<_> = index.into_iter().collect();
         sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let total: usize = sorted.iter().map(|(k, _)| k.len()).sum();
         let mut out = Stacks {

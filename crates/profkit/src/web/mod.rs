@@ -12,7 +12,7 @@ mod views;
 use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use profile::Profile;
 
@@ -34,33 +34,28 @@ pub struct State {
     cache: Mutex<ResponseCache>,
 }
 
-/// The last few successful responses, by URL.
+/// The last few responses, by URL. An entry is made before its view is rendered, so a
+/// request for a view being rendered waits for it instead of rendering it again.
 #[derive(Default)]
 struct ResponseCache {
-    entries: VecDeque<(String, Response)>,
+    entries: VecDeque<(String, Arc<OnceLock<Response>>)>,
 }
 
 impl ResponseCache {
     /// Views kept.
     const CAPACITY: usize = 16;
-    /// Bodies larger than this are not kept.
-    const MAX_BODY: usize = 64 << 20;
 
-    fn get(&self, key: &str) -> Option<Response> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, r)| r.clone())
-    }
-
-    fn put(&mut self, key: String, resp: &Response) {
-        if resp.status != 200 || resp.body.len() > Self::MAX_BODY || self.get(&key).is_some() {
-            return;
+    /// The entry for `key`, made (empty) if there is none.
+    fn entry(&mut self, key: &str) -> Arc<OnceLock<Response>> {
+        if let Some((_, cell)) = self.entries.iter().find(|(k, _)| k == key) {
+            return Arc::clone(cell);
         }
         if self.entries.len() == Self::CAPACITY {
             self.entries.pop_front();
         }
-        self.entries.push_back((key, resp.clone()));
+        let cell = Arc::new(OnceLock::new());
+        self.entries.push_back((key.to_string(), Arc::clone(&cell)));
+        cell
     }
 }
 
@@ -139,26 +134,29 @@ pub fn serve(
             };
             route(&warm, &req);
         });
-    server::run(listener, is_local_host(&host), move |req| route(&state, req));
+    server::run(listener, is_local_host(&host), move |req| {
+        route(&state, req)
+    });
     Ok(())
 }
 
-/// Answers one request, from the cache when the same URL was rendered recently.
+/// Answers one request, from the cache when the same URL was rendered recently (the
+/// profile never changes, so a view is a function of its URL).
 fn route(state: &State, req: &Request) -> Response {
+    if req.path == "/ui/download" {
+        return views::download(state);
+    }
     let path = if req.path == "/ui/" {
         "/ui/flamegraph"
     } else {
         req.path.as_str()
     };
     let key = format!("{path}?{}", req.raw_query);
-    if let Some(hit) = state.cache.lock().ok().and_then(|c| c.get(&key)) {
-        return hit;
-    }
-    let resp = render(state, req);
-    if let Ok(mut c) = state.cache.lock() {
-        c.put(key, &resp);
-    }
-    resp
+    let cell = match state.cache.lock() {
+        Ok(mut c) => c.entry(&key),
+        Err(_) => return render(state, req),
+    };
+    cell.get_or_init(|| render(state, req)).clone()
 }
 
 /// Renders the response to one request.
