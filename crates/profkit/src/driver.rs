@@ -303,9 +303,13 @@ fn run_inner(args: &[String]) -> Result<(), Failure> {
             let out = generate_report(profile, command, arg.as_deref(), &inv.config)?;
             write_output(&out, command, &inv.config)
         }
-        None if !inv.http.is_empty() => Err(Failure(
-            "the web interface is not available in this build".into(),
-        )),
+        None if !inv.http.is_empty() => crate::web::serve(
+            profile,
+            inv.config,
+            &inv.http,
+            inv.no_browser,
+            inv.sources.diff_base,
+        ),
         None => crate::shell::run(profile, inv.config),
     }
 }
@@ -355,14 +359,48 @@ pub fn apply_command_overrides(command: &Command, mut cfg: Config) -> Config {
     cfg
 }
 
+/// A profile filtered and aggregated for a report, with the report's options and the
+/// total its percentages are relative to.
+pub struct PreparedReport {
+    /// The profile after filters and aggregation.
+    pub profile: Profile,
+    /// The report options.
+    pub options: report::Options,
+    /// The total percentages are relative to.
+    pub total: i64,
+}
+
 /// Renders `command` on `p` with `cfg`, returning the report's bytes (post-processed for
 /// graphical formats).
 pub fn generate_report(
-    mut p: Profile,
+    p: Profile,
     command: &Command,
     arg: Option<&str>,
     cfg: &Config,
 ) -> Result<Vec<u8>, Failure> {
+    let PreparedReport {
+        profile: mut p,
+        options,
+        total,
+    } = prepare_report(p, command, arg, cfg)?;
+    let mut out = Vec::new();
+    let binaries = crate::objtool::Binaries::default();
+    report::generate_with_binaries(&mut out, &mut p, &options, total, Some(&binaries))?;
+    match command.post {
+        PostProcess::None => Ok(out),
+        PostProcess::Dot(format) => crate::graphviz::render(&out, format).map_err(Failure),
+        PostProcess::Svg => crate::graphviz::render_svg(&out).map_err(Failure),
+    }
+}
+
+/// Applies `cfg` to `p` for `command` as pprof does before rendering (label frames,
+/// filters, aggregation) and settles the report options and total.
+pub fn prepare_report(
+    mut p: Profile,
+    command: &Command,
+    arg: Option<&str>,
+    cfg: &Config,
+) -> Result<PreparedReport, Failure> {
     let (num_label_units, ignored_units) = p.num_label_units();
     let mut ignored: Vec<_> = ignored_units.into_iter().collect();
     ignored.sort();
@@ -394,6 +432,9 @@ pub fn generate_report(
     }
     let mut options = report_options(&p, num_label_units.clone(), &cfg)?;
     options.format = command.format;
+    if options.format == OutputFormat::FlameGraph && cfg.output.ends_with(".html") {
+        options.format = OutputFormat::FlameGraphHtml;
+    }
     if let Some(arg) = arg {
         let rx = crate::regexp::compile(arg)
             .map_err(|e| Failure(format!("parsing argument regexp {arg}: {e}")))?;
@@ -405,15 +446,11 @@ pub fn generate_report(
         apply_focus(&mut p, &num_label_units, &cfg)?;
     }
     aggregate(&mut p, &cfg)?;
-
-    let mut out = Vec::new();
-    let binaries = crate::objtool::Binaries::default();
-    report::generate_with_binaries(&mut out, &mut p, &options, total, Some(&binaries))?;
-    match command.post {
-        PostProcess::None => Ok(out),
-        PostProcess::Dot(format) => crate::graphviz::render(&out, format).map_err(Failure),
-        PostProcess::Svg => crate::graphviz::render_svg(&out).map_err(Failure),
-    }
+    Ok(PreparedReport {
+        profile: p,
+        options,
+        total,
+    })
 }
 
 fn warn_no_matches(matched: bool, option: &str) {

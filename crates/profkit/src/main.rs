@@ -12,6 +12,7 @@ mod regexp;
 mod shell;
 mod tempfile;
 mod usage;
+mod web;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

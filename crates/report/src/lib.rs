@@ -8,6 +8,8 @@
 mod callgrind;
 pub mod disasm;
 pub mod dot;
+pub mod flame;
+mod folded;
 pub mod graph;
 pub mod measurement;
 mod protos;
@@ -43,6 +45,13 @@ pub enum OutputFormat {
     Dis,
     /// Graphviz dot (`-dot`, and the graphical formats made from it).
     Dot,
+    /// An interactive flame graph as a standalone SVG document (`-flamegraph`).
+    FlameGraph,
+    /// An interactive flame graph as a standalone HTML page (`-flamegraph` written to a
+    /// `.html` file).
+    FlameGraphHtml,
+    /// Collapsed stacks, one `root;...;leaf value` line per stack (`-folded`).
+    Folded,
     /// Annotated source listing (`-list`).
     List,
     /// The profile itself, gzipped profile.proto (`-proto`).
@@ -213,6 +222,9 @@ pub fn generate_with_binaries(
             None => Err(Error::new("cannot disassemble: no binaries available")),
         },
         F::WebList => weblist::print_weblist(w, &rpt, obj),
+        F::FlameGraph => flame::print_flame_graph(w, &rpt, false),
+        F::FlameGraphHtml => flame::print_flame_graph(w, &rpt, true),
+        F::Folded => folded::print_folded(w, &rpt),
         F::Proto => Err(Error::new(format!(
             "unexpected output format {:?}",
             options.format
