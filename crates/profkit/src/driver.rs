@@ -24,7 +24,6 @@ pub struct Invocation {
     /// `-http` host:port.
     pub http: String,
     /// `-no_browser`.
-    #[allow(dead_code)] // read by the web UI
     pub no_browser: bool,
 }
 
