@@ -10,8 +10,9 @@
 //! deterministic.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
-use profile::{Location, Profile};
+use profile::{Line, Location, Profile, StrId};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -293,9 +294,213 @@ pub enum NodeOrder {
     Entropy,
 }
 
-/// Interns node identities so each distinct one is built and hashed once.
+/// FxHash's multiply-rotate hasher: the graph builder hashes small integer keys (frame
+/// identities, edges) millions of times, where SipHash's strength buys nothing.
+#[derive(Clone, Copy, Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.add(v as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(v as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    #[inline]
+    fn write_i64(&mut self, v: i64) {
+        self.add(v as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A node identity with its strings replaced by canonical ids (see [`Names`]): what
+/// [`NodeInfo`] holds, but copied and hashed without touching a string.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct FrameKey {
+    name: u32,
+    orig_name: u32,
+    file: u32,
+    objfile: u32,
+    address: u64,
+    start_line: i64,
+    lineno: i64,
+    columnno: i64,
+}
+
+impl FrameKey {
+    /// The identity of the function node of this frame (address and line forgotten).
+    fn function(self) -> FrameKey {
+        FrameKey {
+            address: 0,
+            lineno: 0,
+            columnno: 0,
+            ..self
+        }
+    }
+}
+
+/// Canonical ids for a profile's strings: equal texts get equal ids even when the
+/// string table holds them twice. Names use the first string id with that text (0 for
+/// the empty string); files are cleaned first and numbered in `files`.
+struct Names<'p> {
+    prof: &'p Profile,
+    raw: Vec<u32>,
+    raw_index: FxMap<&'p str, u32>,
+    file: Vec<u32>,
+    file_index: FxMap<String, u32>,
+    files: Vec<String>,
+}
+
+impl<'p> Names<'p> {
+    fn new(prof: &'p Profile) -> Names<'p> {
+        Names {
+            prof,
+            raw: vec![NONE; prof.strings.len()],
+            raw_index: FxMap::default(),
+            file: vec![NONE; prof.strings.len()],
+            file_index: FxMap::default(),
+            files: vec![String::new()],
+        }
+    }
+
+    /// The canonical id of string `id`'s text.
+    fn raw(&mut self, id: StrId) -> u32 {
+        let i = id.index();
+        match self.raw.get(i) {
+            Some(&c) if c != NONE => c,
+            Some(_) => {
+                let s = self.prof.str(id);
+                let c = if s.is_empty() {
+                    0
+                } else {
+                    *self.raw_index.entry(s).or_insert(i as u32)
+                };
+                self.raw[i] = c;
+                c
+            }
+            None => 0,
+        }
+    }
+
+    /// The canonical id of string `id`'s text as a cleaned path.
+    fn file(&mut self, id: StrId) -> u32 {
+        let i = id.index();
+        match self.file.get(i) {
+            Some(&c) if c != NONE => c,
+            Some(_) => {
+                let s = self.prof.str(id);
+                let c = if s.is_empty() {
+                    0
+                } else {
+                    let cleaned = clean_path(s);
+                    match self.file_index.get(&cleaned) {
+                        Some(&c) => c,
+                        None => {
+                            let c = self.files.len() as u32;
+                            self.files.push(cleaned.clone());
+                            self.file_index.insert(cleaned, c);
+                            c
+                        }
+                    }
+                };
+                self.file[i] = c;
+                c
+            }
+            None => 0,
+        }
+    }
+
+    /// The key of frame `line` of `loc` (`None`: a location without lines), as
+    /// [`node_info`] would build it.
+    fn frame_key(&mut self, loc: &Location, line: Option<&Line>, o: &GraphOptions) -> FrameKey {
+        let prof = self.prof;
+        let objfile = match loc.mapping.and_then(|m| prof.mappings.get(m as usize)) {
+            Some(m) => self.raw(m.filename),
+            None => 0,
+        };
+        let Some((line, func)) =
+            line.and_then(|l| prof.functions.get(l.function as usize).map(|f| (l, f)))
+        else {
+            return FrameKey {
+                address: loc.address,
+                objfile,
+                ..FrameKey::default()
+            };
+        };
+        let mut k = FrameKey {
+            address: loc.address,
+            lineno: line.line,
+            columnno: line.column,
+            name: self.raw(func.name),
+            file: self.file(func.filename),
+            ..FrameKey::default()
+        };
+        if o.orig_fn_names {
+            k.orig_name = self.raw(func.system_name);
+        }
+        if o.obj_names || (k.name == 0 && k.orig_name == 0) {
+            k.objfile = objfile;
+            k.start_line = func.start_line;
+        }
+        k
+    }
+
+    /// The node identity a key stands for.
+    fn info(&self, k: &FrameKey) -> NodeInfo {
+        let text = |id: u32| self.prof.str(StrId(id)).to_string();
+        NodeInfo {
+            name: text(k.name),
+            orig_name: text(k.orig_name),
+            address: k.address,
+            file: self.files[k.file as usize].clone(),
+            start_line: k.start_line,
+            lineno: k.lineno,
+            columnno: k.columnno,
+            objfile: text(k.objfile),
+        }
+    }
+}
+
+/// Interns node identities so each distinct one is built once; ids are given in
+/// order of first use, a frame's function node right after the frame's own.
 struct InfoTable {
-    index: HashMap<NodeInfo, u32>,
+    index: FxMap<FrameKey, u32>,
     infos: Vec<NodeInfo>,
     /// For each info, the identity of its function node.
     function_of: Vec<u32>,
@@ -304,26 +509,22 @@ struct InfoTable {
 impl InfoTable {
     fn new() -> InfoTable {
         InfoTable {
-            index: HashMap::new(),
+            index: FxMap::default(),
             infos: Vec::new(),
             function_of: Vec::new(),
         }
     }
 
-    fn intern(&mut self, info: NodeInfo) -> u32 {
-        if let Some(&i) = self.index.get(&info) {
+    fn intern(&mut self, key: FrameKey, names: &Names) -> u32 {
+        if let Some(&i) = self.index.get(&key) {
             return i;
         }
         let id = self.infos.len() as u32;
-        self.index.insert(info.clone(), id);
-        self.infos.push(info.clone());
+        self.index.insert(key, id);
+        self.infos.push(names.info(&key));
         self.function_of.push(id);
-        if info.address != 0 || info.lineno != 0 {
-            let mut f = info;
-            f.address = 0;
-            f.lineno = 0;
-            f.columnno = 0;
-            let fid = self.intern(f);
+        if key.address != 0 || key.lineno != 0 {
+            let fid = self.intern(key.function(), names);
             self.function_of[id as usize] = fid;
         }
         id
@@ -348,30 +549,43 @@ impl LocationInfos {
     }
 }
 
+/// The node ids of every frame of every location, interning them in `table`; frames
+/// whose identity `o.kept_nodes` leaves out get [`NONE`].
 fn location_infos(prof: &Profile, o: &GraphOptions, table: &mut InfoTable) -> LocationInfos {
+    let mut names = Names::new(prof);
     let mut offsets = Vec::with_capacity(prof.locations.len() + 1);
     let mut infos = Vec::with_capacity(prof.locations.len());
+    // With a kept set, whether each distinct identity is kept, decided once.
+    let mut decided: FxMap<FrameKey, u32> = FxMap::default();
     offsets.push(0);
+    let mut frame = |key: FrameKey, names: &Names, table: &mut InfoTable| -> u32 {
+        let Some(kept) = o.kept_nodes else {
+            return table.intern(key, names);
+        };
+        if let Some(&id) = decided.get(&key) {
+            return id;
+        }
+        let id = if kept.contains(&names.info(&key)) {
+            table.intern(key, names)
+        } else {
+            NONE
+        };
+        decided.insert(key, id);
+        id
+    };
     for loc in &prof.locations {
         if loc.lines.is_empty() {
-            infos.push(intern_kept(table, node_info(prof, loc, None, o), o));
+            let key = names.frame_key(loc, None, o);
+            infos.push(frame(key, &names, table));
         } else {
-            for li in 0..loc.lines.len() {
-                infos.push(intern_kept(table, node_info(prof, loc, Some(li), o), o));
+            for line in &loc.lines {
+                let key = names.frame_key(loc, Some(line), o);
+                infos.push(frame(key, &names, table));
             }
         }
         offsets.push(infos.len() as u32);
     }
     LocationInfos { offsets, infos }
-}
-
-fn intern_kept(table: &mut InfoTable, info: NodeInfo, o: &GraphOptions) -> u32 {
-    if let Some(kept) = o.kept_nodes {
-        if !kept.contains(&info) {
-            return NONE;
-        }
-    }
-    table.intern(info)
 }
 
 /// The identity of frame `line` of `loc` (`None`: a location without lines).
@@ -442,6 +656,350 @@ fn join_labels(prof: &Profile, labels: &[profile::Label]) -> String {
     parts.join("\\n")
 }
 
+/// Samples with fewer frames than this are aggregated on one thread.
+const PARALLEL_MIN_FRAMES: usize = 1 << 20;
+
+/// Splits the samples into contiguous ranges of about equal frame counts, one per
+/// core when there is enough work.
+fn sample_ranges(prof: &Profile) -> Vec<std::ops::Range<usize>> {
+    let samples = &prof.samples;
+    let n = samples.len();
+    let frames = samples.locations.len();
+    let parts = std::thread::available_parallelism().map_or(1, |p| p.get());
+    if parts < 2 || frames < PARALLEL_MIN_FRAMES {
+        return vec![0..n];
+    }
+    let mut ranges = Vec::with_capacity(parts);
+    let mut start = 0;
+    for k in 1..parts {
+        let target = frames / parts * k;
+        let end = samples.loc_offsets[..n]
+            .partition_point(|&o| (o as usize) < target)
+            .max(start);
+        ranges.push(start..end);
+        start = end;
+    }
+    ranges.push(start..n);
+    ranges
+}
+
+/// Values of a node summed over some samples, with the stamp of the last sample that
+/// counted it (cum counts a node once per sample).
+#[derive(Clone, Copy, Default)]
+struct NodeAcc {
+    flat: i64,
+    flat_div: i64,
+    cum: i64,
+    cum_div: i64,
+    stamp: u32,
+}
+
+/// An edge's weight summed over some samples.
+#[derive(Clone, Copy, Default)]
+struct EdgeAcc {
+    src: u32,
+    dest: u32,
+    weight: i64,
+    weight_div: i64,
+    residual: bool,
+    inline: bool,
+}
+
+/// An edge being summed: its weight, the stamp of the last sample that counted it
+/// (an edge counts once per sample), and its rank in order of first appearance.
+struct EdgeSlot {
+    weight: i64,
+    weight_div: i64,
+    stamp: u32,
+    order: u32,
+    residual: bool,
+    inline: bool,
+}
+
+/// The values of one node over the samples of one tag set.
+#[derive(Clone, Copy)]
+struct TagAcc {
+    node: u32,
+    set: u32,
+    flat: i64,
+    flat_div: i64,
+    cum: i64,
+    cum_div: i64,
+}
+
+/// What one thread aggregated from a range of samples. Edges and tag entries are in
+/// order of first appearance, so merging the parts in sample order numbers them as a
+/// single pass would.
+struct Partial {
+    nodes: Vec<NodeAcc>,
+    edges: Vec<EdgeAcc>,
+    tags: Vec<TagAcc>,
+}
+
+#[inline]
+fn pair_key(a: u32, b: u32) -> u64 {
+    ((a as u64) << 32) | b as u64
+}
+
+impl Partial {
+    /// Sums the parts (given in sample order) into one.
+    fn merge(mut parts: Vec<Partial>) -> Partial {
+        if parts.len() <= 1 {
+            return parts.pop().unwrap_or(Partial {
+                nodes: Vec::new(),
+                edges: Vec::new(),
+                tags: Vec::new(),
+            });
+        }
+        let mut rest = parts.split_off(1);
+        let Some(mut all) = parts.pop() else {
+            unreachable!("split_off(1) left one part")
+        };
+        let mut edge_index: FxMap<u64, u32> = all
+            .edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (pair_key(e.src, e.dest), i as u32))
+            .collect();
+        let mut tag_index: FxMap<u64, u32> = all
+            .tags
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (pair_key(t.node, t.set), i as u32))
+            .collect();
+        for part in rest.drain(..) {
+            for (a, b) in all.nodes.iter_mut().zip(&part.nodes) {
+                a.flat = a.flat.wrapping_add(b.flat);
+                a.flat_div = a.flat_div.wrapping_add(b.flat_div);
+                a.cum = a.cum.wrapping_add(b.cum);
+                a.cum_div = a.cum_div.wrapping_add(b.cum_div);
+            }
+            for e in &part.edges {
+                match edge_index.get(&pair_key(e.src, e.dest)) {
+                    Some(&i) => {
+                        let a = &mut all.edges[i as usize];
+                        a.weight = a.weight.wrapping_add(e.weight);
+                        a.weight_div = a.weight_div.wrapping_add(e.weight_div);
+                        a.residual |= e.residual;
+                        a.inline &= e.inline;
+                    }
+                    None => {
+                        edge_index.insert(pair_key(e.src, e.dest), all.edges.len() as u32);
+                        all.edges.push(*e);
+                    }
+                }
+            }
+            for t in &part.tags {
+                match tag_index.get(&pair_key(t.node, t.set)) {
+                    Some(&i) => {
+                        let a = &mut all.tags[i as usize];
+                        a.flat = a.flat.wrapping_add(t.flat);
+                        a.flat_div = a.flat_div.wrapping_add(t.flat_div);
+                        a.cum = a.cum.wrapping_add(t.cum);
+                        a.cum_div = a.cum_div.wrapping_add(t.cum_div);
+                    }
+                    None => {
+                        tag_index.insert(pair_key(t.node, t.set), all.tags.len() as u32);
+                        all.tags.push(*t);
+                    }
+                }
+            }
+        }
+        all
+    }
+}
+
+/// Aggregates samples `range` into node values, edge weights and (with tag sets) tag
+/// values, as pprof's graph builder does for each sample in turn.
+fn accumulate(
+    prof: &Profile,
+    o: &GraphOptions,
+    locs: &LocationInfos,
+    node_count: usize,
+    tag_sets: Option<&TagSets>,
+    range: std::ops::Range<usize>,
+) -> Partial {
+    let mut nodes = vec![NodeAcc::default(); node_count];
+    // The accumulators live in the table itself: one cache miss per frame, not two.
+    let mut edge_map: FxMap<u64, EdgeSlot> = FxMap::default();
+    let mut tags: Vec<TagAcc> = Vec::new();
+    let mut tag_index: FxMap<u64, u32> = FxMap::default();
+    let mut tag = |tags: &mut Vec<TagAcc>, node: u32, set: u32| -> usize {
+        *tag_index.entry(pair_key(node, set)).or_insert_with(|| {
+            tags.push(TagAcc {
+                node,
+                set,
+                flat: 0,
+                flat_div: 0,
+                cum: 0,
+                cum_div: 0,
+            });
+            tags.len() as u32 - 1
+        }) as usize
+    };
+    let mut tag_updates: Vec<(usize, bool)> = Vec::new();
+    let samples = &prof.samples;
+    for si in range {
+        let (w, dw) = Graph::sample_weights(o, samples.values(si));
+        if w == 0 && dw == 0 {
+            continue;
+        }
+        let stamp = si as u32 + 1;
+        let set = tag_sets.and_then(|t| t.of_sample.get(si).copied());
+        let mut parent = NONE;
+        let mut residual = false;
+        for &loc in samples.locations(si).iter().rev() {
+            let frames = locs.of(loc);
+            let last = frames.len().wrapping_sub(1);
+            for (ni, &n) in frames.iter().enumerate().rev() {
+                if n == NONE {
+                    residual = true;
+                    continue;
+                }
+                let node = &mut nodes[n as usize];
+                if node.stamp != stamp {
+                    node.stamp = stamp;
+                    node.cum = node.cum.wrapping_add(w);
+                    node.cum_div = node.cum_div.wrapping_add(dw);
+                    if let Some(set) = set {
+                        tag_updates.push((tag(&mut tags, n, set), false));
+                    }
+                }
+                if parent != NONE && parent != n {
+                    let inline = ni != last;
+                    let order = edge_map.len() as u32;
+                    let edge = edge_map.entry(pair_key(parent, n)).or_insert(EdgeSlot {
+                        weight: 0,
+                        weight_div: 0,
+                        stamp: 0,
+                        order,
+                        residual: false,
+                        inline,
+                    });
+                    if edge.stamp != stamp {
+                        edge.stamp = stamp;
+                        edge.weight = edge.weight.wrapping_add(w);
+                        edge.weight_div = edge.weight_div.wrapping_add(dw);
+                        edge.residual |= residual;
+                        edge.inline &= inline;
+                    }
+                }
+                parent = n;
+                residual = false;
+            }
+        }
+        if parent != NONE && !residual {
+            let node = &mut nodes[parent as usize];
+            node.flat = node.flat.wrapping_add(w);
+            node.flat_div = node.flat_div.wrapping_add(dw);
+            if let Some(set) = set {
+                tag_updates.push((tag(&mut tags, parent, set), true));
+            }
+        }
+        for (t, flat) in tag_updates.drain(..) {
+            let t = &mut tags[t];
+            if flat {
+                t.flat = t.flat.wrapping_add(w);
+                t.flat_div = t.flat_div.wrapping_add(dw);
+            } else {
+                t.cum = t.cum.wrapping_add(w);
+                t.cum_div = t.cum_div.wrapping_add(dw);
+            }
+        }
+    }
+    let mut edges = vec![EdgeAcc::default(); edge_map.len()];
+    for (key, e) in edge_map {
+        edges[e.order as usize] = EdgeAcc {
+            src: (key >> 32) as u32,
+            dest: key as u32,
+            weight: e.weight,
+            weight_div: e.weight_div,
+            residual: e.residual,
+            inline: e.inline,
+        };
+    }
+    Partial { nodes, edges, tags }
+}
+
+/// The distinct label sets of the samples, as the graph's tags see them: the joined
+/// string labels and the numeric `bytes` labels with their printed names.
+struct TagSets {
+    /// For each sample, the index of its set in `sets`.
+    of_sample: Vec<u32>,
+    sets: Vec<TagSet>,
+}
+
+/// One distinct label set of [`TagSets`].
+struct TagSet {
+    labels: String,
+    bytes: Vec<(i64, String)>,
+}
+
+impl TagSets {
+    fn new(prof: &Profile, to: &TagOptions) -> TagSets {
+        let mut index: FxMap<&[profile::Label], u32> = FxMap::default();
+        let mut sets = Vec::new();
+        let of_sample = (0..prof.samples.len())
+            .map(|i| {
+                let labels = prof.samples.labels(i);
+                *index.entry(labels).or_insert_with(|| {
+                    let bytes = labels
+                        .iter()
+                        .filter(|l| l.is_numeric() && prof.str(l.key) == "bytes")
+                        .map(|l| {
+                            let name = crate::measurement::scaled_label(
+                                l.num,
+                                &to.bytes_unit,
+                                &to.output_unit,
+                            );
+                            (l.num, name)
+                        })
+                        .collect();
+                    sets.push(TagSet {
+                        labels: join_labels(prof, labels),
+                        bytes,
+                    });
+                    sets.len() as u32 - 1
+                })
+            })
+            .collect();
+        TagSets { of_sample, sets }
+    }
+
+    /// Adds one node's values over one tag set to the node's tags.
+    fn apply(&self, node: &mut Node, acc: &TagAcc, to: &TagOptions) {
+        let Some(set) = self.sets.get(acc.set as usize) else {
+            return;
+        };
+        let add = |t: &mut Tag| {
+            t.flat = t.flat.wrapping_add(acc.flat);
+            t.flat_div = t.flat_div.wrapping_add(acc.flat_div);
+            t.cum = t.cum.wrapping_add(acc.cum);
+            t.cum_div = t.cum_div.wrapping_add(acc.cum_div);
+        };
+        if !set.labels.is_empty() {
+            let t = node
+                .label_tags
+                .entry(set.labels.clone())
+                .or_insert_with(|| Tag {
+                    name: set.labels.clone(),
+                    ..Tag::default()
+                });
+            add(t);
+        }
+        let numeric = node.numeric_tags.entry(set.labels.clone()).or_default();
+        for (v, name) in &set.bytes {
+            let t = numeric.entry(name.clone()).or_insert_with(|| Tag {
+                name: name.clone(),
+                unit: to.bytes_unit.clone(),
+                value: *v,
+                ..Tag::default()
+            });
+            add(t);
+        }
+    }
+}
+
 /// Per-sample label data used to attribute tags.
 struct SampleTags {
     labels: String,
@@ -500,59 +1058,49 @@ impl Graph {
         let locs = location_infos(prof, o, &mut table);
         let mut g = Graph::default();
         // Info ids and node ids coincide: every interned info gets its node.
-        for (i, info) in table.infos.iter().enumerate() {
-            let mut n = Node::new(info.clone(), i);
-            n.function = table.function_of[i] as usize;
+        let function_of = std::mem::take(&mut table.function_of);
+        for (i, info) in std::mem::take(&mut table.infos).into_iter().enumerate() {
+            let mut n = Node::new(info, i);
+            n.function = function_of[i] as usize;
             g.arena.push(n);
         }
-        let mut node_stamp = vec![0u32; g.arena.len()];
-        let mut edge_stamp: Vec<u32> = Vec::new();
-        for (si, sample) in prof.samples.iter().enumerate() {
-            let (w, dw) = Self::sample_weights(o, sample.values);
-            if w == 0 && dw == 0 {
-                continue;
-            }
-            let stamp = si as u32 + 1;
-            let tags = Self::sample_tags(prof, o, sample.labels);
-            let mut parent: Option<NodeId> = None;
-            let mut residual = false;
-            for &loc in sample.locations.iter().rev() {
-                let frames = locs.of(loc);
-                for (ni, &info) in frames.iter().enumerate().rev() {
-                    if info == NONE {
-                        residual = true;
-                        continue;
-                    }
-                    let n = info as usize;
-                    if node_stamp[n] != stamp {
-                        node_stamp[n] = stamp;
-                        g.add_sample(n, dw, w, tags.as_ref(), o, false);
-                    }
-                    if let Some(p) = parent {
-                        if p != n {
-                            let inline = ni != frames.len() - 1;
-                            let e = match g.arena[p].out_edges.get(&n) {
-                                Some(&e) => e,
-                                None => {
-                                    let e = g.new_edge(p, n, inline);
-                                    edge_stamp.push(0);
-                                    e
-                                }
-                            };
-                            if edge_stamp[e] != stamp {
-                                edge_stamp[e] = stamp;
-                                g.add_to_edge(e, dw, w, residual, inline);
-                            }
-                        }
-                    }
-                    parent = Some(n);
-                    residual = false;
-                }
-            }
-            if let Some(p) = parent {
-                if !residual {
-                    g.add_sample(p, dw, w, tags.as_ref(), o, true);
-                }
+        let tag_sets = o.tags.as_ref().map(|to| TagSets::new(prof, to));
+        let ranges = sample_ranges(prof);
+        let job = |range: std::ops::Range<usize>| {
+            accumulate(prof, o, &locs, g.arena.len(), tag_sets.as_ref(), range)
+        };
+        let partials: Vec<Partial> = if ranges.len() == 1 {
+            ranges.into_iter().map(job).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = ranges
+                    .into_iter()
+                    .map(|r| scope.spawn(move || job(r)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let merged = Partial::merge(partials);
+        for (node, acc) in g.arena.iter_mut().zip(&merged.nodes) {
+            node.flat = acc.flat;
+            node.flat_div = acc.flat_div;
+            node.cum = acc.cum;
+            node.cum_div = acc.cum_div;
+        }
+        g.edges.reserve_exact(merged.edges.len());
+        for acc in &merged.edges {
+            let e = g.new_edge(acc.src as usize, acc.dest as usize, acc.inline);
+            let edge = &mut g.edges[e];
+            edge.weight = acc.weight;
+            edge.weight_div = acc.weight_div;
+            edge.residual = acc.residual;
+        }
+        if let (Some(sets), Some(to)) = (&tag_sets, &o.tags) {
+            for acc in &merged.tags {
+                sets.apply(&mut g.arena[acc.node as usize], acc, to);
             }
         }
         g.select_nodes(o.drop_negative);
@@ -564,7 +1112,7 @@ impl Graph {
         let locs = location_infos(prof, o, &mut table);
         let mut g = Graph::default();
         // (parent node or NONE, info) -> node
-        let mut children: HashMap<(u32, u32), NodeId> = HashMap::new();
+        let mut children: FxMap<(u32, u32), NodeId> = FxMap::default();
         let root = NONE;
         for sample in prof.samples.iter() {
             let (w, dw) = Self::sample_weights(o, sample.values);
@@ -605,7 +1153,7 @@ impl Graph {
     /// node) when missing.
     fn tree_node(
         &mut self,
-        children: &mut HashMap<(u32, u32), NodeId>,
+        children: &mut FxMap<(u32, u32), NodeId>,
         table: &InfoTable,
         parent: u32,
         info: u32,
