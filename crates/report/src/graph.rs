@@ -428,7 +428,7 @@ impl<'p> Names<'p> {
                 let c = if s.is_empty() {
                     0
                 } else {
-                    let cleaned = clean_path(s);
+                    let cleaned = profile::gopath::clean(s);
                     match self.file_index.get(&cleaned) {
                         Some(&c) => c,
                         None => {
