@@ -667,7 +667,7 @@ fn sample_ranges(prof: &Profile) -> Vec<std::ops::Range<usize>> {
     let frames = samples.locations.len();
     let parts = std::thread::available_parallelism().map_or(1, |p| p.get());
     if parts < 2 || frames < PARALLEL_MIN_FRAMES {
-        return vec![0..n];
+        return std::iter::once(0..n).collect();
     }
     let mut ranges = Vec::with_capacity(parts);
     let mut start = 0;
