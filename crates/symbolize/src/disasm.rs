@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use iced_x86::{
-    Decoder, DecoderOptions, FlowControl, Formatter, FormatterOutput, FormatterTextKind,
+    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, FormatterOutput, FormatterTextKind,
     GasFormatter, Instruction, IntelFormatter, MemorySizeOptions, OpKind,
 };
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
@@ -155,9 +155,13 @@ impl ObjectFile {
         out
     }
 
-    /// Disassembles the code in `[start, end]` (binary addresses, as pprof passes them
+    /// Disassembles the code in `[start, end)` (binary addresses, as pprof passes them
     /// to objdump's `--start-address` and `--stop-address`), in AT&T syntax or, with
     /// `intel`, in Intel syntax.
+    ///
+    /// Like objdump, it skips runs of zero bytes (leaving them out of the result), and
+    /// an instruction cut short by `end` reads as its first prefix's name or as
+    /// `.byte 0x..`, one byte at a time.
     pub fn disassemble(&self, start: u64, end: u64, intel: bool) -> Result<Vec<Inst>> {
         let file = object::File::parse(&*self.data)
             .map_err(|e| Error::new(format!("error parsing {}: {e}", self.path.display())))?;
@@ -178,22 +182,41 @@ impl ObjectFile {
             }
             let (s_addr, s_size) = (section.address(), section.size());
             let lo = start.max(s_addr);
-            let hi = end.min(s_addr.saturating_add(s_size).saturating_sub(1));
-            if lo > hi || s_size == 0 {
+            let hi = end.min(s_addr.saturating_add(s_size));
+            if lo >= hi {
                 continue;
             }
             let Ok(bytes) = section.data() else { continue };
             let from = (lo - s_addr) as usize;
-            let to = ((hi - s_addr) as usize).saturating_add(1).min(bytes.len());
+            let to = ((hi - s_addr) as usize).min(bytes.len());
             if from >= to {
                 continue;
             }
-            let mut decoder = Decoder::with_ip(64, &bytes[from..to], lo, DecoderOptions::NONE);
+            let code = &bytes[from..to];
+            let mut decoder = Decoder::with_ip(64, code, lo, DecoderOptions::NONE);
             let mut inst = Instruction::default();
-            while decoder.can_decode() {
+            let mut pos = 0usize;
+            while pos < code.len() {
+                if let Some(skip) = zeros_to_skip(&code[pos..]) {
+                    pos += skip;
+                    continue;
+                }
+                let ip = lo + pos as u64;
+                if decoder.set_position(pos).is_err() {
+                    break;
+                }
+                decoder.set_ip(ip);
                 decoder.decode_out(&mut inst);
-                let text = fmt.format(&inst, &mut |a| self.describe(a, &mut names));
-                self.bin.frames(inst.ip(), &mut frames);
+                let (text, len) = if decoder.last_error() == DecoderError::NoMoreBytes {
+                    (truncated_text(code[pos]), 1)
+                } else {
+                    let text = fmt.format(&inst, &mut |a| self.describe(a, &mut names));
+                    // objdump steps over an undecodable opcode byte by byte.
+                    let len = if inst.is_invalid() { 1 } else { inst.len() };
+                    (text, len.max(1))
+                };
+                pos += len;
+                self.bin.frames(ip, &mut frames);
                 let inner = frames.first();
                 let mut function = inner
                     .filter(|f| !f.function.is_empty())
@@ -213,7 +236,7 @@ impl ObjectFile {
                     .unwrap_or_default();
                 let starts_symbol = self
                     .nm
-                    .binary_search_by(|(a, _, _)| a.cmp(&inst.ip()))
+                    .binary_search_by(|(a, _, _)| a.cmp(&ip))
                     .is_ok();
                 if let (Some(prev), false) = (out.last(), starts_symbol) {
                     if function.is_empty() {
@@ -227,7 +250,7 @@ impl ObjectFile {
                     }
                 }
                 out.push(Inst {
-                    addr: inst.ip(),
+                    addr: ip,
                     text,
                     function,
                     file: file_name,
@@ -262,6 +285,45 @@ impl ObjectFile {
             format!("<{name}+0x{:x}>", addr - sym_addr)
         })
     }
+}
+
+/// How many zero bytes at the start of `code` objdump skips (printing `...`, which
+/// pprof ignores) rather than disassembling: a run of at least 8 (cut to a multiple
+/// of 4 unless it reaches the end), or fewer than 3 at the end.
+fn zeros_to_skip(code: &[u8]) -> Option<usize> {
+    let run = code.iter().take_while(|&&b| b == 0).count();
+    let at_end = run == code.len();
+    let run = if at_end { run } else { run & !3 };
+    (run > 0 && (run >= 8 || (at_end && run < 3))).then_some(run)
+}
+
+/// What objdump prints for an instruction cut short by the stop address: the name of
+/// its first byte if that is a prefix, else the byte itself.
+fn truncated_text(first: u8) -> String {
+    let name = match first {
+        0x26 => "es",
+        0x2e => "cs",
+        0x36 => "ss",
+        0x3e => "ds",
+        0x64 => "fs",
+        0x65 => "gs",
+        0x66 => "data16",
+        0x67 => "addr32",
+        0xf0 => "lock",
+        0xf2 => "repnz",
+        0xf3 => "repz",
+        0x40..=0x4f => {
+            let bits = [(8, 'W'), (4, 'R'), (2, 'X'), (1, 'B')];
+            let mut s = String::from("rex");
+            if first & 0xf != 0 {
+                s.push('.');
+                s.extend(bits.iter().filter(|(b, _)| first & b != 0).map(|(_, c)| c));
+            }
+            return s;
+        }
+        _ => return format!(".byte {first:#x}"),
+    };
+    name.to_string()
 }
 
 /// The names to show for a group of symbol names at `[start, end]`, if it is
