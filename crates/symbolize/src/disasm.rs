@@ -220,7 +220,7 @@ impl ObjectFile {
                 let inner = frames.first();
                 let mut function = inner
                     .filter(|f| !f.function.is_empty())
-                    .map(|f| names.demangled(&f.function))
+                    .map(|f| pprof_function_name(&f.function, &names.demangled(&f.function)))
                     .unwrap_or_default();
                 // objdump prints a file only with a line number.
                 let (mut file_name, mut line) = inner
@@ -285,6 +285,35 @@ impl ObjectFile {
             format!("<{name}+0x{:x}>", addr - sym_addr)
         })
     }
+}
+
+/// The function name pprof reads from the line objdump prints before a function's
+/// code: objdump writes a demangled name as is and a plain one with `()`, then a
+/// colon; pprof takes the text before a last `():`, or else the text after a run of
+/// leading hex digits and one blank (so `demo::f(int)` reads as `mo::f(int)`).
+fn pprof_function_name(raw: &str, demangled: &str) -> String {
+    let line = if demangled == raw {
+        format!("{raw}():")
+    } else {
+        format!("{demangled}:")
+    };
+    let line = line.trim();
+    let unprefixed = line.strip_prefix(';').unwrap_or(line);
+    let unprefixed = strip_one_blank(unprefixed);
+    if let Some(i) = unprefixed.rfind("():") {
+        let name = &unprefixed[..i];
+        if name.starts_with(|c: char| !c.is_whitespace()) {
+            return name.to_string();
+        }
+    }
+    let rest = line.trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    let rest = strip_one_blank(rest);
+    rest.rfind(':').map(|i| rest[..i].to_string()).unwrap_or_default()
+}
+
+/// `s` without its first character if that is a blank (`\s` in Go's regexps).
+fn strip_one_blank(s: &str) -> &str {
+    s.strip_prefix([' ', '\t', '\n', '\x0c', '\r']).unwrap_or(s)
 }
 
 /// How many zero bytes at the start of `code` objdump skips (printing `...`, which
@@ -630,6 +659,36 @@ pub fn disassemble(binary: &Path, start: u64, end: u64, intel: bool) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_names_read_as_pprof_parses_objdump_lines() {
+        assert_eq!(pprof_function_name("work", "work"), "work");
+        assert_eq!(pprof_function_name("_ZN4demo3runEv", "demo::run()"), "demo::run");
+        assert_eq!(
+            pprof_function_name("_ZN4demo3AccIlE8push_allEi", "demo::Acc<long>::push_all(int)"),
+            "mo::Acc<long>::push_all(int)"
+        );
+        assert_eq!(pprof_function_name("_Z4mainii", "main(int, int)"), "main(int, int)");
+    }
+
+    #[test]
+    fn objdump_skips_long_and_short_trailing_zero_runs() {
+        assert_eq!(zeros_to_skip(&[0, 0]), Some(2));
+        assert_eq!(zeros_to_skip(&[0, 0, 0]), None);
+        assert_eq!(zeros_to_skip(&[0; 9]), Some(9));
+        assert_eq!(zeros_to_skip(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), Some(8));
+        assert_eq!(zeros_to_skip(&[0, 0, 0, 0, 0, 0, 0, 1]), None);
+        assert_eq!(zeros_to_skip(&[1, 0]), None);
+    }
+
+    #[test]
+    fn cut_instructions_read_as_prefix_names_or_bytes() {
+        assert_eq!(truncated_text(0x66), "data16");
+        assert_eq!(truncated_text(0x2e), "cs");
+        assert_eq!(truncated_text(0x49), "rex.WB");
+        assert_eq!(truncated_text(0x40), "rex");
+        assert_eq!(truncated_text(0x0f), ".byte 0xf");
+    }
 
     #[test]
     fn address_selects_every_name_of_its_symbol() {
