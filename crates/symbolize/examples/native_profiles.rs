@@ -170,8 +170,10 @@ fn profile_of(bin: &Path, spec: &Spec) -> Result<Profile, String> {
         // Callers' frames: the call instruction to the next frame in.
         let mut callers = Vec::new();
         for pair in frames.windows(2) {
-            let site = call_site(bin, (pair[1].1, pair[1].2), pair[0].1)?
-                .ok_or(format!("{}: {} does not call {}", spec.binary, pair[1].0, pair[0].0))?;
+            let site = call_site(bin, (pair[1].1, pair[1].2), pair[0].1)?.ok_or(format!(
+                "{}: {} does not call {}",
+                spec.binary, pair[1].0, pair[0].0
+            ))?;
             callers.push(location_of(&mut p, site));
         }
         let leaf = frames[0];

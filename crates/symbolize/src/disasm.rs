@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use iced_x86::{
-    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, FormatterOutput, FormatterTextKind,
-    GasFormatter, Instruction, IntelFormatter, MemorySizeOptions, OpKind,
+    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, FormatterOutput,
+    FormatterTextKind, GasFormatter, Instruction, IntelFormatter, MemorySizeOptions, OpKind,
 };
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
 use profile::{Error, Result};
@@ -234,10 +234,7 @@ impl ObjectFile {
                     .filter(|f| f.line != 0)
                     .map(|f| (f.file.clone(), f.line))
                     .unwrap_or_default();
-                let starts_symbol = self
-                    .nm
-                    .binary_search_by(|(a, _, _)| a.cmp(&ip))
-                    .is_ok();
+                let starts_symbol = self.nm.binary_search_by(|(a, _, _)| a.cmp(&ip)).is_ok();
                 if let (Some(prev), false) = (out.last(), starts_symbol) {
                     if function.is_empty() {
                         function.clone_from(&prev.function);
@@ -308,7 +305,9 @@ fn pprof_function_name(raw: &str, demangled: &str) -> String {
     }
     let rest = line.trim_start_matches(|c: char| c.is_ascii_hexdigit());
     let rest = strip_one_blank(rest);
-    rest.rfind(':').map(|i| rest[..i].to_string()).unwrap_or_default()
+    rest.rfind(':')
+        .map(|i| rest[..i].to_string())
+        .unwrap_or_default()
 }
 
 /// `s` without its first character if that is a blank (`\s` in Go's regexps).
@@ -663,12 +662,21 @@ mod tests {
     #[test]
     fn function_names_read_as_pprof_parses_objdump_lines() {
         assert_eq!(pprof_function_name("work", "work"), "work");
-        assert_eq!(pprof_function_name("_ZN4demo3runEv", "demo::run()"), "demo::run");
         assert_eq!(
-            pprof_function_name("_ZN4demo3AccIlE8push_allEi", "demo::Acc<long>::push_all(int)"),
+            pprof_function_name("_ZN4demo3runEv", "demo::run()"),
+            "demo::run"
+        );
+        assert_eq!(
+            pprof_function_name(
+                "_ZN4demo3AccIlE8push_allEi",
+                "demo::Acc<long>::push_all(int)"
+            ),
             "mo::Acc<long>::push_all(int)"
         );
-        assert_eq!(pprof_function_name("_Z4mainii", "main(int, int)"), "main(int, int)");
+        assert_eq!(
+            pprof_function_name("_Z4mainii", "main(int, int)"),
+            "main(int, int)"
+        );
     }
 
     #[test]
