@@ -471,7 +471,14 @@ impl NameCache {
         if let Some((_, d)) = self.0.iter().find(|(n, _)| n == name) {
             return d.clone();
         }
-        let d = demangle(name, DemangleMode::Full).unwrap_or_else(|| name.to_string());
+        // objdump demangles the name before a `@plt` or `@VERSION` suffix.
+        let (base, suffix) = match name.find('@') {
+            Some(i) if i > 0 => name.split_at(i),
+            _ => (name, ""),
+        };
+        let d = demangle(base, DemangleMode::Full)
+            .map(|d| d + suffix)
+            .unwrap_or_else(|| name.to_string());
         if self.0.len() >= 32 {
             self.0.remove(0);
         }
