@@ -32,7 +32,8 @@ pub use filter::NameMatches;
 pub use merge::merge;
 pub use model::{Function, Label, Line, Location, Mapping, Profile, SampleRef, Samples, ValueType};
 pub use parse::{
-    gunzip, is_gzip, parse, parse_uncompressed, parse_with, ParseOptions, DEFAULT_MAX_DECOMPRESSED,
+    gunzip, is_gzip, parse, parse_gzip_stream, parse_uncompressed, parse_with, ParseOptions,
+    DEFAULT_MAX_DECOMPRESSED,
 };
 pub use sample_types::compatibilize_sample_types;
 pub use strings::{StrId, StringTable};

@@ -212,15 +212,92 @@ impl Samples {
     }
 
     /// Keeps only the samples for which `keep(index, sample)` is true, preserving order.
+    ///
+    /// Works in place: the kept samples move to the front of the columns, and nothing
+    /// moves when every sample is kept.
     pub fn retain(&mut self, mut keep: impl FnMut(usize, SampleRef<'_>) -> bool) {
-        let mut out = Samples::new(self.width);
-        for i in 0..self.len() {
-            let s = self.get(i);
-            if keep(i, s) {
-                out.push(s.values, s.locations, s.labels);
-            }
+        let kept: Vec<bool> = (0..self.len()).map(|i| keep(i, self.get(i))).collect();
+        let Some(first_dropped) = kept.iter().position(|&k| !k) else {
+            return;
+        };
+        let w = self.width;
+        let mut out = first_dropped;
+        let mut values_end = out * w;
+        let mut locations_end = self.loc_offsets[out] as usize;
+        let mut labels_end = self.label_offsets[out] as usize;
+        for (i, _) in kept
+            .iter()
+            .enumerate()
+            .skip(first_dropped + 1)
+            .filter(|(_, &k)| k)
+        {
+            let (l0, l1) = (
+                self.loc_offsets[i] as usize,
+                self.loc_offsets[i + 1] as usize,
+            );
+            let (b0, b1) = (
+                self.label_offsets[i] as usize,
+                self.label_offsets[i + 1] as usize,
+            );
+            self.values.copy_within(i * w..(i + 1) * w, values_end);
+            self.locations.copy_within(l0..l1, locations_end);
+            self.labels.copy_within(b0..b1, labels_end);
+            values_end += w;
+            locations_end += l1 - l0;
+            labels_end += b1 - b0;
+            out += 1;
+            self.loc_offsets[out] = locations_end as u32;
+            self.label_offsets[out] = labels_end as u32;
         }
-        *self = out;
+        self.values.truncate(values_end);
+        self.locations.truncate(locations_end);
+        self.labels.truncate(labels_end);
+        self.loc_offsets.truncate(out + 1);
+        self.label_offsets.truncate(out + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three_samples() -> Samples {
+        let mut s = Samples::new(1);
+        let l = |k| Label {
+            key: StrId(k),
+            ..Label::default()
+        };
+        s.push(&[1], &[1, 2], &[l(1)]);
+        s.push(&[2], &[3], &[]);
+        s.push(&[3], &[4, 5, 6], &[l(2), l(3)]);
+        s
+    }
+
+    #[test]
+    fn retain_compacts_kept_samples_in_order() {
+        let mut s = three_samples();
+        s.retain(|i, _| i != 0);
+        let mut expected = Samples::new(1);
+        expected.push(&[2], &[3], &[]);
+        let l = |k| Label {
+            key: StrId(k),
+            ..Label::default()
+        };
+        expected.push(&[3], &[4, 5, 6], &[l(2), l(3)]);
+        assert_eq!(s, expected);
+    }
+
+    #[test]
+    fn retain_keeping_everything_changes_nothing() {
+        let mut s = three_samples();
+        s.retain(|_, _| true);
+        assert_eq!(s, three_samples());
+        s.retain(|_, sample| sample.values[0] == 2);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.locations(0), &[3]);
+        s.retain(|_, _| false);
+        assert!(s.is_empty());
+        assert!(s.values.is_empty() && s.locations.is_empty() && s.labels.is_empty());
     }
 }
 

@@ -50,6 +50,76 @@ pub fn parse_with(data: &[u8], options: &ParseOptions) -> Result<Profile> {
     parse_uncompressed(data).map_err(|e| e.context("parsing profile"))
 }
 
+/// Bytes of inflated profile handed from the inflating thread to the decoder at a time.
+const STREAM_CHUNK: usize = 1 << 20;
+
+/// Parses a gzipped profile.proto from `reader`, inflating on a second thread while
+/// the first decodes what has arrived, and never holding the compressed input or the
+/// samples' bytes whole.
+///
+/// Returns `None` when the input is not gzip, is not a profile.proto this path can
+/// decode exactly as [`parse_with`] would, inflates to more than `limit` bytes, or has
+/// any error: the caller then reads the input again and calls [`parse_with`], which
+/// handles every format and words every error.
+pub fn parse_gzip_stream<R: Read + Send>(mut reader: R, limit: u64) -> Option<Profile> {
+    let mut magic = [0u8; 2];
+    reader.read_exact(&mut magic).ok()?;
+    if !is_gzip(&magic) {
+        return None;
+    }
+    let input = std::io::Cursor::new(magic).chain(reader);
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    std::thread::scope(|scope| {
+        let inflater = scope.spawn(move || -> bool {
+            let mut gz = MultiGzDecoder::new(input);
+            let mut total = 0u64;
+            loop {
+                let mut buf = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(STREAM_CHUNK));
+                buf.resize(STREAM_CHUNK, 0);
+                let mut filled = 0;
+                while filled < buf.len() {
+                    match gz.read(&mut buf[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => return false,
+                    }
+                }
+                if filled == 0 {
+                    return true;
+                }
+                total += filled as u64;
+                if total > limit {
+                    return false;
+                }
+                buf.truncate(filled);
+                if full_tx.send(buf).is_err() {
+                    return false;
+                }
+            }
+        });
+        let mut decoder = proto::StreamDecoder::new();
+        let mut decoded = true;
+        while let Ok(chunk) = full_rx.recv() {
+            if decoder.feed(&chunk).is_err() {
+                decoded = false;
+                break;
+            }
+            let _ = empty_tx.try_send(chunk);
+        }
+        // Stops the inflater if decoding gave up early.
+        drop(full_rx);
+        let inflated = inflater.join().unwrap_or(false);
+        if !(decoded && inflated) {
+            return None;
+        }
+        decoder.finish().ok()
+    })
+}
+
 /// Whether `data` starts with the gzip magic bytes.
 pub fn is_gzip(data: &[u8]) -> bool {
     data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b

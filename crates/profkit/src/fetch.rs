@@ -226,6 +226,14 @@ fn post_bytes(url: &str, body: &str) -> Result<Vec<u8>> {
 fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
     match std::fs::metadata(source) {
         Ok(_) => {
+            // Gzipped profile.proto is inflated and decoded at once, on two cores;
+            // anything else (or any problem) is read whole and parsed as usual.
+            let file = std::fs::File::open(source)
+                .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
+            let reader = std::io::BufReader::with_capacity(1 << 16, file);
+            if let Some(p) = profile::parse_gzip_stream(reader, profile::DEFAULT_MAX_DECOMPRESSED) {
+                return Ok((locate_binaries(p, s), false));
+            }
             let data = std::fs::read(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
             Ok((locate_binaries(profile::parse(&data)?, s), None))

@@ -262,6 +262,9 @@ pub struct GraphOptions<'a> {
     pub drop_negative: bool,
     /// Only make nodes with these identities.
     pub kept_nodes: Option<&'a NodeSet>,
+    /// Only sum the nodes' values: no edges and no tags. For a first pass whose graph
+    /// only decides which nodes to keep (not for call trees).
+    pub nodes_only: bool,
 }
 
 /// A call graph.
@@ -865,7 +868,7 @@ fn accumulate(
                         tag_updates.push((tag(&mut tags, n, set), false));
                     }
                 }
-                if parent != NONE && parent != n {
+                if parent != NONE && parent != n && !o.nodes_only {
                     let inline = ni != last;
                     let order = edge_map.len() as u32;
                     let edge = edge_map.entry(pair_key(parent, n)).or_insert(EdgeSlot {
@@ -1064,7 +1067,10 @@ impl Graph {
             n.function = function_of[i] as usize;
             g.arena.push(n);
         }
-        let tag_sets = o.tags.as_ref().map(|to| TagSets::new(prof, to));
+        let tag_sets = match &o.tags {
+            Some(to) if !o.nodes_only => Some(TagSets::new(prof, to)),
+            _ => None,
+        };
         let ranges = sample_ranges(prof);
         let job = |range: std::ops::Range<usize>| {
             accumulate(prof, o, &locs, g.arena.len(), tag_sets.as_ref(), range)
@@ -1091,12 +1097,27 @@ impl Graph {
             node.cum_div = acc.cum_div;
         }
         g.edges.reserve_exact(merged.edges.len());
-        for acc in &merged.edges {
-            let e = g.new_edge(acc.src as usize, acc.dest as usize, acc.inline);
-            let edge = &mut g.edges[e];
-            edge.weight = acc.weight;
-            edge.weight_div = acc.weight_div;
-            edge.residual = acc.residual;
+        // Edge maps are built in bulk from each node's edges, sorted by the other end.
+        let mut outs: Vec<Vec<(NodeId, EdgeId)>> = vec![Vec::new(); g.arena.len()];
+        let mut ins: Vec<Vec<(NodeId, EdgeId)>> = vec![Vec::new(); g.arena.len()];
+        for (e, acc) in merged.edges.iter().enumerate() {
+            let (src, dest) = (acc.src as usize, acc.dest as usize);
+            g.edges.push(Edge {
+                src,
+                dest,
+                weight: acc.weight,
+                weight_div: acc.weight_div,
+                residual: acc.residual,
+                inline: acc.inline,
+            });
+            outs[src].push((dest, e));
+            ins[dest].push((src, e));
+        }
+        for ((node, mut out), mut inc) in g.arena.iter_mut().zip(outs).zip(ins) {
+            out.sort_unstable();
+            inc.sort_unstable();
+            node.out_edges = out.into_iter().collect();
+            node.in_edges = inc.into_iter().collect();
         }
         if let (Some(sets), Some(to)) = (&tag_sets, &o.tags) {
             for acc in &merged.tags {

@@ -74,6 +74,11 @@ impl<'a> Report<'a> {
 
     /// Builds the report's graph, keeping only `kept` nodes when given.
     pub fn new_graph(&self, kept: Option<&NodeSet>) -> Graph {
+        self.build_graph(kept, false)
+    }
+
+    /// Builds the report's graph; `nodes_only` leaves out edges and tags.
+    fn build_graph(&self, kept: Option<&NodeSet>, nodes_only: bool) -> Graph {
         let o = &self.options;
         let tags = (o.format == OutputFormat::Dot).then(|| TagOptions {
             bytes_unit: o.num_label_units.get("bytes").cloned().unwrap_or_default(),
@@ -95,6 +100,7 @@ impl<'a> Report<'a> {
             call_tree: self.call_tree(),
             drop_negative: o.drop_negative,
             kept_nodes: kept,
+            nodes_only: nodes_only && !self.call_tree(),
         };
         Graph::new(self.prof, &gopt)
     }
@@ -105,7 +111,10 @@ impl<'a> Report<'a> {
         let o = &self.options;
         let visual = o.format == OutputFormat::Dot;
         let call_tree = self.call_tree();
-        let mut g = self.new_graph(None);
+        // A first graph without edges only decides which nodes stay; the full graph is
+        // built once the kept nodes are known.
+        let first_pass = !call_tree && o.node_fraction > 0.0;
+        let mut g = self.build_graph(None, first_pass);
         let (total, _) = g.sum();
         let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
         let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
@@ -122,8 +131,12 @@ impl<'a> Report<'a> {
                 if kept.len() != g.nodes.len() {
                     dropped_nodes = g.nodes.len() - kept.len();
                     g = self.new_graph(Some(&kept));
+                } else if first_pass {
+                    g = self.new_graph(None);
                 }
             }
+        } else if first_pass {
+            g = self.new_graph(None);
         }
         let orig_count = g.nodes.len();
         g.sort_nodes(o.cum_sort, visual);

@@ -2,8 +2,10 @@
 
 mod decode;
 mod encode;
+mod stream;
 pub mod wire;
 
 pub(crate) use decode::{canonical_label_order, split_concatenated};
 pub use decode::{decode, decode_at};
 pub use encode::{encode, encode_gzip};
+pub use stream::{StreamDecoder, Unsupported};

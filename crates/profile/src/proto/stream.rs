@@ -1,0 +1,359 @@
+//! Decoding profile.proto while it is still arriving (from an inflater on another
+//! thread), without keeping the bytes of the samples.
+//!
+//! Samples are the bulk of a large profile and come before the tables they refer to
+//! (pprof writes the string table and the locations after them), so they are decoded
+//! as they arrive into the columns, with location ids not yet mapped and labels not
+//! yet ordered. Every other top-level field is copied to a small side buffer and
+//! decoded by [`decode`](super::decode) at the end, after which location ids are mapped
+//! to indices and labels put in canonical order.
+//!
+//! The result is exactly what [`decode`](super::decode) makes of the same bytes. Any
+//! input this path cannot vouch for (an error of any kind, concatenated messages,
+//! location ids beyond 32 bits, samples of unequal widths) makes it give up with
+//! [`Unsupported`], and the caller decodes the whole input the ordinary way, which
+//! also words the error as usual.
+
+use std::collections::HashMap;
+
+use super::decode::{canonical_label_order, decode};
+use super::wire::{self, Reader, Value, LEN};
+use crate::model::{Label, Profile, Samples};
+use crate::strings::StrId;
+
+/// The streaming decoder could not decode this input; decode it whole instead.
+#[derive(Debug)]
+pub struct Unsupported;
+
+/// A profile.proto message decoded as it arrives; see the module documentation.
+pub struct StreamDecoder {
+    /// Bytes received but not yet decoded (at most one incomplete field).
+    pending: Vec<u8>,
+    /// Every top-level field but the samples, verbatim.
+    tables: Vec<u8>,
+    /// The samples so far: location *ids*, labels in input order.
+    samples: Samples,
+    /// Values per sample, once a sample was seen.
+    width: Option<usize>,
+    /// The largest string id a label refers to.
+    max_label_string: u32,
+    /// Number of the previous top-level field, to notice concatenated messages.
+    last_field: u32,
+    /// A string table entry was seen since the last restart of field numbers.
+    has_strings: bool,
+    /// Reused for the labels of one sample.
+    labels: Vec<Label>,
+}
+
+impl Default for StreamDecoder {
+    fn default() -> Self {
+        StreamDecoder::new()
+    }
+}
+
+impl StreamDecoder {
+    /// A decoder that has seen no bytes yet.
+    pub fn new() -> StreamDecoder {
+        StreamDecoder {
+            pending: Vec::new(),
+            tables: Vec::new(),
+            samples: Samples::new(0),
+            width: None,
+            max_label_string: 0,
+            last_field: 0,
+            has_strings: false,
+            labels: Vec::new(),
+        }
+    }
+
+    /// Decodes the complete fields of `chunk` (after what came before); keeps an
+    /// incomplete last field for the next call.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Unsupported> {
+        let consumed = if self.pending.is_empty() {
+            let n = self.decode_fields(chunk)?;
+            self.pending.extend_from_slice(&chunk[n..]);
+            return Ok(());
+        } else {
+            self.pending.extend_from_slice(chunk);
+            let pending = std::mem::take(&mut self.pending);
+            let n = self.decode_fields(&pending);
+            self.pending = pending;
+            n?
+        };
+        self.pending.drain(..consumed);
+        Ok(())
+    }
+
+    /// Decodes the complete top-level fields at the start of `data`; returns how many
+    /// bytes they took.
+    fn decode_fields(&mut self, data: &[u8]) -> Result<usize, Unsupported> {
+        let mut pos = 0;
+        while pos < data.len() {
+            let Some((field, wire_type, header, len)) = field_extent(&data[pos..])? else {
+                break;
+            };
+            let end = pos + header + len;
+            if self.has_strings && field < self.last_field {
+                // A second message follows: leave the split to the ordinary path.
+                return Err(Unsupported);
+            }
+            self.last_field = field;
+            match field {
+                2 if wire_type == LEN => self.sample(&data[pos + header..end])?,
+                2 => return Err(Unsupported),
+                _ => {
+                    if field == 6 && wire_type == LEN {
+                        self.has_strings = true;
+                    }
+                    self.tables.extend_from_slice(&data[pos..end]);
+                }
+            }
+            pos = end;
+        }
+        Ok(pos)
+    }
+
+    /// Decodes one sample message into the columns.
+    fn sample(&mut self, bytes: &[u8]) -> Result<(), Unsupported> {
+        let values_before = self.samples.values.len();
+        self.labels.clear();
+        let mut r = Reader::new(bytes, 0);
+        while !r.is_empty() {
+            let (f, _, v) = r.field().map_err(|_| Unsupported)?;
+            match (f, v) {
+                (1, Value::Bytes(packed, _)) => push_ids(packed, &mut self.samples.locations)?,
+                (1, Value::Int(id)) => self
+                    .samples
+                    .locations
+                    .push(u32::try_from(id).map_err(|_| Unsupported)?),
+                (2, Value::Bytes(packed, _)) => push_values(packed, &mut self.samples.values)?,
+                (2, Value::Int(x)) => self.samples.values.push(x as i64),
+                (3, Value::Bytes(lb, _)) => {
+                    let l = label(lb)?;
+                    self.max_label_string = self
+                        .max_label_string
+                        .max(l.key.0)
+                        .max(l.str.0)
+                        .max(l.num_unit.0);
+                    if !l.str.is_empty() || l.num != 0 || !l.num_unit.is_empty() {
+                        self.labels.push(l);
+                    }
+                }
+                (3, Value::Int(_)) => return Err(Unsupported),
+                _ => {}
+            }
+        }
+        let n = self.samples.values.len() - values_before;
+        if *self.width.get_or_insert(n) != n {
+            return Err(Unsupported);
+        }
+        let s = &mut self.samples;
+        s.labels.extend_from_slice(&self.labels);
+        s.loc_offsets.push(s.locations.len() as u32);
+        s.label_offsets.push(s.labels.len() as u32);
+        Ok(())
+    }
+
+    /// Decodes the tables and completes the samples.
+    pub fn finish(self) -> Result<Profile, Unsupported> {
+        if !self.pending.is_empty() || (self.tables.is_empty() && self.samples.is_empty()) {
+            return Err(Unsupported);
+        }
+        let mut p = decode(&self.tables).map_err(|_| Unsupported)?;
+        let mut samples = self.samples;
+        let width = p.sample_types.len();
+        if !samples.is_empty() && self.width != Some(width) {
+            return Err(Unsupported);
+        }
+        samples.width = width;
+        if self.max_label_string as usize >= p.strings.len() && !samples.is_empty() {
+            return Err(Unsupported);
+        }
+        // Location ids to indices.
+        let max_id = p.locations.iter().map(|l| l.id).max().unwrap_or(0);
+        if max_id <= (p.locations.len() as u64) * 2 + 16 {
+            let mut index = vec![u32::MAX; max_id as usize + 1];
+            for (i, l) in p.locations.iter().enumerate() {
+                index[l.id as usize] = i as u32;
+            }
+            for id in &mut samples.locations {
+                match index.get(*id as usize) {
+                    Some(&i) if i != u32::MAX => *id = i,
+                    _ => return Err(Unsupported),
+                }
+            }
+        } else {
+            let index: HashMap<u64, u32> = p
+                .locations
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.id, i as u32))
+                .collect();
+            for id in &mut samples.locations {
+                *id = *index.get(&(*id as u64)).ok_or(Unsupported)?;
+            }
+        }
+        for i in 0..samples.len() {
+            let (a, b) = (
+                samples.label_offsets[i] as usize,
+                samples.label_offsets[i + 1] as usize,
+            );
+            if b - a > 1 {
+                canonical_label_order(&mut samples.labels[a..b], &p.strings);
+            }
+        }
+        p.samples = samples;
+        Ok(p)
+    }
+}
+
+/// The number, wire type, header length and payload length of the field at the start
+/// of `data`; `None` when the field is not complete yet.
+fn field_extent(data: &[u8]) -> Result<Option<(u32, u8, usize, usize)>, Unsupported> {
+    let Some((key, mut pos)) = varint(data, 0)? else {
+        return Ok(None);
+    };
+    let number = key >> 3;
+    if number == 0 || number > u32::MAX as u64 {
+        return Err(Unsupported);
+    }
+    let wire_type = (key & 7) as u8;
+    let len = match wire_type {
+        wire::VARINT => match varint(data, pos)? {
+            Some((_, end)) => end - pos,
+            None => return Ok(None),
+        },
+        wire::FIXED64 => 8,
+        wire::FIXED32 => 4,
+        LEN => match varint(data, pos)? {
+            Some((len, end)) => {
+                pos = end;
+                usize::try_from(len).map_err(|_| Unsupported)?
+            }
+            None => return Ok(None),
+        },
+        _ => return Err(Unsupported),
+    };
+    if data.len() - pos < len {
+        return Ok(None);
+    }
+    Ok(Some((number as u32, wire_type, pos, len)))
+}
+
+/// The varint at `data[pos..]` and the position after it; `None` when it is cut off.
+#[inline]
+fn varint(data: &[u8], mut pos: usize) -> Result<Option<(u64, usize)>, Unsupported> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let Some(&b) = data.get(pos) else {
+            return Ok(None);
+        };
+        pos += 1;
+        if shift == 63 && b > 1 {
+            return Err(Unsupported);
+        }
+        value |= ((b & 0x7f) as u64) << shift;
+        if b < 0x80 {
+            return Ok(Some((value, pos)));
+        }
+    }
+    Err(Unsupported)
+}
+
+/// Appends the packed varints of `bytes` as 32-bit location ids.
+#[inline]
+fn push_ids(bytes: &[u8], out: &mut Vec<u32>) -> Result<(), Unsupported> {
+    out.reserve(bytes.len());
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let b = bytes[pos];
+        if b < 0x80 {
+            out.push(b as u32);
+            pos += 1;
+            continue;
+        }
+        let (v, end) = varint(bytes, pos)?.ok_or(Unsupported)?;
+        out.push(u32::try_from(v).map_err(|_| Unsupported)?);
+        pos = end;
+    }
+    Ok(())
+}
+
+/// Appends the packed varints of `bytes` as values.
+#[inline]
+fn push_values(bytes: &[u8], out: &mut Vec<i64>) -> Result<(), Unsupported> {
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let (v, end) = varint(bytes, pos)?.ok_or(Unsupported)?;
+        out.push(v as i64);
+        pos = end;
+    }
+    Ok(())
+}
+
+/// Decodes a label message.
+fn label(bytes: &[u8]) -> Result<Label, Unsupported> {
+    let mut l = Label::default();
+    let mut r = Reader::new(bytes, 0);
+    let id = |v: u64| StrId(v.min(u32::MAX as u64) as u32);
+    while !r.is_empty() {
+        let (f, _, v) = r.field().map_err(|_| Unsupported)?;
+        let Value::Int(x) = v else {
+            if (1..=4).contains(&f) {
+                return Err(Unsupported);
+            }
+            continue;
+        };
+        match f {
+            1 => l.key = id(x),
+            2 => l.str = id(x),
+            3 => l.num = x as i64,
+            4 => l.num_unit = id(x),
+            _ => {}
+        }
+    }
+    Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::decode;
+
+    /// A real heap profile with labels, inflated.
+    fn sample_profile() -> Vec<u8> {
+        let gz = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/conformance/pprof-goldens/inputs/heap_sizetags.pb.gz"
+        ))
+        .expect("test profile");
+        crate::gunzip(&gz, u64::MAX).expect("gunzip")
+    }
+
+    #[test]
+    fn streamed_decode_equals_whole_decode_at_every_chunk_size() {
+        let bytes = sample_profile();
+        let whole = decode(&bytes).expect("decode");
+        for chunk in [1usize, 7, 64, 4096, bytes.len()] {
+            let mut d = StreamDecoder::new();
+            for c in bytes.chunks(chunk) {
+                d.feed(c).expect("feed");
+            }
+            let p = d.finish().expect("finish");
+            assert_eq!(p.samples, whole.samples, "chunk {chunk}");
+            assert_eq!(p.strings, whole.strings);
+            assert_eq!(p.locations, whole.locations);
+            assert_eq!(p.functions, whole.functions);
+            assert_eq!(p.mappings, whole.mappings);
+            assert!(!p.samples.labels.is_empty());
+        }
+    }
+
+    #[test]
+    fn truncated_input_is_left_to_the_ordinary_path() {
+        let bytes = sample_profile();
+        let mut d = StreamDecoder::new();
+        d.feed(&bytes[..bytes.len() - 3]).expect("feed");
+        assert!(d.finish().is_err());
+    }
+}
