@@ -232,7 +232,7 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
             let reader = std::io::BufReader::with_capacity(1 << 16, file);
             if let Some(p) = profile::parse_gzip_stream(reader, profile::DEFAULT_MAX_DECOMPRESSED) {
-                return Ok((locate_binaries(p, s), false));
+                return Ok((locate_binaries(p, s), None));
             }
             let data = std::fs::read(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
