@@ -655,7 +655,7 @@ fn branch_target(inst: &Instruction) -> Option<u64> {
     }
 }
 
-/// Disassembles the x86-64 code of `binary` in the address range `[start, end]`
+/// Disassembles the x86-64 code of `binary` in the address range `[start, end)`
 /// (binary addresses), in AT&T syntax or, with `intel`, in Intel syntax; see
 /// [`ObjectFile::disassemble`].
 pub fn disassemble(binary: &Path, start: u64, end: u64, intel: bool) -> Result<Vec<Inst>> {
