@@ -26,8 +26,9 @@ pub struct Inst {
     /// columns, a space, the operands; branch targets read `<addr> <symbol+0x<off>>`
     /// and RIP-relative operands end with `# <addr> <symbol>`.
     pub text: String,
-    /// The demangled name of the (innermost inlined) function the instruction belongs
-    /// to ("" if unknown).
+    /// The name of the (innermost inlined) function the instruction belongs to as
+    /// pprof reads it from objdump's output (demangled, with pprof's parsing quirks;
+    /// "" if unknown).
     pub function: String,
     /// Source file of the instruction, innermost inlined frame ("" if unknown).
     pub file: String,
