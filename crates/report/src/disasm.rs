@@ -197,9 +197,9 @@ pub(crate) fn symbols_with_nodes<'a>(
                     .copied()
                     .filter(|&n| {
                         let a = g.node(n).info.address.wrapping_sub(base);
-                        // pprof leaves out the symbol's last byte; its range
-                        // is inclusive everywhere else, so it is here too.
-                        a >= sym.start && a <= sym.end
+                        // pprof leaves out the symbol's last byte (the
+                        // disassembly stops before it too).
+                        a >= sym.start && a < sym.end
                     })
                     .collect(),
                 None => Vec::new(),

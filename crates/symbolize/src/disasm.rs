@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use iced_x86::{
-    Decoder, DecoderOptions, FlowControl, Formatter, FormatterOutput, FormatterTextKind,
-    GasFormatter, Instruction, IntelFormatter, MemorySizeOptions, OpKind,
+    Decoder, DecoderError, DecoderOptions, FlowControl, Formatter, FormatterOutput,
+    FormatterTextKind, GasFormatter, Instruction, IntelFormatter, MemorySizeOptions, OpKind,
 };
 use object::{Object, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
 use profile::{Error, Result};
@@ -26,8 +26,9 @@ pub struct Inst {
     /// columns, a space, the operands; branch targets read `<addr> <symbol+0x<off>>`
     /// and RIP-relative operands end with `# <addr> <symbol>`.
     pub text: String,
-    /// The demangled name of the (innermost inlined) function the instruction belongs
-    /// to ("" if unknown).
+    /// The name of the (innermost inlined) function the instruction belongs to as
+    /// pprof reads it from objdump's output (demangled, with pprof's parsing quirks;
+    /// "" if unknown).
     pub function: String,
     /// Source file of the instruction, innermost inlined frame ("" if unknown).
     pub file: String,
@@ -155,9 +156,13 @@ impl ObjectFile {
         out
     }
 
-    /// Disassembles the code in `[start, end]` (binary addresses, as pprof passes them
+    /// Disassembles the code in `[start, end)` (binary addresses, as pprof passes them
     /// to objdump's `--start-address` and `--stop-address`), in AT&T syntax or, with
     /// `intel`, in Intel syntax.
+    ///
+    /// Like objdump, it skips runs of zero bytes (leaving them out of the result), and
+    /// an instruction cut short by `end` reads as its first prefix's name or as
+    /// `.byte 0x..`, one byte at a time.
     pub fn disassemble(&self, start: u64, end: u64, intel: bool) -> Result<Vec<Inst>> {
         let file = object::File::parse(&*self.data)
             .map_err(|e| Error::new(format!("error parsing {}: {e}", self.path.display())))?;
@@ -178,26 +183,45 @@ impl ObjectFile {
             }
             let (s_addr, s_size) = (section.address(), section.size());
             let lo = start.max(s_addr);
-            let hi = end.min(s_addr.saturating_add(s_size).saturating_sub(1));
-            if lo > hi || s_size == 0 {
+            let hi = end.min(s_addr.saturating_add(s_size));
+            if lo >= hi {
                 continue;
             }
             let Ok(bytes) = section.data() else { continue };
             let from = (lo - s_addr) as usize;
-            let to = ((hi - s_addr) as usize).saturating_add(1).min(bytes.len());
+            let to = ((hi - s_addr) as usize).min(bytes.len());
             if from >= to {
                 continue;
             }
-            let mut decoder = Decoder::with_ip(64, &bytes[from..to], lo, DecoderOptions::NONE);
+            let code = &bytes[from..to];
+            let mut decoder = Decoder::with_ip(64, code, lo, DecoderOptions::NONE);
             let mut inst = Instruction::default();
-            while decoder.can_decode() {
+            let mut pos = 0usize;
+            while pos < code.len() {
+                if let Some(skip) = zeros_to_skip(&code[pos..]) {
+                    pos += skip;
+                    continue;
+                }
+                let ip = lo + pos as u64;
+                if decoder.set_position(pos).is_err() {
+                    break;
+                }
+                decoder.set_ip(ip);
                 decoder.decode_out(&mut inst);
-                let text = fmt.format(&inst, &mut |a| self.describe(a, &mut names));
-                self.bin.frames(inst.ip(), &mut frames);
+                let (text, len) = if decoder.last_error() == DecoderError::NoMoreBytes {
+                    (truncated_text(code[pos]), 1)
+                } else {
+                    let text = fmt.format(&inst, &mut |a| self.describe(a, &mut names));
+                    // objdump steps over an undecodable opcode byte by byte.
+                    let len = if inst.is_invalid() { 1 } else { inst.len() };
+                    (text, len.max(1))
+                };
+                pos += len;
+                self.bin.frames(ip, &mut frames);
                 let inner = frames.first();
                 let mut function = inner
                     .filter(|f| !f.function.is_empty())
-                    .map(|f| names.demangled(&f.function))
+                    .map(|f| pprof_function_name(&f.function, &names.demangled(&f.function)))
                     .unwrap_or_default();
                 // objdump prints a file only with a line number.
                 let (mut file_name, mut line) = inner
@@ -211,10 +235,7 @@ impl ObjectFile {
                     .filter(|f| f.line != 0)
                     .map(|f| (f.file.clone(), f.line))
                     .unwrap_or_default();
-                let starts_symbol = self
-                    .nm
-                    .binary_search_by(|(a, _, _)| a.cmp(&inst.ip()))
-                    .is_ok();
+                let starts_symbol = self.nm.binary_search_by(|(a, _, _)| a.cmp(&ip)).is_ok();
                 if let (Some(prev), false) = (out.last(), starts_symbol) {
                     if function.is_empty() {
                         function.clone_from(&prev.function);
@@ -227,7 +248,7 @@ impl ObjectFile {
                     }
                 }
                 out.push(Inst {
-                    addr: inst.ip(),
+                    addr: ip,
                     text,
                     function,
                     file: file_name,
@@ -262,6 +283,76 @@ impl ObjectFile {
             format!("<{name}+0x{:x}>", addr - sym_addr)
         })
     }
+}
+
+/// The function name pprof reads from the line objdump prints before a function's
+/// code: objdump writes a demangled name as is and a plain one with `()`, then a
+/// colon; pprof takes the text before a last `():`, or else the text after a run of
+/// leading hex digits and one blank (so `demo::f(int)` reads as `mo::f(int)`).
+fn pprof_function_name(raw: &str, demangled: &str) -> String {
+    let line = if demangled == raw {
+        format!("{raw}():")
+    } else {
+        format!("{demangled}:")
+    };
+    let line = line.trim();
+    let unprefixed = line.strip_prefix(';').unwrap_or(line);
+    let unprefixed = strip_one_blank(unprefixed);
+    if let Some(i) = unprefixed.rfind("():") {
+        let name = &unprefixed[..i];
+        if name.starts_with(|c: char| !c.is_whitespace()) {
+            return name.to_string();
+        }
+    }
+    let rest = line.trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    let rest = strip_one_blank(rest);
+    rest.rfind(':')
+        .map(|i| rest[..i].to_string())
+        .unwrap_or_default()
+}
+
+/// `s` without its first character if that is a blank (`\s` in Go's regexps).
+fn strip_one_blank(s: &str) -> &str {
+    s.strip_prefix([' ', '\t', '\n', '\x0c', '\r']).unwrap_or(s)
+}
+
+/// How many zero bytes at the start of `code` objdump skips (printing `...`, which
+/// pprof ignores) rather than disassembling: a run of at least 8 (cut to a multiple
+/// of 4 unless it reaches the end), or fewer than 3 at the end.
+fn zeros_to_skip(code: &[u8]) -> Option<usize> {
+    let run = code.iter().take_while(|&&b| b == 0).count();
+    let at_end = run == code.len();
+    let run = if at_end { run } else { run & !3 };
+    (run > 0 && (run >= 8 || (at_end && run < 3))).then_some(run)
+}
+
+/// What objdump prints for an instruction cut short by the stop address: the name of
+/// its first byte if that is a prefix, else the byte itself.
+fn truncated_text(first: u8) -> String {
+    let name = match first {
+        0x26 => "es",
+        0x2e => "cs",
+        0x36 => "ss",
+        0x3e => "ds",
+        0x64 => "fs",
+        0x65 => "gs",
+        0x66 => "data16",
+        0x67 => "addr32",
+        0xf0 => "lock",
+        0xf2 => "repnz",
+        0xf3 => "repz",
+        0x40..=0x4f => {
+            let bits = [(8, 'W'), (4, 'R'), (2, 'X'), (1, 'B')];
+            let mut s = String::from("rex");
+            if first & 0xf != 0 {
+                s.push('.');
+                s.extend(bits.iter().filter(|(b, _)| first & b != 0).map(|(_, c)| c));
+            }
+            return s;
+        }
+        _ => return format!(".byte {first:#x}"),
+    };
+    name.to_string()
 }
 
 /// The names to show for a group of symbol names at `[start, end]`, if it is
@@ -381,7 +472,14 @@ impl NameCache {
         if let Some((_, d)) = self.0.iter().find(|(n, _)| n == name) {
             return d.clone();
         }
-        let d = demangle(name, DemangleMode::Full).unwrap_or_else(|| name.to_string());
+        // objdump demangles the name before a `@plt` or `@VERSION` suffix.
+        let (base, suffix) = match name.find('@') {
+            Some(i) if i > 0 => name.split_at(i),
+            _ => (name, ""),
+        };
+        let d = demangle(base, DemangleMode::Full)
+            .map(|d| d + suffix)
+            .unwrap_or_else(|| name.to_string());
         if self.0.len() >= 32 {
             self.0.remove(0);
         }
@@ -558,7 +656,7 @@ fn branch_target(inst: &Instruction) -> Option<u64> {
     }
 }
 
-/// Disassembles the x86-64 code of `binary` in the address range `[start, end]`
+/// Disassembles the x86-64 code of `binary` in the address range `[start, end)`
 /// (binary addresses), in AT&T syntax or, with `intel`, in Intel syntax; see
 /// [`ObjectFile::disassemble`].
 pub fn disassemble(binary: &Path, start: u64, end: u64, intel: bool) -> Result<Vec<Inst>> {
@@ -568,6 +666,45 @@ pub fn disassemble(binary: &Path, start: u64, end: u64, intel: bool) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_names_read_as_pprof_parses_objdump_lines() {
+        assert_eq!(pprof_function_name("work", "work"), "work");
+        assert_eq!(
+            pprof_function_name("_ZN4demo3runEv", "demo::run()"),
+            "demo::run"
+        );
+        assert_eq!(
+            pprof_function_name(
+                "_ZN4demo3AccIlE8push_allEi",
+                "demo::Acc<long>::push_all(int)"
+            ),
+            "mo::Acc<long>::push_all(int)"
+        );
+        assert_eq!(
+            pprof_function_name("_Z4mainii", "main(int, int)"),
+            "main(int, int)"
+        );
+    }
+
+    #[test]
+    fn objdump_skips_long_and_short_trailing_zero_runs() {
+        assert_eq!(zeros_to_skip(&[0, 0]), Some(2));
+        assert_eq!(zeros_to_skip(&[0, 0, 0]), None);
+        assert_eq!(zeros_to_skip(&[0; 9]), Some(9));
+        assert_eq!(zeros_to_skip(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), Some(8));
+        assert_eq!(zeros_to_skip(&[0, 0, 0, 0, 0, 0, 0, 1]), None);
+        assert_eq!(zeros_to_skip(&[1, 0]), None);
+    }
+
+    #[test]
+    fn cut_instructions_read_as_prefix_names_or_bytes() {
+        assert_eq!(truncated_text(0x66), "data16");
+        assert_eq!(truncated_text(0x2e), "cs");
+        assert_eq!(truncated_text(0x49), "rex.WB");
+        assert_eq!(truncated_text(0x40), "rex");
+        assert_eq!(truncated_text(0x0f), ".byte 0xf");
+    }
 
     #[test]
     fn address_selects_every_name_of_its_symbol() {
