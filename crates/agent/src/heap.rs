@@ -107,14 +107,25 @@ const UNDRAWN: i64 = i64::MIN;
 static NEXT_SAMPLE_EPOCH: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// Bytes this thread may still allocate before the next sample.
-    static COUNTDOWN: Cell<i64> = const { Cell::new(UNDRAWN) };
-    /// The epoch the countdown was drawn in.
-    static EPOCH: Cell<usize> = const { Cell::new(0) };
+    /// Bytes this thread may still allocate before the next sample, and the epoch the
+    /// countdown was drawn in; one slot, so the allocation path touches one
+    /// thread-local.
+    static COUNTDOWN: Countdown = const {
+        Countdown {
+            left: Cell::new(UNDRAWN),
+            epoch: Cell::new(0),
+        }
+    };
     /// Set while this thread runs the sampler (or resolves symbols), to not re-enter it.
     static IN_SAMPLER: Cell<bool> = const { Cell::new(false) };
     /// This thread's random state.
     static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A thread's sampling countdown.
+struct Countdown {
+    left: Cell<i64>,
+    epoch: Cell<usize>,
 }
 
 /// Runs `f` with heap sampling suspended on this thread.
@@ -164,16 +175,17 @@ fn on_alloc(p: *mut u8, size: usize) {
     }
     let due = COUNTDOWN
         .try_with(|c| {
-            let mut left = c.get();
+            let mut left = c.left.get();
             let epoch = NEXT_SAMPLE_EPOCH.load(Ordering::Relaxed);
-            if left == UNDRAWN || EPOCH.with(|e| e.replace(epoch)) != epoch {
+            if left == UNDRAWN || c.epoch.get() != epoch {
+                c.epoch.set(epoch);
                 left = draw(rate);
             }
             if (size as i64) < left {
-                c.set(left - size as i64);
+                c.left.set(left - size as i64);
                 false
             } else {
-                c.set(draw(rate));
+                c.left.set(draw(rate));
                 true
             }
         })
