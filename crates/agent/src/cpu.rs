@@ -10,7 +10,8 @@
 //! `setitimer(ITIMER_PROF)` is used instead.
 //!
 //! The handler allocates nothing and takes no lock: it reads the interrupted registers,
-//! walks frame pointers (see [`crate::unwind`]) and claims a ring slot with one atomic
+//! walks the stack (DWARF call-frame information, else frame pointers: see
+//! [`crate::unwind`]) and claims a ring slot with one atomic
 //! operation. Symbolization happens when the profile is built.
 
 use std::cell::UnsafeCell;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use profile::{Error, Profile, Result};
 
 use crate::builder::ProfileBuilder;
-use crate::{labels, threads, unwind};
+use crate::{dwarf, labels, threads, unwind};
 
 /// Go's default CPU sampling rate, in samples per second of CPU time.
 pub const DEFAULT_CPU_HZ: u32 = 100;
@@ -169,9 +170,9 @@ extern "C" fn on_sigprof(_sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut
         unsafe { (*info).si_code }
     };
     // SAFETY: uc is the handler's context argument.
-    let (pc, fp, sp) = unsafe { unwind::registers(uc) };
+    let regs = unsafe { unwind::registers(uc) };
     if code == libc::SI_TKILL {
-        threads::on_dump_signal(pc, fp, sp);
+        threads::on_dump_signal(&regs);
     } else if ENABLED.load(Ordering::Relaxed) {
         let tid = gettid();
         let labels = labels::current();
@@ -180,7 +181,7 @@ extern "C" fn on_sigprof(_sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut
             d.tid = tid;
             d.weight = weight;
             d.labels = labels;
-            d.depth = unwind::walk(pc, fp, sp, &mut d.frames);
+            d.depth = unwind::walk(&regs, &mut d.frames);
         });
         if !pushed {
             LOST.fetch_add(1, Ordering::Relaxed);
@@ -385,6 +386,7 @@ impl CpuProfiler {
             return Err(Error::new("cpu profiling already in use"));
         }
         install_handler();
+        dwarf::refresh();
         while RING.pop().is_some() {}
         LOST.store(0, Ordering::Relaxed);
         ENABLED.store(true, Ordering::Release);
@@ -460,6 +462,7 @@ fn sampler_loop(
     while !stop.load(Ordering::Acquire) {
         std::thread::park_timeout(POLL);
         timers.sync(me);
+        dwarf::refresh();
         drain(&mut c);
     }
     timers.stop();

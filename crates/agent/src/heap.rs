@@ -107,14 +107,25 @@ const UNDRAWN: i64 = i64::MIN;
 static NEXT_SAMPLE_EPOCH: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// Bytes this thread may still allocate before the next sample.
-    static COUNTDOWN: Cell<i64> = const { Cell::new(UNDRAWN) };
-    /// The epoch the countdown was drawn in.
-    static EPOCH: Cell<usize> = const { Cell::new(0) };
+    /// Bytes this thread may still allocate before the next sample, and the epoch the
+    /// countdown was drawn in; one slot, so the allocation path touches one
+    /// thread-local.
+    static COUNTDOWN: Countdown = const {
+        Countdown {
+            left: Cell::new(UNDRAWN),
+            epoch: Cell::new(0),
+        }
+    };
     /// Set while this thread runs the sampler (or resolves symbols), to not re-enter it.
     static IN_SAMPLER: Cell<bool> = const { Cell::new(false) };
     /// This thread's random state.
     static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A thread's sampling countdown.
+struct Countdown {
+    left: Cell<i64>,
+    epoch: Cell<usize>,
 }
 
 /// Runs `f` with heap sampling suspended on this thread.
@@ -164,16 +175,17 @@ fn on_alloc(p: *mut u8, size: usize) {
     }
     let due = COUNTDOWN
         .try_with(|c| {
-            let mut left = c.get();
+            let mut left = c.left.get();
             let epoch = NEXT_SAMPLE_EPOCH.load(Ordering::Relaxed);
-            if left == UNDRAWN || EPOCH.with(|e| e.replace(epoch)) != epoch {
+            if left == UNDRAWN || c.epoch.get() != epoch {
+                c.epoch.set(epoch);
                 left = draw(rate);
             }
             if (size as i64) < left {
-                c.set(left - size as i64);
+                c.left.set(left - size as i64);
                 false
             } else {
-                c.set(draw(rate));
+                c.left.set(draw(rate));
                 true
             }
         })
@@ -358,16 +370,22 @@ const HEAP_TRIM: &[&str] = &[
 /// alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes, the
 /// period `space/bytes` at the sampling rate, a `bytes` label with the block size.
 pub fn heap_profile() -> Profile {
-    build_heap_profile("")
+    build_heap_profile("", true)
 }
 
 /// The same profile as [`heap_profile`], with `alloc_space` as the default sample type
 /// (Go's `/debug/pprof/allocs`).
 pub fn allocs_profile() -> Profile {
-    build_heap_profile("alloc_space")
+    build_heap_profile("alloc_space", true)
 }
 
-fn build_heap_profile(default_type: &str) -> Profile {
+/// The heap profile with the sampled counts as they are (not unbiased), and the
+/// sampling rate: what Go's `?debug=1` text shows.
+pub(crate) fn sampled_heap_profile() -> (Profile, i64) {
+    (build_heap_profile("", false), mem_profile_rate() as i64)
+}
+
+fn build_heap_profile(default_type: &str, unbias: bool) -> Profile {
     let buckets: Vec<&'static Bucket> = without_sampling(|| {
         BUCKETS
             .lock()
@@ -396,8 +414,9 @@ fn build_heap_profile(default_type: &str) -> Profile {
         let allocs = bucket.allocs.load(Ordering::Relaxed) as i64;
         let frees = (bucket.frees.load(Ordering::Relaxed) as i64).min(allocs);
         let size = bucket.size as i64;
-        let (ao, ab) = scale_heap_sample(allocs, allocs * size, rate);
-        let (io, ib) = scale_heap_sample(allocs - frees, (allocs - frees) * size, rate);
+        let scale_rate = if unbias { rate } else { 1 };
+        let (ao, ab) = scale_heap_sample(allocs, allocs * size, scale_rate);
+        let (io, ib) = scale_heap_sample(allocs - frees, (allocs - frees) * size, scale_rate);
         if ao == 0 && ab == 0 {
             continue;
         }

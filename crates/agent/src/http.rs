@@ -5,8 +5,8 @@
 //! |---|---|
 //! | `/debug/pprof/` | an HTML index |
 //! | `/debug/pprof/profile?seconds=N` | a CPU profile of N seconds (default 30) |
-//! | `/debug/pprof/heap`, `/debug/pprof/allocs` | the heap profile |
-//! | `/debug/pprof/mutex` | the mutex contention profile |
+//! | `/debug/pprof/heap`, `/debug/pprof/allocs` | the heap profile; `?debug=1` for text |
+//! | `/debug/pprof/mutex` | the mutex contention profile; `?debug=1` for text |
 //! | `/debug/pprof/threads` (alias `goroutine`) | every thread's stack; `?debug=1` for text |
 //! | `/debug/pprof/symbol` | GET: `num_symbols: 1`; POST `0xaddr+0xaddr`: their names |
 //! | `/debug/pprof/cmdline` | the command line, NUL separated |
@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use crate::builder::symbol_at;
 use crate::{
-    allocs_profile, cpu_profile, heap_profile, mutex_profile, threads_profile, threads_text,
-    DEFAULT_CPU_HZ,
+    allocs_profile, cpu_profile, heap_profile, heap_text, mutex_profile, mutex_text,
+    threads_profile, threads_text, DEFAULT_CPU_HZ,
 };
 
 /// An HTTP request, reduced to what the handler needs.
@@ -161,8 +161,10 @@ pub fn handle(req: &Request, options: &Options) -> Response {
                 Err(e) => Response::text(500, format!("Could not enable CPU profiling: {e}\n")),
             }
         }
+        "heap" | "allocs" if debug > 0 => Response::text(200, heap_text()),
         "heap" => Response::profile("heap", &heap_profile()),
         "allocs" => Response::profile("allocs", &allocs_profile()),
+        "mutex" if debug > 0 => Response::text(200, mutex_text()),
         "mutex" => Response::profile("mutex", &mutex_profile()),
         "threads" | "goroutine" if debug > 0 => Response::text(200, threads_text(name)),
         "threads" | "goroutine" => Response::profile(name, &threads_profile()),

@@ -10,21 +10,28 @@
 //! - Threads: [`threads_profile`] holds the current stack of every thread.
 //! - HTTP: [`serve`] answers Go's `/debug/pprof/*` paths; [`http::handle`] is the
 //!   framework-free handler behind it.
+//! - axum (feature `axum`): [`axum_router::router`] mounts the same endpoints in a
+//!   service's own server.
 //! - Labels: [`with_labels`], [`set_labels`] and [`labeled`] tag CPU samples.
 //!
 //! Profiles carry real addresses, the process's mappings (with build ids and file
 //! offsets) and symbolized functions with inline frames, so any pprof reader can use
-//! them. CPU and thread stacks are found by frame-pointer walking: build with
-//! `-C force-frame-pointers=yes` for complete stacks in optimized builds.
+//! them. CPU and thread stacks are walked in the signal handler with the DWARF
+//! call-frame information of `.eh_frame` (falling back to frame pointers), so they are
+//! complete without frame pointers.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "axum")]
+pub mod axum_router;
 mod builder;
 mod cpu;
+mod dwarf;
 mod heap;
 pub mod http;
 mod labels;
 pub mod sync;
+mod text;
 mod threads;
 mod unwind;
 
@@ -37,4 +44,5 @@ pub use http::{serve, serve_with, Options as ServeOptions, Server};
 pub use labels::{labeled, set_labels, with_labels, LabelGuard, Labeled};
 pub use profile::Profile;
 pub use sync::{mutex_profile, set_mutex_profile_fraction};
+pub use text::{heap_text, mutex_text};
 pub use threads::{thread_stacks, threads_profile, threads_text, ThreadStack};

@@ -2,7 +2,7 @@
 //! profile, for threads).
 //!
 //! Each thread in turn is sent `SIGPROF` with `tgkill`; the handler (shared with the CPU
-//! profiler, told apart by the signal's `SI_TKILL` code) walks its frame pointers into a
+//! profiler, told apart by the signal's `SI_TKILL` code) walks its stack into a
 //! single request buffer. Threads that do not answer in time (signal blocked) are
 //! skipped. Blocking system calls interrupted by the signal are restarted
 //! (`SA_RESTART`), or return `EINTR` where the kernel does not restart them.
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use profile::Profile;
 
-use crate::builder::{symbol_at, ProfileBuilder};
+use crate::builder::ProfileBuilder;
 use crate::cpu::{gettid, install_handler, thread_ids, thread_name, MAX_DEPTH};
 use crate::unwind;
 
@@ -36,7 +36,7 @@ static DEPTH: AtomicUsize = AtomicUsize::new(0);
 static DUMPING: Mutex<u32> = Mutex::new(0);
 
 /// Called by the signal handler on a `tgkill`ed `SIGPROF`. Async-signal-safe.
-pub(crate) fn on_dump_signal(pc: usize, fp: usize, sp: usize) {
+pub(crate) fn on_dump_signal(regs: &unwind::Registers) {
     let req = REQUEST.load(Ordering::Acquire);
     if req == 0 || req & BUSY != 0 || (req & 0x7fff_ffff) as i32 != gettid() {
         return;
@@ -48,7 +48,7 @@ pub(crate) fn on_dump_signal(pc: usize, fp: usize, sp: usize) {
         return;
     }
     // SAFETY: the BUSY flag gives this thread the buffer.
-    let n = unwind::walk(pc, fp, sp, unsafe { &mut *BUFFER.0.get() });
+    let n = unwind::walk(regs, unsafe { &mut *BUFFER.0.get() });
     DEPTH.store(n, Ordering::Relaxed);
     REQUEST.store(0, Ordering::Release);
 }
@@ -67,6 +67,7 @@ pub struct ThreadStack {
 /// The current stacks of every thread of the process that answers within `timeout`.
 pub fn thread_stacks(timeout: Duration) -> Vec<ThreadStack> {
     install_handler();
+    crate::dwarf::refresh();
     let mut generation = DUMPING.lock();
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
@@ -149,33 +150,13 @@ pub fn threads_text(name: &str) -> String {
     let p = threads_profile();
     let total: i64 = p.samples.iter().map(|s| s.values[0]).sum();
     let mut out = format!("{name} profile: total {total}\n");
-    let mut entries: HashMap<u64, u64> = HashMap::new();
+    let mut entries = HashMap::new();
     for s in p.samples.iter() {
-        let _ = write!(out, "{} @", s.values[0]);
-        for &l in s.locations {
-            let _ = write!(out, " {:#x}", p.locations[l as usize].address);
-        }
-        out.push('\n');
-        for &l in s.locations {
-            let loc = &p.locations[l as usize];
-            let entry = *entries
-                .entry(loc.address)
-                .or_insert_with(|| symbol_at(loc.address).map_or(0, |s| s.1));
-            for line in &loc.lines {
-                let f = &p.functions[line.function as usize];
-                let _ = writeln!(
-                    out,
-                    "#\t{:#x}\t{}+{:#x}\t{}:{}",
-                    loc.address,
-                    p.str(f.name),
-                    loc.address.wrapping_sub(entry),
-                    p.str(f.filename),
-                    line.line
-                );
-            }
-        }
-        out.push('\n');
+        let _ = write!(out, "{}", s.values[0]);
+        crate::text::write_record_stack(&mut out, &p, s.locations, true, &mut entries);
     }
+    let mut out = crate::text::align_tabs(&out);
+    crate::text::append_memory_map(&mut out);
     out
 }
 

@@ -1,6 +1,8 @@
-//! Frame-pointer unwinding that is safe in a signal handler.
+//! Stack walking that is safe in a signal handler.
 //!
-//! The walk follows the chain of saved frame pointers from the interrupted registers.
+//! [`walk`] unwinds with DWARF call-frame information (see [`crate::dwarf`]) and falls
+//! back to frame pointers when that cannot be used. The frame-pointer walk follows the
+//! chain of saved frame pointers from the interrupted registers.
 //! It allocates nothing and takes no lock. Each frame is checked before it is read: it
 //! must lie above the previous one, inside a window above the stack pointer, be aligned,
 //! and be on a page known to be readable. Readability is learnt once per page with a
@@ -8,14 +10,13 @@
 //! instead of faulting), and the readable range of the thread's stack is remembered in a
 //! thread-local, so a walk on a known stack costs no syscall.
 //!
-//! Frames are only found where code keeps frame pointers: build with
-//! `-C force-frame-pointers=yes` for complete CPU stacks in release builds.
+//! The same readability check guards every stack read of the DWARF unwinder.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// How far above the stack pointer a frame may be (the largest stack walked).
-const STACK_WINDOW: usize = 64 << 20;
+pub(crate) const STACK_WINDOW: usize = 64 << 20;
 const PAGE: usize = 4096;
 
 thread_local! {
@@ -33,7 +34,7 @@ pub(crate) fn init() {
 }
 
 /// Whether `len` bytes at `addr` can be read, without faulting.
-fn readable(addr: usize, len: usize) -> bool {
+pub(crate) fn readable(addr: usize, len: usize) -> bool {
     let end = match addr.checked_add(len) {
         Some(e) => e,
         None => return false,
@@ -78,20 +79,34 @@ fn readable(addr: usize, len: usize) -> bool {
     true
 }
 
-/// Walks the frame-pointer chain starting at the interrupted `pc`, frame pointer `fp`
-/// and stack pointer `sp`, writing `pc` then each return address into `out`. Returns the
-/// number of addresses written.
-pub(crate) fn walk(pc: usize, fp: usize, sp: usize, out: &mut [u64]) -> usize {
+/// Walks the stack from the interrupted registers, writing `pc` then each return
+/// address into `out`; returns the number of addresses written. Uses DWARF call-frame
+/// information where it can, frame pointers otherwise. Async-signal-safe.
+pub(crate) fn walk(regs: &Registers, out: &mut [u64]) -> usize {
     if out.is_empty() {
         return 0;
     }
     // A stack the cache does not cover means the thread switched stacks: forget it.
+    let sp = regs.sp;
     let _ = SAFE.try_with(|s| {
         let (lo, hi) = s.get();
         if !(lo <= sp && sp < hi) {
             s.set((0, 0));
         }
     });
+    match crate::dwarf::walk(regs, out) {
+        Some(n) if n > 1 => n,
+        _ => frame_pointers(regs.pc, regs.fp, regs.sp, out),
+    }
+}
+
+/// Walks the frame-pointer chain starting at the interrupted `pc`, frame pointer `fp`
+/// and stack pointer `sp`, writing `pc` then each return address into `out`. Returns the
+/// number of addresses written.
+fn frame_pointers(pc: usize, fp: usize, sp: usize, out: &mut [u64]) -> usize {
+    if out.is_empty() {
+        return 0;
+    }
     out[0] = pc as u64;
     let mut n = 1;
     let limit = sp.saturating_add(STACK_WINDOW);
@@ -120,29 +135,48 @@ pub(crate) fn walk(pc: usize, fp: usize, sp: usize, out: &mut [u64]) -> usize {
     n
 }
 
-/// The (pc, fp, sp) registers saved in a signal handler's `ucontext`.
+/// The registers a stack walk starts from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Registers {
+    /// The program counter.
+    pub pc: usize,
+    /// The stack pointer.
+    pub sp: usize,
+    /// The frame pointer (rbp, x29).
+    pub fp: usize,
+    /// The link register (aarch64's x30; unused on x86-64).
+    pub lr: usize,
+}
+
+/// The registers saved in a signal handler's `ucontext`.
 ///
 /// # Safety
 /// `uc` must be the context pointer the kernel passed to a `SA_SIGINFO` handler.
-pub(crate) unsafe fn registers(uc: *mut libc::c_void) -> (usize, usize, usize) {
+pub(crate) unsafe fn registers(uc: *mut libc::c_void) -> Registers {
     if uc.is_null() {
-        return (0, 0, 0);
+        return Registers::default();
     }
     // SAFETY: per the contract, uc points to a ucontext_t.
     let uc = unsafe { &*(uc as *const libc::ucontext_t) };
     #[cfg(target_arch = "x86_64")]
     {
         let g = &uc.uc_mcontext.gregs;
-        (
-            g[libc::REG_RIP as usize] as usize,
-            g[libc::REG_RBP as usize] as usize,
-            g[libc::REG_RSP as usize] as usize,
-        )
+        Registers {
+            pc: g[libc::REG_RIP as usize] as usize,
+            sp: g[libc::REG_RSP as usize] as usize,
+            fp: g[libc::REG_RBP as usize] as usize,
+            lr: 0,
+        }
     }
     #[cfg(target_arch = "aarch64")]
     {
         let m = &uc.uc_mcontext;
-        (m.pc as usize, m.regs[29] as usize, m.sp as usize)
+        Registers {
+            pc: m.pc as usize,
+            sp: m.sp as usize,
+            fp: m.regs[29] as usize,
+            lr: m.regs[30] as usize,
+        }
     }
 }
 
@@ -170,11 +204,11 @@ mod tests {
         init();
         let mut out = [0u64; 8];
         // A frame pointer outside the window stops the walk after the pc.
-        assert_eq!(walk(0x1234, 0x10, 0x1000, &mut out), 1);
+        assert_eq!(frame_pointers(0x1234, 0x10, 0x1000, &mut out), 1);
         assert_eq!(out[0], 0x1234);
         // A frame pointer on an unmapped page is not read.
         let sp = 0x7000_0000_0000usize;
-        assert_eq!(walk(1, sp + 64, sp, &mut out), 1);
+        assert_eq!(frame_pointers(1, sp + 64, sp, &mut out), 1);
     }
 
     #[test]
@@ -182,7 +216,7 @@ mod tests {
         init();
         let fp = current_fp();
         let mut out = [0u64; 32];
-        let n = walk(1, fp, fp - 64, &mut out);
+        let n = frame_pointers(1, fp, fp - 64, &mut out);
         assert!(n > 3, "walked {n} frames");
     }
 

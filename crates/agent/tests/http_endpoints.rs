@@ -74,6 +74,25 @@ fn every_endpoint_answers_over_http_and_profiles_parse() {
     assert!(text.starts_with("goroutine profile: total "), "{text}");
     assert!(text.contains("\n#\t0x"), "{text}");
 
+    let (status, text) = fetch(addr, "GET", "/debug/pprof/heap?debug=1", "", b"");
+    assert_eq!(status, 200);
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.starts_with("heap profile: "), "{text}");
+    assert!(text.contains(" @ heap/1048576\n"), "{text}");
+    let p = profile::parse(text.as_bytes()).expect("heap text parses as a legacy profile");
+    assert_eq!(p.str(p.sample_types[3].ty), "inuse_space");
+    assert!(!p.mappings.is_empty(), "the memory map section is read");
+
+    let (status, text) = fetch(addr, "GET", "/debug/pprof/mutex?debug=1", "", b"");
+    assert_eq!(status, 200);
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.starts_with("--- mutex:\ncycles/second=1000000000\nsampling period=1\n"),
+        "{text}"
+    );
+    let p = profile::parse(text.as_bytes()).expect("mutex text parses as a legacy profile");
+    assert_eq!(p.str(p.sample_types[1].ty), "delay");
+
     let (status, body) = fetch(addr, "GET", "/debug/pprof/symbol", "", b"");
     assert_eq!((status, body.as_slice()), (200, &b"num_symbols: 1\n"[..]));
     let here = keep_allocating as *const () as usize;

@@ -22,14 +22,16 @@ fn each_contended_release_counts_once_with_its_delay_at_the_releasing_stack() {
         let guard = lock.lock();
         let l = lock.clone();
         let waiter = std::thread::spawn(move || *l.lock() += 1);
-        std::thread::sleep(Duration::from_millis(20));
+        // Time for the new thread to start waiting, even on a loaded machine.
+        std::thread::sleep(Duration::from_millis(100));
         release_after_hold(guard);
         waiter.join().unwrap();
 
         let guard = rw.write();
         let r = rw.clone();
         let reader = std::thread::spawn(move || *r.read());
-        std::thread::sleep(Duration::from_millis(20));
+        // Time for the new thread to start waiting, even on a loaded machine.
+        std::thread::sleep(Duration::from_millis(100));
         release_after_hold(guard);
         reader.join().unwrap();
     }
@@ -64,5 +66,6 @@ fn each_contended_release_counts_once_with_its_delay_at_the_releasing_stack() {
     assert_eq!(count, 2 * ROUNDS);
     // Each waiter waited about 30 ms (at least the hold after it started waiting).
     assert!(delay >= 2 * ROUNDS * 25_000_000, "delay {delay}");
-    assert!(delay <= 2 * ROUNDS * 200_000_000, "delay {delay}");
+    // Generous on a loaded machine, where the releasing thread may wait for a core.
+    assert!(delay <= 2 * ROUNDS * 1_000_000_000, "delay {delay}");
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::model::{Function, Line, Location, Profile, SampleRef};
 use crate::strings::StrId;
-use crate::tagfilter::scaled_label;
+use crate::units::scaled_label;
 
 impl Profile {
     /// Adds label frames as pprof's `addLabelNodes` does: for each sample, one frame

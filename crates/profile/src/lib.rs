@@ -12,6 +12,7 @@ mod aggregate;
 mod debug_text;
 mod error;
 mod filter;
+pub mod gopath;
 mod label_frames;
 pub mod legacy;
 pub mod merge;
@@ -24,6 +25,7 @@ mod sample_types;
 mod strings;
 mod tagfilter;
 mod transform;
+pub mod units;
 
 pub use error::{Error, Result};
 pub use filter::NameMatches;

@@ -87,6 +87,22 @@ pub const COMMANDS: &[Command] = &[
         "Outputs a graph in DOT format",
     ),
     cmd(
+        "flamegraph",
+        F::FlameGraph,
+        P::None,
+        Some("svg"),
+        false,
+        "Outputs an interactive flame graph (SVG, or HTML for a .html -output)",
+    ),
+    cmd(
+        "folded",
+        F::Folded,
+        P::None,
+        None,
+        false,
+        "Outputs collapsed stacks, one line per stack",
+    ),
+    cmd(
         "gif",
         F::Dot,
         P::Dot("gif"),

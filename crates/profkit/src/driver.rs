@@ -24,7 +24,6 @@ pub struct Invocation {
     /// `-http` host:port.
     pub http: String,
     /// `-no_browser`.
-    #[allow(dead_code)] // read by the web UI
     pub no_browser: bool,
 }
 
@@ -38,7 +37,10 @@ impl<E: std::fmt::Display> From<E> for Failure {
     }
 }
 
+/// Flags with a value; as in pprof, `-base` and `-diff_base` keep only their last value.
 const SOURCE_VALUE_FLAGS: &[&str] = &[
+    "base",
+    "diff_base",
     "symbolize",
     "buildid",
     "timeout",
@@ -60,9 +62,6 @@ const SOURCE_BOOL_FLAGS: &[&str] = &[
 ];
 
 fn flag_kind(name: &str) -> Option<FlagKind> {
-    if name == "base" || name == "diff_base" {
-        return Some(FlagKind::List);
-    }
     if SOURCE_VALUE_FLAGS.contains(&name) {
         return Some(FlagKind::Value);
     }
@@ -78,10 +77,12 @@ fn flag_kind(name: &str) -> Option<FlagKind> {
     }
     for f in FIELDS {
         if f.name == name {
-            return Some(match f.kind {
-                Kind::Bool => FlagKind::Bool,
-                _ => FlagKind::Value,
-            });
+            // A choice group (granularity, sort) is set by its choices' own flags.
+            return match f.kind {
+                Kind::Bool => Some(FlagKind::Bool),
+                Kind::Choice(_) => None,
+                _ => Some(FlagKind::Value),
+            };
         }
         if let Kind::Choice(choices) = f.kind {
             if choices.contains(&name) {
@@ -95,16 +96,16 @@ fn flag_kind(name: &str) -> Option<FlagKind> {
 /// Parses the command line (without the program name).
 pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     let parsed = flags::parse(args, flag_kind).map_err(Failure)?;
-    if parsed.help {
-        return Err(Failure(crate::usage::command_line_usage()));
-    }
     let mut config = Config::default();
     // Options, including choice words used as booleans.
     for f in FIELDS {
         if let Some(v) = parsed.get(f.name) {
-            config
-                .set(f.name, v)
-                .map_err(|e| Failure(format!("invalid value {v:?} for flag -{}: {e}", f.name)))?;
+            config.set(f.name, v).map_err(|_| {
+                Failure(format!(
+                    "invalid value {v:?} for flag -{}: parse error",
+                    f.name
+                ))
+            })?;
         }
         if let Kind::Choice(choices) = f.kind {
             let set: Vec<&str> = choices
@@ -182,12 +183,13 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
             }),
         }
     };
+    // pprof keeps the last -base (or -diff_base) given; an empty one is none.
     let nonempty = |name: &str| -> Vec<String> {
         parsed
-            .all(name)
-            .iter()
+            .get(name)
             .filter(|s| !s.is_empty())
-            .cloned()
+            .map(String::from)
+            .into_iter()
             .collect()
     };
     let (base, diff_base) = (nonempty("base"), nonempty("diff_base"));
@@ -275,6 +277,11 @@ fn is_object_file(path: &str) -> bool {
 
 /// Runs profkit with these arguments; returns the process exit status.
 pub fn run(args: &[String]) -> i32 {
+    // `-h` prints the usage and succeeds, as Go's flag package does.
+    if flags::parse(args, flag_kind).is_ok_and(|p| p.help) {
+        eprintln!("{}", crate::usage::command_line_usage().trim_end());
+        return 0;
+    }
     match run_inner(args) {
         Ok(()) => 0,
         Err(Failure(message)) => {
@@ -295,9 +302,13 @@ fn run_inner(args: &[String]) -> Result<(), Failure> {
             let out = generate_report(profile, command, arg.as_deref(), &inv.config)?;
             write_output(&out, command, &inv.config)
         }
-        None if !inv.http.is_empty() => Err(Failure(
-            "the web interface is not available in this build".into(),
-        )),
+        None if !inv.http.is_empty() => crate::web::serve(
+            profile,
+            inv.config,
+            &inv.http,
+            inv.no_browser,
+            inv.sources.diff_base,
+        ),
         None => crate::shell::run(profile, inv.config),
     }
 }
@@ -347,14 +358,48 @@ pub fn apply_command_overrides(command: &Command, mut cfg: Config) -> Config {
     cfg
 }
 
+/// A profile filtered and aggregated for a report, with the report's options and the
+/// total its percentages are relative to.
+pub struct PreparedReport {
+    /// The profile after filters and aggregation.
+    pub profile: Profile,
+    /// The report options.
+    pub options: report::Options,
+    /// The total percentages are relative to.
+    pub total: i64,
+}
+
 /// Renders `command` on `p` with `cfg`, returning the report's bytes (post-processed for
 /// graphical formats).
 pub fn generate_report(
-    mut p: Profile,
+    p: Profile,
     command: &Command,
     arg: Option<&str>,
     cfg: &Config,
 ) -> Result<Vec<u8>, Failure> {
+    let PreparedReport {
+        profile: mut p,
+        options,
+        total,
+    } = prepare_report(p, command, arg, cfg)?;
+    let mut out = Vec::new();
+    let binaries = crate::objtool::Binaries::default();
+    report::generate_with_binaries(&mut out, &mut p, &options, total, Some(&binaries))?;
+    match command.post {
+        PostProcess::None => Ok(out),
+        PostProcess::Dot(format) => crate::graphviz::render(&out, format).map_err(Failure),
+        PostProcess::Svg => crate::graphviz::render_svg(&out).map_err(Failure),
+    }
+}
+
+/// Applies `cfg` to `p` for `command` as pprof does before rendering (label frames,
+/// filters, aggregation) and settles the report options and total.
+pub fn prepare_report(
+    mut p: Profile,
+    command: &Command,
+    arg: Option<&str>,
+    cfg: &Config,
+) -> Result<PreparedReport, Failure> {
     let (num_label_units, ignored_units) = p.num_label_units();
     let mut ignored: Vec<_> = ignored_units.into_iter().collect();
     ignored.sort();
@@ -386,13 +431,12 @@ pub fn generate_report(
     }
     let mut options = report_options(&p, num_label_units.clone(), &cfg)?;
     options.format = command.format;
+    if options.format == OutputFormat::FlameGraph && cfg.output.ends_with(".html") {
+        options.format = OutputFormat::FlameGraphHtml;
+    }
     if let Some(arg) = arg {
-        let rx = Regex::new(arg).map_err(|e| {
-            Failure(format!(
-                "parsing argument regexp {arg}: {}",
-                regex_error(&e)
-            ))
-        })?;
+        let rx = crate::regexp::compile(arg)
+            .map_err(|e| Failure(format!("parsing argument regexp {arg}: {e}")))?;
         options.symbol = Some(rx);
     }
     // The total is computed before focusing unless percentages are relative.
@@ -401,14 +445,11 @@ pub fn generate_report(
         apply_focus(&mut p, &num_label_units, &cfg)?;
     }
     aggregate(&mut p, &cfg)?;
-
-    let mut out = Vec::new();
-    report::generate_with_total(&mut out, &mut p, &options, total)?;
-    match command.post {
-        PostProcess::None => Ok(out),
-        PostProcess::Dot(format) => crate::graphviz::render(&out, format).map_err(Failure),
-        PostProcess::Svg => crate::graphviz::render_svg(&out).map_err(Failure),
-    }
+    Ok(PreparedReport {
+        profile: p,
+        options,
+        total,
+    })
 }
 
 fn warn_no_matches(matched: bool, option: &str) {
@@ -422,19 +463,9 @@ fn regex_option(name: &str, value: &str) -> Result<Option<Regex>, Failure> {
     if value.is_empty() {
         return Ok(None);
     }
-    Regex::new(value)
+    crate::regexp::compile(value)
         .map(Some)
-        .map_err(|e| Failure(format!("parsing {name} regexp: {}", regex_error(&e))))
-}
-
-/// A regex error on one line.
-fn regex_error(e: &regex::Error) -> String {
-    let s = e.to_string();
-    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    match lines.last() {
-        Some(last) if lines.len() > 1 => format!("{last} in {:?}", lines.get(1).unwrap_or(&"")),
-        _ => s,
-    }
+        .map_err(|e| Failure(format!("parsing {name} regexp: {e}")))
 }
 
 /// Applies the focus, ignore, hide, show, show_from, tag and prune_from filters.
@@ -451,6 +482,15 @@ fn apply_focus(
     let tag_filter = |name: &str, value: &str| -> Result<Option<profile::TagFilter>, Failure> {
         if value.is_empty() {
             return Ok(None);
+        }
+        // A bad regex gets Go's wording of the first part that does not compile.
+        let regexes = value.split_once('=').map_or(value, |(_, v)| v);
+        for part in regexes.split(',') {
+            if let Err(e) = crate::regexp::compile(part) {
+                if profile::TagFilter::parse(name, value, num_label_units).is_err() {
+                    return Err(Failure(format!("parsing {name} regexp: {e}")));
+                }
+            }
         }
         let f = profile::TagFilter::parse(name, value, num_label_units)?;
         if f.is_range() {
@@ -597,6 +637,17 @@ pub fn write_output(out: &[u8], command: &Command, cfg: &Config) -> Result<(), F
 /// leaves no partial file.
 pub fn write_file_atomically(path: &str, data: &[u8]) -> Result<(), Failure> {
     let target = std::path::Path::new(path);
+    // A device, pipe or socket (`-output=/dev/null`, `-output=/dev/stdout`) is written in
+    // place: renaming a file over it would replace the device itself.
+    if let Ok(meta) = std::fs::metadata(target) {
+        if !meta.is_file() && !meta.is_dir() {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .and_then(|mut f| f.write_all(data))
+                .map_err(|e| Failure(format!("open {path}: {}", fetch::os_error(&e))));
+        }
+    }
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -56,7 +56,7 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
             Err(e) => return Err(format!("problem fetching base profiles: {e},")),
             Ok(None) => return Err("failed to fetch any base profiles".into()),
             Ok(Some((b, r))) => {
-                remote |= r;
+                join_sources(&mut remote, r);
                 b
             }
         };
@@ -78,17 +78,23 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         eprintln!("{w}");
     }
     if !options.none {
-        let report = symbolize::symbolize(&mut p, &options).map_err(|e| e.to_string())?;
+        let mut post = |url: &str, body: &str| post_bytes(url, body);
+        let with_remote = remote
+            .as_ref()
+            .map(|sources| -> symbolize::Remote<'_> { (sources, &mut post) });
+        let report = symbolize::symbolize_with_remote(&mut p, &options, with_remote)
+            .map_err(|e| e.to_string())?;
         for m in report.messages {
             eprintln!("{m}");
         }
     }
     p.remove_uninteresting().map_err(|e| e.to_string())?;
+    symbolize::unsource_mappings(&mut p);
     if !s.comment.is_empty() {
         let c = p.intern(&s.comment);
         p.comments.push(c);
     }
-    if remote {
+    if remote.is_some() {
         save_fetched(&p);
     }
     Ok(p)
@@ -135,8 +141,8 @@ fn save_fetched(p: &Profile) {
 fn grab_all(
     sources: &[String],
     s: &Sources,
-) -> std::result::Result<Option<(Profile, bool)>, String> {
-    let mut results: Vec<Option<Result<(Profile, bool)>>> =
+) -> std::result::Result<Option<(Profile, Fetched)>, String> {
+    let mut results: Vec<Option<Result<(Profile, Fetched)>>> =
         (0..sources.len()).map(|_| None).collect();
     let workers = thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -152,12 +158,12 @@ fn grab_all(
         }
     });
     let mut profiles = Vec::new();
-    let mut remote = false;
+    let mut remote = None;
     for (src, r) in sources.iter().zip(results) {
         match r {
             Some(Ok((p, r))) => {
                 profiles.push(p);
-                remote |= r;
+                join_sources(&mut remote, r);
             }
             Some(Err(e)) => eprintln!("{src}: {e}"),
             None => {}
@@ -174,9 +180,50 @@ fn grab_all(
     Ok(Some((p, remote)))
 }
 
-/// Reads one source: a file if one exists at that path, else a URL. The flag says whether
-/// it came over the network.
-fn grab(source: &str, s: &Sources) -> Result<(Profile, bool)> {
+/// Where the mappings of profiles fetched over the network came from; `None` when all
+/// were read from files.
+type Fetched = Option<symbolize::MappingSources>;
+
+/// Adds the mapping sources of a profile merged into another.
+fn join_sources(into: &mut Fetched, other: Fetched) {
+    match (into.as_mut(), other) {
+        (Some(a), Some(b)) => a.extend(b),
+        (None, b) => *into = b,
+        (Some(_), None) => {}
+    }
+}
+
+/// POSTs `body` to `url` for remote symbolization, with pprof's error wording.
+fn post_bytes(url: &str, body: &str) -> Result<Vec<u8>> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .post(url)
+        .content_type("application/octet-stream")
+        .send(body.as_bytes())
+        .map_err(|e| profile::Error::new(format!("http post {url}: {e}")))?;
+    let status = response.status();
+    if status.as_u16() != 200 {
+        return Err(profile::Error::new(format!(
+            "http post {url}: server response: {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        )));
+    }
+    response
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .map_err(|e| profile::Error::new(format!("http post {url}: {e}")))
+}
+
+/// Reads one source: a file if one exists at that path, else a URL, whose mapping
+/// sources are recorded for remote symbolization.
+fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
     match std::fs::metadata(source) {
         Ok(_) => {
             // Gzipped profile.proto is inflated and decoded at once, on two cores;
@@ -185,17 +232,18 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, bool)> {
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
             let reader = std::io::BufReader::with_capacity(1 << 16, file);
             if let Some(p) = profile::parse_gzip_stream(reader, profile::DEFAULT_MAX_DECOMPRESSED) {
-                return Ok((locate_binaries(p, s), false));
+                return Ok((locate_binaries(p, s), None));
             }
             let data = std::fs::read(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
-            Ok((locate_binaries(profile::parse(&data)?, s), false))
+            Ok((locate_binaries(profile::parse(&data)?, s), None))
         }
         Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
-            Some((url, timeout)) => Ok((
-                locate_binaries(crate::http::fetch_profile(&url, timeout)?, s),
-                true,
-            )),
+            Some((url, timeout)) => {
+                let mut p = locate_binaries(crate::http::fetch_profile(&url, timeout)?, s);
+                let sources = symbolize::MappingSources::collect(&mut p, &url);
+                Ok((p, Some(sources)))
+            }
             None => Err(profile::Error::new(format!(
                 "stat {source}: {}",
                 os_error(&stat_error)

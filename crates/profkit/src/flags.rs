@@ -11,16 +11,12 @@ pub enum FlagKind {
     Bool,
     /// A flag with a value: `-name=v` or `-name v`; the last one given wins.
     Value,
-    /// A flag that may be given several times, keeping every value.
-    List,
 }
 
 /// The flags that were set, and the arguments after them.
 #[derive(Debug, Default)]
 pub struct Parsed {
-    values: HashMap<String, Vec<String>>,
-    /// Order in which flags were set.
-    pub order: Vec<String>,
+    values: HashMap<String, String>,
     /// The positional arguments.
     pub args: Vec<String>,
     /// `-h` or `-help` was given.
@@ -30,15 +26,7 @@ pub struct Parsed {
 impl Parsed {
     /// The last value of flag `name`, if it was set.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values
-            .get(name)
-            .and_then(|v| v.last())
-            .map(String::as_str)
-    }
-
-    /// Every value of flag `name`, in order.
-    pub fn all(&self, name: &str) -> &[String] {
-        self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
+        self.values.get(name).map(String::as_str)
     }
 
     /// Whether boolean flag `name` was set to true.
@@ -101,12 +89,7 @@ pub fn parse(
                 v.clone()
             }
         };
-        let entry = parsed.values.entry(name.to_string()).or_default();
-        if kind != FlagKind::List {
-            entry.clear();
-        }
-        entry.push(value);
-        parsed.order.push(name.to_string());
+        parsed.values.insert(name.to_string(), value);
     }
     parsed.args = args[i..].to_vec();
     Ok(parsed)
@@ -120,7 +103,6 @@ mod tests {
         match name {
             "top" | "cum" => Some(FlagKind::Bool),
             "nodecount" | "focus" => Some(FlagKind::Value),
-            "base" => Some(FlagKind::List),
             _ => None,
         }
     }
@@ -153,12 +135,6 @@ mod tests {
     fn stops_at_the_first_positional_argument() {
         let p = parse(&args(&["a.pb.gz", "-top"]), kinds).unwrap();
         assert_eq!(p.args, args(&["a.pb.gz", "-top"]));
-    }
-
-    #[test]
-    fn list_flags_keep_every_value() {
-        let p = parse(&args(&["-base", "a", "-base=b", "c"]), kinds).unwrap();
-        assert_eq!(p.all("base"), &args(&["a", "b"])[..]);
     }
 
     #[test]

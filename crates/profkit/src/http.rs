@@ -90,7 +90,7 @@ pub fn fetch_bytes(url: &str, timeout: Duration) -> Result<Vec<u8>> {
     let mut response = agent
         .get(url)
         .call()
-        .map_err(|e| Error::new(format!("http fetch: {e}")))?;
+        .map_err(|e| Error::new(format!("Get {url:?}: {}", transport_error(url, &e))))?;
     let status = response.status();
     if status.as_u16() != 200 {
         let line = format!(
@@ -125,7 +125,39 @@ pub fn fetch_bytes(url: &str, timeout: Duration) -> Result<Vec<u8>> {
         .with_config()
         .limit(MAX_BODY)
         .read_to_vec()
-        .map_err(|e| Error::new(format!("http fetch: reading body: {e}")))
+        .map_err(|e| {
+            Error::new(format!(
+                "Get {url:?}: reading body: {}",
+                transport_error(url, &e)
+            ))
+        })
+}
+
+/// Why a request got no usable response, worded as Go's HTTP client words it.
+fn transport_error(url: &str, e: &ureq::Error) -> String {
+    let parsed = Url::parse(url).ok();
+    let host = parsed
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("")
+        .to_string();
+    let port = parsed
+        .as_ref()
+        .and_then(Url::port_or_known_default)
+        .unwrap_or(80);
+    match e {
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("dial tcp {host}:{port}: connect: connection refused")
+        }
+        ureq::Error::Io(io) => crate::fetch::os_error(io),
+        ureq::Error::Timeout(ureq::Timeout::RecvBody) => {
+            "context deadline exceeded (Client.Timeout exceeded while reading body)".into()
+        }
+        ureq::Error::Timeout(_) => "net/http: timeout awaiting response headers".into(),
+        ureq::Error::HostNotFound => format!("dial tcp: lookup {host}: no such host"),
+        ureq::Error::Protocol(p) => format!("malformed HTTP response: {p}"),
+        other => other.to_string(),
+    }
 }
 
 /// Fetches and parses a profile from `url`.

@@ -7,9 +7,12 @@ mod fetch;
 mod flags;
 mod graphviz;
 mod http;
+mod objtool;
+mod regexp;
 mod shell;
 mod tempfile;
 mod usage;
+mod web;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

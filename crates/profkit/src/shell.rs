@@ -258,13 +258,21 @@ impl Shell {
     fn help(&self, topic: &str) {
         if topic.is_empty() {
             eprintln!(
-                "{}\n  :   Clear focus/ignore/hide/tagfocus/tagignore\n\n  type \"help <cmd|option>\" for more information\n",
+                "{}\n  :   Clear focus/ignore/hide/tagfocus/tagignore\n\n  type \"help <cmd|option>\" for more information",
                 crate::usage::usage(false)
             );
             return;
         }
         if let Some(c) = commands::find(topic) {
-            eprintln!("{}", command_help(c));
+            // The description, then the usage lines indented under "Usage:".
+            let mut text = format!("{}\n", c.description);
+            if let Some(usage) = command_usage(c) {
+                text.push_str("  Usage:\n");
+                for line in usage.lines() {
+                    text.push_str(&format!("    {line}\n"));
+                }
+            }
+            eprintln!("{text}");
             return;
         }
         if let Some(f) = FIELDS.iter().find(|f| f.name == topic) {
@@ -280,15 +288,19 @@ impl Shell {
     }
 }
 
-/// The help of a report command, as `help <command>` prints it.
-fn command_help(c: &commands::Command) -> String {
+/// How a report command is used, as `help <command>` shows it; `None` for commands
+/// without options.
+fn command_usage(c: &commands::Command) -> Option<String> {
     use report::OutputFormat as F;
     if c.has_param {
         if c.name == "peek" {
-            return "peek func_regex\nDisplay callers and callees of functions matching func_regex."
-                .into();
+            return Some(
+                "peek func_regex\nDisplay callers and callees of functions matching func_regex."
+                    .into(),
+            );
         }
-        let redirect = c.name != "weblist";
+        // pprof offers `>f` for disasm only.
+        let redirect = c.name == "disasm";
         let mut h = vec![
             format!(
                 "{}<func_regex|address> [-focus_regex]* [-ignore_regex]*",
@@ -301,11 +313,11 @@ fn command_help(c: &commands::Command) -> String {
             h[0].push_str(" >f");
             h.push("Optionally save the report on the file f".into());
         }
-        return h.join("\n");
+        return Some(h.join("\n"));
     }
     match c.format {
-        F::Comments | F::Raw | F::Traces | F::Proto | F::TopProto => c.description.to_string(),
-        F::Tags => "tags [tag_regex]* [-ignore_regex]* [>file]\nList tags with key:value matching tag_regex and exclude ignore_regex.".into(),
+        F::Comments | F::Raw | F::Traces | F::Proto | F::TopProto => None,
+        F::Tags => Some("tags [tag_regex]* [-ignore_regex]* [>file]\nList tags with key:value matching tag_regex and exclude ignore_regex.".into()),
         _ => {
             let cum = matches!(c.name, "text" | "top" | "tree");
             let mut h = vec![
@@ -319,7 +331,7 @@ fn command_help(c: &commands::Command) -> String {
             }
             h[0].push_str(" >f");
             h.push("Optionally save the report on the file f".into());
-            h.join("\n")
+            Some(h.join("\n"))
         }
     }
 }

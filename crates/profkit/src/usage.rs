@@ -88,6 +88,12 @@ pub fn usage(command_line: bool) -> String {
         out.push_str(&line(c.name, c.description));
         out.push('\n');
     }
+    if !command_line {
+        out.push_str(&line("o/options", "List options and their current values"));
+        out.push('\n');
+        out.push_str(&line("q/quit/exit/^D", "Exit pprof"));
+        out.push('\n');
+    }
     out.push_str("\n  Options:\n");
     let mut options: Vec<_> = FIELDS
         .iter()

@@ -144,3 +144,8 @@ fn pprof_golden_reports_match_byte_for_byte() {
 fn go_pprof_outputs_on_real_profiles_match_byte_for_byte() {
     replay("differential");
 }
+
+#[test]
+fn native_symbolization_matches_pprof_with_binutils() {
+    replay("native");
+}

@@ -8,9 +8,10 @@ use std::io::Write;
 
 use profile::{Error, Result};
 
-use crate::graph::{base_name, sort_tags, Graph, Node, NodeId, NodeInfo, Tag, MAX_NODELETS};
+use crate::graph::{sort_tags, Graph, Node, NodeId, NodeInfo, Tag, MAX_NODELETS};
 use crate::measurement;
 use crate::report::{graph_total, Report};
+use profile::gopath::base_name;
 
 pub use style::{
     dot_color, edge_weight_and_width, escape_for_dot, font_size, multiline_function_name,

@@ -70,7 +70,7 @@ impl NodeInfo {
             parts.push(self.file.clone());
         } else if !self.name.is_empty() {
         } else if !self.objfile.is_empty() {
-            parts.push(format!("[{}]", base_name(&self.objfile)));
+            parts.push(format!("[{}]", profile::gopath::base_name(&self.objfile)));
         } else {
             parts.push("<unknown>".to_string());
         }
@@ -434,7 +434,7 @@ impl<'p> Names<'p> {
                 let c = if s.is_empty() {
                     0
                 } else {
-                    let cleaned = clean_path(s);
+                    let cleaned = profile::gopath::clean(s);
                     match self.file_index.get(&cleaned) {
                         Some(&c) => c,
                         None => {
@@ -626,7 +626,7 @@ fn node_info(prof: &Profile, loc: &Location, line: Option<usize>, o: &GraphOptio
     };
     let file = prof.str(func.filename);
     if !file.is_empty() {
-        info.file = clean_path(file);
+        info.file = profile::gopath::clean(file);
     }
     if o.orig_fn_names {
         info.orig_name = prof.str(func.system_name).to_string();
@@ -1750,50 +1750,6 @@ fn edge_entropy_score(g: &Graph, edges: &EdgeMap, self_value: i64) -> f64 {
     score
 }
 
-/// The last element of a slash-separated path (`.` for an empty one), like Go's
-/// `filepath.Base`.
-pub fn base_name(path: &str) -> &str {
-    if path.is_empty() {
-        return ".";
-    }
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        return "/";
-    }
-    match trimmed.rfind('/') {
-        Some(i) => &trimmed[i + 1..],
-        None => trimmed,
-    }
-}
-
-/// The shortest equivalent of a slash-separated path, like Go's `filepath.Clean`.
-pub fn clean_path(path: &str) -> String {
-    if path.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|&p| p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
-}
-
 fn shorten_regexes() -> &'static [Regex; 5] {
     static RES: OnceLock<[Regex; 5]> = OnceLock::new();
     RES.get_or_init(|| {
@@ -1848,13 +1804,6 @@ mod tests {
         };
         assert_eq!(obj.printable_name(), "[libc.so]");
         assert_eq!(NodeInfo::default().printable_name(), "<unknown>");
-    }
-
-    #[test]
-    fn clean_path_removes_dots_and_duplicate_slashes() {
-        assert_eq!(clean_path("/a/./b/../c//d/"), "/a/c/d");
-        assert_eq!(clean_path("../x/.."), "..");
-        assert_eq!(clean_path(""), ".");
     }
 
     #[test]

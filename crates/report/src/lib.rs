@@ -6,7 +6,10 @@
 #![warn(missing_docs)]
 
 mod callgrind;
+pub mod disasm;
 pub mod dot;
+pub mod flame;
+mod folded;
 pub mod graph;
 pub mod measurement;
 mod protos;
@@ -17,6 +20,7 @@ mod tags;
 mod text;
 mod traces;
 mod tree;
+pub mod weblist;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -41,6 +45,13 @@ pub enum OutputFormat {
     Dis,
     /// Graphviz dot (`-dot`, and the graphical formats made from it).
     Dot,
+    /// An interactive flame graph as a standalone SVG document (`-flamegraph`).
+    FlameGraph,
+    /// An interactive flame graph as a standalone HTML page (`-flamegraph` written to a
+    /// `.html` file).
+    FlameGraphHtml,
+    /// Collapsed stacks, one `root;...;leaf value` line per stack (`-folded`).
+    Folded,
     /// Annotated source listing (`-list`).
     List,
     /// The profile itself, gzipped profile.proto (`-proto`).
@@ -170,6 +181,18 @@ pub fn generate_with_total(
     options: &Options,
     total: i64,
 ) -> Result<()> {
+    generate_with_binaries(w, profile, options, total, None)
+}
+
+/// Renders the report `options` asks for with percentages relative to `total`, reading
+/// machine code through `obj` for the reports that show it (`-disasm`, `-weblist`).
+pub fn generate_with_binaries(
+    w: &mut dyn Write,
+    profile: &mut Profile,
+    options: &Options,
+    total: i64,
+    obj: Option<&dyn disasm::ObjTool>,
+) -> Result<()> {
     use OutputFormat as F;
     if matches!(
         options.format,
@@ -194,7 +217,15 @@ pub fn generate_with_total(
             .map_err(write_error),
         F::Dot => dot::print_dot(w, &rpt),
         F::List => source::print_source(w, &rpt),
-        F::Dis | F::WebList | F::Proto => Err(Error::new(format!(
+        F::Dis => match obj {
+            Some(obj) => disasm::print_assembly(w, &rpt, obj),
+            None => Err(Error::new("cannot disassemble: no binaries available")),
+        },
+        F::WebList => weblist::print_weblist(w, &rpt, obj),
+        F::FlameGraph => flame::print_flame_graph(w, &rpt, false),
+        F::FlameGraphHtml => flame::print_flame_graph(w, &rpt, true),
+        F::Folded => folded::print_folded(w, &rpt),
+        F::Proto => Err(Error::new(format!(
             "unexpected output format {:?}",
             options.format
         ))),

@@ -223,7 +223,7 @@ impl<'a> Report<'a> {
         if let Some(m) = prof.mappings.first() {
             let file = prof.str(m.filename);
             if !file.is_empty() {
-                label.push(format!("File: {}", crate::graph::base_name(file)));
+                label.push(format!("File: {}", profile::gopath::base_name(file)));
             }
             let build_id = prof.str(m.build_id);
             if !build_id.is_empty() {
@@ -420,7 +420,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 pub fn trim_path(path: &str, trim_path: &str, search_path: &str) -> String {
     if trim_path.is_empty() {
         for dir in search_path.split(':').filter(|d| !d.is_empty()) {
-            let want = format!("/{}/", crate::graph::base_name(dir));
+            let want = format!("/{}/", profile::gopath::base_name(dir));
             if let Some(found) = path.find(&want) {
                 return path[found + want.len()..].to_string();
             }

@@ -181,7 +181,7 @@ fn run_case(case: &Case) -> Option<(Vec<u8>, Vec<u8>)> {
     if let Some(m) = prof.mappings.first() {
         let file = prof.str(m.filename);
         if !file.is_empty() {
-            o.title = report::graph::base_name(file).to_string();
+            o.title = profile::gopath::base_name(file).to_string();
         }
     }
     let mut units = std::collections::HashMap::new();

@@ -115,18 +115,66 @@ fn demangle_cpp(name: &str, mode: DemangleMode) -> Option<String> {
         Some(i) => &name[..i],
         None => name,
     };
-    let sym = cpp_demangle::Symbol::new(base).ok()?;
     let opts = cpp_demangle::DemangleOptions::new();
     let opts = match mode {
         DemangleMode::Full => opts,
         _ => opts.no_params().no_return_type(),
     };
-    let s = sym.demangle(&opts).ok()?;
+    let parse = |name: &str| cpp_demangle::Symbol::new(name).ok()?.demangle(&opts).ok();
+    let s = match parse(base) {
+        Some(s) => s,
+        None if mode == DemangleMode::Simplified => return simplified_name_prefix(base),
+        None => return None,
+    };
     Some(match mode {
         DemangleMode::Simplified => remove_matching(&remove_enclosing_params(&s), b'<', b'>'),
         DemangleMode::Templates => remove_enclosing_params(&s),
         _ => s,
     })
+}
+
+/// The qualified name of the function mangled in `name` (`_Z…`, clone suffix
+/// removed) when it can be read without its template arguments, parameters and
+/// return type: an unscoped name (`_Z3foo…`, `_ZSt3foo…`) or a nested one without
+/// template arguments (`_ZN2ns3fooE…`). pprof's demangler reads some of
+/// gcc's manglings that `cpp_demangle` rejects (such as `srSt…` in `enable_if`
+/// return types); their simplified names need only this much.
+fn simplified_name_prefix(name: &str) -> Option<String> {
+    let mut rest = name.strip_prefix("_Z")?;
+    let nested = match rest.strip_prefix('N') {
+        Some(r) => {
+            rest = r.trim_start_matches(['r', 'V', 'K', 'R', 'O']);
+            true
+        }
+        None => false,
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    loop {
+        if let Some(r) = rest.strip_prefix("St") {
+            parts.push("std");
+            rest = r;
+            continue;
+        }
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            break;
+        }
+        let len: usize = rest[..digits].parse().ok()?;
+        let part = rest.get(digits..digits + len)?;
+        parts.push(part);
+        rest = &rest[digits + len..];
+        if !nested {
+            break;
+        }
+    }
+    let last_is_name = parts.last().is_some_and(|p| *p != "std");
+    let ends_here = if nested {
+        // Where template arguments end is not known without parsing them.
+        rest.starts_with('E')
+    } else {
+        true
+    };
+    (last_is_name && ends_here).then(|| parts.join("::"))
 }
 
 /// Drops parameter lists left inside a name (of enclosing functions of local names),
@@ -263,6 +311,20 @@ fn simplify_name(sys: &str, mode: DemangleMode) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_cpp_demangle_rejects_still_simplify() {
+        let name = "_ZSt14__relocate_a_1IllENSt9enable_ifIXsrSt24__is_bitwise_relocatableIT_vE5valueEPS2_E4typeES4_S4_S4_RSaIT0_E";
+        assert_eq!(
+            demangle(name, DemangleMode::Simplified).as_deref(),
+            Some("std::__relocate_a_1")
+        );
+        assert_eq!(
+            simplified_name_prefix("_ZNK2ns3fooEv").as_deref(),
+            Some("ns::foo")
+        );
+        assert_eq!(simplified_name_prefix("_ZN2ns1AIiE3fooEv"), None);
+    }
 
     #[test]
     fn cpp_names_lose_params_and_templates_by_default() {

@@ -12,7 +12,13 @@
 //! 2. [`symbolize`] on the merged profile, with [`SymbolizeOptions::parse`] of the
 //!    `-symbolize` flag's value; it returns the messages pprof prints on stderr.
 //!
-//! [`disassemble`] decodes x86-64 code of a binary for `-disasm` and `-weblist`.
+//! For profiles fetched over HTTP, [`MappingSources::collect`] records each mapping's
+//! source, [`symbolize_with_remote`] also asks the source's `/debug/pprof/symbol`
+//! service for the names local binaries did not give, and [`unsource_mappings`]
+//! clears the file names that were only URLs.
+//!
+//! [`ObjectFile`] (and [`disassemble`]) decodes x86-64 code of a binary for `-disasm`
+//! and `-weblist`, and lists its symbols as `nm -n` does.
 
 #![warn(missing_docs)]
 
@@ -22,10 +28,14 @@ mod demangle;
 mod disasm;
 mod frames;
 mod locate;
+mod remote;
 mod symbolizer;
 
 pub use demangle::{demangle, demangle_profile, DemangleMode};
-pub use disasm::{disassemble, Inst};
+pub use disasm::{disassemble, Inst, ObjectFile, Sym};
 pub use frames::Frame;
 pub use locate::{locate_binaries, LocateOptions};
-pub use symbolizer::{binary_frames, symbolize, Report, SymbolizeOptions};
+pub use remote::{remote_symbolize, symbolz_url, unsource_mappings, MappingSources};
+pub use symbolizer::{
+    binary_frames, symbolize, symbolize_with_remote, Remote, Report, SymbolizeOptions,
+};

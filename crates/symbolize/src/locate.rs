@@ -41,7 +41,7 @@ pub fn locate_binaries(p: &mut Profile, options: &LocateOptions) -> Vec<String> 
             Ok(s) if !s.is_empty() => s,
             _ => {
                 let home = std::env::var("HOME").unwrap_or_default();
-                go_join(&[&home, "pprof", "binaries"])
+                profile::gopath::join(&[&home, "pprof", "binaries"])
             }
         },
     };
@@ -64,17 +64,17 @@ pub fn locate_binaries(p: &mut Profile, options: &LocateOptions) -> Vec<String> 
         let dir_name = if file.is_empty() {
             String::new()
         } else {
-            go_dir(&file)
+            profile::gopath::dir(&file)
         };
         let mut found = None;
         'dirs: for dir in search_path.split(':') {
             let mut candidates = Vec::new();
             if !build_id.is_empty() {
-                candidates.push(go_join(&[dir, &build_id, &base_name]));
-                candidates.extend(glob_dir(&go_join(&[dir, &build_id])));
-                candidates.push(go_join(&[dir, &file, &build_id]));
+                candidates.push(profile::gopath::join(&[dir, &build_id, &base_name]));
+                candidates.extend(glob_dir(&profile::gopath::join(&[dir, &build_id])));
+                candidates.push(profile::gopath::join(&[dir, &file, &build_id]));
                 if build_id.len() >= 2 {
-                    candidates.push(go_join(&[
+                    candidates.push(profile::gopath::join(&[
                         dir,
                         &build_id[..2],
                         &format!("{}.debug", &build_id[2..]),
@@ -82,16 +82,16 @@ pub fn locate_binaries(p: &mut Profile, options: &LocateOptions) -> Vec<String> 
                 }
             }
             if !file.is_empty() {
-                candidates.push(go_join(&[dir, &base_name]));
-                candidates.push(go_join(&[dir, &file]));
-                candidates.push(go_join(&[dir, &format!("{file}.debug")]));
-                candidates.push(go_join(&[
+                candidates.push(profile::gopath::join(&[dir, &base_name]));
+                candidates.push(profile::gopath::join(&[dir, &file]));
+                candidates.push(profile::gopath::join(&[dir, &format!("{file}.debug")]));
+                candidates.push(profile::gopath::join(&[
                     dir,
                     &dir_name,
                     ".debug",
                     &format!("{base_name}.debug"),
                 ]));
-                candidates.push(go_join(&[
+                candidates.push(profile::gopath::join(&[
                     dir,
                     "usr",
                     "lib",
@@ -161,57 +161,10 @@ fn glob_dir(dir: &str) -> Vec<String> {
     };
     let mut names: Vec<String> = rd
         .filter_map(|e| e.ok())
-        .map(|e| go_join(&[dir, &e.file_name().to_string_lossy()]))
+        .map(|e| profile::gopath::join(&[dir, &e.file_name().to_string_lossy()]))
         .collect();
     names.sort();
     names
-}
-
-/// Go's `filepath.Dir`.
-fn go_dir(path: &str) -> String {
-    let dir = match path.rfind('/') {
-        Some(i) => &path[..=i],
-        None => "",
-    };
-    clean(dir)
-}
-
-/// Go's `filepath.Join`: joins the non-empty parts with `/` and cleans the result.
-fn go_join(parts: &[&str]) -> String {
-    let joined: Vec<&str> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
-    if joined.is_empty() {
-        return String::new();
-    }
-    clean(&joined.join("/"))
-}
-
-/// Go's `path.Clean`: one slash between elements, no `.` elements, `..` resolved
-/// lexically.
-fn clean(path: &str) -> String {
-    if path.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".to_string(),
-        (false, false) => body,
-    }
 }
 
 #[cfg(test)]
@@ -220,10 +173,13 @@ mod tests {
 
     #[test]
     fn join_cleans_like_go() {
-        assert_eq!(go_join(&["/d", "/usr/bin/ls", "abc"]), "/d/usr/bin/ls/abc");
-        assert_eq!(go_join(&["d/", "./x", "..", "y"]), "d/y");
-        assert_eq!(go_dir("/usr/bin/ls"), "/usr/bin");
-        assert_eq!(go_dir("ls"), ".");
+        assert_eq!(
+            profile::gopath::join(&["/d", "/usr/bin/ls", "abc"]),
+            "/d/usr/bin/ls/abc"
+        );
+        assert_eq!(profile::gopath::join(&["d/", "./x", "..", "y"]), "d/y");
+        assert_eq!(profile::gopath::dir("/usr/bin/ls"), "/usr/bin");
+        assert_eq!(profile::gopath::dir("ls"), ".");
     }
 
     #[test]

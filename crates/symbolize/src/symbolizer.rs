@@ -22,8 +22,8 @@ pub struct SymbolizeOptions {
     pub local: bool,
     /// Use only the symbol table, for function names only (`fastlocal`).
     pub fast: bool,
-    /// Ask the profile's source server (`remote` or the default). This crate does not
-    /// do remote symbolization; the driver does it when this is set.
+    /// Ask the profile's source server (`remote` or the default); see
+    /// [`symbolize_with_remote`].
     pub remote: bool,
     /// Symbolize mappings that already have symbols and demangle names again (`force`,
     /// implied by `demangle=`).
@@ -114,12 +114,36 @@ pub struct Report {
 /// mapping's `has_*` flags record what was found. Per-mapping failures are reported
 /// in [`Report::messages`], not as errors.
 pub fn symbolize(p: &mut Profile, options: &SymbolizeOptions) -> Result<Report> {
+    symbolize_with_remote(p, options, None)
+}
+
+/// The remote side of symbolization: where each mapping came from and the function
+/// that POSTs a body to a URL and returns the answer.
+pub type Remote<'a> = (
+    &'a crate::remote::MappingSources,
+    &'a mut dyn FnMut(&str, &str) -> Result<Vec<u8>>,
+);
+
+/// Symbolizes `p` as [`symbolize`] does and, when `options` asks for it and `remote`
+/// is given, then through the symbol service of each mapping's source (see
+/// [`crate::remote_symbolize`]) before demangling, as pprof does. An error of the
+/// symbol service ends symbolization with that error.
+pub fn symbolize_with_remote(
+    p: &mut Profile,
+    options: &SymbolizeOptions,
+    remote: Option<Remote<'_>>,
+) -> Result<Report> {
     let mut report = Report::default();
     if options.none {
         return Ok(report);
     }
     if options.local {
         local_symbolize(p, options, &mut report);
+    }
+    if options.remote {
+        if let Some((sources, post)) = remote {
+            crate::remote::remote_symbolize(p, options.force, sources, post)?;
+        }
     }
     demangle_profile(p, options.force, options.demangle);
     Ok(report)

@@ -187,7 +187,11 @@ pub(super) fn finish(mut b: Builder, text: &str) -> Result<Profile, Failure> {
         } else if let Some(c) = LOCATION_PATH.captures(symbol) {
             // A shared library: only its base name is of interest.
             let path = c.get(2).map_or("", |m| m.as_str());
-            (c.get(1).map_or("", |m| m.as_str()), base_name(path), 0)
+            (
+                c.get(1).map_or("", |m| m.as_str()),
+                crate::gopath::base_name(path),
+                0,
+            )
         } else if symbol.contains("generated stub/JIT") {
             ("STUB", "", 0)
         } else {
@@ -209,19 +213,4 @@ pub(super) fn finish(mut b: Builder, text: &str) -> Result<Profile, Failure> {
         loc.address = 0;
     }
     Ok(p)
-}
-
-/// The last element of a slash-separated path, as Go's `filepath.Base` gives it.
-fn base_name(path: &str) -> &str {
-    if path.is_empty() {
-        return ".";
-    }
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        return "/";
-    }
-    match trimmed.rfind('/') {
-        Some(i) => &trimmed[i + 1..],
-        None => trimmed,
-    }
 }

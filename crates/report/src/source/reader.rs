@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 
-use crate::graph::clean_path;
 use crate::report::trim_path;
 
 /// Longest line the reader accepts; reading a file stops at the first longer line, as
@@ -122,10 +121,10 @@ fn open_source_file(path: &str, search_path: &str, trim: &str) -> Result<File, S
     for dir in split_list(search_path) {
         let mut dir = dir.to_string();
         loop {
-            if let Ok(f) = File::open(join_path(&dir, path)) {
+            if let Ok(f) = File::open(profile::gopath::join(&[&dir, path])) {
                 return Ok(f);
             }
-            let parent = parent_dir(&dir);
+            let parent = profile::gopath::dir(&dir);
             if parent == dir {
                 break;
             }
@@ -166,24 +165,6 @@ fn split_list(list: &str) -> impl Iterator<Item = &str> {
     parts
 }
 
-/// `dir` and `path` joined by a slash and cleaned; an empty `dir` is left out.
-fn join_path(dir: &str, path: &str) -> String {
-    match (dir.is_empty(), path.is_empty()) {
-        (true, true) => String::new(),
-        (true, false) => clean_path(path),
-        (false, true) => clean_path(dir),
-        (false, false) => clean_path(&format!("{dir}/{path}")),
-    }
-}
-
-/// Everything but the last element of `path`, cleaned: `.` for a bare name.
-fn parent_dir(path: &str) -> String {
-    match path.rfind('/') {
-        Some(i) => clean_path(&path[..=i]),
-        None => ".".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,9 +191,9 @@ mod tests {
 
     #[test]
     fn parent_dir_follows_go_path_rules() {
-        assert_eq!(parent_dir("src"), ".");
-        assert_eq!(parent_dir("/a/b"), "/a");
-        assert_eq!(parent_dir("/"), "/");
+        assert_eq!(profile::gopath::dir("src"), ".");
+        assert_eq!(profile::gopath::dir("/a/b"), "/a");
+        assert_eq!(profile::gopath::dir("/"), "/");
     }
 
     #[test]

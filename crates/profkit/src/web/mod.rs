@@ -1,0 +1,244 @@
+//! The web UI (`-http=[host]:port`): pprof's views (flame graph, top, graph, peek,
+//! source, download) served from the loaded profile, each computed on demand from a
+//! copy of it with the options in the page's URL.
+//!
+//! It binds to 127.0.0.1 unless a host is given, and then answers loopback clients only.
+//! Every asset is embedded in the binary; pages load nothing from the network.
+
+mod page;
+mod server;
+mod views;
+
+use std::collections::VecDeque;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use profile::Profile;
+
+use crate::config::Config;
+use crate::driver::Failure;
+use server::{Request, Response};
+
+/// What every request is answered from: the profile as loaded and the command line's
+/// options.
+pub struct State {
+    /// The profile as loaded (merged, with the diff base when there is one).
+    pub profile: Profile,
+    /// The options of the command line; URL parameters refine a copy per request.
+    pub config: Config,
+    /// The profile was loaded with `-diff_base`.
+    pub diff: bool,
+    /// Recently rendered views: the profile never changes, so a view is a function of
+    /// its URL.
+    cache: Mutex<ResponseCache>,
+}
+
+/// The last few responses, by URL. An entry is made before its view is rendered, so a
+/// request for a view being rendered waits for it instead of rendering it again.
+#[derive(Default)]
+struct ResponseCache {
+    entries: VecDeque<(String, Arc<OnceLock<Response>>)>,
+}
+
+impl ResponseCache {
+    /// Views kept.
+    const CAPACITY: usize = 16;
+
+    /// The entry for `key`, made (empty) if there is none.
+    fn entry(&mut self, key: &str) -> Arc<OnceLock<Response>> {
+        if let Some((_, cell)) = self.entries.iter().find(|(k, _)| k == key) {
+            return Arc::clone(cell);
+        }
+        if self.entries.len() == Self::CAPACITY {
+            self.entries.pop_front();
+        }
+        let cell = Arc::new(OnceLock::new());
+        self.entries.push_back((key.to_string(), Arc::clone(&cell)));
+        cell
+    }
+}
+
+/// Splits `host:port` (`[v6]:port`, `:port`, `host:`) into host and port; an empty
+/// port is 0 (any free port).
+pub fn split_host_port(hostport: &str) -> Result<(String, u16), Failure> {
+    let Some((host, port)) = hostport.rsplit_once(':') else {
+        return Err(Failure(format!(
+            "could not split http address: address {hostport}: missing port in address"
+        )));
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.contains(':') && !hostport.starts_with('[') {
+        return Err(Failure(format!(
+            "could not split http address: address {hostport}: too many colons in address"
+        )));
+    }
+    let port = if port.is_empty() {
+        0
+    } else {
+        port.parse::<u16>()
+            .map_err(|e| Failure(format!("invalid port number: {e}")))?
+    };
+    Ok((host.to_string(), port))
+}
+
+/// Whether a server bound to `host` should answer loopback clients only.
+fn is_local_host(host: &str) -> bool {
+    matches!(host, "" | "localhost" | "127.0.0.1" | "::1")
+}
+
+/// Serves the web UI for `profile` on `hostport` until the process ends.
+pub fn serve(
+    profile: Profile,
+    config: Config,
+    hostport: &str,
+    no_browser: bool,
+    diff: bool,
+) -> Result<(), Failure> {
+    let (host, port) = split_host_port(hostport)?;
+    let bind_host = if host.is_empty() { "127.0.0.1" } else { &host };
+    let listener = TcpListener::bind((bind_host, port))
+        .map_err(|e| Failure(format!("listen tcp {bind_host}:{port}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure(format!("listen tcp {bind_host}:{port}: {e}")))?;
+    let shown_host = if bind_host.contains(':') {
+        format!("[{bind_host}]")
+    } else {
+        bind_host.to_string()
+    };
+    let url = format!("http://{shown_host}:{}", local.port());
+    eprintln!("Serving web UI on {url}");
+    if !no_browser {
+        open_browser(format!("{url}/ui/"));
+    }
+    let state = Arc::new(State {
+        profile,
+        config,
+        diff,
+        cache: Mutex::new(ResponseCache::default()),
+    });
+    // Render the default view now, so the first page a browser asks for is ready.
+    let warm = Arc::clone(&state);
+    let _ = std::thread::Builder::new()
+        .name("warm-up".into())
+        .spawn(move || {
+            let req = Request {
+                method: "GET".into(),
+                path: "/ui/flamegraph".into(),
+                raw_query: String::new(),
+                query: Vec::new(),
+            };
+            route(&warm, &req);
+        });
+    server::run(listener, is_local_host(&host), move |req| {
+        route(&state, req)
+    });
+    Ok(())
+}
+
+/// Answers one request, from the cache when the same URL was rendered recently (the
+/// profile never changes, so a view is a function of its URL).
+fn route(state: &State, req: &Request) -> Response {
+    if req.path == "/ui/download" {
+        return views::download(state);
+    }
+    let path = if req.path == "/ui/" {
+        "/ui/flamegraph"
+    } else {
+        req.path.as_str()
+    };
+    let key = format!("{path}?{}", req.raw_query);
+    let cell = match state.cache.lock() {
+        Ok(mut c) => c.entry(&key),
+        Err(_) => return render(state, req),
+    };
+    cell.get_or_init(|| render(state, req)).clone()
+}
+
+/// Renders the response to one request.
+fn render(state: &State, req: &Request) -> Response {
+    let q = req.query_suffix();
+    match req.path.as_str() {
+        "/" | "/ui" => Response::redirect(307, format!("/ui/{q}")),
+        "/ui/" | "/ui/flamegraph" => views::flame_graph(state, req),
+        "/ui/flamegraph2" | "/ui/flamegraphold" => {
+            Response::redirect(301, format!("flamegraph{q}"))
+        }
+        "/ui/top" => views::top(state, req),
+        "/ui/graph" => views::graph(state, req),
+        "/ui/peek" => views::peek(state, req),
+        "/ui/source" => views::source(state, req),
+        "/ui/download" => views::download(state),
+        _ => Response::text(404, "404 page not found"),
+    }
+}
+
+/// Opens `url` in the user's browser in the background; does nothing when no browser
+/// can be started.
+fn open_browser(url: String) {
+    let spawned = std::thread::Builder::new()
+        .name("browser".into())
+        .spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let mut candidates: Vec<String> = Vec::new();
+            if let Ok(b) = std::env::var("BROWSER") {
+                candidates.extend(b.split(':').filter(|s| !s.is_empty()).map(String::from));
+            }
+            let defaults: &[&str] = if cfg!(target_os = "macos") {
+                &["open"]
+            } else {
+                &[
+                    "xdg-open",
+                    "x-www-browser",
+                    "sensible-browser",
+                    "www-browser",
+                ]
+            };
+            candidates.extend(defaults.iter().map(|s| s.to_string()));
+            for c in candidates {
+                let mut words = c.split_whitespace();
+                let Some(program) = words.next() else {
+                    continue;
+                };
+                let started = Command::new(program)
+                    .args(words)
+                    .arg(&url)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn();
+                if started.is_ok() {
+                    return;
+                }
+            }
+        });
+    drop(spawned);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_forms_are_split() {
+        assert_eq!(split_host_port(":8080").unwrap(), ("".into(), 8080));
+        assert_eq!(
+            split_host_port("localhost:").unwrap(),
+            ("localhost".into(), 0)
+        );
+        assert_eq!(split_host_port("[::1]:80").unwrap(), ("::1".into(), 80));
+        assert!(split_host_port("8080").is_err());
+        assert!(split_host_port(":http").is_err());
+    }
+
+    #[test]
+    fn only_loopback_hosts_restrict_clients() {
+        assert!(is_local_host(""));
+        assert!(is_local_host("localhost"));
+        assert!(!is_local_host("0.0.0.0"));
+    }
+}

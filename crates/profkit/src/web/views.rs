@@ -1,0 +1,281 @@
+//! The views of the web UI. Each builds a configuration from the command line's options
+//! refined by the URL parameters, runs the driver's report pipeline on a copy of the
+//! loaded profile and wraps the result in the UI's page.
+
+use std::fmt::Write as _;
+
+use report::flame::{self, BuildOptions, FlameGraph, Orientation, RenderOptions};
+use report::measurement::percentage;
+
+use super::page::{self, escape, Page};
+use super::server::{Request, Response};
+use super::State;
+use crate::commands;
+use crate::config::{Config, FIELDS};
+use crate::driver::{self, Failure, PreparedReport};
+
+/// Rows of the top table (pprof's web UI shows as many).
+const TOP_ROWS: i64 = 500;
+
+/// The command line's options refined by the request's URL parameters.
+pub fn config_from_url(base: &Config, req: &Request) -> Result<Config, String> {
+    let mut cfg = base.clone();
+    cfg.output.clear();
+    for f in FIELDS {
+        let Some(param) = f.url_param else { continue };
+        let value = req.param(param);
+        if value.is_empty() {
+            continue;
+        }
+        cfg.set(f.name, value)
+            .map_err(|e| format!("error setting config field {}: {e}", f.name))?;
+    }
+    Ok(cfg)
+}
+
+/// Runs the report pipeline of command `name` on a copy of the profile.
+fn prepare(
+    state: &State,
+    name: &str,
+    arg: Option<&str>,
+    cfg: &Config,
+) -> Result<PreparedReport, String> {
+    let command = commands::find(name).ok_or_else(|| format!("unknown command {name}"))?;
+    driver::prepare_report(state.profile.clone(), command, arg, cfg).map_err(|Failure(e)| e)
+}
+
+/// Renders a prepared report to bytes (the report's text, or its dot source).
+fn render(r: &mut PreparedReport) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    report::generate_with_total(&mut out, &mut r.profile, &r.options, r.total)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// The legend lines of a prepared report.
+fn legend(r: &PreparedReport) -> Vec<String> {
+    report::profile_labels(&r.profile, &r.options)
+}
+
+/// The page for a view that failed: the error in place of the view.
+fn error_page(state: &State, req: &Request, view: &str, status: u16, message: &str) -> Response {
+    let body = page::error_body(message);
+    let html = page::render(
+        state,
+        req,
+        &Page {
+            view,
+            legend: &[],
+            body: &body,
+        },
+    );
+    let mut resp = Response::html(html);
+    resp.status = status;
+    resp
+}
+
+macro_rules! try_view {
+    ($state:expr, $req:expr, $view:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(message) => return error_page($state, $req, $view, 400, &message),
+        }
+    };
+}
+
+/// `/ui/flamegraph` (and `/ui/`): the flame graph, frames below 0.1% aggregated.
+pub fn flame_graph(state: &State, req: &Request) -> Response {
+    let view = "flamegraph";
+    let cfg = try_view!(state, req, view, config_from_url(&state.config, req));
+    let r = try_view!(state, req, view, prepare(state, "flamegraph", None, &cfg));
+    let fg = FlameGraph::from_profile(
+        &r.profile,
+        &BuildOptions {
+            sample_index: r.options.sample_index,
+            min_fraction: flame::DRAWN_MIN_FRACTION,
+        },
+    );
+    let orientation = if req.param("orient") == "icicle" {
+        Orientation::Icicle
+    } else {
+        Orientation::Flame
+    };
+    let rpt = report::Report::with_total(&r.profile, r.options.clone(), r.total);
+    let opts = RenderOptions {
+        title: flame::title(&rpt),
+        unit: r.options.sample_unit.clone(),
+        orientation,
+        width: 1200,
+    };
+    let mut body = String::from(
+        "<div class=\"flame-bar\"><button id=\"flame-reset\" type=\"button\">Reset zoom</button>\
+<button id=\"flame-flip\" type=\"button\">Flip</button>\
+<span id=\"flame-matched\" class=\"flame-matched\"></span></div>\n",
+    );
+    body.push_str(&flame::svg_element(&fg, &opts));
+    let legend = legend(&r);
+    Response::html(page::render(
+        state,
+        req,
+        &Page {
+            view,
+            legend: &legend,
+            body: &body,
+        },
+    ))
+}
+
+/// `/ui/top`: the top entries as a sortable table.
+pub fn top(state: &State, req: &Request) -> Response {
+    let view = "top";
+    let mut cfg = try_view!(state, req, view, config_from_url(&state.config, req));
+    cfg.node_count = TOP_ROWS;
+    let r = try_view!(state, req, view, prepare(state, "top", None, &cfg));
+    let mut rpt = report::Report::with_total(&r.profile, r.options.clone(), r.total);
+    let (items, legend) = report::text_items(&mut rpt);
+    let total = rpt.total;
+    let mut body = String::with_capacity(items.len() * 200 + 1024);
+    body.push_str(
+        "<table id=\"toptable\" class=\"top\"><thead><tr>\
+<th data-sort=\"flat\" class=\"num\">Flat</th><th data-sort=\"flat\" class=\"num\">Flat%</th>\
+<th class=\"num\">Sum%</th><th data-sort=\"cum\" class=\"num\">Cum</th>\
+<th data-sort=\"cum\" class=\"num\">Cum%</th><th data-sort=\"name\">Name</th><th>Inlined?</th>\
+</tr></thead><tbody>\n",
+    );
+    let mut sum = 0i64;
+    for item in &items {
+        sum += item.flat;
+        let _ = writeln!(
+            body,
+            "<tr data-flat=\"{}\" data-cum=\"{}\"><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+<td class=\"name\">{}</td><td>{}</td></tr>",
+            item.flat,
+            item.cum,
+            escape(&item.flat_format),
+            percentage(item.flat, total).trim(),
+            percentage(sum, total).trim(),
+            escape(&item.cum_format),
+            percentage(item.cum, total).trim(),
+            escape(&item.name),
+            escape(&item.inline_label),
+        );
+    }
+    body.push_str("</tbody></table>");
+    Response::html(page::render(
+        state,
+        req,
+        &Page {
+            view,
+            legend: &legend,
+            body: &body,
+        },
+    ))
+}
+
+/// A text report in a `<pre>`.
+fn text_view(state: &State, req: &Request, view: &str, legend: &[String], text: &[u8]) -> Response {
+    let body = format!(
+        "<pre class=\"report\" id=\"report\">{}</pre>",
+        escape(&String::from_utf8_lossy(text))
+    );
+    Response::html(page::render(
+        state,
+        req,
+        &Page {
+            view,
+            legend,
+            body: &body,
+        },
+    ))
+}
+
+/// `/ui/peek`: callers and callees of the functions matching `f` (all when empty), at
+/// line granularity as pprof shows them.
+pub fn peek(state: &State, req: &Request) -> Response {
+    let view = "peek";
+    let mut cfg = try_view!(state, req, view, config_from_url(&state.config, req));
+    cfg.granularity = "lines".into();
+    let arg = req.param("f");
+    let mut r = try_view!(state, req, view, prepare(state, "peek", Some(arg), &cfg));
+    let legend = legend(&r);
+    let text = try_view!(state, req, view, render(&mut r));
+    text_view(state, req, view, &legend, &text)
+}
+
+/// `/ui/source`: the annotated source (`-list`) of the functions matching `f`.
+pub fn source(state: &State, req: &Request) -> Response {
+    let view = "source";
+    let cfg = try_view!(state, req, view, config_from_url(&state.config, req));
+    let arg = req.param("f");
+    if arg.is_empty() {
+        let r = try_view!(state, req, view, prepare(state, "top", None, &cfg));
+        let body =
+            "<p class=\"hint\" id=\"hint\">Type a function regexp in the search box and press \
+<b>Focus</b> to list the source of the matching functions.</p>";
+        let legend = legend(&r);
+        return Response::html(page::render(
+            state,
+            req,
+            &Page {
+                view,
+                legend: &legend,
+                body,
+            },
+        ));
+    }
+    let mut r = try_view!(state, req, view, prepare(state, "list", Some(arg), &cfg));
+    let legend = legend(&r);
+    let text = try_view!(state, req, view, render(&mut r));
+    text_view(state, req, view, &legend, &text)
+}
+
+/// `/ui/graph`: the call graph, drawn by graphviz.
+pub fn graph(state: &State, req: &Request) -> Response {
+    let view = "graph";
+    let cfg = try_view!(state, req, view, config_from_url(&state.config, req));
+    let mut r = try_view!(state, req, view, prepare(state, "svg", None, &cfg));
+    let legend = legend(&r);
+    let dot = try_view!(state, req, view, render(&mut r));
+    let svg = match crate::graphviz::render_svg(&dot) {
+        Ok(svg) => svg,
+        Err(e) if e.contains("execute dot") => {
+            return error_page(
+                state,
+                req,
+                view,
+                501,
+                "Could not execute dot; may need to install graphviz.",
+            )
+        }
+        Err(e) => return error_page(state, req, view, 400, &e),
+    };
+    let svg = String::from_utf8_lossy(&svg);
+    // Keep only the <svg> element; graphviz writes an unescaped `&;` in some labels.
+    let start = svg.find("<svg").unwrap_or(0);
+    let svg = svg[start..].replace("&;", "&amp;;");
+    let body = format!("<div id=\"graph\" class=\"graph\">{svg}</div>");
+    Response::html(page::render(
+        state,
+        req,
+        &Page {
+            view,
+            legend: &legend,
+            body: &body,
+        },
+    ))
+}
+
+/// `/ui/download`: the loaded profile as gzipped profile.proto.
+pub fn download(state: &State) -> Response {
+    let mut resp = Response::with_status(
+        200,
+        "application/vnd.google.protobuf+gzip",
+        profile::proto::encode_gzip(&state.profile),
+    );
+    resp.headers.push((
+        "Content-Disposition",
+        "attachment;filename=profile.pb.gz".to_string(),
+    ));
+    resp
+}

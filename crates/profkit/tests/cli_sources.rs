@@ -1,0 +1,296 @@
+//! Where profiles come from: several files merged, a base profile subtracted or compared,
+//! and URLs served by a real HTTP server on 127.0.0.1 (`http://…` and `host:port/path`,
+//! `-seconds`, fetched profiles saved under `$PPROF_TMPDIR`). Expected reports were
+//! produced by `go tool pprof` with the same arguments.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+fn inputs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/conformance/differential")
+}
+
+fn input(name: &str) -> String {
+    inputs_dir().join("inputs").join(name).display().to_string()
+}
+
+/// A fresh empty directory for one test.
+fn scratch_dir(tag: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "profkit-cli-sources-{}-{tag}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs profkit in the conformance directory (so `inputs/x` paths read as in pprof's
+/// runs) with `$PPROF_TMPDIR` set to `tmpdir`.
+fn profkit(args: &[&str], tmpdir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_profkit"))
+        .args(args)
+        .current_dir(inputs_dir())
+        .env("PPROF_TMPDIR", tmpdir)
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// An HTTP server on 127.0.0.1 that answers `connections` requests with `body`, sending
+/// each request line it saw on the returned channel.
+fn profile_server(body: Vec<u8>, connections: usize) -> (String, Receiver<String>, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match stream.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let _ = tx.send(head.lines().next().unwrap_or("").to_string());
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    (addr, rx, handle)
+}
+
+const HEAP_AND_HEAP2_TOP3: &str = r#"File: heapprof
+Build ID: 012de1b451791e9f19af2972d77cdacd3ca8b322
+Type: inuse_space
+Time: 2026-11-29 09:14:31 UTC
+Showing nodes accounting for 51.19MB, 96.48% of 53.05MB total
+Dropped 47 nodes (cum <= 0.27MB)
+Showing top 3 nodes out of 13
+      flat  flat%   sum%        cum   cum%
+   47.46MB 89.46% 89.46%    47.80MB 90.09%  main.newItem
+    1.94MB  3.66% 93.12%     3.73MB  7.02%  main.mapsWork
+    1.78MB  3.36% 96.48%     1.78MB  3.36%  internal/bytealg.MakeNoZero
+"#;
+
+const THREE_SOURCES_LAST_BASE_TOP4: &str = r#"File: cpuprof
+Build ID: 207cbf23759a44cb9a2a6e93a6af001da93a50ef
+Type: cpu
+Time: 2026-11-29 09:14:24 UTC
+Duration: 11.97s, Total samples = 8910ms (74.44%)
+Showing nodes accounting for 2300ms, 25.81% of 8910ms total
+Dropped 188 nodes (cum <= 44.55ms)
+Showing top 4 nodes out of 337
+      flat  flat%   sum%        cum   cum%
+    1330ms 14.93% 14.93%     1330ms 14.93%  runtime.asyncPreempt
+     360ms  4.04% 18.97%      640ms  7.18%  example.com/demo/internal/tasks.mix
+     320ms  3.59% 22.56%      360ms  4.04%  runtime.tryDeferToSpanScan
+     290ms  3.25% 25.81%      290ms  3.25%  runtime.memclrNoHeapPointers
+"#;
+
+const DIFF_BASE_TWO_SOURCES_TOP4: &str = r#"File: cpuprof
+Build ID: 207cbf23759a44cb9a2a6e93a6af001da93a50ef
+Type: cpu
+Time: 2026-11-29 09:14:24 UTC
+Duration: 9.02s, Total samples = 2450ms (27.18%)
+Showing nodes accounting for 1060ms, 43.27% of 2450ms total
+Dropped 157 nodes (cum <= 12.25ms)
+Showing top 4 nodes out of 254
+      flat  flat%   sum%        cum   cum%
+     580ms 23.67% 23.67%      580ms 23.67%  runtime.asyncPreempt
+     230ms  9.39% 33.06%      340ms 13.88%  example.com/demo/internal/tasks.mix
+     130ms  5.31% 38.37%      360ms 14.69%  example.com/demo/internal/tasks.(*tree).insert
+     120ms  4.90% 43.27%      120ms  4.90%  runtime.memclrNoHeapPointers
+"#;
+
+const HEAP_SAVED_NAME: &str = "pprof.heapprof.alloc_objects.alloc_space.inuse_objects.inuse_space";
+
+#[test]
+fn several_files_are_merged() {
+    let tmp = scratch_dir("merge");
+    let out = profkit(
+        &[
+            "-symbolize=none",
+            "-top",
+            "-nodecount=3",
+            "inputs/heap.pb.gz",
+            "inputs/heap2.pb.gz",
+        ],
+        &tmp,
+    );
+    assert_eq!(stdout(&out), HEAP_AND_HEAP2_TOP3);
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn base_is_subtracted_from_several_sources_and_the_last_base_flag_wins() {
+    let tmp = scratch_dir("base");
+    let out = profkit(
+        &[
+            "-symbolize=none",
+            "-top",
+            "-nodecount=4",
+            "-base=inputs/missing.pb.gz",
+            "-base=inputs/cpu_a.pb.gz",
+            "inputs/cpu_b.pb.gz",
+            "inputs/cpu_b.pb.gz",
+            "inputs/cpu_b.pb.gz",
+        ],
+        &tmp,
+    );
+    assert_eq!(stdout(&out), THREE_SOURCES_LAST_BASE_TOP4);
+}
+
+#[test]
+fn diff_base_compares_against_several_merged_sources() {
+    let tmp = scratch_dir("diff");
+    let out = profkit(
+        &[
+            "-symbolize=none",
+            "-top",
+            "-nodecount=4",
+            "-diff_base=inputs/cpu_a.pb.gz",
+            "inputs/cpu_b.pb.gz",
+            "inputs/cpu_a.pb.gz",
+        ],
+        &tmp,
+    );
+    assert_eq!(stdout(&out), DIFF_BASE_TWO_SOURCES_TOP4);
+}
+
+#[test]
+fn base_that_cannot_be_read_fails() {
+    let tmp = scratch_dir("nobase");
+    let out = profkit(
+        &["-top", "-base=inputs/missing.pb.gz", "inputs/cpu_b.pb.gz"],
+        &tmp,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "inputs/missing.pb.gz: stat inputs/missing.pb.gz: no such file or directory\n\
+         failed to fetch any base profiles\n"
+    );
+}
+
+#[test]
+fn url_source_is_fetched_reported_and_saved_under_pprof_tmpdir() {
+    let body = std::fs::read(input("heap.pb.gz")).unwrap();
+    let (addr, requests, server) = profile_server(body, 2);
+    let tmp = scratch_dir("url");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let from_file = stdout(&profkit(
+        &["-symbolize=none", "-top", "inputs/heap.pb.gz"],
+        &tmp,
+    ));
+
+    let out = profkit(&["-symbolize=none", "-top", &url], &tmp);
+    assert_eq!(stdout(&out), from_file);
+    let first = tmp.join(format!("{HEAP_SAVED_NAME}.001.pb.gz"));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "Fetching profile over HTTP from {url}\nSaved profile in {}\n",
+            first.display()
+        )
+    );
+    assert_eq!(requests.recv().unwrap(), "GET /debug/pprof/heap HTTP/1.1");
+
+    // A second fetch takes the next number; the saved profile reads back the same.
+    let out = profkit(&["-symbolize=none", "-top", &url], &tmp);
+    let second = tmp.join(format!("{HEAP_SAVED_NAME}.002.pb.gz"));
+    assert!(stderr(&out).ends_with(&format!("Saved profile in {}\n", second.display())));
+    let saved = first.display().to_string();
+    assert_eq!(
+        stdout(&profkit(&["-symbolize=none", "-top", &saved], &tmp)),
+        from_file
+    );
+    server.join().unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn host_port_path_with_seconds_asks_for_that_duration() {
+    let body = std::fs::read(input("heap.pb.gz")).unwrap();
+    let (addr, requests, server) = profile_server(body, 1);
+    let tmp = scratch_dir("seconds");
+    let source = format!("{addr}/debug/pprof/heap?debug=0");
+    let out = profkit(&["-symbolize=none", "-top", "-seconds=2", &source], &tmp);
+    assert!(stdout(&out).contains("Type: inuse_space"));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[..2],
+        [
+            format!(
+                "Fetching profile over HTTP from http://{addr}/debug/pprof/heap?debug=0&seconds=2"
+            ),
+            "Please wait... (2s)".to_string()
+        ]
+    );
+    assert_eq!(
+        requests.recv().unwrap(),
+        "GET /debug/pprof/heap?debug=0&seconds=2 HTTP/1.1"
+    );
+    server.join().unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn url_and_file_sources_merge_and_count_as_remote() {
+    let body = std::fs::read(input("heap2.pb.gz")).unwrap();
+    let (addr, _requests, server) = profile_server(body, 1);
+    let tmp = scratch_dir("mixed");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let out = profkit(
+        &[
+            "-symbolize=none",
+            "-top",
+            "-nodecount=3",
+            "inputs/heap.pb.gz",
+            &url,
+        ],
+        &tmp,
+    );
+    assert_eq!(stdout(&out), HEAP_AND_HEAP2_TOP3);
+    assert!(stderr(&out).contains(&format!(
+        "Saved profile in {}",
+        tmp.join(format!("{HEAP_SAVED_NAME}.001.pb.gz")).display()
+    )));
+    server.join().unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+}
