@@ -90,7 +90,9 @@ fn main() {
         samples += p.samples.iter().map(|s| s.values[0]).sum::<i64>();
     }
     let (base, profiled) = (median(bases), median(profileds));
-    println!("cpu 100 Hz, 2 threads, {rounds} alternating rounds of {secs} s of CPU time per thread:");
+    println!(
+        "cpu 100 Hz, 2 threads, {rounds} alternating rounds of {secs} s of CPU time per thread:"
+    );
     println!(
         "  work per CPU-second unprofiled {base:.4e}, profiled {profiled:.4e} (medians), cost {:.2}%",
         (1.0 - profiled / base) * 100.0
