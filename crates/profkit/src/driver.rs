@@ -400,6 +400,22 @@ pub fn prepare_report(
     arg: Option<&str>,
     cfg: &Config,
 ) -> Result<PreparedReport, Failure> {
+    let (options, total) = prepare_report_in_place(&mut p, command, arg, cfg)?;
+    Ok(PreparedReport {
+        profile: p,
+        options,
+        total,
+    })
+}
+
+/// [`prepare_report`] on a profile the caller keeps, even when it fails: returns the
+/// report options and the total.
+pub fn prepare_report_in_place(
+    p: &mut Profile,
+    command: &Command,
+    arg: Option<&str>,
+    cfg: &Config,
+) -> Result<(report::Options, i64), Failure> {
     let (num_label_units, ignored_units) = p.num_label_units();
     let mut ignored: Vec<_> = ignored_units.into_iter().collect();
     ignored.sort();
@@ -427,9 +443,9 @@ pub fn prepare_report(
 
     let relative = cfg.relative_percentages;
     if relative {
-        apply_focus(&mut p, &num_label_units, &cfg)?;
+        apply_focus(p, &num_label_units, &cfg)?;
     }
-    let mut options = report_options(&p, num_label_units.clone(), &cfg)?;
+    let mut options = report_options(p, num_label_units.clone(), &cfg)?;
     options.format = command.format;
     if options.format == OutputFormat::FlameGraph && cfg.output.ends_with(".html") {
         options.format = OutputFormat::FlameGraphHtml;
@@ -440,16 +456,12 @@ pub fn prepare_report(
         options.symbol = Some(rx);
     }
     // The total is computed before focusing unless percentages are relative.
-    let total = report::compute_total(&p, &options);
+    let total = report::compute_total(p, &options);
     if !relative {
-        apply_focus(&mut p, &num_label_units, &cfg)?;
+        apply_focus(p, &num_label_units, &cfg)?;
     }
-    aggregate(&mut p, &cfg)?;
-    Ok(PreparedReport {
-        profile: p,
-        options,
-        total,
-    })
+    aggregate(p, &cfg)?;
+    Ok((options, total))
 }
 
 fn warn_no_matches(matched: bool, option: &str) {

@@ -1,6 +1,11 @@
 //! The web UI (`-http=[host]:port`): pprof's views (flame graph, top, graph, peek,
-//! source, download) served from the loaded profile, each computed on demand from a
-//! copy of it with the options in the page's URL.
+//! source, download) served from the loaded profile, each computed on demand with the
+//! options in the page's URL.
+//!
+//! Memory: one view renders at a time (the loaded profile sits behind a mutex that is
+//! held for the whole render), and a view without sample filters borrows the loaded
+//! profile's samples instead of copying them, so a render costs little more than the
+//! profile's metadata and the report's own structures.
 //!
 //! It binds to 127.0.0.1 unless a host is given, and then answers loopback clients only.
 //! Every asset is embedded in the binary; pages load nothing from the network.
@@ -23,8 +28,12 @@ use server::{Request, Response};
 /// What every request is answered from: the profile as loaded and the command line's
 /// options.
 pub struct State {
-    /// The profile as loaded (merged, with the diff base when there is one).
-    pub profile: Profile,
+    /// The profile as loaded (merged, with the diff base when there is one). Its lock is
+    /// the render lock: a view holds it while it renders, so renders never overlap.
+    pub profile: Mutex<Profile>,
+    /// The loaded profile's sample types and default sample type alone (no samples,
+    /// locations or functions), read by every page without taking the render lock.
+    pub sample_types: Profile,
     /// The options of the command line; URL parameters refine a copy per request.
     pub config: Config,
     /// The profile was loaded with `-diff_base`.
@@ -116,7 +125,8 @@ pub fn serve(
         open_browser(format!("{url}/ui/"));
     }
     let state = Arc::new(State {
-        profile,
+        sample_types: sample_types_only(&profile),
+        profile: Mutex::new(profile),
         config,
         diff,
         cache: Mutex::new(ResponseCache::default()),
@@ -138,6 +148,18 @@ pub fn serve(
         route(&state, req)
     });
     Ok(())
+}
+
+/// A profile holding only `p`'s sample types and default sample type.
+fn sample_types_only(p: &Profile) -> Profile {
+    let mut out = Profile::new(0);
+    for t in &p.sample_types {
+        let ty = out.intern(p.str(t.ty));
+        let unit = out.intern(p.str(t.unit));
+        out.sample_types.push(profile::ValueType { ty, unit });
+    }
+    out.default_sample_type = out.intern(p.str(p.default_sample_type));
+    out
 }
 
 /// Answers one request, from the cache when the same URL was rendered recently (the

@@ -87,7 +87,7 @@ pub fn render(state: &State, req: &Request, page: &Page) -> String {
     }
     out.push_str("<a id=\"view-download\" href=\"./download\">Download</a></nav>\n");
 
-    let types = &state.profile.sample_types;
+    let types = &state.sample_types.sample_types;
     if !types.is_empty() {
         out.push_str("<select id=\"sample-index\" aria-label=\"Sample type\">");
         let chosen = req.param("si");
@@ -97,11 +97,11 @@ pub fn render(state: &State, req: &Request, page: &Page) -> String {
             chosen
         };
         let default_index = state
-            .profile
+            .sample_types
             .sample_index_by_name(chosen)
             .unwrap_or(types.len().saturating_sub(1));
         for (i, t) in types.iter().enumerate() {
-            let name = state.profile.str(t.ty);
+            let name = state.sample_types.str(t.ty);
             let sel = if i == default_index { " selected" } else { "" };
             let _ = write!(
                 out,

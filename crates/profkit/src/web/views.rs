@@ -1,6 +1,6 @@
 //! The views of the web UI. Each builds a configuration from the command line's options
-//! refined by the URL parameters, runs the driver's report pipeline on a copy of the
-//! loaded profile and wraps the result in the UI's page.
+//! refined by the URL parameters, runs the driver's report pipeline on the loaded
+//! profile (see [`prepare`]) and wraps the result in the UI's page.
 
 use std::fmt::Write as _;
 
@@ -12,7 +12,9 @@ use super::server::{Request, Response};
 use super::State;
 use crate::commands;
 use crate::config::{Config, FIELDS};
-use crate::driver::{self, Failure, PreparedReport};
+use crate::driver::{self, Failure};
+use profile::{Profile, Samples};
+use std::sync::MutexGuard;
 
 /// Rows of the top table (pprof's web UI shows as many).
 const TOP_ROWS: i64 = 500;
@@ -33,19 +35,114 @@ pub fn config_from_url(base: &Config, req: &Request) -> Result<Config, String> {
     Ok(cfg)
 }
 
-/// Runs the report pipeline of command `name` on a copy of the profile.
-fn prepare(
-    state: &State,
+/// A report prepared for a view, holding the render lock until it is dropped. When the
+/// view has no sample filters, its profile has the loaded profile's samples on loan
+/// (filters aside, preparing a report changes only metadata), and they are given back
+/// on drop, even when preparing or rendering fails or panics.
+struct Prepared<'a> {
+    /// The profile after filters and aggregation.
+    profile: Profile,
+    /// The report options.
+    options: report::Options,
+    /// The total percentages are relative to.
+    total: i64,
+    /// The loaded profile, locked; `lent` says whether `profile` holds its samples.
+    loaded: MutexGuard<'a, Profile>,
+    /// `profile` holds the loaded profile's samples.
+    lent: bool,
+}
+
+impl Drop for Prepared<'_> {
+    fn drop(&mut self) {
+        if self.lent {
+            self.loaded.samples = std::mem::take(&mut self.profile.samples);
+        }
+    }
+}
+
+/// Whether `cfg` asks for nothing that changes the samples of a profile: no name, tag
+/// or prune filter and no label frames.
+fn leaves_samples_alone(cfg: &Config) -> bool {
+    [
+        &cfg.focus,
+        &cfg.ignore,
+        &cfg.hide,
+        &cfg.show,
+        &cfg.show_from,
+        &cfg.tag_focus,
+        &cfg.tag_ignore,
+        &cfg.tag_show,
+        &cfg.tag_hide,
+        &cfg.prune_from,
+        &cfg.tag_root,
+        &cfg.tag_leaf,
+    ]
+    .iter()
+    .all(|v| v.is_empty())
+}
+
+/// A copy of `p` without its samples.
+fn clone_without_samples(p: &Profile) -> Profile {
+    Profile {
+        strings: p.strings.clone(),
+        sample_types: p.sample_types.clone(),
+        samples: Samples::new(p.samples.width),
+        mappings: p.mappings.clone(),
+        locations: p.locations.clone(),
+        functions: p.functions.clone(),
+        drop_frames: p.drop_frames,
+        keep_frames: p.keep_frames,
+        time_nanos: p.time_nanos,
+        duration_nanos: p.duration_nanos,
+        period_type: p.period_type,
+        period: p.period,
+        comments: p.comments.clone(),
+        default_sample_type: p.default_sample_type,
+        doc_url: p.doc_url,
+    }
+}
+
+/// Runs the report pipeline of command `name` on the loaded profile, holding the render
+/// lock: on a copy when filters change the samples, else on a copy of the metadata
+/// with the samples on loan.
+fn prepare<'a>(
+    state: &'a State,
     name: &str,
     arg: Option<&str>,
     cfg: &Config,
-) -> Result<PreparedReport, String> {
+) -> Result<Prepared<'a>, String> {
     let command = commands::find(name).ok_or_else(|| format!("unknown command {name}"))?;
-    driver::prepare_report(state.profile.clone(), command, arg, cfg).map_err(|Failure(e)| e)
+    // A panicking render gives the samples back before it lets go of the lock, so the
+    // profile behind a poisoned lock is whole.
+    let mut loaded = state
+        .profile
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lend = leaves_samples_alone(cfg);
+    let copy = if lend {
+        let mut copy = clone_without_samples(&loaded);
+        copy.samples = std::mem::take(&mut loaded.samples);
+        copy
+    } else {
+        loaded.clone()
+    };
+    let mut prepared = Prepared {
+        profile: copy,
+        options: report::Options::new(report::OutputFormat::Text, &Profile::new(0), 0),
+        total: 0,
+        loaded,
+        lent: lend,
+    };
+    let (options, total) =
+        driver::prepare_report_in_place(&mut prepared.profile, command, arg, cfg)
+            .map_err(|Failure(e)| e)?;
+    prepared.options = options;
+    prepared.total = total;
+    Ok(prepared)
 }
 
 /// Renders a prepared report to bytes (the report's text, or its dot source).
-fn render(r: &mut PreparedReport) -> Result<Vec<u8>, String> {
+fn render(r: &mut Prepared<'_>) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     report::generate_with_total(&mut out, &mut r.profile, &r.options, r.total)
         .map_err(|e| e.to_string())?;
@@ -53,7 +150,7 @@ fn render(r: &mut PreparedReport) -> Result<Vec<u8>, String> {
 }
 
 /// The legend lines of a prepared report.
-fn legend(r: &PreparedReport) -> Vec<String> {
+fn legend(r: &Prepared<'_>) -> Vec<String> {
     report::profile_labels(&r.profile, &r.options)
 }
 
@@ -271,11 +368,100 @@ pub fn download(state: &State) -> Response {
     let mut resp = Response::with_status(
         200,
         "application/vnd.google.protobuf+gzip",
-        profile::proto::encode_gzip(&state.profile),
+        profile::proto::encode_gzip(
+            &state
+                .profile
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ),
     );
     resp.headers.push((
         "Content-Disposition",
         "attachment;filename=profile.pb.gz".to_string(),
     ));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use profile::{Function, Line, Location, ValueType};
+
+    use super::*;
+
+    fn one_function_profile() -> Profile {
+        let mut p = Profile::new(1);
+        let ty = p.intern("samples");
+        let unit = p.intern("count");
+        p.sample_types.push(ValueType { ty, unit });
+        let name = p.intern("main.work");
+        p.functions.push(Function {
+            id: 1,
+            name,
+            ..Function::default()
+        });
+        p.locations.push(Location {
+            id: 1,
+            lines: vec![Line {
+                function: 0,
+                line: 3,
+                column: 0,
+            }],
+            ..Location::default()
+        });
+        p.samples.push(&[5], &[0], &[]);
+        p.samples.push(&[7], &[0], &[]);
+        p
+    }
+
+    fn state_of(p: Profile) -> State {
+        State {
+            sample_types: super::super::sample_types_only(&p),
+            profile: Mutex::new(p),
+            config: Config::default(),
+            diff: false,
+            cache: Mutex::default(),
+        }
+    }
+
+    fn get(path: &str, query: &[(&str, &str)]) -> Request {
+        Request {
+            method: "GET".into(),
+            path: path.into(),
+            raw_query: String::new(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn unfiltered_view_gives_the_lent_samples_back() {
+        let state = state_of(one_function_profile());
+        let resp = top(&state, &get("/ui/top", &[]));
+        assert_eq!(resp.status, 200);
+        assert!(String::from_utf8_lossy(&resp.body).contains("main.work"));
+        let loaded = state.profile.lock().unwrap();
+        assert_eq!(loaded.samples, one_function_profile().samples);
+    }
+
+    #[test]
+    fn failing_view_gives_the_lent_samples_back() {
+        let state = state_of(one_function_profile());
+        let resp = top(&state, &get("/ui/top", &[("si", "no_such_type")]));
+        assert_eq!(resp.status, 400);
+        let loaded = state.profile.lock().unwrap();
+        assert_eq!(loaded.samples, one_function_profile().samples);
+    }
+
+    #[test]
+    fn filtered_view_leaves_the_loaded_samples_whole() {
+        let state = state_of(one_function_profile());
+        let resp = flame_graph(&state, &get("/ui/", &[("f", "no_such_function")]));
+        assert_eq!(resp.status, 200);
+        let loaded = state.profile.lock().unwrap();
+        assert_eq!(loaded.samples, one_function_profile().samples);
+    }
 }
