@@ -400,7 +400,7 @@ pub fn prepare_report(
     arg: Option<&str>,
     cfg: &Config,
 ) -> Result<PreparedReport, Failure> {
-    let (options, total) = prepare_report_in_place(&mut p, command, arg, cfg)?;
+    let (options, total) = prepare_report_in_place(&mut p, command, arg, cfg, None)?;
     Ok(PreparedReport {
         profile: p,
         options,
@@ -408,15 +408,24 @@ pub fn prepare_report(
     })
 }
 
+/// The units of a profile's numeric labels: the unit of each key, and the other units
+/// seen with it (what [`Profile::num_label_units`] returns).
+pub type LabelUnits = (
+    std::collections::HashMap<String, String>,
+    std::collections::HashMap<String, Vec<String>>,
+);
+
 /// [`prepare_report`] on a profile the caller keeps, even when it fails: returns the
-/// report options and the total.
+/// report options and the total. `units` are the numeric label units of the profile
+/// the samples were taken from (computed from `p` when `None`).
 pub fn prepare_report_in_place(
     p: &mut Profile,
     command: &Command,
     arg: Option<&str>,
     cfg: &Config,
+    units: Option<LabelUnits>,
 ) -> Result<(report::Options, i64), Failure> {
-    let (num_label_units, ignored_units) = p.num_label_units();
+    let (num_label_units, ignored_units) = units.unwrap_or_else(|| p.num_label_units());
     let mut ignored: Vec<_> = ignored_units.into_iter().collect();
     ignored.sort();
     for (key, units) in ignored {

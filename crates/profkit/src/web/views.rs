@@ -102,9 +102,67 @@ fn clone_without_samples(p: &Profile) -> Profile {
     }
 }
 
+/// Samples handed to the report pipeline at a time when filtering a copy.
+const FILTER_BLOCK: usize = 1 << 16;
+
+/// The samples of `loaded` that pass the `focus` and `ignore` name filters. They are
+/// selected a block at a time on `shell` (a copy of the metadata of `loaded`, which
+/// these filters leave unchanged), so that only the survivors are ever copied whole.
+fn focused_samples(
+    loaded: &Profile,
+    shell: &mut Profile,
+    focus: Option<&regex::Regex>,
+    ignore: Option<&regex::Regex>,
+) -> Samples {
+    let all = &loaded.samples;
+    let mut kept = Samples::new(all.width);
+    let mut start = 0;
+    while start < all.len() {
+        let end = (start + FILTER_BLOCK).min(all.len());
+        let mut block = Samples::new(all.width);
+        for i in start..end {
+            let s = all.get(i);
+            block.push(s.values, s.locations, s.labels);
+        }
+        shell.samples = block;
+        shell.filter_samples_by_name(focus, ignore, None, None);
+        for s in shell.samples.iter() {
+            kept.push(s.values, s.locations, s.labels);
+        }
+        start = end;
+    }
+    shell.samples = Samples::new(all.width);
+    kept
+}
+
+/// The `focus` and `ignore` regexes of `cfg` when the samples can be pre-selected by
+/// them: one of them is set, both compile, and no label frames are added before
+/// filtering (they would change the stacks the filters see).
+fn name_prefilter(cfg: &Config) -> Option<(Option<regex::Regex>, Option<regex::Regex>)> {
+    if (cfg.focus.is_empty() && cfg.ignore.is_empty())
+        || !cfg.tag_root.is_empty()
+        || !cfg.tag_leaf.is_empty()
+    {
+        return None;
+    }
+    let compile = |v: &str| -> Result<Option<regex::Regex>, ()> {
+        if v.is_empty() {
+            Ok(None)
+        } else {
+            crate::regexp::compile(v).map(Some).map_err(|_| ())
+        }
+    };
+    Some((compile(&cfg.focus).ok()?, compile(&cfg.ignore).ok()?))
+}
+
 /// Runs the report pipeline of command `name` on the loaded profile, holding the render
-/// lock: on a copy when filters change the samples, else on a copy of the metadata
-/// with the samples on loan.
+/// lock.
+///
+/// Without sample filters the pipeline runs on a copy of the metadata with the samples
+/// on loan. With a focus or ignore filter it runs on a copy holding only the samples
+/// that pass them (the pipeline applies them again, which changes nothing), with the
+/// label units and, unless percentages are relative, the total of the whole profile.
+/// Otherwise it runs on a full copy.
 fn prepare<'a>(
     state: &'a State,
     name: &str,
@@ -119,9 +177,16 @@ fn prepare<'a>(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let lend = leaves_samples_alone(cfg);
+    let prefilter = if lend { None } else { name_prefilter(cfg) };
+    let mut units = None;
     let copy = if lend {
         let mut copy = clone_without_samples(&loaded);
         copy.samples = std::mem::take(&mut loaded.samples);
+        copy
+    } else if let Some((focus, ignore)) = &prefilter {
+        units = Some(loaded.num_label_units());
+        let mut copy = clone_without_samples(&loaded);
+        copy.samples = focused_samples(&loaded, &mut copy, focus.as_ref(), ignore.as_ref());
         copy
     } else {
         loaded.clone()
@@ -133,9 +198,12 @@ fn prepare<'a>(
         loaded,
         lent: lend,
     };
-    let (options, total) =
-        driver::prepare_report_in_place(&mut prepared.profile, command, arg, cfg)
+    let (options, mut total) =
+        driver::prepare_report_in_place(&mut prepared.profile, command, arg, cfg, units)
             .map_err(|Failure(e)| e)?;
+    if prefilter.is_some() && !cfg.relative_percentages {
+        total = report::compute_total(&prepared.loaded, &options);
+    }
     prepared.options = options;
     prepared.total = total;
     Ok(prepared)
