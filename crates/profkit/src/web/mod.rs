@@ -5,7 +5,9 @@
 //! Memory: one view renders at a time (the loaded profile sits behind a mutex that is
 //! held for the whole render), and a view without sample filters borrows the loaded
 //! profile's samples instead of copying them, so a render costs little more than the
-//! profile's metadata and the report's own structures.
+//! profile's metadata and the report's own structures. Views render on the thread that
+//! loaded the profile, so their allocations reuse the memory loading freed instead of
+//! growing a per-thread allocator arena for each connection thread.
 //!
 //! It binds to 127.0.0.1 unless a host is given, and then answers loopback clients only.
 //! Every asset is embedded in the binary; pages load nothing from the network.
@@ -17,7 +19,7 @@ mod views;
 use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use profile::Profile;
 
@@ -41,6 +43,16 @@ pub struct State {
     /// Recently rendered views: the profile never changes, so a view is a function of
     /// its URL.
     cache: Mutex<ResponseCache>,
+    /// Where requests go to be rendered: the thread that loaded the profile.
+    renders: Option<mpsc::Sender<RenderJob>>,
+}
+
+/// A request to render, with where its response goes.
+struct RenderJob {
+    /// The request.
+    req: Request,
+    /// Receives the response.
+    reply: mpsc::Sender<Response>,
 }
 
 /// The last few responses, by URL. An entry is made before its view is rendered, so a
@@ -124,12 +136,14 @@ pub fn serve(
     if !no_browser {
         open_browser(format!("{url}/ui/"));
     }
+    let (renders, jobs) = mpsc::channel::<RenderJob>();
     let state = Arc::new(State {
         sample_types: sample_types_only(&profile),
         profile: Mutex::new(profile),
         config,
         diff,
         cache: Mutex::new(ResponseCache::default()),
+        renders: Some(renders),
     });
     // Render the default view now, so the first page a browser asks for is ready.
     let warm = Arc::clone(&state);
@@ -144,9 +158,17 @@ pub fn serve(
             };
             route(&warm, &req);
         });
-    server::run(listener, is_local_host(&host), move |req| {
-        route(&state, req)
-    });
+    let serving = Arc::clone(&state);
+    let loopback_only = is_local_host(&host);
+    std::thread::Builder::new()
+        .name("web".into())
+        .spawn(move || server::run(listener, loopback_only, move |req| route(&serving, req)))
+        .map_err(|e| Failure(format!("web UI: cannot start a thread: {e}")))?;
+    for job in jobs {
+        let resp = render_guarded(&state, &job.req);
+        // The client may have gone; its response is then dropped.
+        let _ = job.reply.send(resp);
+    }
     Ok(())
 }
 
@@ -166,7 +188,7 @@ fn sample_types_only(p: &Profile) -> Profile {
 /// profile never changes, so a view is a function of its URL).
 fn route(state: &State, req: &Request) -> Response {
     if req.path == "/ui/download" {
-        return views::download(state);
+        return render_on_render_thread(state, req);
     }
     let path = if req.path == "/ui/" {
         "/ui/flamegraph"
@@ -176,9 +198,34 @@ fn route(state: &State, req: &Request) -> Response {
     let key = format!("{path}?{}", req.raw_query);
     let cell = match state.cache.lock() {
         Ok(mut c) => c.entry(&key),
-        Err(_) => return render(state, req),
+        Err(_) => return render_on_render_thread(state, req),
     };
-    cell.get_or_init(|| render(state, req)).clone()
+    cell.get_or_init(|| render_on_render_thread(state, req))
+        .clone()
+}
+
+/// Renders `req` on the render thread, waiting for it; renders here when there is none.
+fn render_on_render_thread(state: &State, req: &Request) -> Response {
+    let Some(renders) = &state.renders else {
+        return render_guarded(state, req);
+    };
+    let (reply, response) = mpsc::channel();
+    let job = RenderJob {
+        req: req.clone(),
+        reply,
+    };
+    if renders.send(job).is_err() {
+        return render_guarded(state, req);
+    }
+    response
+        .recv()
+        .unwrap_or_else(|_| Response::text(500, "the view could not be rendered"))
+}
+
+/// Renders `req`, answering 500 if rendering panics (the render thread lives on).
+fn render_guarded(state: &State, req: &Request) -> Response {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(state, req)))
+        .unwrap_or_else(|_| Response::text(500, "the view could not be rendered"))
 }
 
 /// Renders the response to one request.

@@ -490,6 +490,7 @@ mod tests {
             config: Config::default(),
             diff: false,
             cache: Mutex::default(),
+            renders: None,
         }
     }
 
