@@ -55,8 +55,9 @@ struct RenderJob {
     reply: mpsc::Sender<Response>,
 }
 
-/// The last few responses, by URL. An entry is made before its view is rendered, so a
-/// request for a view being rendered waits for it instead of rendering it again.
+/// The last few responses, by URL, within a byte budget. An entry is made before its
+/// view is rendered, so a request for a view being rendered waits for it instead of
+/// rendering it again.
 #[derive(Default)]
 struct ResponseCache {
     entries: VecDeque<(String, Arc<OnceLock<Response>>)>,
@@ -65,6 +66,8 @@ struct ResponseCache {
 impl ResponseCache {
     /// Views kept.
     const CAPACITY: usize = 16;
+    /// Bytes of response bodies kept; a larger response is not kept at all.
+    const BUDGET: usize = 32 << 20;
 
     /// The entry for `key`, made (empty) if there is none.
     fn entry(&mut self, key: &str) -> Arc<OnceLock<Response>> {
@@ -77,6 +80,21 @@ impl ResponseCache {
         let cell = Arc::new(OnceLock::new());
         self.entries.push_back((key.to_string(), Arc::clone(&cell)));
         cell
+    }
+
+    /// Forgets `cell`, and the oldest views while the kept bodies exceed the budget.
+    fn settle(&mut self, cell: &Arc<OnceLock<Response>>, forget: bool) {
+        if forget {
+            self.entries.retain(|(_, c)| !Arc::ptr_eq(c, cell));
+        }
+        let size = |c: &OnceLock<Response>| c.get().map_or(0, |r| r.body.len());
+        let mut total: usize = self.entries.iter().map(|(_, c)| size(c)).sum();
+        while total > Self::BUDGET {
+            let Some((_, oldest)) = self.entries.pop_front() else {
+                break;
+            };
+            total -= size(&oldest);
+        }
     }
 }
 
@@ -200,8 +218,21 @@ fn route(state: &State, req: &Request) -> Response {
         Ok(mut c) => c.entry(&key),
         Err(_) => return render_on_render_thread(state, req),
     };
-    cell.get_or_init(|| render_on_render_thread(state, req))
-        .clone()
+    let size = cell
+        .get_or_init(|| render_on_render_thread(state, req))
+        .body
+        .len();
+    let too_big = size > ResponseCache::BUDGET;
+    if let Ok(mut c) = state.cache.lock() {
+        c.settle(&cell, too_big);
+    }
+    // A response no longer in the cache and waited for by no one else is moved out, not
+    // copied.
+    match Arc::try_unwrap(cell) {
+        Ok(once) => once.into_inner(),
+        Err(cell) => cell.get().cloned(),
+    }
+    .unwrap_or_else(|| Response::text(500, "the view could not be rendered"))
 }
 
 /// Renders `req` on the render thread, waiting for it; renders here when there is none.
@@ -302,6 +333,36 @@ mod tests {
         assert_eq!(split_host_port("[::1]:80").unwrap(), ("::1".into(), 80));
         assert!(split_host_port("8080").is_err());
         assert!(split_host_port(":http").is_err());
+    }
+
+    fn filled(cache: &mut ResponseCache, key: &str, bytes: usize) -> Arc<OnceLock<Response>> {
+        let cell = cache.entry(key);
+        let _ = cell.set(Response::with_status(200, "text/plain", vec![0; bytes]));
+        cell
+    }
+
+    #[test]
+    fn cache_forgets_oldest_views_beyond_its_byte_budget() {
+        let mut cache = ResponseCache::default();
+        let third = ResponseCache::BUDGET / 3 + 1;
+        for key in ["a", "b", "c"] {
+            let cell = filled(&mut cache, key, third);
+            cache.settle(&cell, false);
+        }
+        let keys: Vec<&str> = cache.entries.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["b", "c"]);
+    }
+
+    #[test]
+    fn cache_does_not_keep_a_response_it_is_told_to_forget() {
+        let mut cache = ResponseCache::default();
+        let small = filled(&mut cache, "small", 10);
+        cache.settle(&small, false);
+        let big = filled(&mut cache, "big", ResponseCache::BUDGET + 1);
+        cache.settle(&big, true);
+        let keys: Vec<&str> = cache.entries.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["small"]);
+        assert_eq!(Arc::strong_count(&big), 1);
     }
 
     #[test]
