@@ -296,6 +296,9 @@ pub fn run(args: &[String]) -> i32 {
 
 fn run_inner(args: &[String]) -> Result<(), Failure> {
     let inv = parse_invocation(args)?;
+    if inv.command.is_none() && !inv.http.is_empty() {
+        crate::web::share_one_allocator_arena();
+    }
     let profile = fetch::fetch_profiles(&inv.sources).map_err(Failure)?;
     match inv.command {
         Some((command, arg)) => {
