@@ -10,7 +10,7 @@
 //! - Threads: [`threads_profile`] holds the current stack of every thread.
 //! - HTTP: [`serve`] answers Go's `/debug/pprof/*` paths; [`http::handle`] is the
 //!   framework-free handler behind it.
-//! - axum (feature `axum`): [`axum_router::router`] mounts the same endpoints in a
+//! - axum (feature `axum`): `axum_router::router` mounts the same endpoints in a
 //!   service's own server.
 //! - Labels: [`with_labels`], [`set_labels`] and [`labeled`] tag CPU samples.
 //!

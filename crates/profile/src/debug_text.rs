@@ -13,6 +13,17 @@ impl Profile {
     /// Times are printed in UTC. The `PeriodType:` line is always printed (this model
     /// does not tell an absent period type from an empty one).
     pub fn debug_string(&self) -> String {
+        let mut text = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write_debug_text(&mut text);
+        String::from_utf8(text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Writes [`Profile::debug_string`]'s text to `w` piece by piece, so a profile of
+    /// any size is dumped in bounded memory.
+    pub fn write_debug_text(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        const CHUNK: usize = 1 << 16;
         let mut out = String::new();
         for &c in &self.comments {
             let _ = writeln!(out, "Comment: {}", self.str(c));
@@ -64,6 +75,10 @@ impl Profile {
                 }
             }
             out.push('\n');
+            if out.len() >= CHUNK {
+                w.write_all(out.as_bytes())?;
+                out.clear();
+            }
             let (strs, nums) = s
                 .labels
                 .split_at(s.labels.partition_point(|l| !l.is_numeric()));
@@ -83,12 +98,16 @@ impl Profile {
         out.push_str("Locations\n");
         for loc in &self.locations {
             self.write_location(&mut out, loc);
+            if out.len() >= CHUNK {
+                w.write_all(out.as_bytes())?;
+                out.clear();
+            }
         }
         out.push_str("Mappings\n");
         for m in &self.mappings {
             self.write_mapping(&mut out, m);
         }
-        out
+        w.write_all(out.as_bytes())
     }
 
     /// One `key:[values]` entry per key of `labels` (all string or all numeric labels

@@ -1,7 +1,7 @@
 //! The driver: turns a command line into sources, options and a report, as pprof's
 //! driver does, and runs the pipeline source → profile → filters → report → output.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use profile::Profile;
 use regex::Regex;
@@ -301,9 +301,16 @@ fn run_inner(args: &[String]) -> Result<(), Failure> {
     }
     let profile = fetch::fetch_profiles(&inv.sources).map_err(Failure)?;
     match inv.command {
+        Some((command, arg)) if command.post == PostProcess::None => {
+            // Text and binary reports stream into their destination.
+            let prepared = prepare_report(profile, command, arg.as_deref(), &inv.config)?;
+            let mut out = crate::output::Output::for_report(command, &inv.config)?;
+            render(prepared, out.writer())?;
+            out.finish()
+        }
         Some((command, arg)) => {
             let out = generate_report(profile, command, arg.as_deref(), &inv.config)?;
-            write_output(&out, command, &inv.config)
+            crate::output::write_report(&out, command, &inv.config)
         }
         None if !inv.http.is_empty() => crate::web::serve(
             profile,
@@ -380,19 +387,26 @@ pub fn generate_report(
     arg: Option<&str>,
     cfg: &Config,
 ) -> Result<Vec<u8>, Failure> {
-    let PreparedReport {
-        profile: mut p,
-        options,
-        total,
-    } = prepare_report(p, command, arg, cfg)?;
+    let prepared = prepare_report(p, command, arg, cfg)?;
     let mut out = Vec::new();
-    let binaries = crate::objtool::Binaries::default();
-    report::generate_with_binaries(&mut out, &mut p, &options, total, Some(&binaries))?;
+    render(prepared, &mut out)?;
     match command.post {
         PostProcess::None => Ok(out),
         PostProcess::Dot(format) => crate::graphviz::render(&out, format).map_err(Failure),
         PostProcess::Svg => crate::graphviz::render_svg(&out).map_err(Failure),
     }
+}
+
+/// Renders a prepared report into `w`, with the local binaries at hand for disassembly.
+fn render(prepared: PreparedReport, w: &mut dyn Write) -> Result<(), Failure> {
+    let PreparedReport {
+        profile: mut p,
+        options,
+        total,
+    } = prepared;
+    let binaries = crate::objtool::Binaries::default();
+    report::generate_with_binaries(w, &mut p, &options, total, Some(&binaries))?;
+    Ok(())
 }
 
 /// Applies `cfg` to `p` for `command` as pprof does before rendering (label frames,
@@ -633,58 +647,4 @@ pub fn report_options(
         }
     }
     Ok(o)
-}
-
-/// Writes a finished report to `-output`, to a temp file for binary formats on a terminal,
-/// or to stdout. Nothing is written until the whole report exists.
-pub fn write_output(out: &[u8], command: &Command, cfg: &Config) -> Result<(), Failure> {
-    if !cfg.output.is_empty() {
-        eprintln!("Generating report in {}", cfg.output);
-        return write_file_atomically(&cfg.output, out);
-    }
-    if let Some(ext) = command.file_extension {
-        if std::io::stdout().is_terminal() {
-            let path = crate::tempfile::new_path(".", "profile", &format!(".{ext}"))?;
-            eprintln!("Generating report in {path}");
-            return write_file_atomically(&path, out);
-        }
-    }
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(out).and_then(|_| stdout.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure(format!("writing output: {e}"))),
-    }
-}
-
-/// Writes `data` to `path` through a temporary file renamed into place, so a failure
-/// leaves no partial file.
-pub fn write_file_atomically(path: &str, data: &[u8]) -> Result<(), Failure> {
-    let target = std::path::Path::new(path);
-    // A device, pipe or socket (`-output=/dev/null`, `-output=/dev/stdout`) is written in
-    // place: renaming a file over it would replace the device itself.
-    if let Ok(meta) = std::fs::metadata(target) {
-        if !meta.is_file() && !meta.is_dir() {
-            return std::fs::OpenOptions::new()
-                .write(true)
-                .open(target)
-                .and_then(|mut f| f.write_all(data))
-                .map_err(|e| Failure(format!("open {path}: {}", fetch::os_error(&e))));
-        }
-    }
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, target));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Failure(format!("open {path}: {}", fetch::os_error(&e))));
-    }
-    Ok(())
 }

@@ -126,7 +126,7 @@ fn save_fetched(p: &Profile) {
         .map_err(|e| format!("{dir}: {}", os_error(&e)))
         .and_then(|_| crate::tempfile::new_path(&dir, &prefix, ".pb.gz").map_err(|e| e.0))
         .and_then(|path| {
-            crate::driver::write_file_atomically(&path, &profile::proto::encode_gzip(p))
+            crate::output::write_file(&path, &profile::proto::encode_gzip(p))
                 .map(|_| path)
                 .map_err(|e| e.0)
         });

@@ -8,6 +8,7 @@ mod flags;
 mod graphviz;
 mod http;
 mod objtool;
+mod output;
 mod regexp;
 mod shell;
 mod tempfile;

@@ -210,9 +210,9 @@ impl Shell {
             let ext = command.file_extension.unwrap_or("out");
             let path = crate::tempfile::new_path(".", "profile", &format!(".{ext}"))?;
             eprintln!("Generating report in {path}");
-            return driver::write_file_atomically(&path, &out);
+            return crate::output::write_file(&path, &out);
         }
-        driver::write_output(&out, command, &cfg)
+        crate::output::write_report(&out, command, &cfg)
     }
 
     fn options_text(&self) -> String {

@@ -212,9 +212,7 @@ pub fn generate_with_binaries(
         F::Tags => tags::print_tags(w, &rpt),
         F::Callgrind => callgrind::print_callgrind(w, &mut rpt),
         F::TopProto => protos::print_top_proto(w, &mut rpt),
-        F::Raw => w
-            .write_all(rpt.prof.debug_string().as_bytes())
-            .map_err(write_error),
+        F::Raw => rpt.prof.write_debug_text(w).map_err(write_error),
         F::Dot => dot::print_dot(w, &rpt),
         F::List => source::print_source(w, &rpt),
         F::Dis => match obj {

@@ -1,0 +1,148 @@
+//! Where a finished report goes: stdout, an `-output` file, or a `profileNNN.ext` file
+//! for binary formats on a terminal. Reports stream into their destination; a file is
+//! written through a temporary beside it and renamed into place only when complete, so a
+//! failure leaves nothing half-written, and a device (`/dev/null`) is written in place.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use crate::commands::Command;
+use crate::config::Config;
+use crate::driver::Failure;
+use crate::fetch::os_error;
+
+/// An open report destination. Dropping it without [`Output::finish`] removes the
+/// temporary file, if any.
+pub struct Output {
+    writer: BufWriter<Box<dyn Write>>,
+    target: Target,
+}
+
+enum Target {
+    Stdout,
+    /// A device, pipe or socket, written in place.
+    Device,
+    /// A regular file, written as `tmp` and renamed to `path` when complete.
+    File {
+        tmp: PathBuf,
+        path: String,
+        done: bool,
+    },
+}
+
+impl Output {
+    /// The destination of `command`'s report under `cfg`: `-output`, a numbered file for
+    /// binary formats when stdout is a terminal, or stdout.
+    pub fn for_report(command: &Command, cfg: &Config) -> Result<Output, Failure> {
+        if !cfg.output.is_empty() {
+            eprintln!("Generating report in {}", cfg.output);
+            return Output::file(&cfg.output);
+        }
+        if let Some(ext) = command.file_extension {
+            if std::io::stdout().is_terminal() {
+                let path = crate::tempfile::new_path(".", "profile", &format!(".{ext}"))?;
+                eprintln!("Generating report in {path}");
+                return Output::file(&path);
+            }
+        }
+        Ok(Output {
+            writer: BufWriter::with_capacity(1 << 16, Box::new(std::io::stdout())),
+            target: Target::Stdout,
+        })
+    }
+
+    /// The file at `path`.
+    pub fn file(path: &str) -> Result<Output, Failure> {
+        let fail = |e: std::io::Error| Failure(format!("open {path}: {}", os_error(&e)));
+        let target = std::path::Path::new(path);
+        // Renaming a file over a device would replace the device itself.
+        if let Ok(meta) = std::fs::metadata(target) {
+            if !meta.is_file() && !meta.is_dir() {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(target)
+                    .map_err(fail)?;
+                return Ok(Output {
+                    writer: BufWriter::with_capacity(1 << 16, Box::new(f)),
+                    target: Target::Device,
+                });
+            }
+        }
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let f = File::create(&tmp).map_err(fail)?;
+        Ok(Output {
+            writer: BufWriter::with_capacity(1 << 16, Box::new(f)),
+            target: Target::File {
+                tmp,
+                path: path.to_string(),
+                done: false,
+            },
+        })
+    }
+
+    /// Where to write the report.
+    pub fn writer(&mut self) -> &mut dyn Write {
+        &mut self.writer
+    }
+
+    /// Flushes the report and, for a file, moves it into place.
+    pub fn finish(mut self) -> Result<(), Failure> {
+        let flushed = self.writer.flush();
+        match &mut self.target {
+            Target::Stdout => match flushed {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Failure(format!("writing output: {e}")))
+                }
+                _ => Ok(()),
+            },
+            Target::Device => flushed.map_err(|e| Failure(format!("writing output: {e}"))),
+            Target::File { tmp, path, done } => {
+                flushed
+                    .and_then(|_| std::fs::rename(&*tmp, &*path))
+                    .map_err(|e| Failure(format!("open {path}: {}", os_error(&e))))?;
+                *done = true;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Target::File {
+            tmp, done: false, ..
+        } = &self.target
+        {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Writes a whole report to its destination.
+pub fn write_report(data: &[u8], command: &Command, cfg: &Config) -> Result<(), Failure> {
+    let mut out = Output::for_report(command, cfg)?;
+    if let Err(e) = out.writer().write_all(data) {
+        if !matches!(out.target, Target::Stdout) || e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(Failure(format!("writing output: {e}")));
+        }
+    }
+    out.finish()
+}
+
+/// Writes `data` to `path` whole, through a temporary file renamed into place.
+pub fn write_file(path: &str, data: &[u8]) -> Result<(), Failure> {
+    let mut out = Output::file(path)?;
+    out.writer()
+        .write_all(data)
+        .map_err(|e| Failure(format!("writing {path}: {e}")))?;
+    out.finish()
+}
