@@ -483,6 +483,30 @@ mod tests {
         p
     }
 
+    /// `main.work` (5) and `main.rest` (7), each alone on its stack.
+    fn two_function_profile() -> Profile {
+        let mut p = one_function_profile();
+        let name = p.intern("main.rest");
+        p.functions.push(Function {
+            id: 2,
+            name,
+            ..Function::default()
+        });
+        p.locations.push(Location {
+            id: 2,
+            lines: vec![Line {
+                function: 1,
+                line: 9,
+                column: 0,
+            }],
+            ..Location::default()
+        });
+        p.samples = Samples::new(1);
+        p.samples.push(&[5], &[0], &[]);
+        p.samples.push(&[7], &[1], &[]);
+        p
+    }
+
     fn state_of(p: Profile) -> State {
         State {
             sample_types: super::super::sample_types_only(&p),
@@ -523,6 +547,23 @@ mod tests {
         assert_eq!(resp.status, 400);
         let loaded = state.profile.lock().unwrap();
         assert_eq!(loaded.samples, one_function_profile().samples);
+    }
+
+    #[test]
+    fn focused_view_shows_percentages_of_the_whole_profile() {
+        let state = state_of(two_function_profile());
+        let resp = top(&state, &get("/ui/top", &[("f", "main\\.work")]));
+        let body = String::from_utf8_lossy(&resp.body);
+        assert!(body.contains("main.work"));
+        assert!(!body.contains("main.rest"));
+        assert!(body.contains("41.67%"), "{body}");
+        let resp = top(
+            &state,
+            &get("/ui/top", &[("f", "main\\.work"), ("rel", "true")]),
+        );
+        assert!(String::from_utf8_lossy(&resp.body).contains("100%"));
+        let loaded = state.profile.lock().unwrap();
+        assert_eq!(loaded.samples, two_function_profile().samples);
     }
 
     #[test]
