@@ -57,6 +57,10 @@ impl<'a> Reader<'a> {
                 return Ok(b as u64);
             }
         }
+        if let Some((value, end)) = varint_word(data, pos) {
+            self.pos = end;
+            return Ok(value);
+        }
         let start = pos;
         let mut value: u64 = 0;
         let mut shift = 0u32;
@@ -142,6 +146,29 @@ impl<'a> Reader<'a> {
         };
         Ok((number as u32, wire, value))
     }
+}
+
+/// Decodes a varint of at most 8 bytes at `data[pos..]` from one 8-byte load, without a
+/// loop; `None` when fewer than 8 bytes remain or the varint is longer (the caller then
+/// takes the byte-by-byte path, which also reports errors).
+#[inline(always)]
+pub fn varint_word(data: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let word: [u8; 8] = data.get(pos..pos.checked_add(8)?)?.try_into().ok()?;
+    let w = u64::from_le_bytes(word);
+    // High bit clear marks the last byte of the varint.
+    let stops = !w & 0x8080_8080_8080_8080;
+    if stops == 0 {
+        return None;
+    }
+    let last_bit = stops.trailing_zeros();
+    let len = (last_bit as usize + 1) / 8;
+    // Keep the bytes of the varint, drop their continuation bits, then close the gaps:
+    // 7-bit groups into 14-bit pairs, into 28-bit quads, into 56 bits.
+    let mut x = w & (stops ^ (stops - 1)) & 0x7f7f_7f7f_7f7f_7f7f;
+    x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+    Some((x, pos + len))
 }
 
 /// Calls `f` for each number of a repeated integer field, packed or not.
@@ -292,6 +319,27 @@ mod tests {
             assert_eq!(one.buf.len(), varint_len(v));
         }
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn word_varints_agree_with_the_byte_loop() {
+        let mut values = vec![0u64, 1, 127, 128, 300, 16383, 16384, (1 << 56) - 1, 1 << 56];
+        values.extend((0..64).map(|b| 1u64 << b));
+        values.extend((0..64).map(|b| (1u64 << b).wrapping_sub(1) | 0x55));
+        for v in values {
+            let mut w = Writer::default();
+            w.varint(v);
+            let n = w.buf.len();
+            w.buf.extend_from_slice(&[0xff; 9]);
+            match varint_word(&w.buf, 0) {
+                Some((got, end)) => {
+                    assert_eq!((got, end), (v, n), "{v}");
+                }
+                None => assert!(n > 8, "{v} takes {n} bytes"),
+            }
+            assert_eq!(Reader::new(&w.buf[..n], 0).varint().unwrap(), v);
+        }
+        assert_eq!(varint_word(&[0x80; 7], 0), None);
     }
 
     #[test]
