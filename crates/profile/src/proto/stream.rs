@@ -68,19 +68,31 @@ impl StreamDecoder {
 
     /// Decodes the complete fields of `chunk` (after what came before); keeps an
     /// incomplete last field for the next call.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Unsupported> {
-        let consumed = if self.pending.is_empty() {
-            let n = self.decode_fields(chunk)?;
-            self.pending.extend_from_slice(&chunk[n..]);
-            return Ok(());
-        } else {
-            self.pending.extend_from_slice(chunk);
+    pub fn feed(&mut self, mut chunk: &[u8]) -> Result<(), Unsupported> {
+        // First complete the field left over from the last chunk, copying only its
+        // missing bytes, so that the bulk of `chunk` is decoded where it lies.
+        while !self.pending.is_empty() {
+            let want = match field_extent(&self.pending)? {
+                Some((_, _, header, len)) => header + len,
+                // The key or length is cut off: a few more bytes.
+                None => self.pending.len() + 16,
+            };
+            if self.pending.len() < want {
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                let take = (want - self.pending.len()).min(chunk.len());
+                self.pending.extend_from_slice(&chunk[..take]);
+                chunk = &chunk[take..];
+                continue;
+            }
             let pending = std::mem::take(&mut self.pending);
-            let n = self.decode_fields(&pending);
+            let consumed = self.decode_fields(&pending);
             self.pending = pending;
-            n?
-        };
-        self.pending.drain(..consumed);
+            self.pending.drain(..consumed?);
+        }
+        let n = self.decode_fields(chunk)?;
+        self.pending.extend_from_slice(&chunk[n..]);
         Ok(())
     }
 
