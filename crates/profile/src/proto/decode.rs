@@ -177,9 +177,14 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
     let function_ids = IdMap::new(p.functions.iter().map(|f| f.id), "function")?;
 
     p.locations.reserve(tables.locations.len());
+    let mut lines = Vec::new();
     for &field in &tables.locations {
-        p.locations
-            .push(location(root.nested(field), &mapping_ids, &function_ids)?);
+        p.locations.push(location(
+            root.nested(field),
+            &mapping_ids,
+            &function_ids,
+            &mut lines,
+        )?);
     }
     let location_ids = IdMap::new(p.locations.iter().map(|l| l.id), "location")?;
 
@@ -319,8 +324,16 @@ fn function(mut r: Reader<'_>) -> Result<Function> {
     Ok(func)
 }
 
-fn location(mut r: Reader<'_>, mappings: &IdMap, functions: &IdMap) -> Result<Location> {
+/// Decodes a location; its lines are gathered in `lines` (scratch space reused across
+/// locations) and copied out in one allocation of the exact size.
+fn location(
+    mut r: Reader<'_>,
+    mappings: &IdMap,
+    functions: &IdMap,
+    lines: &mut Vec<Line>,
+) -> Result<Location> {
     let at = r.offset();
+    lines.clear();
     let mut loc = Location::default();
     let mut mapping_id = 0;
     while !r.is_empty() {
@@ -347,12 +360,13 @@ fn location(mut r: Reader<'_>, mappings: &IdMap, functions: &IdMap) -> Result<Lo
                         "location at byte offset {at} has a line with function id {function_id}, which does not exist"
                     ))
                 })?;
-                loc.lines.push(line);
+                lines.push(line);
             }
             5 => loc.is_folded = wire::int(v, "location.is_folded")? != 0,
             _ => {}
         }
     }
+    loc.lines = lines.as_slice().to_vec();
     // pprof leaves a location whose mapping id resolves to nothing without a mapping.
     loc.mapping = mappings.get(mapping_id);
     Ok(loc)

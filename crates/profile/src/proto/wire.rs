@@ -175,7 +175,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next field: its number, its wire type and its value.
-    #[inline]
+    #[inline(always)]
     pub fn field(&mut self) -> Result<(u32, u8, Value<'a>)> {
         let at = self.pos;
         let key = self.varint()?;
