@@ -272,6 +272,9 @@ fn field_extent(data: &[u8]) -> Result<Option<(u32, u8, usize, usize)>, Unsuppor
 /// The varint at `data[pos..]` and the position after it; `None` when it is cut off.
 #[inline]
 fn varint(data: &[u8], mut pos: usize) -> Result<Option<(u64, usize)>, Unsupported> {
+    if let Some(found) = wire::varint_word(data, pos) {
+        return Ok(Some(found));
+    }
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let Some(&b) = data.get(pos) else {
@@ -301,7 +304,13 @@ fn push_ids(
     let mut buf = [0u32; 64];
     let mut n = 0;
     while pos < end {
-        let id = read_varint(data, &mut pos, end)?;
+        let id = match wire::varint_word(data, pos) {
+            Some((id, next)) if next <= end => {
+                pos = next;
+                id
+            }
+            _ => read_varint(data, &mut pos, end)?,
+        };
         buf[n] = u32::try_from(id).map_err(|_| Unsupported)?;
         n += 1;
         if n == buf.len() {
