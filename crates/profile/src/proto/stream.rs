@@ -200,7 +200,24 @@ impl StreamDecoder {
         }
         // Location ids to indices.
         let max_id = p.locations.iter().map(|l| l.id).max().unwrap_or(0);
-        if max_id <= (p.locations.len() as u64) * 2 + 16 {
+        let count = p.locations.len() as u32;
+        let ids_are_positions = p
+            .locations
+            .iter()
+            .enumerate()
+            .all(|(i, l)| l.id == i as u64 + 1);
+        if ids_are_positions {
+            // Ids 1..=n in order (as pprof writes them): the index is the id minus one.
+            let mut out_of_range = false;
+            for id in &mut samples.locations {
+                let index = id.wrapping_sub(1);
+                out_of_range |= index >= count;
+                *id = index;
+            }
+            if out_of_range {
+                return Err(Unsupported);
+            }
+        } else if max_id <= (p.locations.len() as u64) * 2 + 16 {
             let mut index = vec![u32::MAX; max_id as usize + 1];
             for (i, l) in p.locations.iter().enumerate() {
                 index[l.id as usize] = i as u32;
