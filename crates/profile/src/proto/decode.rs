@@ -116,7 +116,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
             10 => p.duration_nanos = wire::int(value, "duration_nanos")? as i64,
             11 => tables.period_type = Some(wire::bytes(value, "period_type")?),
             12 => p.period = wire::int(value, "period")? as i64,
-            13 => wire::for_each_int(value, |v| comments.push(str_id(v)))?,
+            13 => r.for_each_int(value, |v| comments.push(str_id(v)))?,
             14 => p.default_sample_type = str_id(wire::int(value, "default_sample_type")?),
             15 => p.doc_url = str_id(wire::int(value, "doc_url")?),
             _ => {}
@@ -124,6 +124,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
     }
     let _ = string_bytes;
     p.comments = comments;
+    let root = Reader::new(data, base);
     let nstrings = p.strings.len();
     let check = |id: StrId, what: &str| -> Result<StrId> {
         if id.index() < nstrings {
@@ -143,22 +144,22 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
         check(c, "comment")?;
     }
 
-    for &(bytes, at) in &tables.sample_types {
-        let vt = value_type(bytes, at)?;
+    for &field in &tables.sample_types {
+        let vt = value_type(root.nested(field))?;
         check(vt.ty, "sample_type.type")?;
         check(vt.unit, "sample_type.unit")?;
         p.sample_types.push(vt);
     }
-    if let Some((bytes, at)) = tables.period_type {
-        let vt = value_type(bytes, at)?;
+    if let Some(field) = tables.period_type {
+        let vt = value_type(root.nested(field))?;
         check(vt.ty, "period_type.type")?;
         check(vt.unit, "period_type.unit")?;
         p.period_type = vt;
     }
 
     p.mappings.reserve(tables.mappings.len());
-    for &(bytes, at) in &tables.mappings {
-        let m = mapping(bytes, at)?;
+    for &field in &tables.mappings {
+        let m = mapping(root.nested(field))?;
         check(m.filename, "mapping.filename")?;
         check(m.build_id, "mapping.build_id")?;
         p.mappings.push(m);
@@ -166,8 +167,8 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
     let mapping_ids = IdMap::new(p.mappings.iter().map(|m| m.id), "mapping")?;
 
     p.functions.reserve(tables.functions.len());
-    for &(bytes, at) in &tables.functions {
-        let f = function(bytes, at)?;
+    for &field in &tables.functions {
+        let f = function(root.nested(field))?;
         check(f.name, "function.name")?;
         check(f.system_name, "function.system_name")?;
         check(f.filename, "function.filename")?;
@@ -176,9 +177,14 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
     let function_ids = IdMap::new(p.functions.iter().map(|f| f.id), "function")?;
 
     p.locations.reserve(tables.locations.len());
-    for &(bytes, at) in &tables.locations {
-        p.locations
-            .push(location(bytes, at, &mapping_ids, &function_ids)?);
+    let mut lines = Vec::new();
+    for &field in &tables.locations {
+        p.locations.push(location(
+            root.nested(field),
+            &mapping_ids,
+            &function_ids,
+            &mut lines,
+        )?);
     }
     let location_ids = IdMap::new(p.locations.iter().map(|l| l.id), "location")?;
 
@@ -197,13 +203,13 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
         let (bytes, at) = wire::bytes(value, "sample")?;
         let values_before = samples.values.len();
         labels.clear();
-        let mut sr = Reader::new(bytes, at);
+        let mut sr = r.nested((bytes, at));
         while !sr.is_empty() {
             let (f, _, v) = sr.field()?;
             match f {
                 1 => {
                     let mut missing = None;
-                    wire::for_each_int(v, |id| match location_ids.get(id) {
+                    sr.for_each_int(v, |id| match location_ids.get(id) {
                         Some(index) => samples.locations.push(index),
                         None => missing = Some(id),
                     })?;
@@ -213,10 +219,9 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
                         )));
                     }
                 }
-                2 => wire::for_each_int(v, |x| samples.values.push(x as i64))?,
+                2 => sr.for_each_int(v, |x| samples.values.push(x as i64))?,
                 3 => {
-                    let (lb, lat) = wire::bytes(v, "sample.label")?;
-                    let l = label(lb, lat)?;
+                    let l = label(sr.nested(wire::bytes(v, "sample.label")?))?;
                     check(l.key, "label.key")?;
                     check(l.str, "label.str")?;
                     check(l.num_unit, "label.num_unit")?;
@@ -267,9 +272,8 @@ fn str_id(v: u64) -> StrId {
     StrId(v.min(u32::MAX as u64) as u32)
 }
 
-fn value_type(bytes: &[u8], at: usize) -> Result<ValueType> {
+fn value_type(mut r: Reader<'_>) -> Result<ValueType> {
     let mut vt = ValueType::default();
-    let mut r = Reader::new(bytes, at);
     while !r.is_empty() {
         let (f, _, v) = r.field()?;
         match f {
@@ -281,9 +285,8 @@ fn value_type(bytes: &[u8], at: usize) -> Result<ValueType> {
     Ok(vt)
 }
 
-fn mapping(bytes: &[u8], at: usize) -> Result<Mapping> {
+fn mapping(mut r: Reader<'_>) -> Result<Mapping> {
     let mut m = Mapping::default();
-    let mut r = Reader::new(bytes, at);
     while !r.is_empty() {
         let (f, _, v) = r.field()?;
         let x = || wire::int(v, "mapping");
@@ -304,9 +307,8 @@ fn mapping(bytes: &[u8], at: usize) -> Result<Mapping> {
     Ok(m)
 }
 
-fn function(bytes: &[u8], at: usize) -> Result<Function> {
+fn function(mut r: Reader<'_>) -> Result<Function> {
     let mut func = Function::default();
-    let mut r = Reader::new(bytes, at);
     while !r.is_empty() {
         let (f, _, v) = r.field()?;
         let x = || wire::int(v, "function");
@@ -322,10 +324,18 @@ fn function(bytes: &[u8], at: usize) -> Result<Function> {
     Ok(func)
 }
 
-fn location(bytes: &[u8], at: usize, mappings: &IdMap, functions: &IdMap) -> Result<Location> {
+/// Decodes a location; its lines are gathered in `lines` (scratch space reused across
+/// locations) and copied out in one allocation of the exact size.
+fn location(
+    mut r: Reader<'_>,
+    mappings: &IdMap,
+    functions: &IdMap,
+    lines: &mut Vec<Line>,
+) -> Result<Location> {
+    let at = r.offset();
+    lines.clear();
     let mut loc = Location::default();
     let mut mapping_id = 0;
-    let mut r = Reader::new(bytes, at);
     while !r.is_empty() {
         let (f, _, v) = r.field()?;
         match f {
@@ -333,10 +343,9 @@ fn location(bytes: &[u8], at: usize, mappings: &IdMap, functions: &IdMap) -> Res
             2 => mapping_id = wire::int(v, "location.mapping_id")?,
             3 => loc.address = wire::int(v, "location.address")?,
             4 => {
-                let (lb, lat) = wire::bytes(v, "location.line")?;
+                let mut lr = r.nested(wire::bytes(v, "location.line")?);
                 let mut function_id = 0;
                 let mut line = Line::default();
-                let mut lr = Reader::new(lb, lat);
                 while !lr.is_empty() {
                     let (lf, _, lv) = lr.field()?;
                     match lf {
@@ -351,20 +360,20 @@ fn location(bytes: &[u8], at: usize, mappings: &IdMap, functions: &IdMap) -> Res
                         "location at byte offset {at} has a line with function id {function_id}, which does not exist"
                     ))
                 })?;
-                loc.lines.push(line);
+                lines.push(line);
             }
             5 => loc.is_folded = wire::int(v, "location.is_folded")? != 0,
             _ => {}
         }
     }
+    loc.lines = lines.as_slice().to_vec();
     // pprof leaves a location whose mapping id resolves to nothing without a mapping.
     loc.mapping = mappings.get(mapping_id);
     Ok(loc)
 }
 
-fn label(bytes: &[u8], at: usize) -> Result<Label> {
+fn label(mut r: Reader<'_>) -> Result<Label> {
     let mut l = Label::default();
-    let mut r = Reader::new(bytes, at);
     while !r.is_empty() {
         let (f, _, v) = r.field()?;
         let x = || wire::int(v, "label");

@@ -68,19 +68,31 @@ impl StreamDecoder {
 
     /// Decodes the complete fields of `chunk` (after what came before); keeps an
     /// incomplete last field for the next call.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Unsupported> {
-        let consumed = if self.pending.is_empty() {
-            let n = self.decode_fields(chunk)?;
-            self.pending.extend_from_slice(&chunk[n..]);
-            return Ok(());
-        } else {
-            self.pending.extend_from_slice(chunk);
+    pub fn feed(&mut self, mut chunk: &[u8]) -> Result<(), Unsupported> {
+        // First complete the field left over from the last chunk, copying only its
+        // missing bytes, so that the bulk of `chunk` is decoded where it lies.
+        while !self.pending.is_empty() {
+            let want = match field_extent(&self.pending)? {
+                Some((_, _, header, len)) => header + len,
+                // The key or length is cut off: a few more bytes.
+                None => self.pending.len() + 16,
+            };
+            if self.pending.len() < want {
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                let take = (want - self.pending.len()).min(chunk.len());
+                self.pending.extend_from_slice(&chunk[..take]);
+                chunk = &chunk[take..];
+                continue;
+            }
             let pending = std::mem::take(&mut self.pending);
-            let n = self.decode_fields(&pending);
+            let consumed = self.decode_fields(&pending);
             self.pending = pending;
-            n?
-        };
-        self.pending.drain(..consumed);
+            self.pending.drain(..consumed?);
+        }
+        let n = self.decode_fields(chunk)?;
+        self.pending.extend_from_slice(&chunk[n..]);
         Ok(())
     }
 
@@ -99,7 +111,7 @@ impl StreamDecoder {
             }
             self.last_field = field;
             match field {
-                2 if wire_type == LEN => self.sample(&data[pos + header..end])?,
+                2 if wire_type == LEN => self.sample(data, pos + header, end)?,
                 2 => return Err(Unsupported),
                 _ => {
                     if field == 6 && wire_type == LEN {
@@ -113,33 +125,41 @@ impl StreamDecoder {
         Ok(pos)
     }
 
-    /// Decodes one sample message into the columns.
-    fn sample(&mut self, bytes: &[u8]) -> Result<(), Unsupported> {
+    /// Decodes one sample message, `data[start..end]`, into the columns. Bytes of
+    /// `data` past `end` may be read ahead but are never decoded.
+    fn sample(&mut self, data: &[u8], start: usize, end: usize) -> Result<(), Unsupported> {
         let values_before = self.samples.values.len();
         self.labels.clear();
-        let mut pos = 0;
-        while pos < bytes.len() {
-            let key = read_varint(bytes, &mut pos)?;
+        let mut pos = start;
+        while pos < end {
+            let key = read_varint(data, &mut pos, end)?;
             match key {
                 // location_id, packed
-                0x0a => push_ids(read_len(bytes, &mut pos)?, &mut self.samples.locations)?,
+                0x0a => {
+                    let (a, b) = read_len(data, &mut pos, end)?;
+                    push_ids(data, a, b, &mut self.samples.locations)?;
+                }
                 // location_id, one
                 0x08 => {
-                    let id = read_varint(bytes, &mut pos)?;
+                    let id = read_varint(data, &mut pos, end)?;
                     self.samples
                         .locations
                         .push(u32::try_from(id).map_err(|_| Unsupported)?);
                 }
                 // value, packed
-                0x12 => push_values(read_len(bytes, &mut pos)?, &mut self.samples.values)?,
+                0x12 => {
+                    let (a, b) = read_len(data, &mut pos, end)?;
+                    push_values(data, a, b, &mut self.samples.values)?;
+                }
                 // value, one
                 0x10 => {
-                    let v = read_varint(bytes, &mut pos)?;
+                    let v = read_varint(data, &mut pos, end)?;
                     self.samples.values.push(v as i64);
                 }
                 // label
                 0x1a => {
-                    let l = label(read_len(bytes, &mut pos)?)?;
+                    let (a, b) = read_len(data, &mut pos, end)?;
+                    let l = label(data, a, b)?;
                     self.max_label_string = self
                         .max_label_string
                         .max(l.key.0)
@@ -149,7 +169,7 @@ impl StreamDecoder {
                         self.labels.push(l);
                     }
                 }
-                _ => skip_unknown(bytes, &mut pos, key)?,
+                _ => skip_unknown(data, &mut pos, end, key)?,
             }
         }
         let n = self.samples.values.len() - values_before;
@@ -180,7 +200,24 @@ impl StreamDecoder {
         }
         // Location ids to indices.
         let max_id = p.locations.iter().map(|l| l.id).max().unwrap_or(0);
-        if max_id <= (p.locations.len() as u64) * 2 + 16 {
+        let count = p.locations.len() as u32;
+        let ids_are_positions = p
+            .locations
+            .iter()
+            .enumerate()
+            .all(|(i, l)| l.id == i as u64 + 1);
+        if ids_are_positions {
+            // Ids 1..=n in order (as pprof writes them): the index is the id minus one.
+            let mut out_of_range = false;
+            for id in &mut samples.locations {
+                let index = id.wrapping_sub(1);
+                out_of_range |= index >= count;
+                *id = index;
+            }
+            if out_of_range {
+                return Err(Unsupported);
+            }
+        } else if max_id <= (p.locations.len() as u64) * 2 + 16 {
             let mut index = vec![u32::MAX; max_id as usize + 1];
             for (i, l) in p.locations.iter().enumerate() {
                 index[l.id as usize] = i as u32;
@@ -252,6 +289,9 @@ fn field_extent(data: &[u8]) -> Result<Option<(u32, u8, usize, usize)>, Unsuppor
 /// The varint at `data[pos..]` and the position after it; `None` when it is cut off.
 #[inline]
 fn varint(data: &[u8], mut pos: usize) -> Result<Option<(u64, usize)>, Unsupported> {
+    if let Some(found) = wire::varint_word(data, pos) {
+        return Ok(Some(found));
+    }
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let Some(&b) = data.get(pos) else {
@@ -269,96 +309,120 @@ fn varint(data: &[u8], mut pos: usize) -> Result<Option<(u64, usize)>, Unsupport
     Err(Unsupported)
 }
 
-/// Appends the packed varints of `bytes` as 32-bit location ids.
+/// Appends the packed varints of `data[pos..end]` as 32-bit location ids.
 #[inline]
-fn push_ids(bytes: &[u8], out: &mut Vec<u32>) -> Result<(), Unsupported> {
-    out.reserve(bytes.len());
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let b = bytes[pos];
-        if b < 0x80 {
-            out.push(b as u32);
-            pos += 1;
-            continue;
+fn push_ids(
+    data: &[u8],
+    mut pos: usize,
+    end: usize,
+    out: &mut Vec<u32>,
+) -> Result<(), Unsupported> {
+    // Ids go through a small local buffer so that the loop keeps no vector state.
+    let mut buf = [0u32; 64];
+    let mut n = 0;
+    while pos < end {
+        let id = match wire::varint_word(data, pos) {
+            Some((id, next)) if next <= end => {
+                pos = next;
+                id
+            }
+            _ => read_varint(data, &mut pos, end)?,
+        };
+        buf[n] = u32::try_from(id).map_err(|_| Unsupported)?;
+        n += 1;
+        if n == buf.len() {
+            out.extend_from_slice(&buf);
+            n = 0;
         }
-        let (v, end) = varint(bytes, pos)?.ok_or(Unsupported)?;
-        out.push(u32::try_from(v).map_err(|_| Unsupported)?);
-        pos = end;
     }
+    out.extend_from_slice(&buf[..n]);
     Ok(())
 }
 
-/// Appends the packed varints of `bytes` as values.
+/// Appends the packed varints of `data[pos..end]` as values.
 #[inline]
-fn push_values(bytes: &[u8], out: &mut Vec<i64>) -> Result<(), Unsupported> {
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let (v, end) = varint(bytes, pos)?.ok_or(Unsupported)?;
+fn push_values(
+    data: &[u8],
+    mut pos: usize,
+    end: usize,
+    out: &mut Vec<i64>,
+) -> Result<(), Unsupported> {
+    while pos < end {
+        let v = read_varint(data, &mut pos, end)?;
         out.push(v as i64);
-        pos = end;
     }
     Ok(())
 }
 
-/// Decodes a label message.
-fn label(bytes: &[u8]) -> Result<Label, Unsupported> {
+/// Decodes the label message `data[pos..end]`.
+fn label(data: &[u8], mut pos: usize, end: usize) -> Result<Label, Unsupported> {
     let mut l = Label::default();
-    let mut pos = 0;
     let id = |v: u64| StrId(v.min(u32::MAX as u64) as u32);
-    while pos < bytes.len() {
-        let key = read_varint(bytes, &mut pos)?;
+    while pos < end {
+        let key = read_varint(data, &mut pos, end)?;
         match key {
-            0x08 => l.key = id(read_varint(bytes, &mut pos)?),
-            0x10 => l.str = id(read_varint(bytes, &mut pos)?),
-            0x18 => l.num = read_varint(bytes, &mut pos)? as i64,
-            0x20 => l.num_unit = id(read_varint(bytes, &mut pos)?),
-            _ => skip_unknown(bytes, &mut pos, key)?,
+            0x08 => l.key = id(read_varint(data, &mut pos, end)?),
+            0x10 => l.str = id(read_varint(data, &mut pos, end)?),
+            0x18 => l.num = read_varint(data, &mut pos, end)? as i64,
+            0x20 => l.num_unit = id(read_varint(data, &mut pos, end)?),
+            _ => skip_unknown(data, &mut pos, end, key)?,
         }
     }
     Ok(l)
 }
 
-/// Reads a varint at `*pos`, moving past it.
+/// Reads a varint at `*pos` that must end by `end`, moving past it.
 #[inline(always)]
-fn read_varint(data: &[u8], pos: &mut usize) -> Result<u64, Unsupported> {
-    if let Some(&b) = data.get(*pos) {
-        if b < 0x80 {
-            *pos += 1;
-            return Ok(b as u64);
+fn read_varint(data: &[u8], pos: &mut usize, end: usize) -> Result<u64, Unsupported> {
+    let at = *pos;
+    if at < end {
+        if let Some(&b) = data.get(at) {
+            if b < 0x80 {
+                *pos = at + 1;
+                return Ok(b as u64);
+            }
         }
     }
-    let (v, end) = varint(data, *pos)?.ok_or(Unsupported)?;
-    *pos = end;
+    if let Some((v, next)) = wire::varint_word(data, at) {
+        if next > end {
+            return Err(Unsupported);
+        }
+        *pos = next;
+        return Ok(v);
+    }
+    let (v, next) = varint(data.get(..end).ok_or(Unsupported)?, at)?.ok_or(Unsupported)?;
+    *pos = next;
     Ok(v)
 }
 
-/// Reads a length-delimited payload at `*pos` (after its key), moving past it.
+/// Reads the length of a length-delimited payload at `*pos` (after its key), moving
+/// past the payload; returns where the payload starts and ends.
 #[inline(always)]
-fn read_len<'a>(data: &'a [u8], pos: &mut usize) -> Result<&'a [u8], Unsupported> {
-    let len = read_varint(data, pos)?;
+fn read_len(data: &[u8], pos: &mut usize, end: usize) -> Result<(usize, usize), Unsupported> {
+    let len = read_varint(data, pos, end)?;
     let start = *pos;
-    let end = usize::try_from(len)
+    let stop = usize::try_from(len)
         .ok()
         .and_then(|l| start.checked_add(l))
-        .filter(|&e| e <= data.len())
+        .filter(|&e| e <= end)
         .ok_or(Unsupported)?;
-    *pos = end;
-    Ok(&data[start..end])
+    *pos = stop;
+    Ok((start, stop))
 }
 
 /// Skips a field of a number the caller does not read. Known fields in an unusual
 /// encoding (which the ordinary path may still accept) give up instead.
-fn skip_unknown(data: &[u8], pos: &mut usize, key: u64) -> Result<(), Unsupported> {
+fn skip_unknown(data: &[u8], pos: &mut usize, end: usize, key: u64) -> Result<(), Unsupported> {
     let number = key >> 3;
     if number <= 4 || number > u32::MAX as u64 {
         return Err(Unsupported);
     }
     match (key & 7) as u8 {
-        wire::VARINT => read_varint(data, pos).map(drop),
-        LEN => read_len(data, pos).map(drop),
+        wire::VARINT => read_varint(data, pos, end).map(drop),
+        LEN => read_len(data, pos, end).map(drop),
         wire::FIXED64 | wire::FIXED32 => {
             let n = if key & 7 == 1 { 8 } else { 4 };
-            if data.len() - *pos < n {
+            if end.saturating_sub(*pos) < n {
                 return Err(Unsupported);
             }
             *pos += n;

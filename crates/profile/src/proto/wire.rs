@@ -21,9 +21,14 @@ pub enum Value<'a> {
 }
 
 /// Reads fields from a message, reporting errors at absolute byte offsets.
+///
+/// The message is `data[pos..end]`; bytes of `data` after `end` (the rest of an
+/// enclosing message) may be loaded ahead to decode varints a word at a time, but are
+/// never decoded as part of this message.
 pub struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
+    end: usize,
     /// Offset of `data[0]` in the whole input, for error messages.
     base: usize,
 }
@@ -31,13 +36,57 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader over `data`, whose first byte is at offset `base` of the input.
     pub fn new(data: &'a [u8], base: usize) -> Reader<'a> {
-        Reader { data, pos: 0, base }
+        Reader {
+            data,
+            pos: 0,
+            end: data.len(),
+            base,
+        }
+    }
+
+    /// A reader over the `len` bytes at input offset `at` of `outer`, a buffer whose
+    /// first byte is at input offset `base` (as a field of `outer` gives them); it may
+    /// read ahead into the rest of `outer`. A span outside `outer` reads as empty.
+    pub fn span(outer: &'a [u8], base: usize, at: usize, len: usize) -> Reader<'a> {
+        let pos = at.wrapping_sub(base);
+        match pos.checked_add(len) {
+            Some(end) if pos <= outer.len() && end <= outer.len() => Reader {
+                data: outer,
+                pos,
+                end,
+                base,
+            },
+            _ => Reader::new(&[], at),
+        }
+    }
+
+    /// A reader over a length-delimited field this reader returned (its bytes and
+    /// their offset), which may read ahead into the rest of this reader's buffer.
+    #[inline]
+    pub fn nested(&self, (bytes, at): (&[u8], usize)) -> Reader<'a> {
+        Reader::span(self.data, self.base, at, bytes.len())
+    }
+
+    /// Calls `f` for each number of a repeated integer field this reader returned,
+    /// packed or not.
+    #[inline]
+    pub fn for_each_int(&self, value: Value<'_>, mut f: impl FnMut(u64)) -> Result<()> {
+        match value {
+            Value::Int(v) => f(v),
+            Value::Bytes(bytes, at) => {
+                let mut r = self.nested((bytes, at));
+                while !r.is_empty() {
+                    f(r.varint()?);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether all bytes were read.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.pos >= self.data.len()
+        self.pos >= self.end
     }
 
     /// Absolute offset of the next byte.
@@ -49,15 +98,31 @@ impl<'a> Reader<'a> {
     /// Reads a varint.
     #[inline]
     pub fn varint(&mut self) -> Result<u64> {
-        let data = self.data;
-        let mut pos = self.pos;
-        if let Some(&b) = data.get(pos) {
-            if b < 0x80 {
-                self.pos = pos + 1;
-                return Ok(b as u64);
+        let pos = self.pos;
+        if pos < self.end {
+            if let Some(&b) = self.data.get(pos) {
+                if b < 0x80 {
+                    self.pos = pos + 1;
+                    return Ok(b as u64);
+                }
             }
         }
-        let start = pos;
+        if let Some((value, next)) = varint_word(self.data, pos) {
+            if next <= self.end {
+                self.pos = next;
+                return Ok(value);
+            }
+        }
+        self.varint_slow()
+    }
+
+    /// Reads a varint byte by byte, naming what is wrong with a malformed one.
+    #[cold]
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64> {
+        let data = self.data.get(..self.end).unwrap_or(self.data);
+        let start = self.pos;
+        let mut pos = start;
         let mut value: u64 = 0;
         let mut shift = 0u32;
         loop {
@@ -90,7 +155,11 @@ impl<'a> Reader<'a> {
     }
 
     fn fixed(&mut self, n: usize) -> Result<u64> {
-        let Some(bytes) = self.data.get(self.pos..self.pos + n) else {
+        let bytes = match self.pos.checked_add(n) {
+            Some(stop) if stop <= self.end => self.data.get(self.pos..stop),
+            _ => None,
+        };
+        let Some(bytes) = bytes else {
             return Err(Error::new(format!(
                 "truncated {}-bit field at byte offset {}",
                 n * 8,
@@ -106,60 +175,85 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next field: its number, its wire type and its value.
-    #[inline]
+    #[inline(always)]
     pub fn field(&mut self) -> Result<(u32, u8, Value<'a>)> {
-        let at = self.offset();
+        let at = self.pos;
         let key = self.varint()?;
         let wire = (key & 7) as u8;
         let number = key >> 3;
         if number == 0 || number > u32::MAX as u64 {
-            return Err(Error::new(format!(
-                "invalid field number {number} at byte offset {at}"
-            )));
+            return Err(invalid_field(number, self.base + at));
         }
         let value = match wire {
             VARINT => Value::Int(self.varint()?),
-            FIXED64 => Value::Int(self.fixed(8)?),
-            FIXED32 => Value::Int(self.fixed(4)?),
             LEN => {
-                let len_at = self.offset();
+                let len_at = self.pos;
                 let len = self.varint()?;
-                let remaining = (self.data.len() - self.pos) as u64;
+                let remaining = (self.end - self.pos) as u64;
                 if len > remaining {
-                    return Err(Error::new(format!(
-                        "field {number} at byte offset {at} claims {len} bytes but only {remaining} remain (length at offset {len_at})"
-                    )));
+                    return Err(too_long(
+                        number,
+                        self.base + at,
+                        len,
+                        remaining,
+                        self.base + len_at,
+                    ));
                 }
                 let start = self.pos;
                 self.pos += len as usize;
-                Value::Bytes(&self.data[start..self.pos], self.base + start)
+                match self.data.get(start..self.pos) {
+                    Some(bytes) => Value::Bytes(bytes, self.base + start),
+                    None => return Err(too_long(number, self.base + at, len, 0, len_at)),
+                }
             }
-            other => {
-                return Err(Error::new(format!(
-                    "unsupported wire type {other} for field {number} at byte offset {at}"
-                )))
-            }
+            FIXED64 => Value::Int(self.fixed(8)?),
+            FIXED32 => Value::Int(self.fixed(4)?),
+            other => return Err(bad_wire_type(other, number, self.base + at)),
         };
         Ok((number as u32, wire, value))
     }
 }
 
-/// Calls `f` for each number of a repeated integer field, packed or not.
-#[inline]
-pub fn for_each_int(value: Value<'_>, mut f: impl FnMut(u64)) -> Result<()> {
-    match value {
-        Value::Int(v) => {
-            f(v);
-            Ok(())
-        }
-        Value::Bytes(bytes, base) => {
-            let mut r = Reader::new(bytes, base);
-            while !r.is_empty() {
-                f(r.varint()?);
-            }
-            Ok(())
-        }
+#[cold]
+fn invalid_field(number: u64, at: usize) -> Error {
+    Error::new(format!("invalid field number {number} at byte offset {at}"))
+}
+
+#[cold]
+fn too_long(number: u64, at: usize, len: u64, remaining: u64, len_at: usize) -> Error {
+    Error::new(format!(
+        "field {number} at byte offset {at} claims {len} bytes but only {remaining} remain (length at offset {len_at})"
+    ))
+}
+
+#[cold]
+fn bad_wire_type(wire: u8, number: u64, at: usize) -> Error {
+    Error::new(format!(
+        "unsupported wire type {wire} for field {number} at byte offset {at}"
+    ))
+}
+
+/// Decodes a varint of at most 8 bytes at `data[pos..]` from one 8-byte load, without a
+/// loop; `None` when fewer than 8 bytes remain or the varint is longer (the caller then
+/// takes the byte-by-byte path, which also reports errors).
+#[inline(always)]
+pub fn varint_word(data: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let word: [u8; 8] = data.get(pos..pos.checked_add(8)?)?.try_into().ok()?;
+    let w = u64::from_le_bytes(word);
+    // High bit clear marks the last byte of the varint.
+    let stops = !w & 0x8080_8080_8080_8080;
+    if stops == 0 {
+        return None;
     }
+    let last_bit = stops.trailing_zeros();
+    let len = (last_bit as usize + 1) / 8;
+    // Keep the bytes of the varint, drop their continuation bits, then close the gaps:
+    // 7-bit groups into 14-bit pairs, into 28-bit quads, into 56 bits.
+    let mut x = w & (stops ^ (stops - 1)) & 0x7f7f_7f7f_7f7f_7f7f;
+    x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+    Some((x, pos + len))
 }
 
 /// The integer of a scalar field, or an error naming the field when it is length-delimited.
@@ -292,6 +386,27 @@ mod tests {
             assert_eq!(one.buf.len(), varint_len(v));
         }
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn word_varints_agree_with_the_byte_loop() {
+        let mut values = vec![0u64, 1, 127, 128, 300, 16383, 16384, (1 << 56) - 1, 1 << 56];
+        values.extend((0..64).map(|b| 1u64 << b));
+        values.extend((0..64).map(|b| (1u64 << b).wrapping_sub(1) | 0x55));
+        for v in values {
+            let mut w = Writer::default();
+            w.varint(v);
+            let n = w.buf.len();
+            w.buf.extend_from_slice(&[0xff; 9]);
+            match varint_word(&w.buf, 0) {
+                Some((got, end)) => {
+                    assert_eq!((got, end), (v, n), "{v}");
+                }
+                None => assert!(n > 8, "{v} takes {n} bytes"),
+            }
+            assert_eq!(Reader::new(&w.buf[..n], 0).varint().unwrap(), v);
+        }
+        assert_eq!(varint_word(&[0x80; 7], 0), None);
     }
 
     #[test]
