@@ -22,12 +22,12 @@ use crate::builder::symbol_at;
 pub(crate) fn write_record_stack(
     out: &mut String,
     p: &Profile,
-    locations: &[u32],
+    locations: profile::Stack<'_>,
     leaf_is_exact: bool,
     entries: &mut HashMap<u64, u64>,
 ) {
     out.push_str(" @");
-    for (i, &l) in locations.iter().enumerate() {
+    for (i, l) in locations.iter().enumerate() {
         let Some(loc) = p.locations.get(l as usize) else {
             continue;
         };
@@ -39,7 +39,7 @@ pub(crate) fn write_record_stack(
         let _ = write!(out, " {raw:#x}");
     }
     out.push('\n');
-    for &l in locations {
+    for l in locations {
         let Some(loc) = p.locations.get(l as usize) else {
             continue;
         };

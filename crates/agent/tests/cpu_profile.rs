@@ -41,7 +41,7 @@ fn samples_in(p: &Profile, name: &str) -> i64 {
     p.samples
         .iter()
         .filter(|s| {
-            s.locations.iter().any(|&l| {
+            s.locations.iter().any(|l| {
                 p.locations[l as usize].lines.iter().any(|line| {
                     p.str(p.functions[line.function as usize].name)
                         .contains(name)

@@ -44,10 +44,10 @@ fn chain_c(cpu: Duration) -> u64 {
 }
 
 /// Function names of a sample's stack, leaf first (outermost frame per address).
-fn stack_names(p: &profile::Profile, locations: &[u32]) -> Vec<String> {
+fn stack_names(p: &profile::Profile, locations: profile::Stack<'_>) -> Vec<String> {
     locations
         .iter()
-        .flat_map(|&l| {
+        .flat_map(|l| {
             p.locations[l as usize]
                 .lines
                 .iter()

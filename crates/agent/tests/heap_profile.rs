@@ -21,7 +21,7 @@ fn total_for(p: &Profile, name: &str, index: usize) -> i64 {
     p.samples
         .iter()
         .filter(|s| {
-            s.locations.iter().any(|&l| {
+            s.locations.iter().any(|l| {
                 p.locations[l as usize].lines.iter().any(|line| {
                     p.str(p.functions[line.function as usize].name)
                         .contains(name)

@@ -50,7 +50,7 @@ fn each_contended_release_counts_once_with_its_delay_at_the_releasing_stack() {
     let mut count = 0;
     let mut delay = 0;
     for s in p.samples.iter() {
-        let in_release = s.locations.iter().any(|&l| {
+        let in_release = s.locations.iter().any(|l| {
             p.locations[l as usize].lines.iter().any(|line| {
                 p.str(p.functions[line.function as usize].name)
                     .contains("release_after_hold")

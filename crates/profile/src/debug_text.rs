@@ -66,7 +66,7 @@ impl Profile {
                 let _ = write!(out, " {v:>10}");
             }
             out.push_str(": ");
-            for &l in s.locations {
+            for l in s.locations {
                 match self.locations.get(l as usize) {
                     Some(loc) => {
                         let _ = write!(out, "{} ", loc.id);

@@ -9,7 +9,6 @@ use regex::Regex;
 
 use crate::model::{Location, Profile};
 use crate::tagfilter::TagFilter;
-use crate::transform::{rewrite_labels, rewrite_stacks};
 
 /// Which of the name filters matched something (pprof warns about the ones that did
 /// not).
@@ -135,7 +134,7 @@ impl Profile {
                 }
             }
         }
-        rewrite_stacks(&mut self.samples, |_, stack, out| {
+        self.samples.rewrite_stacks(|_, stack, _, out| {
             let mut focused = false;
             for &l in stack {
                 match marks.get(l as usize) {
@@ -179,7 +178,7 @@ impl Profile {
                 any = true;
             }
         }
-        rewrite_stacks(&mut self.samples, |_, stack, out| {
+        self.samples.rewrite_stacks(|_, stack, _, out| {
             match stack
                 .iter()
                 .rposition(|&l| matched.get(l as usize).copied().unwrap_or(false))
@@ -206,7 +205,7 @@ impl Profile {
         // Per string id: 0 not evaluated yet, 1 keep, 2 remove.
         let mut verdicts = vec![0u8; self.strings.len()];
         let strings = &self.strings;
-        rewrite_labels(&mut self.samples, |labels, out| {
+        self.samples.rewrite_labels(|labels, out| {
             for l in labels {
                 let slot = l.key.index();
                 let verdict = match verdicts.get(slot) {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Function, Line, Location, Profile, SampleRef};
+use crate::model::{Function, Label, Line, Location, Profile};
 use crate::strings::StrId;
 use crate::units::scaled_label;
 
@@ -38,17 +38,14 @@ impl Profile {
         let (mut root_matched, mut leaf_matched) = (false, false);
         let mut text = String::new();
         let mut samples = std::mem::take(&mut self.samples);
-        let mut new_stacks: Vec<u32> = Vec::with_capacity(samples.locations.len());
-        let mut offsets: Vec<u32> = Vec::with_capacity(samples.loc_offsets.len());
-        offsets.push(0);
-        for s in samples.iter() {
+        samples.rewrite_stacks(|_, stack, labels, new_stack| {
             for (keys, key_ids, out, matched) in [
                 (root_keys, &root_key_ids, &mut roots, &mut root_matched),
                 (leaf_keys, &leaf_key_ids, &mut leaves, &mut leaf_matched),
             ] {
                 out.clear();
                 for (key, &key_id) in keys.iter().zip(key_ids).rev() {
-                    if self.label_values_text(s, key, output_unit, &mut text) {
+                    if self.label_values_text(labels, key, output_unit, &mut text) {
                         *matched = true;
                     }
                     let name = self.intern(&text);
@@ -77,23 +74,21 @@ impl Profile {
                     out.push(index);
                 }
             }
-            new_stacks.extend_from_slice(&leaves);
-            new_stacks.extend_from_slice(s.locations);
-            new_stacks.extend_from_slice(&roots);
-            offsets.push(new_stacks.len() as u32);
-        }
-        samples.locations = new_stacks;
-        samples.loc_offsets = offsets;
+            new_stack.extend_from_slice(&leaves);
+            new_stack.extend_from_slice(stack);
+            new_stack.extend_from_slice(&roots);
+            true
+        });
         self.samples = samples;
         (root_matched, leaf_matched)
     }
 
-    /// Writes the values of label `key` of `sample` into `text`, joined with `,`:
+    /// Writes the values of label `key` among `labels` into `text`, joined with `,`:
     /// string values first, then numeric values scaled to `output_unit` (or unscaled
     /// when none of them has a unit). Returns whether there was any value.
     fn label_values_text(
         &self,
-        sample: SampleRef<'_>,
+        labels: &[Label],
         key: &str,
         output_unit: &str,
         text: &mut String,
@@ -108,8 +103,7 @@ impl Profile {
             count += 1;
         };
         let of_key = |numeric: bool| {
-            sample
-                .labels
+            labels
                 .iter()
                 .filter(move |l| l.is_numeric() == numeric && self.str(l.key) == key)
         };

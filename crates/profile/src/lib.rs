@@ -22,6 +22,7 @@ pub mod proto;
 mod prune;
 mod sample_index;
 mod sample_types;
+mod samples;
 mod strings;
 mod tagfilter;
 mod transform;
@@ -30,12 +31,13 @@ pub mod units;
 pub use error::{Error, Result};
 pub use filter::NameMatches;
 pub use merge::merge;
-pub use model::{Function, Label, Line, Location, Mapping, Profile, SampleRef, Samples, ValueType};
+pub use model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
 pub use parse::{
     gunzip, is_gzip, parse, parse_gzip_stream, parse_uncompressed, parse_with, ParseOptions,
     DEFAULT_MAX_DECOMPRESSED,
 };
 pub use sample_types::compatibilize_sample_types;
+pub use samples::{SampleRef, Samples, Stack, StackIter};
 pub use strings::{StrId, StringTable};
 pub use tagfilter::TagFilter;
 pub use transform::DIFF_BASE_LABEL;

@@ -13,6 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Error, Result};
 use crate::model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
+use crate::samples::Stack;
 use crate::strings::StrId;
 
 /// Marks an entry of an index map that has no value yet.
@@ -251,10 +252,8 @@ impl Merger {
             out.period_type = vt(&mut out, first.period_type);
             out.drop_frames = out.strings.intern(first.str(first.drop_frames));
             out.keep_frames = out.strings.intern(first.str(first.keep_frames));
-            out.samples.values.reserve(first.samples.values.len());
-            out.samples.locations.reserve(first.samples.locations.len());
-            out.samples.loc_offsets.reserve(first.samples.len());
-            out.samples.label_offsets.reserve(first.samples.len());
+            out.samples
+                .reserve(first.samples.len(), first.samples.frame_count());
             out.locations.reserve(first.locations.len());
             out.functions.reserve(first.functions.len());
         }
@@ -298,11 +297,11 @@ impl Merger {
         src: &Profile,
         map: &mut SourceMap,
         values: &[i64],
-        locations: &[u32],
+        locations: Stack<'_>,
         labels: &[Label],
     ) {
         self.stack.clear();
-        for &l in locations {
+        for l in locations {
             let mapped = self.map_location(src, map, l);
             self.stack.push(mapped);
         }
@@ -330,7 +329,7 @@ impl Merger {
         let (stack, new_labels) = (&self.stack, &self.labels);
         let found = self.samples.find(hash, |i| {
             let s = samples.get(i as usize);
-            s.locations == stack.as_slice() && s.labels == new_labels.as_slice()
+            s.locations == *stack.as_slice() && s.labels == new_labels.as_slice()
         });
         match found {
             Some(i) => {

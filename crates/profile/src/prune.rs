@@ -6,7 +6,6 @@ use regex::Regex;
 use crate::error::{Error, Result};
 use crate::model::Profile;
 use crate::tagfilter::regex_error_text;
-use crate::transform::rewrite_stacks;
 
 /// Names whose parenthesis does not start an argument list.
 const RESERVED_NAMES: [&str; 2] = ["(anonymous namespace)", "operator()"];
@@ -96,7 +95,7 @@ impl Profile {
         for (i, from) in new_lines {
             self.locations[i].lines.drain(..from);
         }
-        rewrite_stacks(&mut self.samples, |_, stack, out| {
+        self.samples.rewrite_stacks(|_, stack, _, out| {
             let mut found_user = false;
             let mut keep_from = 0;
             for i in (0..stack.len()).rev() {
@@ -165,7 +164,7 @@ impl Profile {
         for (i, from) in new_lines {
             self.locations[i].lines.drain(..from);
         }
-        rewrite_stacks(&mut self.samples, |_, stack, out| {
+        self.samples.rewrite_stacks(|_, stack, _, out| {
             let from = stack
                 .iter()
                 .position(|&l| beneath.get(l as usize).copied().unwrap_or(false))

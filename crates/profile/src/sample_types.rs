@@ -1,7 +1,7 @@
 //! Making the sample types of several profiles agree before they are merged.
 
 use crate::error::{Error, Result};
-use crate::model::{Profile, Samples};
+use crate::model::Profile;
 
 /// Keeps in every profile only the sample types that all of them have, in the order of
 /// the first profile (pprof's `CompatibilizeSampleTypes`).
@@ -49,15 +49,10 @@ fn keep_sample_types(p: &mut Profile, types: &[String]) -> Result<()> {
     }
     p.default_sample_type = p.intern(&default);
     p.sample_types = remap.iter().map(|&i| p.sample_types[i]).collect();
-    let old = std::mem::take(&mut p.samples);
-    let mut samples = Samples::new(types.len());
-    let mut values = vec![0; types.len()];
-    for s in old.iter() {
-        for (v, &i) in values.iter_mut().zip(&remap) {
-            *v = s.values[i];
+    p.samples.rewrite_values(types.len(), |old, new| {
+        for (v, &i) in new.iter_mut().zip(&remap) {
+            *v = old[i];
         }
-        samples.push(&values, s.locations, s.labels);
-    }
-    p.samples = samples;
+    });
     Ok(())
 }

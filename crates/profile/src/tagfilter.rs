@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::model::{Profile, SampleRef};
+use crate::model::Profile;
+use crate::samples::SampleRef;
 use crate::units::scale;
 
 /// A compiled `-tagfocus`/`-tagignore` filter.

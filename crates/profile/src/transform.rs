@@ -4,8 +4,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::error::{Error, Result};
-use crate::model::{Label, Profile, SampleRef, Samples};
+use crate::model::{Label, Profile};
 use crate::proto::canonical_label_order;
+use crate::samples::SampleRef;
 use crate::strings::StrId;
 
 /// The label key pprof puts on the samples of a `-diff_base` profile.
@@ -100,7 +101,7 @@ impl Profile {
             })
             .collect();
         let strings = &self.strings;
-        rewrite_labels(&mut self.samples, |labels, out| {
+        self.samples.rewrite_labels(|labels, out| {
             let start = out.len();
             out.extend(
                 labels
@@ -116,7 +117,7 @@ impl Profile {
     /// `RemoveLabel` (numeric labels are left alone).
     pub fn remove_label(&mut self, key: &str) {
         let strings = &self.strings;
-        rewrite_labels(&mut self.samples, |labels, out| {
+        self.samples.rewrite_labels(|labels, out| {
             out.extend(
                 labels
                     .iter()
@@ -143,7 +144,7 @@ impl Profile {
         let mut units: HashMap<&str, &str> = HashMap::new();
         let mut ignored: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         let mut keys: HashSet<&str> = HashSet::new();
-        for l in &self.samples.labels {
+        for l in self.samples.distinct_label_sets().flatten() {
             if !l.is_numeric() {
                 continue;
             }
@@ -180,41 +181,4 @@ impl Profile {
             .collect();
         (result, ignored)
     }
-}
-
-/// Rebuilds the label column: `f` gets each sample's labels and pushes the labels the
-/// sample should have onto its output.
-pub(crate) fn rewrite_labels(samples: &mut Samples, mut f: impl FnMut(&[Label], &mut Vec<Label>)) {
-    let mut labels = Vec::with_capacity(samples.labels.len());
-    let mut offsets = Vec::with_capacity(samples.label_offsets.len());
-    offsets.push(0u32);
-    for i in 0..samples.len() {
-        f(samples.labels(i), &mut labels);
-        offsets.push(labels.len() as u32);
-    }
-    samples.labels = labels;
-    samples.label_offsets = offsets;
-}
-
-/// Rebuilds the stack column: `f` gets each sample's index and stack and pushes the
-/// new stack onto its output; a sample for which `f` returns false is dropped.
-pub(crate) fn rewrite_stacks(
-    samples: &mut Samples,
-    mut f: impl FnMut(usize, &[u32], &mut Vec<u32>) -> bool,
-) {
-    let mut out = Samples::new(samples.width);
-    out.values.reserve(samples.values.len());
-    out.locations.reserve(samples.locations.len());
-    out.loc_offsets.reserve(samples.len());
-    out.labels.reserve(samples.labels.len());
-    out.label_offsets.reserve(samples.len());
-    let mut stack = Vec::new();
-    for i in 0..samples.len() {
-        let s = samples.get(i);
-        stack.clear();
-        if f(i, s.locations, &mut stack) {
-            out.push(s.values, &stack, s.labels);
-        }
-    }
-    *samples = out;
 }

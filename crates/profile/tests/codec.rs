@@ -99,7 +99,7 @@ fn canonical(p: &Profile) -> String {
         let ids: Vec<u64> = sample
             .locations
             .iter()
-            .map(|&l| p.locations[l as usize].id)
+            .map(|l| p.locations[l as usize].id)
             .collect();
         let labels: Vec<String> = sample
             .labels
@@ -167,7 +167,7 @@ fn unpacked_repeated_fields_decode_like_packed_ones() {
     let p = proto::decode(&b).unwrap();
     assert_eq!(p.samples.len(), 1);
     assert_eq!(p.samples.get(0).values, &[7]);
-    assert_eq!(p.samples.get(0).locations, &[0]);
+    assert_eq!(p.samples.get(0).locations, [0]);
     assert_eq!(p.str(p.sample_types[0].ty), "samples");
 }
 

@@ -62,7 +62,7 @@ fn second_frame_shared_by_all_cpu_samples_is_dropped_as_signal_handler() {
         .map(|s| {
             s.locations
                 .iter()
-                .map(|&l| p.locations[l as usize].address)
+                .map(|l| p.locations[l as usize].address)
                 .collect()
         })
         .collect();

@@ -125,7 +125,7 @@ fn dump(p: &Profile) -> String {
         let ids: Vec<u64> = s
             .locations
             .iter()
-            .map(|&l| p.locations[l as usize].id)
+            .map(|l| p.locations[l as usize].id)
             .collect();
         let labels: Vec<String> = s
             .labels

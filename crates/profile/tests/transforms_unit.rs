@@ -76,7 +76,7 @@ fn stacks(p: &Profile) -> Vec<Vec<String>> {
         .map(|s| {
             s.locations
                 .iter()
-                .flat_map(|&l| {
+                .flat_map(|l| {
                     p.locations[l as usize]
                         .lines
                         .iter()

@@ -73,7 +73,7 @@ fn main() {
         let mut p = profile::parse(&gz).expect("parse");
         p.aggregate(true, true, false, false, false, false)
             .expect("aggregate");
-        let frames = p.samples.locations.len();
+        let frames = p.samples.frame_count();
         let lines: usize = p.locations.iter().map(|l| l.lines.len()).sum();
         println!(
             "{name}: {} samples, {frames} frames, {} locations ({lines} lines), {} functions",

@@ -191,7 +191,7 @@ impl Stacks {
             };
             diff |= is_base;
             buf.clear();
-            for &loc in s.locations.iter().rev() {
+            for loc in s.locations.iter().rev() {
                 buf.extend_from_slice(frames.get(loc));
             }
             let acc = match index.get_mut(buf.as_slice()) {

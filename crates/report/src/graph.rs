@@ -676,7 +676,7 @@ const PARALLEL_MIN_FRAMES: usize = 1 << 20;
 fn sample_ranges(prof: &Profile) -> Vec<std::ops::Range<usize>> {
     let samples = &prof.samples;
     let n = samples.len();
-    let frames = samples.locations.len();
+    let frames = samples.frame_count();
     let parts = std::thread::available_parallelism().map_or(1, |p| p.get());
     if parts < 2 || frames < PARALLEL_MIN_FRAMES {
         return std::iter::once(0..n).collect();
@@ -685,9 +685,17 @@ fn sample_ranges(prof: &Profile) -> Vec<std::ops::Range<usize>> {
     let mut start = 0;
     for k in 1..parts {
         let target = frames / parts * k;
-        let end = samples.loc_offsets[..n]
-            .partition_point(|&o| (o as usize) < target)
-            .max(start);
+        // The first sample that starts at or past the target frame.
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if samples.frames_before(mid) < target {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let end = lo.max(start);
         ranges.push(start..end);
         start = end;
     }
@@ -936,7 +944,7 @@ fn accumulate(
         touched.clear();
         let mut parent = NONE;
         let mut residual = false;
-        for &loc in samples.locations(si).iter().rev() {
+        for loc in samples.locations(si).iter().rev() {
             let frames = locs.of(loc);
             let last = frames.len().wrapping_sub(1);
             for (ni, &n) in frames.iter().enumerate().rev() {
@@ -1258,7 +1266,7 @@ impl Graph {
             }
             let tags = Self::sample_tags(prof, o, sample.labels);
             let mut parent: Option<NodeId> = None;
-            for &loc in sample.locations.iter().rev() {
+            for loc in sample.locations.iter().rev() {
                 let frames = locs.of(loc);
                 for (li, &info) in frames.iter().enumerate().rev() {
                     if info == NONE {

@@ -30,7 +30,7 @@ pub fn print_traces(w: &mut dyn Write, rpt: &Report) -> Result<()> {
         let has_frames = s
             .locations
             .iter()
-            .any(|&l| names.get(l as usize).is_some_and(|f| !f.is_empty()));
+            .any(|l| names.get(l as usize).is_some_and(|f| !f.is_empty()));
         if !has_frames {
             continue;
         }
@@ -80,7 +80,7 @@ pub fn print_traces(w: &mut dyn Write, rpt: &Report) -> Result<()> {
             }
         }
         let mut first = true;
-        for &loc in s.locations {
+        for loc in s.locations {
             let Some(frames) = names.get(loc as usize) else {
                 continue;
             };

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::maps::{self, RawMapping};
-use crate::model::{Function, Label, Line, Location, Mapping, Profile, Samples, ValueType};
+use crate::model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
+use crate::samples::Samples;
 use crate::strings::StrId;
 
 /// A legacy profile being read: its header fields and samples in a [`Profile`], and
@@ -146,14 +147,15 @@ impl Builder {
         const NONE: u32 = u32::MAX;
         let mut renumber = vec![NONE; addresses.len()];
         let mut order: Vec<u32> = Vec::new();
-        for loc in profile.samples.locations.iter_mut() {
-            let slot = &mut renumber[*loc as usize];
+        let max_index = addresses.len().saturating_sub(1) as u32;
+        profile.samples.map_locations(max_index, |loc| {
+            let slot = &mut renumber[loc as usize];
             if *slot == NONE {
                 *slot = order.len() as u32;
-                order.push(*loc);
+                order.push(loc);
             }
-            *loc = *slot;
-        }
+            Some(*slot)
+        });
 
         // Functions, in order of first appearance in the locations.
         let mut function_index = vec![NONE; functions.len()];
@@ -285,22 +287,16 @@ fn value_type(p: &mut Profile, ty: &str, unit: &str) -> ValueType {
 
 /// Removes the second frame of every sample for which `drop(leaf, second)` holds.
 pub(super) fn drop_second_frame(samples: &mut Samples, mut drop: impl FnMut(u32, u32) -> bool) {
-    let mut write = 0usize;
-    let mut start = 0usize;
-    for i in 0..samples.len() {
-        let end = samples.loc_offsets[i + 1] as usize;
-        let skip = end - start > 1 && drop(samples.locations[start], samples.locations[start + 1]);
-        for j in start..end {
-            if skip && j == start + 1 {
-                continue;
+    samples.rewrite_stacks(|_, stack, _, out| {
+        match stack {
+            [leaf, second, rest @ ..] if drop(*leaf, *second) => {
+                out.push(*leaf);
+                out.extend_from_slice(rest);
             }
-            samples.locations[write] = samples.locations[j];
-            write += 1;
+            _ => out.extend_from_slice(stack),
         }
-        samples.loc_offsets[i + 1] = write as u32;
-        start = end;
-    }
-    samples.locations.truncate(write);
+        true
+    });
 }
 
 /// Drops the duplicate of the leaf frame some profile handlers record (the same

@@ -183,8 +183,8 @@ fn drop_signal_frames(b: &mut Builder) {
     for _ in 0..2 {
         counts.clear();
         for s in b.profile.samples.iter() {
-            if s.locations.len() > 1 {
-                *counts.entry(b.address(s.locations[1])).or_default() += 1;
+            if let Some(second) = s.locations.get(1) {
+                *counts.entry(b.address(second)).or_default() += 1;
             }
         }
         let Some((&artifact, _)) = counts.iter().find(|&(_, &c)| c >= n - margin) else {

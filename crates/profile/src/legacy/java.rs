@@ -206,7 +206,7 @@ pub(super) fn finish(mut b: Builder, text: &str) -> Result<Profile, Failure> {
                 "missing sample type information",
             )));
         }
-        b.profile.samples = crate::model::Samples::new(b.profile.sample_types.len());
+        b.profile.samples = crate::samples::Samples::new(b.profile.sample_types.len());
     }
     let mut p = b.finish(Vec::new());
     for loc in &mut p.locations {

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use super::wire::{self, Reader, Value};
 use crate::error::{Error, Result};
-use crate::model::{Function, Label, Line, Location, Mapping, Profile, Samples, ValueType};
+use crate::model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
+use crate::samples::Samples;
 use crate::strings::{StrId, StringTable};
 
 /// Maps the ids of one entity table to dense indices.
@@ -191,8 +192,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
     // Pass 2: samples, straight into columns.
     let width = p.sample_types.len();
     let mut samples = Samples::new(width);
-    samples.loc_offsets.reserve(tables.samples);
-    samples.label_offsets.reserve(tables.samples);
+    samples.reserve(tables.samples, 0);
     let mut labels: Vec<Label> = Vec::new();
     let mut r = Reader::new(data, base);
     while !r.is_empty() {
@@ -209,10 +209,21 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
             match f {
                 1 => {
                     let mut missing = None;
+                    // Indices go through a small local buffer, appended in runs.
+                    let mut buf = [0u32; 64];
+                    let mut n = 0;
                     sr.for_each_int(v, |id| match location_ids.get(id) {
-                        Some(index) => samples.locations.push(index),
+                        Some(index) => {
+                            buf[n] = index;
+                            n += 1;
+                            if n == buf.len() {
+                                samples.push_frames(&buf);
+                                n = 0;
+                            }
+                        }
                         None => missing = Some(id),
                     })?;
+                    samples.push_frames(&buf[..n]);
                     if let Some(id) = missing {
                         return Err(Error::new(format!(
                             "sample at byte offset {at} refers to location id {id}, which does not exist"
@@ -245,9 +256,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
         if labels.len() > 1 {
             canonical_label_order(&mut labels, &p.strings);
         }
-        samples.labels.extend_from_slice(&labels);
-        samples.loc_offsets.push(samples.locations.len() as u32);
-        samples.label_offsets.push(samples.labels.len() as u32);
+        samples.end_sample(&labels);
     }
     p.samples = samples;
     Ok(p)

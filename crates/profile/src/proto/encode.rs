@@ -11,7 +11,7 @@ pub fn encode(p: &Profile) -> Vec<u8> {
     let s = |id: StrId| remap.get(id);
     let mut w = Writer::default();
     w.buf
-        .reserve(p.samples.values.len() * 2 + p.samples.locations.len() * 2 + 1024);
+        .reserve(p.samples.values.len() * 2 + p.samples.frame_count() * 2 + 1024);
 
     for vt in &p.sample_types {
         w.message(1, |w| {
@@ -23,7 +23,7 @@ pub fn encode(p: &Profile) -> Vec<u8> {
         w.message(2, |w| {
             w.packed(
                 1,
-                sample.locations.iter().map(|&l| p.locations[l as usize].id),
+                sample.locations.iter().map(|l| p.locations[l as usize].id),
             );
             w.packed(2, sample.values.iter().map(|&v| v as u64));
             for l in sample.labels {
@@ -112,7 +112,7 @@ impl StringRemap {
             mark(vt.ty);
             mark(vt.unit);
         }
-        for l in &p.samples.labels {
+        for l in p.samples.distinct_label_sets().flatten() {
             mark(l.key);
             mark(l.str);
             mark(l.num_unit);

@@ -18,7 +18,8 @@ use std::collections::HashMap;
 
 use super::decode::{canonical_label_order, decode};
 use super::wire::{self, LEN};
-use crate::model::{Label, Profile, Samples};
+use crate::model::{Label, Profile};
+use crate::samples::Samples;
 use crate::strings::StrId;
 
 /// The streaming decoder could not decode this input; decode it whole instead.
@@ -37,6 +38,8 @@ pub struct StreamDecoder {
     width: Option<usize>,
     /// The largest string id a label refers to.
     max_label_string: u32,
+    /// The largest location id minus one the samples refer to.
+    max_frame: u32,
     /// Number of the previous top-level field, to notice concatenated messages.
     last_field: u32,
     /// A string table entry was seen since the last restart of field numbers.
@@ -60,6 +63,7 @@ impl StreamDecoder {
             samples: Samples::new(0),
             width: None,
             max_label_string: 0,
+            max_frame: 0,
             last_field: 0,
             has_strings: false,
             labels: Vec::new(),
@@ -137,14 +141,15 @@ impl StreamDecoder {
                 // location_id, packed
                 0x0a => {
                     let (a, b) = read_len(data, &mut pos, end)?;
-                    push_ids(data, a, b, &mut self.samples.locations)?;
+                    let max = push_ids(data, a, b, &mut self.samples)?;
+                    self.max_frame = self.max_frame.max(max);
                 }
                 // location_id, one
                 0x08 => {
                     let id = read_varint(data, &mut pos, end)?;
-                    self.samples
-                        .locations
-                        .push(u32::try_from(id).map_err(|_| Unsupported)?);
+                    let frame = u32::try_from(id).map_err(|_| Unsupported)?.wrapping_sub(1);
+                    self.max_frame = self.max_frame.max(frame);
+                    self.samples.push_frame(frame);
                 }
                 // value, packed
                 0x12 => {
@@ -176,10 +181,7 @@ impl StreamDecoder {
         if *self.width.get_or_insert(n) != n {
             return Err(Unsupported);
         }
-        let s = &mut self.samples;
-        s.labels.extend_from_slice(&self.labels);
-        s.loc_offsets.push(s.locations.len() as u32);
-        s.label_offsets.push(s.labels.len() as u32);
+        self.samples.end_sample(&self.labels);
         Ok(())
     }
 
@@ -201,33 +203,27 @@ impl StreamDecoder {
         // Location ids to indices.
         let max_id = p.locations.iter().map(|l| l.id).max().unwrap_or(0);
         let count = p.locations.len() as u32;
+        let max_index = count.saturating_sub(1);
         let ids_are_positions = p
             .locations
             .iter()
             .enumerate()
             .all(|(i, l)| l.id == i as u64 + 1);
-        if ids_are_positions {
-            // Ids 1..=n in order (as pprof writes them): the index is the id minus one.
-            let mut out_of_range = false;
-            for id in &mut samples.locations {
-                let index = id.wrapping_sub(1);
-                out_of_range |= index >= count;
-                *id = index;
-            }
-            if out_of_range {
-                return Err(Unsupported);
-            }
+        // The samples hold each location id minus one, which is the index when the ids
+        // are positions.
+        let mapped = if ids_are_positions {
+            (samples.frame_count() == 0 || self.max_frame < count).then_some(())
         } else if max_id <= (p.locations.len() as u64) * 2 + 16 {
             let mut index = vec![u32::MAX; max_id as usize + 1];
             for (i, l) in p.locations.iter().enumerate() {
                 index[l.id as usize] = i as u32;
             }
-            for id in &mut samples.locations {
-                match index.get(*id as usize) {
-                    Some(&i) if i != u32::MAX => *id = i,
-                    _ => return Err(Unsupported),
-                }
-            }
+            samples.map_locations(max_index, |frame| {
+                index
+                    .get(frame.wrapping_add(1) as usize)
+                    .copied()
+                    .filter(|&i| i != u32::MAX)
+            })
         } else {
             let index: HashMap<u64, u32> = p
                 .locations
@@ -235,19 +231,12 @@ impl StreamDecoder {
                 .enumerate()
                 .map(|(i, l)| (l.id, i as u32))
                 .collect();
-            for id in &mut samples.locations {
-                *id = *index.get(&(*id as u64)).ok_or(Unsupported)?;
-            }
-        }
-        for i in 0..samples.len() {
-            let (a, b) = (
-                samples.label_offsets[i] as usize,
-                samples.label_offsets[i + 1] as usize,
-            );
-            if b - a > 1 {
-                canonical_label_order(&mut samples.labels[a..b], &p.strings);
-            }
-        }
+            samples.map_locations(max_index, |frame| {
+                index.get(&(frame.wrapping_add(1) as u64)).copied()
+            })
+        };
+        mapped.ok_or(Unsupported)?;
+        samples.reorder_labels(|labels| canonical_label_order(labels, &p.strings));
         p.samples = samples;
         Ok(p)
     }
@@ -309,17 +298,19 @@ fn varint(data: &[u8], mut pos: usize) -> Result<Option<(u64, usize)>, Unsupport
     Err(Unsupported)
 }
 
-/// Appends the packed varints of `data[pos..end]` as 32-bit location ids.
+/// Appends the packed varints of `data[pos..end]`, 32-bit location ids, as the ids
+/// minus one; returns the largest of those.
 #[inline]
 fn push_ids(
     data: &[u8],
     mut pos: usize,
     end: usize,
-    out: &mut Vec<u32>,
-) -> Result<(), Unsupported> {
+    out: &mut Samples,
+) -> Result<u32, Unsupported> {
     // Ids go through a small local buffer so that the loop keeps no vector state.
     let mut buf = [0u32; 64];
     let mut n = 0;
+    let mut max = 0;
     while pos < end {
         let id = match wire::varint_word(data, pos) {
             Some((id, next)) if next <= end => {
@@ -328,15 +319,17 @@ fn push_ids(
             }
             _ => read_varint(data, &mut pos, end)?,
         };
-        buf[n] = u32::try_from(id).map_err(|_| Unsupported)?;
+        buf[n] = u32::try_from(id).map_err(|_| Unsupported)?.wrapping_sub(1);
         n += 1;
         if n == buf.len() {
-            out.extend_from_slice(&buf);
+            max = buf.iter().fold(max, |m, &v| m.max(v));
+            out.push_frames(&buf);
             n = 0;
         }
     }
-    out.extend_from_slice(&buf[..n]);
-    Ok(())
+    max = buf[..n].iter().fold(max, |m, &v| m.max(v));
+    out.push_frames(&buf[..n]);
+    Ok(max)
 }
 
 /// Appends the packed varints of `data[pos..end]` as values.
@@ -462,7 +455,7 @@ mod tests {
             assert_eq!(p.locations, whole.locations);
             assert_eq!(p.functions, whole.functions);
             assert_eq!(p.mappings, whole.mappings);
-            assert!(!p.samples.labels.is_empty());
+            assert!(p.samples.iter().any(|s| !s.labels.is_empty()));
         }
     }
 

@@ -122,12 +122,12 @@ fn focused_samples(
         let mut block = Samples::new(all.width);
         for i in start..end {
             let s = all.get(i);
-            block.push(s.values, s.locations, s.labels);
+            block.push_stack(s.values, s.locations, s.labels);
         }
         shell.samples = block;
         shell.filter_samples_by_name(focus, ignore, None, None);
         for s in shell.samples.iter() {
-            kept.push(s.values, s.locations, s.labels);
+            kept.push_stack(s.values, s.locations, s.labels);
         }
         start = end;
     }

@@ -1,0 +1,147 @@
+//! Label sets shared between samples: a sample refers to its labels by set id, and a
+//! set that samples keep repeating is stored once.
+
+use crate::model::Label;
+
+/// The label sets of some samples. Set 0 is always the empty set.
+///
+/// Sharing is best effort, for speed: a set is found again if it was used recently
+/// enough to still be in a small direct-mapped cache of sets by hash. That catches the
+/// common case (samples that repeat a few label combinations, such as a handler and a
+/// tenant) without the cache misses of a full hash table over millions of sets, at the
+/// price of storing a rarely seen set more than once. Equal sets may therefore have
+/// different ids; nothing outside this module relies on ids to compare labels.
+#[derive(Clone)]
+pub(crate) struct LabelSets {
+    /// The labels of all sets, concatenated.
+    labels: Vec<Label>,
+    /// `count + 1` offsets into `labels`.
+    offsets: Vec<u32>,
+    /// Recently interned sets, `(hash, id)` by the low bits of their hash.
+    recent: Box<[(u32, u32)]>,
+}
+
+/// Number of entries of [`LabelSets::recent`] (a power of two; 128 KiB of cache).
+const RECENT: usize = 1 << 14;
+
+/// An entry of [`LabelSets::recent`] that matches nothing: no set has this hash and
+/// an empty label list.
+const VACANT: (u32, u32) = (u32::MAX, 0);
+
+impl Default for LabelSets {
+    fn default() -> Self {
+        LabelSets::new()
+    }
+}
+
+/// 32-bit hash of a label set.
+fn hash(labels: &[Label]) -> u32 {
+    #[inline]
+    fn mix(h: u64, v: u64) -> u64 {
+        (h.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95)
+    }
+    let mut h = mix(0, labels.len() as u64);
+    for l in labels {
+        h = mix(h, (l.key.0 as u64) << 32 | l.str.0 as u64);
+        h = mix(h, l.num as u64);
+        h = mix(h, l.num_unit.0 as u64);
+    }
+    (h ^ (h >> 32)) as u32
+}
+
+impl LabelSets {
+    /// Only the empty set.
+    pub(crate) fn new() -> LabelSets {
+        LabelSets {
+            labels: Vec::new(),
+            offsets: vec![0, 0],
+            recent: vec![VACANT; RECENT].into_boxed_slice(),
+        }
+    }
+
+    /// Number of sets.
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Number of labels over all sets.
+    pub(crate) fn label_count(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// The labels of set `id`.
+    #[inline]
+    pub(crate) fn get(&self, id: u32) -> &[Label] {
+        let i = id as usize;
+        &self.labels[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// The id of a set holding exactly `labels` (in this order): a recent equal set,
+    /// or a new one.
+    pub(crate) fn intern(&mut self, labels: &[Label]) -> u32 {
+        if labels.is_empty() {
+            return 0;
+        }
+        let h = hash(labels);
+        let slot = h as usize & (RECENT - 1);
+        let (seen, id) = self.recent[slot];
+        if seen == h && self.get(id) == labels {
+            return id;
+        }
+        let id = self.len() as u32;
+        self.labels.extend_from_slice(labels);
+        self.offsets.push(self.labels.len() as u32);
+        self.recent[slot] = (h, id);
+        id
+    }
+
+    /// Reorders the labels within each set with `order`, which must keep them the
+    /// same labels.
+    pub(crate) fn reorder(&mut self, mut order: impl FnMut(&mut [Label])) {
+        for i in 0..self.len() {
+            let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
+            if b - a > 1 {
+                order(&mut self.labels[a..b]);
+            }
+        }
+        // The cache is keyed by the hash of the old order.
+        self.recent.fill(VACANT);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strings::StrId;
+
+    fn label(key: u32, str: u32) -> Label {
+        Label {
+            key: StrId(key),
+            str: StrId(str),
+            ..Label::default()
+        }
+    }
+
+    #[test]
+    fn a_repeated_label_set_is_stored_once() {
+        let mut sets = LabelSets::new();
+        let a = sets.intern(&[label(1, 2), label(3, 4)]);
+        let b = sets.intern(&[label(1, 2)]);
+        assert_eq!(sets.intern(&[label(1, 2), label(3, 4)]), a);
+        assert_ne!(a, b);
+        assert_eq!(sets.intern(&[]), 0);
+        assert_eq!(sets.get(a), &[label(1, 2), label(3, 4)]);
+        assert_eq!(sets.get(0), &[]);
+        assert_eq!(sets.label_count(), 3);
+    }
+
+    #[test]
+    fn reordered_sets_keep_their_ids_and_are_found_again() {
+        let mut sets = LabelSets::new();
+        let a = sets.intern(&[label(3, 4), label(1, 2)]);
+        sets.reorder(|labels| labels.sort_by_key(|l| l.key.0));
+        assert_eq!(sets.get(a), &[label(1, 2), label(3, 4)]);
+        let again = sets.intern(&[label(1, 2), label(3, 4)]);
+        assert_eq!(sets.get(again), sets.get(a));
+    }
+}

@@ -1,0 +1,425 @@
+//! The samples of a profile, stored by column and compacted for size.
+//!
+//! Samples are the bulk of a large profile: 800,000 samples of 40 frames each hold 32
+//! million location references. They are kept as
+//! - values: one flat `i64` array, `width` per sample;
+//! - stacks: the location indices of all samples concatenated and bit-packed in as
+//!   many bits as the largest index needs ([`packed`]), with one offset per sample;
+//! - labels: label sets that samples repeat stored once ([`label_sets`]), one set id
+//!   per sample.
+//!
+//! So a profile with millions of samples takes a handful of allocations and about
+//! half the memory of plain `u32` stacks and per-sample labels.
+
+mod label_sets;
+mod packed;
+
+use std::fmt;
+
+use crate::model::Label;
+use label_sets::LabelSets;
+use packed::PackedU32s;
+pub use packed::{Stack, StackIter};
+
+/// All samples of a profile in columnar form.
+///
+/// Sample `i` has values `values[i*width..(i+1)*width]`, a stack of location indices
+/// (leaf first, into [`Profile::locations`](crate::Profile::locations)) read with
+/// [`locations`](Self::locations), and labels read with [`labels`](Self::labels).
+#[derive(Clone)]
+pub struct Samples {
+    /// Number of values per sample (the number of sample types).
+    pub width: usize,
+    /// Values of all samples, `width` per sample.
+    pub values: Vec<i64>,
+    /// Location indices of all samples, concatenated, leaf first.
+    frames: PackedU32s,
+    /// `len() + 1` offsets into `frames`.
+    frame_offsets: Vec<u32>,
+    /// The label sets.
+    label_sets: LabelSets,
+    /// The label set of each sample.
+    sample_labels: Vec<u32>,
+}
+
+impl Default for Samples {
+    fn default() -> Self {
+        Samples::new(0)
+    }
+}
+
+impl PartialEq for Samples {
+    /// Samples are equal when they hold the same samples in the same order, however
+    /// their storage is laid out.
+    fn eq(&self, other: &Samples) -> bool {
+        self.width == other.width
+            && self.len() == other.len()
+            && self.values == other.values
+            && (0..self.len()).all(|i| {
+                self.locations(i) == other.locations(i) && self.labels(i) == other.labels(i)
+            })
+    }
+}
+
+impl Eq for Samples {}
+
+impl fmt::Debug for Samples {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Samples")
+            .field("width", &self.width)
+            .field("samples", &self.iter().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// One sample, borrowed from [`Samples`].
+#[derive(Clone, Copy, Debug)]
+pub struct SampleRef<'a> {
+    /// The sample's values, one per sample type.
+    pub values: &'a [i64],
+    /// The sample's stack as location indices, leaf first.
+    pub locations: Stack<'a>,
+    /// The sample's labels.
+    pub labels: &'a [Label],
+}
+
+impl Samples {
+    /// An empty sample set whose samples have `width` values each.
+    pub fn new(width: usize) -> Samples {
+        Samples {
+            width,
+            values: Vec::new(),
+            frames: PackedU32s::new(),
+            frame_offsets: vec![0],
+            label_sets: LabelSets::new(),
+            sample_labels: Vec::new(),
+        }
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.sample_labels.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of frames over all samples.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Number of frames of the samples before sample `i` (`i` may be `len()`).
+    pub fn frames_before(&self, i: usize) -> usize {
+        self.frame_offsets[i] as usize
+    }
+
+    /// Bytes of memory the samples occupy, a measure for benchmarks.
+    pub fn heap_bytes(&self) -> usize {
+        self.values.capacity() * 8
+            + self.frames.heap_bytes()
+            + self.frame_offsets.capacity() * 4
+            + self.label_sets.label_count() * std::mem::size_of::<Label>()
+            + self.label_sets.len() * 8
+            + self.sample_labels.capacity() * 4
+    }
+
+    /// Makes room for `samples` more samples of `frames` frames in all.
+    pub fn reserve(&mut self, samples: usize, frames: usize) {
+        self.values.reserve(samples * self.width);
+        self.frames.reserve(frames);
+        self.frame_offsets.reserve(samples);
+        self.sample_labels.reserve(samples);
+    }
+
+    /// Appends a sample. `values` must have `width` elements.
+    pub fn push(&mut self, values: &[i64], locations: &[u32], labels: &[Label]) {
+        debug_assert_eq!(values.len(), self.width);
+        self.values.extend_from_slice(values);
+        self.frames.extend_from_slice(locations);
+        self.end_sample(labels);
+    }
+
+    /// Appends a sample whose stack is `locations` (of this or another sample set).
+    pub fn push_stack(&mut self, values: &[i64], locations: Stack<'_>, labels: &[Label]) {
+        debug_assert_eq!(values.len(), self.width);
+        self.values.extend_from_slice(values);
+        self.frames.reserve(locations.len());
+        for l in locations {
+            self.frames.push(l);
+        }
+        self.end_sample(labels);
+    }
+
+    /// Replaces the values of every sample with `width` new ones that `f` computes
+    /// from the old ones; stacks and labels stay.
+    pub(crate) fn rewrite_values(&mut self, width: usize, mut f: impl FnMut(&[i64], &mut [i64])) {
+        let mut values = vec![0; self.len() * width];
+        if width > 0 {
+            for (i, out) in values.chunks_exact_mut(width).enumerate() {
+                f(self.values(i), out);
+            }
+        }
+        self.values = values;
+        self.width = width;
+    }
+
+    /// Appends a frame to the sample being built by a decoder (whose values go
+    /// straight to [`values`](Self::values)); [`end_sample`](Self::end_sample) ends it.
+    #[inline]
+    pub(crate) fn push_frame(&mut self, location: u32) {
+        self.frames.push(location);
+    }
+
+    /// Appends frames to the sample being built; see [`push_frame`](Self::push_frame).
+    #[inline]
+    pub(crate) fn push_frames(&mut self, locations: &[u32]) {
+        self.frames.extend_from_slice(locations);
+    }
+
+    /// Ends the sample being built, with the frames pushed since the last one and
+    /// `labels`.
+    pub(crate) fn end_sample(&mut self, labels: &[Label]) {
+        self.frame_offsets.push(self.frames.len() as u32);
+        let set = self.label_sets.intern(labels);
+        self.sample_labels.push(set);
+    }
+
+    /// The sample at index `i`.
+    pub fn get(&self, i: usize) -> SampleRef<'_> {
+        SampleRef {
+            values: self.values(i),
+            locations: self.locations(i),
+            labels: self.labels(i),
+        }
+    }
+
+    /// Values of sample `i`.
+    pub fn values(&self, i: usize) -> &[i64] {
+        &self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// Mutable values of sample `i`.
+    pub fn values_mut(&mut self, i: usize) -> &mut [i64] {
+        &mut self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// Location indices of sample `i`, leaf first.
+    #[inline]
+    pub fn locations(&self, i: usize) -> Stack<'_> {
+        let start = self.frame_offsets[i] as usize;
+        let end = self.frame_offsets[i + 1] as usize;
+        self.frames.stack(start, end - start)
+    }
+
+    /// Labels of sample `i`.
+    #[inline]
+    pub fn labels(&self, i: usize) -> &[Label] {
+        self.label_sets.get(self.sample_labels[i])
+    }
+
+    /// Iterates over all samples in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = SampleRef<'_>> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// The label sets samples have, in the order samples first use them; every
+    /// sample's labels are among them. Equal sets may come more than once.
+    pub fn distinct_label_sets(&self) -> impl Iterator<Item = &[Label]> + '_ {
+        let mut seen = vec![false; self.label_sets.len()];
+        self.sample_labels.iter().filter_map(move |&set| {
+            let first = !std::mem::replace(&mut seen[set as usize], true);
+            first.then(|| self.label_sets.get(set))
+        })
+    }
+
+    /// Replaces every location index `l` with `f(l)`, which must not exceed `max`;
+    /// gives up at the first `None` (the stacks are then partly rewritten).
+    pub(crate) fn map_locations(
+        &mut self,
+        max: u32,
+        f: impl FnMut(u32) -> Option<u32>,
+    ) -> Option<()> {
+        self.frames.map_in_place(max, f)
+    }
+
+    /// Reorders the labels of each label set with `order` (which must keep them the
+    /// same labels).
+    pub(crate) fn reorder_labels(&mut self, order: impl FnMut(&mut [Label])) {
+        self.label_sets.reorder(order);
+    }
+
+    /// Rebuilds the labels: `f` gets a label set some sample has and pushes the labels
+    /// that samples with this set should have instead. `f` is called once per stored
+    /// set in use (so at most once per sample, usually far less).
+    pub(crate) fn rewrite_labels(&mut self, mut f: impl FnMut(&[Label], &mut Vec<Label>)) {
+        const UNSEEN: u32 = u32::MAX;
+        let mut new_sets = LabelSets::new();
+        let mut remap = vec![UNSEEN; self.label_sets.len()];
+        let mut out = Vec::new();
+        for set in &mut self.sample_labels {
+            let slot = &mut remap[*set as usize];
+            if *slot == UNSEEN {
+                out.clear();
+                f(self.label_sets.get(*set), &mut out);
+                *slot = new_sets.intern(&out);
+            }
+            *set = *slot;
+        }
+        self.label_sets = new_sets;
+    }
+
+    /// Rebuilds the stacks: `f` gets each sample's index, stack and labels and pushes
+    /// the new stack onto its output; a sample for which `f` returns false is
+    /// dropped.
+    pub(crate) fn rewrite_stacks(
+        &mut self,
+        mut f: impl FnMut(usize, &[u32], &[Label], &mut Vec<u32>) -> bool,
+    ) {
+        let mut frames = PackedU32s::new();
+        frames.reserve(self.frames.len());
+        let mut offsets = Vec::with_capacity(self.frame_offsets.len());
+        offsets.push(0);
+        let mut stack = Vec::new();
+        let mut out = Vec::new();
+        let mut kept = 0;
+        let w = self.width;
+        for i in 0..self.len() {
+            stack.clear();
+            stack.extend(self.locations(i).iter());
+            out.clear();
+            if f(i, &stack, self.labels(i), &mut out) {
+                frames.extend_from_slice(&out);
+                offsets.push(frames.len() as u32);
+                self.values.copy_within(i * w..(i + 1) * w, kept * w);
+                self.sample_labels[kept] = self.sample_labels[i];
+                kept += 1;
+            }
+        }
+        self.values.truncate(kept * w);
+        self.sample_labels.truncate(kept);
+        self.frames = frames;
+        self.frame_offsets = offsets;
+    }
+
+    /// Keeps only the samples for which `keep(index, sample)` is true, preserving order.
+    ///
+    /// Works in place: the kept samples move to the front of the columns, and nothing
+    /// moves when every sample is kept.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize, SampleRef<'_>) -> bool) {
+        let kept: Vec<bool> = (0..self.len()).map(|i| keep(i, self.get(i))).collect();
+        let Some(first_dropped) = kept.iter().position(|&k| !k) else {
+            return;
+        };
+        let w = self.width;
+        let mut out = first_dropped;
+        let mut frames_end = self.frame_offsets[out] as usize;
+        for (i, _) in kept
+            .iter()
+            .enumerate()
+            .skip(first_dropped + 1)
+            .filter(|(_, &k)| k)
+        {
+            let (a, b) = (
+                self.frame_offsets[i] as usize,
+                self.frame_offsets[i + 1] as usize,
+            );
+            self.values.copy_within(i * w..(i + 1) * w, out * w);
+            self.frames.copy_within(a..b, frames_end);
+            self.sample_labels[out] = self.sample_labels[i];
+            frames_end += b - a;
+            out += 1;
+            self.frame_offsets[out] = frames_end as u32;
+        }
+        self.values.truncate(out * w);
+        self.frames.truncate(frames_end);
+        self.frame_offsets.truncate(out + 1);
+        self.sample_labels.truncate(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strings::StrId;
+
+    fn l(k: u32) -> Label {
+        Label {
+            key: StrId(k),
+            ..Label::default()
+        }
+    }
+
+    fn three_samples() -> Samples {
+        let mut s = Samples::new(1);
+        s.push(&[1], &[1, 2], &[l(1)]);
+        s.push(&[2], &[3], &[]);
+        s.push(&[3], &[4, 5, 6], &[l(2), l(3)]);
+        s
+    }
+
+    #[test]
+    fn retain_compacts_kept_samples_in_order() {
+        let mut s = three_samples();
+        s.retain(|i, _| i != 0);
+        let mut expected = Samples::new(1);
+        expected.push(&[2], &[3], &[]);
+        expected.push(&[3], &[4, 5, 6], &[l(2), l(3)]);
+        assert_eq!(s, expected);
+    }
+
+    #[test]
+    fn retain_keeping_everything_changes_nothing() {
+        let mut s = three_samples();
+        s.retain(|_, _| true);
+        assert_eq!(s, three_samples());
+        s.retain(|_, sample| sample.values[0] == 2);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.locations(0), [3]);
+        s.retain(|_, _| false);
+        assert!(s.is_empty());
+        assert!(s.values.is_empty() && s.frame_count() == 0);
+    }
+
+    #[test]
+    fn samples_with_equal_labels_share_one_label_set() {
+        let mut s = Samples::new(1);
+        for i in 0..100 {
+            s.push(&[i], &[i as u32], &[l(1), l(2)]);
+        }
+        assert_eq!(s.label_sets.len(), 2);
+        assert_eq!(s.label_sets.label_count(), 2);
+        assert_eq!(s.labels(99), &[l(1), l(2)]);
+        assert_eq!(s.distinct_label_sets().count(), 1);
+    }
+
+    #[test]
+    fn rewrite_labels_visits_each_used_set_once() {
+        let mut s = three_samples();
+        s.push(&[4], &[7], &[l(1)]);
+        s.retain(|i, _| i != 2);
+        let mut calls = Vec::new();
+        s.rewrite_labels(|labels, out| {
+            calls.push(labels.to_vec());
+            out.extend(labels.iter().map(|x| l(x.key.0 + 10)));
+        });
+        assert_eq!(calls, vec![vec![l(1)], vec![]]);
+        assert_eq!(s.labels(0), &[l(11)]);
+        assert_eq!(s.labels(2), &[l(11)]);
+    }
+
+    #[test]
+    fn rewrite_stacks_drops_and_rewrites_samples() {
+        let mut s = three_samples();
+        s.rewrite_stacks(|i, stack, _, out| {
+            out.extend(stack.iter().map(|x| x * 10));
+            i != 1
+        });
+        let mut expected = Samples::new(1);
+        expected.push(&[1], &[10, 20], &[l(1)]);
+        expected.push(&[3], &[40, 50, 60], &[l(2), l(3)]);
+        assert_eq!(s, expected);
+    }
+}

@@ -1,0 +1,481 @@
+//! Bit-packed location indices: the frames of all samples, each stored in as many bits
+//! as the largest index needs (18 bits for a profile of 200,000 locations instead of
+//! 32), and the [`Stack`] view of one sample's run of them.
+
+use std::fmt;
+
+/// A growable array of `u32`s, each stored in the same number of bits (`width`), which
+/// grows as larger values are pushed.
+///
+/// Element `i` occupies bits `i*width .. (i+1)*width` of `words` (little-endian bit
+/// order). `words` always has one word beyond the last element's bits, and every bit
+/// past the last element is zero, so a read never needs a bounds branch of its own.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct PackedU32s {
+    words: Vec<u64>,
+    width: u32,
+    len: usize,
+}
+
+impl Default for PackedU32s {
+    fn default() -> Self {
+        PackedU32s::new()
+    }
+}
+
+impl fmt::Debug for PackedU32s {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries((0..self.len).map(|i| self.get(i)))
+            .finish()
+    }
+}
+
+/// Bits needed to store `v` (at least one).
+#[inline]
+fn bits_for(v: u32) -> u32 {
+    (32 - v.leading_zeros()).max(1)
+}
+
+#[inline]
+fn mask(width: u32) -> u64 {
+    (1u64 << width) - 1
+}
+
+/// Reads `width` bits at bit offset `bit` of `words`; `words` must have a word past
+/// the one holding `bit`.
+#[inline(always)]
+fn read(words: &[u64], bit: usize, mask: u64) -> u32 {
+    let w = bit >> 6;
+    let off = (bit & 63) as u32;
+    let lo = words[w] >> off;
+    // Shifting in two steps makes an offset of zero contribute nothing, without a branch.
+    let hi = (words[w + 1] << 1) << (63 - off);
+    ((lo | hi) & mask) as u32
+}
+
+/// Overwrites `width` bits at bit offset `bit` of `words` with `v`, which must fit.
+#[inline(always)]
+fn write(words: &mut [u64], bit: usize, width: u32, v: u32) {
+    let m = mask(width);
+    let v = v as u64;
+    let w = bit >> 6;
+    let off = (bit & 63) as u32;
+    words[w] = (words[w] & !(m << off)) | (v << off);
+    if off + width > 64 {
+        let spill = 64 - off;
+        words[w + 1] = (words[w + 1] & !(m >> spill)) | (v >> spill);
+    }
+}
+
+impl PackedU32s {
+    /// An empty array of one-bit elements.
+    pub(crate) fn new() -> PackedU32s {
+        PackedU32s {
+            words: vec![0; 1],
+            width: 1,
+            len: 0,
+        }
+    }
+
+    /// Number of elements.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bits per element.
+    #[cfg(test)]
+    pub(crate) fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Bytes of memory the elements occupy.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.words.capacity() * 8
+    }
+
+    /// Words needed to hold `len` elements of `width` bits plus the read-ahead word.
+    fn words_for(len: usize, width: u32) -> usize {
+        (len * width as usize).div_ceil(64) + 1
+    }
+
+    /// Makes room for `additional` more elements of the current width.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let need = Self::words_for(self.len + additional, self.width);
+        self.words.reserve(need.saturating_sub(self.words.len()));
+    }
+
+    /// Element `i`; `i` must be less than [`len`](Self::len).
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> u32 {
+        debug_assert!(i < self.len);
+        read(&self.words, i * self.width as usize, mask(self.width))
+    }
+
+    /// Appends `v`, widening the elements if it needs more bits.
+    #[inline]
+    pub(crate) fn push(&mut self, v: u32) {
+        if (v as u64) >> self.width != 0 {
+            self.widen(bits_for(v));
+        }
+        let bit = self.len * self.width as usize;
+        let need = (bit + self.width as usize).div_ceil(64) + 1;
+        if self.words.len() < need {
+            self.words.resize(need, 0);
+        }
+        write(&mut self.words, bit, self.width, v);
+        self.len += 1;
+    }
+
+    /// Appends every element of `values`.
+    pub(crate) fn extend_from_slice(&mut self, values: &[u32]) {
+        if values.is_empty() {
+            return;
+        }
+        let any = values.iter().fold(0, |a, &v| a | v);
+        if (any as u64) >> self.width != 0 {
+            self.widen(bits_for(any));
+        }
+        let w = self.width as usize;
+        let start = self.len * w;
+        let need = (start + values.len() * w).div_ceil(64) + 1;
+        if self.words.len() < need {
+            self.words.resize(need, 0);
+        }
+        // Fill whole words in a register; the bits past the end are zero already.
+        let mut word = start >> 6;
+        let mut off = start & 63;
+        let mut acc = self.words[word];
+        for &v in values {
+            let v = v as u64;
+            acc |= v << off;
+            off += w;
+            if off >= 64 {
+                self.words[word] = acc;
+                word += 1;
+                off -= 64;
+                // The bits of `v` that did not fit (none when `off` is zero).
+                acc = v >> (w - off);
+            }
+        }
+        self.words[word] = acc;
+        self.len += values.len();
+    }
+
+    /// Keeps the first `len` elements.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        if len >= self.len {
+            return;
+        }
+        self.len = len;
+        self.clear_from(len * self.width as usize);
+        self.words.truncate(Self::words_for(len, self.width));
+    }
+
+    /// Copies elements `src` to the positions starting at `dest`, front to back;
+    /// `dest` must not be after `src.start`.
+    pub(crate) fn copy_within(&mut self, src: std::ops::Range<usize>, dest: usize) {
+        debug_assert!(dest <= src.start && src.end <= self.len);
+        for (k, i) in src.enumerate() {
+            let v = self.get(i);
+            write(
+                &mut self.words,
+                (dest + k) * self.width as usize,
+                self.width,
+                v,
+            );
+        }
+    }
+
+    /// Stores every element in `width` bits from now on (more than now).
+    fn widen(&mut self, width: u32) {
+        debug_assert!(width > self.width && width <= 32);
+        let old = self.width;
+        let need = Self::words_for(self.len, width);
+        if self.words.len() < need {
+            self.words.resize(need, 0);
+        }
+        // Back to front: an element's new place never overlaps an earlier element's
+        // old place.
+        for i in (0..self.len).rev() {
+            let v = read(&self.words, i * old as usize, mask(old));
+            write(&mut self.words, i * width as usize, width, v);
+        }
+        self.clear_from(self.len * width as usize);
+        self.width = width;
+    }
+
+    /// Zeroes every bit from bit `bit` on.
+    fn clear_from(&mut self, bit: usize) {
+        let w = bit / 64;
+        let off = bit % 64;
+        if w < self.words.len() {
+            if off == 0 {
+                self.words[w] = 0;
+            } else {
+                self.words[w] &= (1u64 << off) - 1;
+            }
+            for word in &mut self.words[w + 1..] {
+                *word = 0;
+            }
+        }
+    }
+
+    /// Replaces every element `v` with `f(v)`, in place, stopping at the first `None`
+    /// or at the first mapped value that needs more bits than `max_mapped` (the array
+    /// is then partly rewritten).
+    pub(crate) fn map_in_place(
+        &mut self,
+        max_mapped: u32,
+        mut f: impl FnMut(u32) -> Option<u32>,
+    ) -> Option<()> {
+        let new = bits_for(max_mapped);
+        if new > self.width {
+            self.widen(new);
+        }
+        let old = self.width;
+        // Front to back: an element's new place never overlaps a later element's old
+        // place, since the new width is not larger.
+        for i in 0..self.len {
+            let v = read(&self.words, i * old as usize, mask(old));
+            let mapped = f(v).filter(|&m| (m as u64) >> new == 0)?;
+            write(&mut self.words, i * new as usize, new, mapped);
+        }
+        self.clear_from(self.len * new as usize);
+        self.width = new;
+        self.words.truncate(Self::words_for(self.len, new));
+        Some(())
+    }
+
+    /// The elements `start..start+len` as a [`Stack`].
+    #[inline]
+    pub(crate) fn stack(&self, start: usize, len: usize) -> Stack<'_> {
+        debug_assert!(start + len <= self.len);
+        Stack {
+            words: &self.words,
+            start: start * self.width as usize,
+            len,
+            width: self.width,
+        }
+    }
+}
+
+/// The stack of one sample: its location indices (into the profile's `locations`),
+/// leaf first, read from the bit-packed frames of all samples.
+///
+/// Behaves like a read-only slice of `u32`: [`len`](Self::len), [`get`](Self::get),
+/// [`iter`](Self::iter) (double-ended, so `.iter().rev()` walks from the root).
+#[derive(Clone, Copy)]
+pub struct Stack<'a> {
+    words: &'a [u64],
+    /// Bit offset of the first element.
+    start: usize,
+    len: usize,
+    width: u32,
+}
+
+impl<'a> Stack<'a> {
+    /// Number of frames.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the stack has no frames.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Frame `k` (0 is the leaf), if there is one.
+    #[inline]
+    pub fn get(&self, k: usize) -> Option<u32> {
+        (k < self.len).then(|| {
+            read(
+                self.words,
+                self.start + k * self.width as usize,
+                mask(self.width),
+            )
+        })
+    }
+
+    /// The leaf frame.
+    #[inline]
+    pub fn first(&self) -> Option<u32> {
+        self.get(0)
+    }
+
+    /// The root frame.
+    #[inline]
+    pub fn last(&self) -> Option<u32> {
+        self.len.checked_sub(1).and_then(|k| self.get(k))
+    }
+
+    /// The frames, leaf first.
+    #[inline]
+    pub fn iter(&self) -> StackIter<'a> {
+        StackIter {
+            words: self.words,
+            front: self.start,
+            back: self.start + self.len * self.width as usize,
+            width: self.width as usize,
+            mask: mask(self.width),
+        }
+    }
+
+    /// The frames in a vector, leaf first.
+    pub fn to_vec(&self) -> Vec<u32> {
+        self.iter().collect()
+    }
+}
+
+impl fmt::Debug for Stack<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Stack<'_> {
+    fn eq(&self, other: &Stack<'_>) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Stack<'_> {}
+
+impl PartialEq<[u32]> for Stack<'_> {
+    fn eq(&self, other: &[u32]) -> bool {
+        self.len == other.len() && self.iter().eq(other.iter().copied())
+    }
+}
+
+impl<const N: usize> PartialEq<[u32; N]> for Stack<'_> {
+    fn eq(&self, other: &[u32; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<'a> IntoIterator for Stack<'a> {
+    type Item = u32;
+    type IntoIter = StackIter<'a>;
+
+    fn into_iter(self) -> StackIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the frames of a [`Stack`], leaf first (or root first, reversed).
+#[derive(Clone)]
+pub struct StackIter<'a> {
+    words: &'a [u64],
+    /// Bit offset of the next frame from the front.
+    front: usize,
+    /// Bit offset just past the next frame from the back.
+    back: usize,
+    width: usize,
+    mask: u64,
+}
+
+impl Iterator for StackIter<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        if self.front >= self.back {
+            return None;
+        }
+        let v = read(self.words, self.front, self.mask);
+        self.front += self.width;
+        Some(v)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = (self.back - self.front) / self.width;
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for StackIter<'_> {
+    #[inline]
+    fn next_back(&mut self) -> Option<u32> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= self.width;
+        Some(read(self.words, self.back, self.mask))
+    }
+}
+
+impl ExactSizeIterator for StackIter<'_> {}
+
+impl std::iter::FusedIterator for StackIter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_elements_read_back_across_word_boundaries_and_widenings() {
+        let mut p = PackedU32s::new();
+        let values: Vec<u32> = (0..1000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761) >> (i % 32))
+            .collect();
+        for &v in &values {
+            p.push(v);
+        }
+        assert_eq!(p.len(), values.len());
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(p.get(i), v, "element {i}");
+        }
+        let s = p.stack(10, 100);
+        assert_eq!(s.to_vec(), values[10..110].to_vec());
+        assert!(s.iter().rev().eq(values[10..110].iter().rev().copied()));
+    }
+
+    #[test]
+    fn small_values_take_few_bits() {
+        let mut p = PackedU32s::new();
+        for i in 0..1000 {
+            p.push(i % 7);
+        }
+        assert_eq!(p.width(), 3);
+        p.push(1 << 17);
+        assert_eq!(p.width(), 18);
+        assert_eq!(p.get(999), 999 % 7);
+        assert_eq!(p.get(1000), 1 << 17);
+    }
+
+    #[test]
+    fn map_in_place_narrows_and_truncate_clears_the_tail() {
+        let mut p = PackedU32s::new();
+        p.extend_from_slice(&[1000, 2000, 3000, 70_000]);
+        p.truncate(3);
+        p.map_in_place(3, |v| Some(v / 1000 - 1)).unwrap();
+        assert_eq!(p.width(), 2);
+        assert_eq!(p.stack(0, 3).to_vec(), vec![0, 1, 2]);
+        p.truncate(2);
+        p.push(3);
+        assert_eq!(p.stack(0, 3).to_vec(), vec![0, 1, 3]);
+        assert!(p.map_in_place(3, |v| (v != 1).then_some(v)).is_none());
+    }
+
+    #[test]
+    fn copy_within_moves_elements_forward() {
+        let mut p = PackedU32s::new();
+        p.extend_from_slice(&[5, 6, 7, 8, 9]);
+        p.copy_within(2..5, 0);
+        p.truncate(3);
+        assert_eq!(p.stack(0, 3), [7, 8, 9]);
+    }
+
+    #[test]
+    fn empty_stack_iterates_nothing() {
+        let p = PackedU32s::new();
+        let s = p.stack(0, 0);
+        assert!(s.is_empty());
+        assert_eq!(s.iter().next(), None);
+        assert_eq!(s.first(), None);
+        assert_eq!(s.last(), None);
+    }
+}
