@@ -388,12 +388,21 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the settings file at `path`; no file means no settings.
+    /// Reads the settings file at `path`; no file (or no directory for it) means no
+    /// settings.
     pub fn read(path: &Path) -> Result<Settings, String> {
         match fs::read(path) {
             Ok(data) => Settings::parse(&data)
                 .map_err(|e| format!("could not parse settings {}: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            // A file under a path that is not a directory cannot exist either.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(Settings::default())
+            }
             Err(e) => Err(format!("could not read settings {}: {e}", path.display())),
         }
     }
