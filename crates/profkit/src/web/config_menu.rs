@@ -155,14 +155,23 @@ pub fn fill(state: &State, req: &Request, resp: Cow<'_, Response>) -> Response {
         return resp.into_owned();
     };
     let menu = render(state, req);
-    let mut body = Vec::with_capacity(resp.body.len() + menu.len());
-    body.extend_from_slice(&resp.body[..at]);
-    body.extend_from_slice(menu.as_bytes());
-    body.extend_from_slice(&resp.body[at + mark.len()..]);
-    Response {
-        status: resp.status,
-        headers: resp.headers.clone(),
-        body,
+    match resp {
+        // A response of its own is changed in place.
+        Cow::Owned(mut resp) => {
+            resp.body.splice(at..at + mark.len(), menu.bytes());
+            resp
+        }
+        Cow::Borrowed(resp) => {
+            let mut body = Vec::with_capacity(resp.body.len() + menu.len());
+            body.extend_from_slice(&resp.body[..at]);
+            body.extend_from_slice(menu.as_bytes());
+            body.extend_from_slice(&resp.body[at + mark.len()..]);
+            Response {
+                status: resp.status,
+                headers: resp.headers.clone(),
+                body,
+            }
+        }
     }
 }
 
