@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -25,11 +25,13 @@ let browser;
 let userDataDir;
 const servers = [];
 
-// Starts `profkit -http` on a free loopback port; resolves to its base URL.
-function startServer(args) {
+// Starts `profkit -http` on a free loopback port; resolves to its base URL. `env` adds
+// environment variables (XDG_CONFIG_HOME, where pprof's settings file is).
+function startServer(args, env = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(profkit, ["-http=127.0.0.1:0", "-no_browser", ...args], {
       stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...env },
     });
     servers.push(child);
     const timer = setTimeout(() => reject(new Error("server did not start")), 30000);
@@ -210,5 +212,62 @@ test("standalone SVG and HTML flame graphs are interactive offline", async () =>
     await page.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a config saved from the Config menu brings its focus back", async () => {
+  const configHome = mkdtempSync(path.join(tmpdir(), "profkit-config-"));
+  const settings = path.join(configHome, "pprof", "settings.json");
+  try {
+    const base = await startServer([path.join(inputs, "cpu.pb.gz")], { XDG_CONFIG_HOME: configHome });
+    const page = await newPage();
+    await page.goto(`${base}/ui/top`);
+    const all = await page.locator("#toptable tbody tr").count();
+
+    // Focus on sort\., then save the view as "sorting".
+    await page.fill("#search", "sort\\.");
+    await Promise.all([page.waitForURL(/f=sort/), page.click('#refine button[data-param="f"]')]);
+    const focused = await page.locator("#toptable tbody tr").count();
+    assert.ok(focused > 0 && focused < all, `focused ${focused} < ${all}`);
+    await page.click("#config-menu summary");
+    await page.click("#save-config");
+    await page.fill("#save-name", "sorting");
+    await page.screenshot({ path: path.join(shots, "config-save.png") });
+    await Promise.all([page.waitForEvent("load"), page.click("#save-confirm")]);
+    assert.ok(existsSync(settings), "settings file written");
+    const saved = JSON.parse(readFileSync(settings, "utf8"));
+    assert.equal(saved.configs[0].name, "sorting");
+    assert.equal(saved.configs[0].focus, "sort\\.");
+
+    // Back to the Default view: the whole profile, Default marked.
+    await page.click("#config-menu summary");
+    await Promise.all([
+      page.waitForURL((u) => u.search === ""),
+      page.click('#config-menu a[data-config="Default"]'),
+    ]);
+    assert.equal(await page.locator("#toptable tbody tr").count(), all);
+    assert.equal(await page.locator("#config-menu a.current").getAttribute("data-config"), "Default");
+
+    // Pick the saved config: the focus is applied again, and the config is marked.
+    await page.click("#config-menu summary");
+    await page.screenshot({ path: path.join(shots, "config-menu.png") });
+    await Promise.all([page.waitForURL(/f=sort/), page.click('#config-menu a[data-config="sorting"]')]);
+    assert.equal(await page.locator("#toptable tbody tr").count(), focused);
+    assert.match(await page.textContent("#filters"), /focus=sort\\\./);
+    assert.equal(await page.locator("#config-menu a.current").getAttribute("data-config"), "sorting");
+
+    // Delete it from the menu.
+    await page.click("#config-menu summary");
+    await page.click('#config-menu .menu-delete-btn[data-config="sorting"]');
+    assert.equal(await page.textContent("#delete-prompt"), "Delete sorting?");
+    await page.click("#delete-confirm");
+    await page.locator('#config-menu a[data-config="sorting"]').waitFor({ state: "detached" });
+    assert.deepEqual(JSON.parse(readFileSync(settings, "utf8")).configs, []);
+    await page.reload();
+    assert.equal(await page.locator('#config-menu a[data-config="sorting"]').count(), 0);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    rmSync(configHome, { recursive: true, force: true });
   }
 });

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,7 +20,17 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
+        Server::start_in(args, None)
+    }
+
+    /// Starts the server with `XDG_CONFIG_HOME` (where pprof's settings file is) set to
+    /// `config_home` when given.
+    fn start_in(args: &[&str], config_home: Option<&Path>) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_profkit"));
+        if let Some(dir) = config_home {
+            cmd.env("XDG_CONFIG_HOME", dir);
+        }
+        let mut child = cmd
             .arg("-http=127.0.0.1:0")
             .arg("-no_browser")
             .args(args)
@@ -46,11 +57,22 @@ impl Server {
 
     /// GETs `path`, returning the status, the headers and the body.
     fn get(&self, path: &str) -> (u16, String, Vec<u8>) {
+        self.request("GET", path, "")
+    }
+
+    /// Sends `method path` with `headers` (each ending in CRLF) and no body, returning
+    /// the status, the headers and the body.
+    fn request(&self, method: &str, path: &str, headers: &str) -> (u16, String, Vec<u8>) {
         let mut s = TcpStream::connect(&self.addr).expect("connects");
         s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let length = if method == "POST" || method == "DELETE" {
+            "Content-Length: 0\r\n"
+        } else {
+            ""
+        };
         write!(
             s,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}{length}Connection: close\r\n\r\n",
             self.addr
         )
         .unwrap();
@@ -251,4 +273,235 @@ fn names_from_the_profile_are_escaped_in_every_view() {
         );
     }
     let _ = std::fs::remove_file(&path);
+}
+
+/// A fresh directory for `XDG_CONFIG_HOME`, removed when dropped.
+struct ConfigHome(PathBuf);
+
+impl ConfigHome {
+    fn new(test: &str) -> ConfigHome {
+        let dir = std::env::temp_dir().join(format!("profkit-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        ConfigHome(dir)
+    }
+
+    fn settings(&self) -> PathBuf {
+        self.0.join("pprof").join("settings.json")
+    }
+}
+
+impl Drop for ConfigHome {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The Config menu of a page.
+fn config_menu(page: &str) -> &str {
+    let start = page
+        .find("<details id=\"config-menu\"")
+        .expect("page has a Config menu");
+    let end = page[start..].find("</details>").expect("menu ends") + start;
+    &page[start..end]
+}
+
+#[test]
+fn configs_are_saved_listed_loaded_and_deleted() {
+    let home = ConfigHome::new("config-cycle");
+    let srv = Server::start_in(&[&input("cpu.pb.gz")], Some(&home.0));
+
+    let (_, fresh) = srv.page("/ui/top");
+    let menu = config_menu(&fresh);
+    assert!(menu.contains("id=\"save-config\""));
+    assert!(menu.contains("<a class=\"config-entry current\" href=\"?\" data-config=\"Default\""));
+    assert!(
+        !menu.contains("menu-delete-btn"),
+        "Default cannot be deleted"
+    );
+
+    let (status, _, body) = srv.request(
+        "POST",
+        "/ui/saveconfig?f=sort%5C.&si=samples&config=sorting",
+        "",
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let saved = std::fs::read_to_string(home.settings()).expect("settings file written");
+    assert!(saved.starts_with("{\n  \"configs\": [\n    {\n      \"name\": \"sorting\",\n"));
+    assert!(saved.contains("\"focus\": \"sort\\\\.\""), "{saved}");
+    assert!(
+        !saved.contains("sample_index"),
+        "the sample type is not saved: {saved}"
+    );
+
+    // The view seen before saving now lists the config (the menu is not cached).
+    let (_, top) = srv.page("/ui/top");
+    let menu = config_menu(&top);
+    assert!(
+        menu.contains("<a class=\"config-entry\" href=\"?f=sort%5C.\" data-config=\"sorting\">"),
+        "{menu}"
+    );
+    assert!(menu.contains("class=\"menu-delete-btn\""));
+    assert!(
+        top.contains("<option value=\"sorting\">"),
+        "the save dialog suggests the name"
+    );
+
+    // Its link carries the options: the view is focused and the config is current.
+    let rows = |page: &str| page.matches("<tr data-flat=").count();
+    let (status, loaded) = srv.page("/ui/top?f=sort%5C.");
+    assert_eq!(status, 200);
+    assert!(rows(&loaded) < rows(&top));
+    assert!(loaded.contains("focus=sort\\."));
+    let menu = config_menu(&loaded);
+    assert!(
+        menu.contains(
+            "<a class=\"config-entry current\" href=\"?f=sort%5C.\" data-config=\"sorting\""
+        ),
+        "{menu}"
+    );
+    assert!(menu.contains("<a class=\"config-entry\" href=\"?\" data-config=\"Default\""));
+
+    // Saving the same name again replaces the config.
+    let (status, _, _) = srv.request("POST", "/ui/saveconfig?h=runtime&config=sorting", "");
+    assert_eq!(status, 200);
+    let saved = std::fs::read_to_string(home.settings()).unwrap();
+    assert_eq!(saved.matches("\"name\"").count(), 1);
+    assert!(saved.contains("\"hide\": \"runtime\"") && !saved.contains("focus"));
+
+    let (status, _, _) = srv.request("DELETE", "/ui/deleteconfig?config=sorting", "");
+    assert_eq!(status, 200);
+    assert_eq!(
+        std::fs::read_to_string(home.settings()).unwrap(),
+        "{\n  \"configs\": []\n}"
+    );
+    let (_, after) = srv.page("/ui/top");
+    assert!(!config_menu(&after).contains("sorting"));
+}
+
+#[test]
+fn a_config_saved_by_pprof_is_listed_with_its_name_escaped() {
+    let home = ConfigHome::new("config-pprof");
+    std::fs::create_dir_all(home.settings().parent().unwrap()).unwrap();
+    // As `go tool pprof -http` writes it.
+    std::fs::write(
+        home.settings(),
+        "{\n  \"configs\": [\n    {\n      \"name\": \"\\u003cb\\u003ehot\\u003c/b\\u003e\",\n      \
+\"unit\": \"minimum\",\n      \"sort\": \"cum\",\n      \"nodecount\": -1,\n      \
+\"nodefraction\": 0.005,\n      \"edgefraction\": 0.001,\n      \"trim\": true,\n      \
+\"focus\": \"main\\\\.worker\"\n    }\n  ]\n}",
+    )
+    .unwrap();
+    let srv = Server::start_in(&[&input("cpu.pb.gz")], Some(&home.0));
+    let (status, page) = srv.page("/ui/flamegraph?si=samples");
+    assert_eq!(status, 200);
+    let menu = config_menu(&page);
+    assert!(!menu.contains("<b>hot"), "the name is escaped");
+    assert!(
+        menu.contains("href=\"?f=main%5C.worker&amp;si=samples&amp;sort=cum\" data-config=\"&lt;b&gt;hot&lt;/b&gt;\""),
+        "{menu}"
+    );
+    // A config saved here is added after pprof's, in pprof's format.
+    let (status, _, _) = srv.request("POST", "/ui/saveconfig?config=mine&i=gc", "");
+    assert_eq!(status, 200);
+    let saved = std::fs::read_to_string(home.settings()).unwrap();
+    assert!(
+        saved.contains("\"name\": \"\\u003cb\\u003ehot\\u003c/b\\u003e\""),
+        "{saved}"
+    );
+    assert!(
+        saved.ends_with("\"trim\": true,\n      \"ignore\": \"gc\"\n    }\n  ]\n}"),
+        "{saved}"
+    );
+}
+
+#[test]
+fn a_corrupt_settings_file_is_a_clear_error_and_left_alone() {
+    let home = ConfigHome::new("config-corrupt");
+    std::fs::create_dir_all(home.settings().parent().unwrap()).unwrap();
+    std::fs::write(
+        home.settings(),
+        "{\"configs\": [{\"name\": \"x\", \"trim\": \"yes\"}]}",
+    )
+    .unwrap();
+    let srv = Server::start_in(&[&input("cpu.pb.gz")], Some(&home.0));
+
+    let (status, _, body) = srv.request("POST", "/ui/saveconfig?config=y&f=main", "");
+    assert_eq!(status, 500);
+    let message = String::from_utf8_lossy(&body);
+    assert!(
+        message.starts_with("could not parse settings "),
+        "{message}"
+    );
+    assert!(message.contains("configs[0].trim"), "{message}");
+    let (status, _, _) = srv.request("DELETE", "/ui/deleteconfig?config=x", "");
+    assert_eq!(status, 500);
+    assert_eq!(
+        std::fs::read_to_string(home.settings()).unwrap(),
+        "{\"configs\": [{\"name\": \"x\", \"trim\": \"yes\"}]}"
+    );
+
+    // Views still render, with the problem in the menu.
+    let (status, page) = srv.page("/ui/top");
+    assert_eq!(status, 200);
+    assert!(config_menu(&page).contains("id=\"config-error\""));
+    assert!(config_menu(&page).contains("could not parse settings"));
+}
+
+#[test]
+fn bad_names_methods_and_origins_are_refused() {
+    let home = ConfigHome::new("config-refused");
+    let srv = Server::start_in(&[&input("cpu.pb.gz")], Some(&home.0));
+    let text = |r: (u16, String, Vec<u8>)| (r.0, String::from_utf8_lossy(&r.2).into_owned());
+
+    assert_eq!(
+        text(srv.request("POST", "/ui/saveconfig?f=main", "")),
+        (400, "invalid config name".into())
+    );
+    assert_eq!(
+        text(srv.request("POST", "/ui/saveconfig?config=a%0Ab", "")).0,
+        400
+    );
+    assert_eq!(
+        text(srv.request("DELETE", "/ui/deleteconfig?config=nope", "")),
+        (400, "config nope not found".into())
+    );
+    let (status, body) = text(srv.request("POST", "/ui/saveconfig?config=a&n=many", ""));
+    assert_eq!(status, 400);
+    assert!(
+        body.starts_with("error setting config field nodecount"),
+        "{body}"
+    );
+    let (status, head, _) = srv.get("/ui/saveconfig?config=a");
+    assert_eq!(status, 405, "saving needs POST");
+    assert!(head.contains("Allow: POST"));
+    assert_eq!(srv.request("POST", "/ui/top", "").0, 405);
+    let evil = "Origin: http://attacker.example\r\n";
+    assert_eq!(srv.request("POST", "/ui/saveconfig?config=a", evil).0, 403);
+    assert!(!home.settings().exists(), "nothing was written");
+    let own = format!("Origin: http://{}\r\n", srv.addr);
+    assert_eq!(srv.request("POST", "/ui/saveconfig?config=a", &own).0, 200);
+    assert_eq!(
+        srv.request("POST", "/ui/deleteconfig?config=a", &own).0,
+        200
+    );
+}
+
+#[test]
+fn an_unwritable_settings_directory_is_a_clear_error() {
+    let home = ConfigHome::new("config-unwritable");
+    // A file where the config directory should be: it cannot be created.
+    let blocked = home.0.join("not-a-dir");
+    std::fs::write(&blocked, "").unwrap();
+    let srv = Server::start_in(&[&input("cpu.pb.gz")], Some(&blocked));
+    let (status, _, body) = srv.request("POST", "/ui/saveconfig?config=a&f=main", "");
+    assert_eq!(status, 500);
+    let message = String::from_utf8_lossy(&body);
+    assert!(
+        message.starts_with("failed to create settings directory"),
+        "{message}"
+    );
+    let (status, page) = srv.page("/ui/top");
+    assert_eq!(status, 200, "views still work");
+    assert!(config_menu(&page).contains("Default"));
 }

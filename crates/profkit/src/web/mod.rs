@@ -1,6 +1,7 @@
 //! The web UI (`-http=[host]:port`): pprof's views (flame graph, top, graph, peek,
 //! source, download) served from the loaded profile, each computed on demand with the
-//! options in the page's URL.
+//! options in the page's URL, and pprof's Config menu, which saves those options under a
+//! name in pprof's settings file (shared with `go tool pprof -http`).
 //!
 //! Memory: one view renders at a time (the loaded profile sits behind a mutex that is
 //! held for the whole render), and a view without sample filters borrows the loaded
@@ -12,10 +13,13 @@
 //! It binds to 127.0.0.1 unless a host is given, and then answers loopback clients only.
 //! Every asset is embedded in the binary; pages load nothing from the network.
 
+mod config_menu;
 mod page;
 mod server;
+mod settings;
 mod views;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -40,6 +44,8 @@ pub struct State {
     pub config: Config,
     /// The profile was loaded with `-diff_base`.
     pub diff: bool,
+    /// pprof's settings file, where the Config menu's configurations are saved.
+    settings: config_menu::SettingsFile,
     /// Recently rendered views: the profile never changes, so a view is a function of
     /// its URL.
     cache: Mutex<ResponseCache>,
@@ -173,6 +179,7 @@ pub fn serve(
         profile: Mutex::new(profile),
         config,
         diff,
+        settings: config_menu::SettingsFile::new(settings::location()),
         cache: Mutex::new(ResponseCache::default()),
         renders: Some(renders),
     });
@@ -181,12 +188,7 @@ pub fn serve(
     let _ = std::thread::Builder::new()
         .name("warm-up".into())
         .spawn(move || {
-            let req = Request {
-                method: "GET".into(),
-                path: "/ui/flamegraph".into(),
-                raw_query: String::new(),
-                query: Vec::new(),
-            };
+            let req = Request::new("GET", "/ui/flamegraph", "");
             route(&warm, &req);
         });
     let serving = Arc::clone(&state);
@@ -215,11 +217,18 @@ fn sample_types_only(p: &Profile) -> Profile {
     out
 }
 
-/// Answers one request, from the cache when the same URL was rendered recently (the
-/// profile never changes, so a view is a function of its URL).
+/// Answers one request: a view from the cache when the same URL was rendered recently
+/// (the profile never changes, so a view is a function of its URL), with the Config menu
+/// filled in; a Config menu action directly.
 fn route(state: &State, req: &Request) -> Response {
-    if req.path == "/ui/download" {
-        return render_on_render_thread(state, req);
+    match req.path.as_str() {
+        "/ui/saveconfig" => return config_menu::save(state, req),
+        "/ui/deleteconfig" => return config_menu::delete(state, req),
+        _ if req.method != "GET" && req.method != "HEAD" => {
+            return Response::method_not_allowed("GET, HEAD")
+        }
+        "/ui/download" => return render_on_render_thread(state, req),
+        _ => {}
     }
     let path = if req.path == "/ui/" {
         "/ui/flamegraph"
@@ -242,8 +251,12 @@ fn route(state: &State, req: &Request) -> Response {
     // A response no longer in the cache and waited for by no one else is moved out, not
     // copied.
     match Arc::try_unwrap(cell) {
-        Ok(once) => once.into_inner(),
-        Err(cell) => cell.get().cloned(),
+        Ok(once) => once
+            .into_inner()
+            .map(|r| config_menu::fill(state, req, Cow::Owned(r))),
+        Err(cell) => cell
+            .get()
+            .map(|r| config_menu::fill(state, req, Cow::Borrowed(r))),
     }
     .unwrap_or_else(|| Response::text(500, "the view could not be rendered"))
 }

@@ -8,6 +8,10 @@ use super::State;
 
 const UI_CSS: &str = include_str!("../../assets/ui.css");
 const UI_JS: &str = include_str!("../../assets/ui.js");
+/// Style of the Config menu and its dialogs.
+const CONFIG_CSS: &str = include_str!("config_menu.css");
+/// Script of the Config menu: the save and delete dialogs.
+const CONFIG_JS: &str = include_str!("config_menu.js");
 
 /// Escapes `s` for HTML text and attribute values.
 pub fn escape(s: &str) -> String {
@@ -67,7 +71,7 @@ pub fn render(state: &State, req: &Request, page: &Page) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <link rel=\"icon\" href=\"data:,\">\n\
-<title>{} {} \u{2014} profkit</title>\n<style>{UI_CSS}{}</style>\n</head>\n\
+<title>{} {} \u{2014} profkit</title>\n<style>{UI_CSS}{CONFIG_CSS}{}</style>\n</head>\n\
 <body data-view=\"{}\">\n<header class=\"bar\">\n<a class=\"brand\" href=\"./{q}\">profkit</a>\n<nav id=\"views\">",
         escape(file),
         escape(title),
@@ -86,6 +90,8 @@ pub fn render(state: &State, req: &Request, page: &Page) -> String {
         );
     }
     out.push_str("<a id=\"view-download\" href=\"./download\">Download</a></nav>\n");
+    out.push_str(super::config_menu::MARK);
+    out.push('\n');
 
     let types = &state.sample_types.sample_types;
     if !types.is_empty() {
@@ -157,6 +163,7 @@ from the base profile. Flame graph widths show the new profile; red grew, blue s
     out.push_str(page.body);
     out.push_str("\n</main>\n<script>");
     out.push_str(UI_JS);
+    out.push_str(CONFIG_JS);
     out.push_str("</script>\n</body>\n</html>\n");
     out
 }

@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 server on `std::net`: one thread per connection, one request per
-//! connection, GET and HEAD only. The web UI needs nothing more, and it keeps the
-//! binary free of an async runtime.
+//! connection; GET and HEAD, and POST and DELETE with a small form body at most (for the
+//! Config menu), from the server's own pages only. The web UI needs nothing more, and it
+//! keeps the binary free of an async runtime.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -10,10 +11,13 @@ use std::time::Duration;
 /// Longest request head (request line and headers) accepted.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// Longest request body accepted.
+const MAX_BODY: usize = 64 * 1024;
+
 /// A parsed request: its method, path and decoded query parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    /// `GET` or `HEAD`.
+    /// `GET`, `HEAD`, `POST` or `DELETE`.
     pub method: String,
     /// The path, without the query.
     pub path: String,
@@ -21,9 +25,42 @@ pub struct Request {
     pub raw_query: String,
     /// Decoded query parameters, in order.
     pub query: Vec<(String, String)>,
+    /// Decoded parameters of an `application/x-www-form-urlencoded` body, in order.
+    pub form: Vec<(String, String)>,
+    /// The `Host` header, if sent.
+    pub host: Option<String>,
+    /// The `Origin` header, if sent.
+    pub origin: Option<String>,
 }
 
 impl Request {
+    /// A request without body or headers, for `method` and `path?raw_query`.
+    pub fn new(method: &str, path: &str, raw_query: &str) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            raw_query: raw_query.into(),
+            query: url::form_urlencoded::parse(raw_query.as_bytes())
+                .into_owned()
+                .collect(),
+            form: Vec::new(),
+            host: None,
+            origin: None,
+        }
+    }
+
+    /// Whether the request changes state and comes from a page of another site: its
+    /// `Origin` is not this server (`http://` and its `Host`).
+    pub fn is_cross_origin(&self) -> bool {
+        match (&self.origin, &self.host) {
+            (None, _) => false,
+            (Some(origin), Some(host)) => !origin
+                .strip_prefix("http://")
+                .is_some_and(|o| o.eq_ignore_ascii_case(host)),
+            (Some(_), None) => true,
+        }
+    }
+
     /// The first value of query parameter `name`, or `""`.
     pub fn param(&self, name: &str) -> &str {
         self.query
@@ -77,6 +114,13 @@ impl Response {
         }
     }
 
+    /// A 405 response naming the methods allowed.
+    pub fn method_not_allowed(allow: &str) -> Response {
+        let mut resp = Response::text(405, "method not allowed");
+        resp.headers.push(("Allow", allow.to_string()));
+        resp
+    }
+
     /// A redirect to `location` (relative to the request's URL).
     pub fn redirect(status: u16, location: String) -> Response {
         Response {
@@ -87,11 +131,12 @@ impl Response {
     }
 }
 
-/// Parses the request head read from `r`.
+/// Parses the request (head, and body if any) read from `r`.
 pub fn read_request(r: &mut impl BufRead) -> Result<Request, String> {
     let mut head = Vec::new();
     let mut line = Vec::new();
     let mut first = String::new();
+    let mut headers: Vec<(String, String)> = Vec::new();
     loop {
         line.clear();
         let n = r
@@ -114,8 +159,42 @@ pub fn read_request(r: &mut impl BufRead) -> Result<Request, String> {
             }
         } else if line == b"\r\n" || line == b"\n" {
             break;
+        } else if let Some((k, v)) = String::from_utf8_lossy(&line).split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    if header("transfer-encoding").is_some() {
+        return Err("request bodies with a transfer encoding are not supported".into());
+    }
+    let length = match header("content-length") {
+        None => 0,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| format!("invalid Content-Length {v:?}"))?,
+    };
+    if length > MAX_BODY {
+        return Err(format!("request body too large ({length} bytes)"));
+    }
+    let mut body = vec![0; length];
+    r.read_exact(&mut body)
+        .map_err(|e| format!("reading request body: {e}"))?;
+    let is_form = header("content-type").is_some_and(|t| {
+        t.split(';').next().is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    });
+    let form = if is_form {
+        url::form_urlencoded::parse(&body).into_owned().collect()
+    } else {
+        Vec::new()
+    };
     let mut parts = first.split_ascii_whitespace();
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return Err(format!("malformed request line {first:?}"));
@@ -129,6 +208,9 @@ pub fn read_request(r: &mut impl BufRead) -> Result<Request, String> {
         path: path.to_string(),
         raw_query: raw_query.to_string(),
         query,
+        form,
+        host: header("host"),
+        origin: header("origin"),
     })
 }
 
@@ -217,8 +299,10 @@ where
     let head_only = req.method == "HEAD";
     let resp = if loopback_only && !peer.is_some_and(|p| is_loopback(p.ip())) {
         Response::text(403, "permission denied")
-    } else if req.method != "GET" && !head_only {
-        Response::text(405, "method not allowed")
+    } else if !matches!(req.method.as_str(), "GET" | "HEAD" | "POST" | "DELETE") {
+        Response::method_not_allowed("GET, HEAD, POST, DELETE")
+    } else if req.method != "GET" && !head_only && req.is_cross_origin() {
+        Response::text(403, "cross-origin request refused")
     } else {
         handler(&req)
     };
@@ -238,6 +322,30 @@ mod tests {
         assert_eq!(req.param("f"), "main\\.run");
         assert_eq!(req.param("si"), "alloc space");
         assert_eq!(req.param("missing"), "");
+    }
+
+    #[test]
+    fn form_body_and_origin_are_read() {
+        let raw = b"POST /ui/saveconfig?config=a HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\
+Origin: http://127.0.0.1:9\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+Content-Length: 7\r\n\r\nf=x%2By";
+        let req = read_request(&mut &raw[..]).unwrap();
+        assert_eq!(req.form, [("f".to_string(), "x+y".to_string())]);
+        assert!(!req.is_cross_origin());
+        let mut other = req.clone();
+        other.origin = Some("http://evil.example".into());
+        assert!(other.is_cross_origin());
+    }
+
+    #[test]
+    fn oversized_or_chunked_bodies_are_refused() {
+        let big = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
+        assert!(read_request(&mut big.as_bytes()).is_err());
+        let chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert!(read_request(&mut &chunked[..]).is_err());
     }
 
     #[test]

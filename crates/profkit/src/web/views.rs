@@ -513,6 +513,7 @@ mod tests {
             profile: Mutex::new(p),
             config: Config::default(),
             diff: false,
+            settings: super::super::config_menu::SettingsFile::new(Err("none in tests".into())),
             cache: Mutex::default(),
             renders: None,
         }
@@ -527,6 +528,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..Request::new("GET", path, "")
         }
     }
 
