@@ -5,6 +5,10 @@
 //! `PROFKIT_BENCH_DATA` to their folder (default `target/benchdata`).
 
 use std::path::PathBuf;
+
+/// The allocator profkit runs with, so that the figures are the binary's.
+#[global_allocator]
+static ALLOC: hugealloc::HugePages = hugealloc::HugePages;
 use std::time::{Duration, Instant};
 
 /// CPU time (user + system) of this process so far, from /proc (10 ms resolution);

@@ -19,6 +19,8 @@ pub(crate) struct LabelSets {
     offsets: Vec<u32>,
     /// Recently interned sets, `(hash, id)` by the low bits of their hash.
     recent: Box<[(u32, u32)]>,
+    /// The set interned last (consecutive samples often share their labels).
+    last: u32,
 }
 
 /// Number of entries of [`LabelSets::recent`] (a power of two; 128 KiB of cache).
@@ -56,6 +58,7 @@ impl LabelSets {
             labels: Vec::new(),
             offsets: vec![0, 0],
             recent: vec![VACANT; RECENT].into_boxed_slice(),
+            last: 0,
         }
     }
 
@@ -82,16 +85,21 @@ impl LabelSets {
         if labels.is_empty() {
             return 0;
         }
+        if self.get(self.last) == labels {
+            return self.last;
+        }
         let h = hash(labels);
         let slot = h as usize & (RECENT - 1);
         let (seen, id) = self.recent[slot];
         if seen == h && self.get(id) == labels {
+            self.last = id;
             return id;
         }
         let id = self.len() as u32;
         self.labels.extend_from_slice(labels);
         self.offsets.push(self.labels.len() as u32);
         self.recent[slot] = (h, id);
+        self.last = id;
         id
     }
 

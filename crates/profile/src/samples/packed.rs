@@ -116,7 +116,7 @@ impl PackedU32s {
     #[inline]
     pub(crate) fn push(&mut self, v: u32) {
         if (v as u64) >> self.width != 0 {
-            self.widen(bits_for(v));
+            self.widen_for(v);
         }
         let bit = self.len * self.width as usize;
         let need = (bit + self.width as usize).div_ceil(64) + 1;
@@ -134,7 +134,7 @@ impl PackedU32s {
         }
         let any = values.iter().fold(0, |a, &v| a | v);
         if (any as u64) >> self.width != 0 {
-            self.widen(bits_for(any));
+            self.widen_for(any);
         }
         let w = self.width as usize;
         let start = self.len * w;
@@ -185,6 +185,16 @@ impl PackedU32s {
                 v,
             );
         }
+    }
+
+    /// Widens the elements so that `v` fits. Once the array is large, where each
+    /// widening rewrites much, it takes a bit more than needed: values grow steadily as
+    /// they are appended (location ids in order of first use), so the spare bit
+    /// usually spares the next rewrite.
+    #[cold]
+    fn widen_for(&mut self, v: u32) {
+        let spare = (self.len >= 1 << 20) as u32;
+        self.widen((bits_for(v) + spare).min(32));
     }
 
     /// Stores every element in `width` bits from now on (more than now).
