@@ -51,7 +51,7 @@ pub fn parse_with(data: &[u8], options: &ParseOptions) -> Result<Profile> {
 }
 
 /// Bytes of inflated profile handed from the inflating thread to the decoder at a time.
-const STREAM_CHUNK: usize = 1 << 20;
+const STREAM_CHUNK: usize = 1 << 18;
 
 /// Parses a gzipped profile.proto from `reader`, inflating on a second thread while
 /// the first decodes what has arrived, and never holding the compressed input or the

@@ -14,7 +14,7 @@ use crate::samples::Samples;
 use crate::strings::{StrId, StringTable};
 
 /// Maps the ids of one entity table to dense indices.
-enum IdMap {
+pub(super) enum IdMap {
     Dense(Vec<u32>),
     Sparse(HashMap<u64, u32>),
 }
@@ -23,7 +23,10 @@ impl IdMap {
     const NONE: u32 = u32::MAX;
 
     /// Builds the map for entities with these ids; fails on a zero or repeated id.
-    fn new(ids: impl ExactSizeIterator<Item = u64> + Clone, what: &str) -> Result<IdMap> {
+    pub(super) fn new(
+        ids: impl ExactSizeIterator<Item = u64> + Clone,
+        what: &str,
+    ) -> Result<IdMap> {
         let count = ids.len();
         let max = ids.clone().max().unwrap_or(0);
         let mut map = if max <= (count as u64) * 2 + 16 {
@@ -46,8 +49,9 @@ impl IdMap {
         Ok(map)
     }
 
+    /// The index of the entity with id `id`.
     #[inline]
-    fn get(&self, id: u64) -> Option<u32> {
+    pub(super) fn get(&self, id: u64) -> Option<u32> {
         let index = match self {
             IdMap::Dense(v) => *v.get(id as usize)?,
             IdMap::Sparse(m) => *m.get(&id)?,
@@ -277,11 +281,11 @@ pub(crate) fn canonical_label_order(labels: &mut [Label], strings: &StringTable)
 }
 
 #[inline]
-fn str_id(v: u64) -> StrId {
+pub(super) fn str_id(v: u64) -> StrId {
     StrId(v.min(u32::MAX as u64) as u32)
 }
 
-fn value_type(mut r: Reader<'_>) -> Result<ValueType> {
+pub(super) fn value_type(mut r: Reader<'_>) -> Result<ValueType> {
     let mut vt = ValueType::default();
     while !r.is_empty() {
         let (f, _, v) = r.field()?;
@@ -294,7 +298,7 @@ fn value_type(mut r: Reader<'_>) -> Result<ValueType> {
     Ok(vt)
 }
 
-fn mapping(mut r: Reader<'_>) -> Result<Mapping> {
+pub(super) fn mapping(mut r: Reader<'_>) -> Result<Mapping> {
     let mut m = Mapping::default();
     while !r.is_empty() {
         let (f, _, v) = r.field()?;
@@ -316,7 +320,7 @@ fn mapping(mut r: Reader<'_>) -> Result<Mapping> {
     Ok(m)
 }
 
-fn function(mut r: Reader<'_>) -> Result<Function> {
+pub(super) fn function(mut r: Reader<'_>) -> Result<Function> {
     let mut func = Function::default();
     while !r.is_empty() {
         let (f, _, v) = r.field()?;
@@ -336,12 +340,31 @@ fn function(mut r: Reader<'_>) -> Result<Function> {
 /// Decodes a location; its lines are gathered in `lines` (scratch space reused across
 /// locations) and copied out in one allocation of the exact size.
 fn location(
-    mut r: Reader<'_>,
+    r: Reader<'_>,
     mappings: &IdMap,
     functions: &IdMap,
     lines: &mut Vec<Line>,
 ) -> Result<Location> {
     let at = r.offset();
+    let (mut loc, mapping_id) = location_with(r, lines, |function_id| {
+        functions.get(function_id).ok_or_else(|| {
+            Error::new(format!(
+                "location at byte offset {at} has a line with function id {function_id}, which does not exist"
+            ))
+        })
+    })?;
+    // pprof leaves a location whose mapping id resolves to nothing without a mapping.
+    loc.mapping = mappings.get(mapping_id);
+    Ok(loc)
+}
+
+/// Decodes a location, each line's function id through `function`; returns it (without
+/// its mapping) and its mapping id.
+pub(super) fn location_with(
+    mut r: Reader<'_>,
+    lines: &mut Vec<Line>,
+    mut function: impl FnMut(u64) -> Result<u32>,
+) -> Result<(Location, u64)> {
     lines.clear();
     let mut loc = Location::default();
     let mut mapping_id = 0;
@@ -364,11 +387,7 @@ fn location(
                         _ => {}
                     }
                 }
-                line.function = functions.get(function_id).ok_or_else(|| {
-                    Error::new(format!(
-                        "location at byte offset {at} has a line with function id {function_id}, which does not exist"
-                    ))
-                })?;
+                line.function = function(function_id)?;
                 lines.push(line);
             }
             5 => loc.is_folded = wire::int(v, "location.is_folded")? != 0,
@@ -376,9 +395,7 @@ fn location(
         }
     }
     loc.lines = lines.as_slice().to_vec();
-    // pprof leaves a location whose mapping id resolves to nothing without a mapping.
-    loc.mapping = mappings.get(mapping_id);
-    Ok(loc)
+    Ok((loc, mapping_id))
 }
 
 fn label(mut r: Reader<'_>) -> Result<Label> {

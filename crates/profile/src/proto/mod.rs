@@ -3,6 +3,7 @@
 mod decode;
 mod encode;
 mod stream;
+mod tables;
 pub mod wire;
 
 pub(crate) use decode::{canonical_label_order, split_concatenated};

@@ -14,9 +14,8 @@
 //! [`Unsupported`], and the caller decodes the whole input the ordinary way, which
 //! also words the error as usual.
 
-use std::collections::HashMap;
-
-use super::decode::{canonical_label_order, decode};
+use super::decode::canonical_label_order;
+use super::tables::TableFields;
 use super::wire::{self, LEN};
 use crate::model::{Label, Profile};
 use crate::samples::Samples;
@@ -30,8 +29,8 @@ pub struct Unsupported;
 pub struct StreamDecoder {
     /// Bytes received but not yet decoded (at most one incomplete field).
     pending: Vec<u8>,
-    /// Every top-level field but the samples, verbatim.
-    tables: Vec<u8>,
+    /// Every top-level field but the samples, decoded as they come.
+    tables: TableFields,
     /// The samples so far: location *ids*, labels in input order.
     samples: Samples,
     /// Values per sample, once a sample was seen.
@@ -59,7 +58,7 @@ impl StreamDecoder {
     pub fn new() -> StreamDecoder {
         StreamDecoder {
             pending: Vec::new(),
-            tables: Vec::new(),
+            tables: TableFields::default(),
             samples: Samples::new(0),
             width: None,
             max_label_string: 0,
@@ -121,7 +120,9 @@ impl StreamDecoder {
                     if field == 6 && wire_type == LEN {
                         self.has_strings = true;
                     }
-                    self.tables.extend_from_slice(&data[pos..end]);
+                    self.tables
+                        .field(&data[pos..end])
+                        .map_err(|_| Unsupported)?;
                 }
             }
             pos = end;
@@ -190,7 +191,7 @@ impl StreamDecoder {
         if !self.pending.is_empty() || (self.tables.is_empty() && self.samples.is_empty()) {
             return Err(Unsupported);
         }
-        let mut p = decode(&self.tables).map_err(|_| Unsupported)?;
+        let (mut p, location_ids) = self.tables.finish().map_err(|_| Unsupported)?;
         let mut samples = self.samples;
         let width = p.sample_types.len();
         if !samples.is_empty() && self.width != Some(width) {
@@ -201,9 +202,7 @@ impl StreamDecoder {
             return Err(Unsupported);
         }
         // Location ids to indices.
-        let max_id = p.locations.iter().map(|l| l.id).max().unwrap_or(0);
         let count = p.locations.len() as u32;
-        let max_index = count.saturating_sub(1);
         let ids_are_positions = p
             .locations
             .iter()
@@ -213,26 +212,9 @@ impl StreamDecoder {
         // are positions.
         let mapped = if ids_are_positions {
             (samples.frame_count() == 0 || self.max_frame < count).then_some(())
-        } else if max_id <= (p.locations.len() as u64) * 2 + 16 {
-            let mut index = vec![u32::MAX; max_id as usize + 1];
-            for (i, l) in p.locations.iter().enumerate() {
-                index[l.id as usize] = i as u32;
-            }
-            samples.map_locations(max_index, |frame| {
-                index
-                    .get(frame.wrapping_add(1) as usize)
-                    .copied()
-                    .filter(|&i| i != u32::MAX)
-            })
         } else {
-            let index: HashMap<u64, u32> = p
-                .locations
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (l.id, i as u32))
-                .collect();
-            samples.map_locations(max_index, |frame| {
-                index.get(&(frame.wrapping_add(1) as u64)).copied()
+            samples.map_locations(count.saturating_sub(1), |frame| {
+                location_ids.get(frame.wrapping_add(1) as u64)
             })
         };
         mapped.ok_or(Unsupported)?;
@@ -455,7 +437,68 @@ mod tests {
             assert_eq!(p.locations, whole.locations);
             assert_eq!(p.functions, whole.functions);
             assert_eq!(p.mappings, whole.mappings);
+            assert_eq!(p.sample_types, whole.sample_types);
+            assert_eq!(p.comments, whole.comments);
+            assert_eq!(
+                (p.period_type, p.period, p.time_nanos, p.duration_nanos),
+                (
+                    whole.period_type,
+                    whole.period,
+                    whole.time_nanos,
+                    whole.duration_nanos
+                )
+            );
             assert!(p.samples.iter().any(|s| !s.labels.is_empty()));
+        }
+    }
+
+    /// Streams `bytes` in 1000-byte chunks.
+    fn stream(bytes: &[u8]) -> Result<Profile, Unsupported> {
+        let mut d = StreamDecoder::new();
+        for c in bytes.chunks(1000) {
+            d.feed(c)?;
+        }
+        d.finish()
+    }
+
+    #[test]
+    fn ids_that_are_not_positions_are_resolved_like_the_whole_decode() {
+        let mut p = decode(&sample_profile()).expect("decode");
+        let n = p.locations.len() as u64;
+        for (i, l) in p.locations.iter_mut().enumerate() {
+            l.id = (n - i as u64) * 10 + 3;
+        }
+        for (i, f) in p.functions.iter_mut().enumerate() {
+            f.id = 1000 + 7 * i as u64;
+        }
+        for (i, m) in p.mappings.iter_mut().enumerate() {
+            m.id = 50 - i as u64;
+        }
+        let bytes = crate::proto::encode(&p);
+        let whole = decode(&bytes).expect("decode");
+        let streamed = stream(&bytes).expect("stream");
+        assert_eq!(streamed.samples, whole.samples);
+        assert_eq!(streamed.locations, whole.locations);
+        assert_eq!(streamed.functions, whole.functions);
+        assert_eq!(streamed.mappings, whole.mappings);
+    }
+
+    #[test]
+    fn invalid_tables_are_left_to_the_ordinary_path() {
+        let good = decode(&sample_profile()).expect("decode");
+        let mut dup = good.clone();
+        let id = dup.functions[0].id;
+        dup.functions[1].id = id;
+        let mut zero = good.clone();
+        zero.locations[0].id = 0;
+        let mut cases: Vec<Vec<u8>> = [dup, zero].iter().map(crate::proto::encode).collect();
+        // drop_frames (field 7) naming a string past the end of the table.
+        let mut bad_string = crate::proto::encode(&good);
+        bad_string.extend_from_slice(&[0x38, 0x80, 0x80, 0x40]);
+        cases.push(bad_string);
+        for bytes in cases {
+            assert!(decode(&bytes).is_err());
+            assert!(stream(&bytes).is_err());
         }
     }
 

@@ -1,0 +1,135 @@
+//! The tables of a profile.proto message (everything but its samples) decoded one
+//! top-level field at a time, as they arrive, for the streaming decoder.
+//!
+//! Locations come before the functions they refer to, so they are decoded with raw
+//! function and mapping ids, resolved once every table is in. The result, and what is
+//! accepted, is what [`decode`](super::decode) makes of the same fields; its error
+//! messages are not, since the streaming decoder hands any input it fails on to the
+//! ordinary path, which words the error.
+
+use super::decode::{function, location_with, mapping, str_id, value_type, IdMap};
+use super::wire::{self, Reader};
+use crate::error::{Error, Result};
+use crate::model::{Line, Profile};
+use crate::strings::StrId;
+
+/// The tables decoded so far; see the module documentation.
+#[derive(Default)]
+pub(super) struct TableFields {
+    /// The profile being built, without samples; its locations hold raw ids.
+    profile: Profile,
+    /// Number of string table entries seen, the empty first one included.
+    strings_seen: usize,
+    /// Scratch space for the lines of one location.
+    lines: Vec<Line>,
+    /// Whether any field arrived.
+    any: bool,
+}
+
+/// A raw id as stored until the tables are complete.
+fn raw_id(id: u64) -> Result<u32> {
+    u32::try_from(id).map_err(|_| Error::new(format!("id {id} beyond 32 bits")))
+}
+
+impl TableFields {
+    /// Whether any field arrived.
+    pub(super) fn is_empty(&self) -> bool {
+        !self.any
+    }
+
+    /// Decodes one complete top-level field other than a sample, key included.
+    pub(super) fn field(&mut self, field: &[u8]) -> Result<()> {
+        self.any = true;
+        let mut r = Reader::new(field, 0);
+        let (number, _, value) = r.field()?;
+        let p = &mut self.profile;
+        match number {
+            1 => {
+                let vt = value_type(r.nested(wire::bytes(value, "sample_type")?))?;
+                p.sample_types.push(vt);
+            }
+            3 => p
+                .mappings
+                .push(mapping(r.nested(wire::bytes(value, "mapping")?))?),
+            4 => {
+                let fields = r.nested(wire::bytes(value, "location")?);
+                let (mut loc, mapping_id) = location_with(fields, &mut self.lines, raw_id)?;
+                loc.mapping = match mapping_id {
+                    0 => None,
+                    id => Some(raw_id(id)?),
+                };
+                p.locations.push(loc);
+            }
+            5 => p
+                .functions
+                .push(function(r.nested(wire::bytes(value, "function")?))?),
+            6 => {
+                let (bytes, _) = wire::bytes(value, "string_table")?;
+                if self.strings_seen == 0 {
+                    if !bytes.is_empty() {
+                        return Err(Error::new("string_table[0] must be ''"));
+                    }
+                } else {
+                    match std::str::from_utf8(bytes) {
+                        Ok(s) => p.strings.push(s),
+                        Err(_) => p.strings.push(&String::from_utf8_lossy(bytes)),
+                    };
+                }
+                self.strings_seen += 1;
+            }
+            7 => p.drop_frames = str_id(wire::int(value, "drop_frames")?),
+            8 => p.keep_frames = str_id(wire::int(value, "keep_frames")?),
+            9 => p.time_nanos = wire::int(value, "time_nanos")? as i64,
+            10 => p.duration_nanos = wire::int(value, "duration_nanos")? as i64,
+            11 => p.period_type = value_type(r.nested(wire::bytes(value, "period_type")?))?,
+            12 => p.period = wire::int(value, "period")? as i64,
+            13 => {
+                let comments = &mut p.comments;
+                r.for_each_int(value, |v| comments.push(str_id(v)))?
+            }
+            14 => p.default_sample_type = str_id(wire::int(value, "default_sample_type")?),
+            15 => p.doc_url = str_id(wire::int(value, "doc_url")?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Checks every reference, resolves the raw ids, and returns the profile (without
+    /// samples) and the index of each location id.
+    pub(super) fn finish(self) -> Result<(Profile, IdMap)> {
+        let mut p = self.profile;
+        let nstrings = p.strings.len();
+        let out_of_range = |id: StrId| id.index() >= nstrings;
+        let mut ids = [
+            p.drop_frames,
+            p.keep_frames,
+            p.default_sample_type,
+            p.doc_url,
+        ]
+        .into_iter()
+        .chain(p.comments.iter().copied())
+        .chain([p.period_type.ty, p.period_type.unit])
+        .chain(p.sample_types.iter().flat_map(|vt| [vt.ty, vt.unit]))
+        .chain(p.mappings.iter().flat_map(|m| [m.filename, m.build_id]))
+        .chain(
+            p.functions
+                .iter()
+                .flat_map(|f| [f.name, f.system_name, f.filename]),
+        );
+        if ids.any(out_of_range) {
+            return Err(Error::new("string index out of range"));
+        }
+        let mapping_ids = IdMap::new(p.mappings.iter().map(|m| m.id), "mapping")?;
+        let function_ids = IdMap::new(p.functions.iter().map(|f| f.id), "function")?;
+        for loc in &mut p.locations {
+            loc.mapping = loc.mapping.and_then(|id| mapping_ids.get(id as u64));
+            for line in &mut loc.lines {
+                line.function = function_ids
+                    .get(line.function as u64)
+                    .ok_or_else(|| Error::new("line refers to a missing function"))?;
+            }
+        }
+        let location_ids = IdMap::new(p.locations.iter().map(|l| l.id), "location")?;
+        Ok((p, location_ids))
+    }
+}
