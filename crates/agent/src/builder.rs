@@ -359,7 +359,7 @@ impl ProfileBuilder {
             id: i as u64 + 1,
             mapping,
             address: pc,
-            lines,
+            lines: lines.into(),
             is_folded: false,
         });
         self.locations.insert(pc, i);

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Function, Label, Line, Location, Profile};
+use crate::model::{Function, Label, Line, Lines, Location, Profile};
 use crate::strings::StrId;
 use crate::units::scaled_label;
 
@@ -61,11 +61,11 @@ impl Profile {
                         let location = self.locations.len() as u32;
                         self.locations.push(Location {
                             id: next_location_id,
-                            lines: vec![Line {
+                            lines: Lines::from_buf([Line {
                                 function,
                                 line: 0,
                                 column: 0,
-                            }],
+                            }]),
                             ..Location::default()
                         });
                         next_location_id += 1;

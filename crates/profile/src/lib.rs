@@ -31,7 +31,7 @@ pub mod units;
 pub use error::{Error, Result};
 pub use filter::NameMatches;
 pub use merge::merge;
-pub use model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
+pub use model::{Function, Label, Line, Lines, Location, Mapping, Profile, ValueType};
 pub use parse::{
     gunzip, is_gzip, parse, parse_gzip_stream, parse_uncompressed, parse_with, ParseOptions,
     DEFAULT_MAX_DECOMPRESSED,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Error, Result};
-use crate::model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
+use crate::model::{Function, Label, Line, Lines, Location, Mapping, Profile, ValueType};
 use crate::samples::Stack;
 use crate::strings::StrId;
 
@@ -504,7 +504,7 @@ impl Merger {
                     id: index as u64 + 1,
                     mapping,
                     address,
-                    lines: lines.clone(),
+                    lines: Lines::from_slice(&lines),
                     is_folded: loc.is_folded,
                 });
                 self.locations.insert(hash, index);

@@ -69,6 +69,10 @@ pub struct Line {
     pub column: i64,
 }
 
+/// The source lines of a [`Location`]: most locations have one, which is kept inline
+/// (no allocation of its own); inlined frames spill to the heap.
+pub type Lines = smallvec::SmallVec<[Line; 1]>;
+
 /// A program counter, with the source lines it maps to; the last line is the caller,
 /// the ones before it are inlined into it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,7 +84,7 @@ pub struct Location {
     /// Instruction address (0 when unknown).
     pub address: u64,
     /// Source frames at this address, innermost (inlined callee) first.
-    pub lines: Vec<Line>,
+    pub lines: Lines,
     /// Several distinct functions were folded into this location (identical code folding).
     pub is_folded: bool,
 }

@@ -44,7 +44,8 @@ fn profile_with(types: &[&str], names: &[&str]) -> Profile {
                 function: i as u32,
                 line: 10,
                 column: 0,
-            }],
+            }]
+            .into(),
             is_folded: false,
         });
     }

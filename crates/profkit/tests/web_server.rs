@@ -249,7 +249,8 @@ fn names_from_the_profile_are_escaped_in_every_view() {
                 function: i as u32,
                 line: 0,
                 column: 0,
-            }],
+            }]
+            .into(),
             ..Default::default()
         });
     }

@@ -79,7 +79,8 @@ pub fn print_top_proto(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
                 function: f,
                 line: info.lineno,
                 column: info.columnno,
-            }],
+            }]
+            .into(),
             is_folded: false,
         });
         let n = g.node(id);

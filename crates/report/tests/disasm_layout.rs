@@ -121,7 +121,8 @@ fn profile() -> Profile {
                 function,
                 line,
                 column: 0,
-            }],
+            }]
+            .into(),
             is_folded: false,
         });
         (id - 1) as u32

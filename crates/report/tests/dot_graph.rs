@@ -30,7 +30,8 @@ fn profile_with(samples: &[SampleSpec]) -> Profile {
                 function: i as u32,
                 line: 10 * (i as i64 + 1),
                 column: 0,
-            }],
+            }]
+            .into(),
             ..Location::default()
         });
     }

@@ -23,7 +23,8 @@ fn profile(names: &[&str], samples: &[(&[u32], i64)]) -> Profile {
                 function: i as u32,
                 line: 0,
                 column: 0,
-            }],
+            }]
+            .into(),
             ..Location::default()
         });
     }

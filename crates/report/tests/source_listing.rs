@@ -68,7 +68,8 @@ fn listed_profile() -> Profile {
                 function,
                 line,
                 column: 0,
-            }],
+            }]
+            .into(),
             ..Location::default()
         });
     }

@@ -255,11 +255,12 @@ fn symbolize_mapping(
             continue;
         }
         if let Some(&f) = lines.get(&l.address) {
-            l.lines = vec![Line {
+            l.lines = [Line {
                 function: f,
                 line: 0,
                 column: 0,
-            }];
+            }]
+            .into();
         }
     }
     Ok(())

@@ -409,7 +409,7 @@ fn local_symbolize(p: &mut Profile, options: &SymbolizeOptions, report: &mut Rep
                 });
             }
             let loc = &mut p.locations[li as usize];
-            loc.lines = lines;
+            loc.lines = lines.into();
             loc.is_folded = false;
             let m = &mut p.mappings[midx];
             m.has_functions |= flags[0];

@@ -232,7 +232,7 @@ impl Builder {
                 id: i as u64 + 1,
                 mapping,
                 address,
-                lines,
+                lines: lines.into(),
                 is_folded: false,
             });
         }

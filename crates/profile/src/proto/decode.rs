@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::wire::{self, Reader, Value};
 use crate::error::{Error, Result};
-use crate::model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
+use crate::model::{Function, Label, Line, Lines, Location, Mapping, Profile, ValueType};
 use crate::samples::Samples;
 use crate::strings::{StrId, StringTable};
 
@@ -394,7 +394,7 @@ pub(super) fn location_with(
             _ => {}
         }
     }
-    loc.lines = lines.as_slice().to_vec();
+    loc.lines = Lines::from_slice(lines);
     Ok((loc, mapping_id))
 }
 

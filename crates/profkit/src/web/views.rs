@@ -475,7 +475,8 @@ mod tests {
                 function: 0,
                 line: 3,
                 column: 0,
-            }],
+            }]
+            .into(),
             ..Location::default()
         });
         p.samples.push(&[5], &[0], &[]);
@@ -498,7 +499,8 @@ mod tests {
                 function: 1,
                 line: 9,
                 column: 0,
-            }],
+            }]
+            .into(),
             ..Location::default()
         });
         p.samples = Samples::new(1);
