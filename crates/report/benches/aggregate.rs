@@ -1,6 +1,7 @@
 //! Aggregation and rendering speed: building the call graph of the benchmark profiles
-//! (the work behind `-top`, `-peek`, `-tree`, `-dot`) and rendering the text reports,
-//! each timed on its own, single-threaded figures aside.
+//! (the work behind `-top`, `-peek`, `-tree`, `-dot`), building the flame graph (the
+//! web UI's default view) and rendering the text reports and collapsed stacks, each
+//! timed on its own, single-threaded figures aside.
 //!
 //! The profiles come from the benchmark generator (see BENCHMARKS.md); set
 //! `PROFKIT_BENCH_DATA` to their folder (default `target/benchdata`). Arguments filter
@@ -9,6 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use report::flame::{self, BuildOptions, FlameGraph};
 use report::graph::{Graph, GraphOptions};
 use report::{Options, OutputFormat};
 
@@ -112,7 +114,21 @@ fn main() {
                 c.as_secs_f64() * 1e3
             );
         }
+        let fopt = BuildOptions {
+            sample_index: index,
+            min_fraction: flame::DRAWN_MIN_FRACTION,
+        };
+        let (t, c, n) = median(|| {
+            let fg = FlameGraph::from_profile(&p, &fopt);
+            std::hint::black_box(fg.frames.len());
+        });
+        println!(
+            "  flame graph (frames under 0.1% aggregated): median {:.1} ms wall, {:.0} ms cpu over {n} runs",
+            t.as_secs_f64() * 1e3,
+            c.as_secs_f64() * 1e3
+        );
         for (label, format) in [
+            ("folded", OutputFormat::Folded),
             ("top", OutputFormat::Text),
             ("tree", OutputFormat::Tree),
             ("dot", OutputFormat::Dot),

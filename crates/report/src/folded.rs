@@ -6,7 +6,7 @@ use std::io::Write;
 
 use profile::Result;
 
-use crate::flame::Stacks;
+use crate::flame::for_each_stack;
 use crate::report::Report;
 use crate::write_error;
 
@@ -15,7 +15,6 @@ use crate::write_error;
 /// value is the difference (new minus base).
 pub fn print_folded(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     let o = &rpt.options;
-    let stacks = Stacks::from_profile(rpt.prof, o.sample_index);
     let ratio = if o.ratio > 0.0 && o.ratio != 1.0 {
         Some(o.ratio)
     } else {
@@ -23,23 +22,22 @@ pub fn print_folded(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
     let mut line = String::new();
-    for i in 0..stacks.len() {
-        let mut value = stacks.values[i] - stacks.bases[i];
+    for_each_stack(rpt.prof, o.sample_index, |stack| {
+        let mut value = stack.value - stack.base;
         if let Some(r) = ratio {
             value = (value as f64 * r) as i64;
         }
-        let frames = stacks.frames(i);
-        if value == 0 || frames.is_empty() {
-            continue;
+        if value == 0 || stack.frames.is_empty() {
+            return Ok(());
         }
         line.clear();
-        for (j, &name) in frames.iter().enumerate() {
+        for (j, name) in stack.frame_names().enumerate() {
             if j > 0 {
                 line.push(';');
             }
-            line.push_str(stacks.names.get(name as usize).map_or("", String::as_str));
+            line.push_str(name);
         }
-        writeln!(out, "{line} {value}").map_err(write_error)?;
-    }
+        writeln!(out, "{line} {value}").map_err(write_error)
+    })?;
     out.flush().map_err(write_error)
 }

@@ -1188,6 +1188,7 @@ impl Graph {
         let mut g = Graph::default();
         // Info ids and node ids coincide: every interned info gets its node.
         let function_of = std::mem::take(&mut table.function_of);
+        g.arena.reserve_exact(table.infos.len());
         for (i, info) in std::mem::take(&mut table.infos).into_iter().enumerate() {
             let mut n = Node::new(info, i);
             n.function = function_of[i] as usize;
@@ -1215,38 +1216,61 @@ impl Graph {
                     .collect()
             })
         };
-        let merged = Partial::merge(partials);
-        for (node, acc) in g.arena.iter_mut().zip(&merged.nodes) {
+        let Partial {
+            nodes: node_accs,
+            edges: edge_accs,
+            tags: merged_tags,
+        } = Partial::merge(partials);
+        for (node, acc) in g.arena.iter_mut().zip(&node_accs) {
             node.flat = acc.flat;
             node.flat_div = acc.flat_div;
             node.cum = acc.cum;
             node.cum_div = acc.cum_div;
         }
-        g.edges.reserve_exact(merged.edges.len());
-        // Edge maps are built in bulk from each node's edges, sorted by the other end.
-        let mut outs: Vec<Vec<(NodeId, EdgeId)>> = vec![Vec::new(); g.arena.len()];
-        let mut ins: Vec<Vec<(NodeId, EdgeId)>> = vec![Vec::new(); g.arena.len()];
-        for (e, acc) in merged.edges.iter().enumerate() {
-            let (src, dest) = (acc.src as usize, acc.dest as usize);
+        drop(node_accs);
+        g.edges.reserve_exact(edge_accs.len());
+        for acc in &edge_accs {
             g.edges.push(Edge {
-                src,
-                dest,
+                src: acc.src as usize,
+                dest: acc.dest as usize,
                 weight: acc.weight,
                 weight_div: acc.weight_div,
                 residual: acc.residual,
                 inline: acc.inline,
             });
-            outs[src].push((dest, e));
-            ins[dest].push((src, e));
         }
-        for ((node, mut out), mut inc) in g.arena.iter_mut().zip(outs).zip(ins) {
-            out.sort_unstable();
-            inc.sort_unstable();
-            node.out_edges = out.into_iter().collect();
-            node.in_edges = inc.into_iter().collect();
+        // Edge maps are built in bulk from one list of (this end, other end, edge),
+        // sorted, each node's run of it in the order of the other end.
+        let mut ends: Vec<(u32, u32, u32)> = edge_accs
+            .iter()
+            .enumerate()
+            .map(|(e, acc)| (acc.src, acc.dest, e as u32))
+            .collect();
+        drop(edge_accs);
+        ends.sort_unstable();
+        for run in ends.chunk_by(|a, b| a.0 == b.0) {
+            if let Some(node) = g.arena.get_mut(run[0].0 as usize) {
+                node.out_edges = run
+                    .iter()
+                    .map(|&(_, dest, e)| (dest as usize, e as usize))
+                    .collect();
+            }
         }
+        for t in &mut ends {
+            *t = (t.1, t.0, t.2);
+        }
+        ends.sort_unstable();
+        for run in ends.chunk_by(|a, b| a.0 == b.0) {
+            if let Some(node) = g.arena.get_mut(run[0].0 as usize) {
+                node.in_edges = run
+                    .iter()
+                    .map(|&(_, src, e)| (src as usize, e as usize))
+                    .collect();
+            }
+        }
+        drop(ends);
         if let (Some(sets), Some(to)) = (&tag_sets, &o.tags) {
-            sets.apply(&mut g.arena, &merged.tags, to, o.tag_cutoff);
+            sets.apply(&mut g.arena, &merged_tags, to, o.tag_cutoff);
         }
         g.select_nodes(o.drop_negative);
         g

@@ -309,3 +309,241 @@ fn folded_values_of_a_shipped_profile_sum_to_its_total() {
     assert_eq!(sum, total);
     assert!(lines > 50);
 }
+
+#[test]
+fn folded_merges_stacks_that_expand_to_the_same_frames() {
+    let mut b = Builder::new(&["samples"]);
+    let main = b.location(&["main"]);
+    let inlined = b.location(&["inner", "outer"]);
+    let outer = b.location(&["outer"]);
+    let inner = b.location(&["inner"]);
+    b.p.samples.push(&[2], &[inlined, main], &[]);
+    b.p.samples.push(&[3], &[inner, outer, main], &[]);
+    b.p.samples.push(&[1], &[outer, main], &[]);
+    assert_eq!(
+        render(&mut b.p, OutputFormat::Folded, 0),
+        "main;outer 1\nmain;outer;inner 5\n"
+    );
+}
+
+#[test]
+fn folded_lists_a_stack_before_the_longer_stacks_it_begins() {
+    let mut b = Builder::new(&["samples"]);
+    b.sample("main;b;c", &[1], &[]);
+    b.sample("main;b", &[2], &[]);
+    b.sample("main;a;z;z", &[3], &[]);
+    b.sample("main", &[4], &[]);
+    b.sample("main;b;c", &[5], &[]);
+    b.sample("main;a", &[6], &[]);
+    assert_eq!(
+        render(&mut b.p, OutputFormat::Folded, 0),
+        "main 4\nmain;a 6\nmain;a;z;z 3\nmain;b 2\nmain;b;c 6\n"
+    );
+}
+
+#[test]
+fn a_small_frame_is_aggregated_with_its_subtree_even_when_a_child_is_large_in_a_diff() {
+    // In a diff, `main;gone` nets to 0 new value and 1 base, below the threshold of 2,
+    // while its child alone moves by 100 each way: the child goes with its parent.
+    let mut b = Builder::new(&["samples"]);
+    let base = b.base_label();
+    b.sample("main;big", &[1000], &[]);
+    b.sample("main;gone;churn", &[100], &[]);
+    b.sample("main;gone", &[-100], &[]);
+    b.sample("main;gone;churn", &[-1], &[base]);
+    let fg = FlameGraph::from_profile(
+        &b.p,
+        &BuildOptions {
+            sample_index: 0,
+            min_fraction: 0.002,
+        },
+    );
+    let names: Vec<&str> = (0..fg.frames.len()).map(|i| fg.name(i)).collect();
+    assert_eq!(names, ["root", "main", "big"]);
+    assert_eq!(fg.frames[1].value, 1000);
+    assert_eq!(fg.frames[1].end, 3);
+}
+
+/// A small deterministic generator (64-bit LCG) for profiles of many random stacks.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// A profile of random stacks over a few function names (recursion and shared prefixes
+/// common), some locations with inlined frames, values of very different sizes and,
+/// with `diff`, some diff base samples.
+fn random_profile(seed: u64, diff: bool) -> Profile {
+    let mut rng = Lcg(seed);
+    let mut b = Builder::new(&["samples"]);
+    let base = b.base_label();
+    let fns = ["a", "b", "c", "d", "e", "f", "g"];
+    let mut locs = Vec::new();
+    for i in 0..12 {
+        let n = 1 + (i % 3);
+        let names: Vec<&str> = (0..n).map(|_| fns[rng.below(7) as usize]).collect();
+        locs.push(b.location(&names));
+    }
+    for _ in 0..400 {
+        let depth = rng.below(9) as usize;
+        let stack: Vec<u32> = (0..depth).map(|_| locs[rng.below(12) as usize]).collect();
+        let value = match rng.below(4) {
+            0 => 1 + rng.below(3) as i64,
+            1 => 50 + rng.below(500) as i64,
+            _ => 1 + rng.below(40) as i64,
+        };
+        if diff && rng.below(3) == 0 {
+            b.p.samples
+                .push(&[-value], &stack, std::slice::from_ref(&base));
+        } else {
+            b.p.samples.push(&[value], &stack, &[]);
+        }
+    }
+    b.p
+}
+
+/// Expected frames of a flame graph, built the plain way: every distinct stack (as
+/// collapsed stacks print them) into a full tree, then frames below `threshold` cut
+/// with their subtrees and summed into one aggregate per parent.
+fn reference_frames(p: &mut Profile, threshold: i64) -> Vec<(String, u32, i64, i64, i64, i64)> {
+    #[derive(Default)]
+    struct Node {
+        value: i64,
+        base: i64,
+        self_value: i64,
+        self_base: i64,
+        children: std::collections::BTreeMap<String, Node>,
+    }
+    let mut root = Node::default();
+    for s in p.samples.iter() {
+        let is_base = !s.labels.is_empty();
+        let (v, b) = if is_base {
+            (0, -s.values[0])
+        } else {
+            (s.values[0], 0)
+        };
+        let mut node = &mut root;
+        node.value += v;
+        node.base += b;
+        for loc in s.locations.iter().rev() {
+            for line in p.locations[loc as usize].lines.iter().rev() {
+                let name = p.str(p.functions[line.function as usize].name).to_string();
+                node = node.children.entry(name).or_default();
+                node.value += v;
+                node.base += b;
+            }
+        }
+        node.self_value += v;
+        node.self_base += b;
+    }
+    fn walk(
+        name: &str,
+        n: &Node,
+        depth: u32,
+        threshold: i64,
+        out: &mut Vec<(String, u32, i64, i64, i64, i64)>,
+    ) {
+        out.push((
+            name.to_string(),
+            depth,
+            n.value,
+            n.self_value,
+            n.base,
+            n.self_base,
+        ));
+        let (mut sv, mut sb, mut count) = (0, 0, 0);
+        for (child, c) in &n.children {
+            if c.value.abs().max(c.base.abs()) < threshold {
+                sv += c.value;
+                sb += c.base;
+                count += 1;
+            } else {
+                walk(child, c, depth + 1, threshold, out);
+            }
+        }
+        if count > 0 && sv.abs().max(sb.abs()) >= threshold.max(1) {
+            out.push((format!("[{count} small frames]"), depth + 1, sv, sv, sb, sb));
+        }
+    }
+    let mut out = Vec::new();
+    walk("root", &root, 0, threshold, &mut out);
+    out
+}
+
+#[test]
+fn flame_graph_matches_the_full_tree_with_small_frames_aggregated() {
+    let mut aggregates = 0;
+    for seed in 0..20 {
+        for diff in [false, true] {
+            let mut p = random_profile(seed, diff);
+            for min_fraction in [0.0, 0.001, 0.01, 0.05, 0.2] {
+                let fg = FlameGraph::from_profile(
+                    &p,
+                    &BuildOptions {
+                        sample_index: 0,
+                        min_fraction,
+                    },
+                );
+                let total = fg.frames[0].value.abs().max(fg.frames[0].base.abs());
+                let threshold = (total as f64 * min_fraction).ceil() as i64;
+                let got: Vec<_> = fg
+                    .frames
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let n = fg.name(i).to_string();
+                        (n, f.depth, f.value, f.self_value, f.base, f.self_base)
+                    })
+                    .collect();
+                aggregates += fg.frames.iter().filter(|f| f.aggregated > 0).count();
+                assert_eq!(
+                    got,
+                    reference_frames(&mut p, threshold),
+                    "seed {seed}, diff {diff}, min_fraction {min_fraction}"
+                );
+                // Parents and subtree ends agree with the depth-first order.
+                for (i, f) in fg.frames.iter().enumerate().skip(1) {
+                    let parent = &fg.frames[f.parent as usize];
+                    assert_eq!(parent.depth + 1, f.depth);
+                    assert!((f.parent as usize) < i && i < parent.end as usize);
+                    assert!(f.end as usize <= parent.end as usize);
+                }
+            }
+        }
+    }
+    assert!(aggregates > 20, "the profiles exercise aggregation");
+}
+
+#[test]
+fn folded_matches_the_distinct_stacks_sorted_by_name() {
+    for seed in 0..10 {
+        let mut p = random_profile(seed, seed % 2 == 1);
+        let mut sums: std::collections::BTreeMap<Vec<String>, i64> = Default::default();
+        for s in p.samples.iter() {
+            let mut names = Vec::new();
+            for loc in s.locations.iter().rev() {
+                for line in p.locations[loc as usize].lines.iter().rev() {
+                    names.push(p.str(p.functions[line.function as usize].name).to_string());
+                }
+            }
+            *sums.entry(names).or_default() += s.values[0];
+        }
+        let expected: String = sums
+            .iter()
+            .filter(|(k, v)| !k.is_empty() && **v != 0)
+            .map(|(k, v)| format!("{} {v}\n", k.join(";")))
+            .collect();
+        assert_eq!(
+            render(&mut p, OutputFormat::Folded, 0),
+            expected,
+            "seed {seed}"
+        );
+    }
+}
