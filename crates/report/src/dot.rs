@@ -91,7 +91,7 @@ pub fn compose_dot(out: &mut String, g: &Graph, c: &DotConfig) {
             let node = g.node(n);
             write_node(out, node, i + 1, max_flat, c);
             has_nodelets[n] = write_nodelets(out, node, i + 1, c);
-            edges.extend(node.out_edges.values().copied());
+            edges.extend(node.out_edges.values());
         }
 
         edges.sort_by(|&a, &b| {

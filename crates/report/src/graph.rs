@@ -9,8 +9,12 @@
 //! the current order. Edge maps are ordered by node index so every traversal is
 //! deterministic.
 
+mod edge_map;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+
+pub use edge_map::EdgeMap;
 
 use profile::{Line, Location, Profile, StrId};
 use regex::Regex;
@@ -20,8 +24,6 @@ use std::sync::OnceLock;
 pub type NodeId = usize;
 /// Index of an edge in [`Graph::edges`].
 pub type EdgeId = usize;
-/// Edges of a node, keyed by the node at their other end.
-pub type EdgeMap = BTreeMap<NodeId, EdgeId>;
 /// Tags of a node, keyed by their printed name.
 pub type TagMap = BTreeMap<String, Tag>;
 /// A set of node identities: which nodes a rebuilt graph keeps.
@@ -1302,7 +1304,7 @@ impl Graph {
                     if let Some(p) = parent {
                         let inline = li != frames.len() - 1;
                         let e = match g.arena[p].out_edges.get(&n) {
-                            Some(&e) => e,
+                            Some(e) => e,
                             None => g.new_edge(p, n, inline),
                         };
                         g.add_to_edge(e, dw, w, false, inline);
@@ -1486,8 +1488,7 @@ impl Graph {
             let low: Vec<(NodeId, EdgeId)> = self.arena[n]
                 .in_edges
                 .iter()
-                .filter(|&(_, &e)| self.edges[e].weight.wrapping_abs() < cutoff)
-                .map(|(&s, &e)| (s, e))
+                .filter(|&(_, e)| self.edges[e].weight.wrapping_abs() < cutoff)
                 .collect();
             for (src, _) in low {
                 self.arena[n].in_edges.remove(&src);
@@ -1557,16 +1558,8 @@ impl Graph {
                 self.nodes.push(cur);
                 continue;
             }
-            let parent_edge = self.arena[cur]
-                .in_edges
-                .iter()
-                .next()
-                .map(|(&p, &e)| (p, e));
-            let outs: Vec<(NodeId, EdgeId)> = self.arena[cur]
-                .out_edges
-                .iter()
-                .map(|(&d, &e)| (d, e))
-                .collect();
+            let parent_edge = self.arena[cur].in_edges.iter().next();
+            let outs: Vec<(NodeId, EdgeId)> = self.arena[cur].out_edges.iter().collect();
             let Some((parent, pe)) = parent_edge else {
                 for (child, _) in outs {
                     self.arena[child].in_edges.remove(&cur);
@@ -1591,7 +1584,7 @@ impl Graph {
     /// Edges of `edges` sorted by decreasing weight magnitude, then source and
     /// destination names.
     pub fn sorted_edges(&self, edges: &EdgeMap) -> Vec<EdgeId> {
-        let mut list: Vec<EdgeId> = edges.values().copied().collect();
+        let mut list: Vec<EdgeId> = edges.values().collect();
         list.sort_by(|&a, &b| {
             let (ea, eb) = (&self.edges[a], &self.edges[b]);
             eb.weight
@@ -1626,7 +1619,7 @@ impl Graph {
         let mut seen = HashSet::from([start]);
         let mut queue = std::collections::VecDeque::from([start]);
         while let Some(n) = queue.pop_front() {
-            for (&from, &ie) in &self.arena[n].in_edges {
+            for (from, ie) in self.arena[n].in_edges.iter() {
                 if ie == e || seen.contains(&from) {
                     continue;
                 }
@@ -1764,13 +1757,13 @@ fn entropy_score(g: &Graph, n: &Node) -> i64 {
 fn edge_entropy_score(g: &Graph, edges: &EdgeMap, self_value: i64) -> f64 {
     let mut score = 0.0;
     let mut total = self_value;
-    for &e in edges.values() {
+    for e in edges.values() {
         if g.edges[e].weight > 0 {
             total = total.wrapping_add(g.edges[e].weight.wrapping_abs());
         }
     }
     if total != 0 {
-        for &e in edges.values() {
+        for e in edges.values() {
             let frac = g.edges[e].weight.wrapping_abs() as f64 / total as f64;
             score += -frac * frac.log2();
         }

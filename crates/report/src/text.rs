@@ -47,7 +47,7 @@ pub fn text_items(rpt: &mut Report) -> (Vec<TextItem>, Vec<String>) {
         .map(|&id| {
             let n = g.node(id);
             let (mut inline, mut noinline) = (false, false);
-            for &e in n.in_edges.values() {
+            for e in n.in_edges.values() {
                 if g.edge(e).inline {
                     inline = true;
                 } else {

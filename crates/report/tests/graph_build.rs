@@ -70,7 +70,7 @@ fn edges_sum_the_samples_through_each_call_once() {
     assert!(!node(&g, "f")
         .out_edges
         .values()
-        .any(|&e| g.edge(e).dest == g.edge(e).src));
+        .any(|e| g.edge(e).dest == g.edge(e).src));
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn kept_nodes_leave_residual_edges_over_dropped_frames() {
     );
     assert_eq!(g.nodes.len(), 2);
     let main = node(&g, "main");
-    let e = g.edge(*main.out_edges.values().next().expect("an edge"));
+    let e = g.edge(main.out_edges.values().next().expect("an edge"));
     assert!(e.residual);
     assert_eq!(e.weight, 7);
 }
