@@ -274,34 +274,58 @@ impl Samples {
     /// Rebuilds the stacks: `f` gets each sample's index, stack and labels and pushes
     /// the new stack onto its output; a sample for which `f` returns false is
     /// dropped.
+    ///
+    /// Works in place as long as the new stacks are not longer in all than the old
+    /// ones up to each sample (filters and pruning only ever shorten them); a longer
+    /// stack moves the rest of the work to a new array.
     pub(crate) fn rewrite_stacks(
         &mut self,
         mut f: impl FnMut(usize, &[u32], &[Label], &mut Vec<u32>) -> bool,
     ) {
-        let mut frames = PackedU32s::new();
-        frames.reserve(self.frames.len());
-        let mut offsets = Vec::with_capacity(self.frame_offsets.len());
-        offsets.push(0);
         let mut stack = Vec::new();
         let mut out = Vec::new();
+        // Set once a new stack would overwrite stacks not read yet.
+        let mut moved: Option<PackedU32s> = None;
+        let mut written = 0usize;
         let mut kept = 0;
+        let mut start = 0usize;
         let w = self.width;
         for i in 0..self.len() {
+            // Read before `frame_offsets[kept + 1]` (which may be this slot) is written.
+            let end = self.frame_offsets[i + 1] as usize;
             stack.clear();
-            stack.extend(self.locations(i).iter());
+            stack.extend(self.frames.stack(start, end - start).iter());
+            start = end;
             out.clear();
-            if f(i, &stack, self.labels(i), &mut out) {
-                frames.extend_from_slice(&out);
-                offsets.push(frames.len() as u32);
-                self.values.copy_within(i * w..(i + 1) * w, kept * w);
-                self.sample_labels[kept] = self.sample_labels[i];
-                kept += 1;
+            if !f(i, &stack, self.labels(i), &mut out) {
+                continue;
             }
+            match &mut moved {
+                None if written + out.len() <= end => self.frames.overwrite(written, &out),
+                None => {
+                    let mut new = PackedU32s::new();
+                    new.reserve(written + out.len());
+                    for k in 0..written {
+                        new.push(self.frames.get(k));
+                    }
+                    new.extend_from_slice(&out);
+                    moved = Some(new);
+                }
+                Some(new) => new.extend_from_slice(&out),
+            }
+            written += out.len();
+            self.frame_offsets[kept + 1] = written as u32;
+            self.values.copy_within(i * w..(i + 1) * w, kept * w);
+            self.sample_labels[kept] = self.sample_labels[i];
+            kept += 1;
         }
+        match moved {
+            Some(new) => self.frames = new,
+            None => self.frames.truncate(written),
+        }
+        self.frame_offsets.truncate(kept + 1);
         self.values.truncate(kept * w);
         self.sample_labels.truncate(kept);
-        self.frames = frames;
-        self.frame_offsets = offsets;
     }
 
     /// Keeps only the samples for which `keep(index, sample)` is true, preserving order.
@@ -408,6 +432,22 @@ mod tests {
         assert_eq!(calls, vec![vec![l(1)], vec![]]);
         assert_eq!(s.labels(0), &[l(11)]);
         assert_eq!(s.labels(2), &[l(11)]);
+    }
+
+    #[test]
+    fn rewrite_stacks_grows_stacks_past_the_old_ones() {
+        let mut s = three_samples();
+        s.rewrite_stacks(|_, stack, _, out| {
+            out.extend_from_slice(stack);
+            out.extend_from_slice(stack);
+            out.push(1 << 20);
+            true
+        });
+        let mut expected = Samples::new(1);
+        expected.push(&[1], &[1, 2, 1, 2, 1 << 20], &[l(1)]);
+        expected.push(&[2], &[3, 3, 1 << 20], &[]);
+        expected.push(&[3], &[4, 5, 6, 4, 5, 6, 1 << 20], &[l(2), l(3)]);
+        assert_eq!(s, expected);
     }
 
     #[test]

@@ -162,6 +162,23 @@ impl PackedU32s {
         self.len += values.len();
     }
 
+    /// Overwrites the elements from position `at` on with `values`, widening the
+    /// elements if needed; the run must lie within the array.
+    pub(crate) fn overwrite(&mut self, at: usize, values: &[u32]) {
+        assert!(
+            at + values.len() <= self.len,
+            "run past the end of the array"
+        );
+        let any = values.iter().fold(0, |a, &v| a | v);
+        if (any as u64) >> self.width != 0 {
+            self.widen_for(any);
+        }
+        let w = self.width;
+        for (k, &v) in values.iter().enumerate() {
+            write(&mut self.words, (at + k) * w as usize, w, v);
+        }
+    }
+
     /// Keeps the first `len` elements.
     pub(crate) fn truncate(&mut self, len: usize) {
         if len >= self.len {
