@@ -132,12 +132,16 @@ impl<'a> Report<'a> {
                 let kept = g.discard_low_frequency_nodes(node_cutoff);
                 if kept.len() != g.nodes.len() {
                     dropped_nodes = g.nodes.len() - kept.len();
+                    // The first graph goes before the second is built.
+                    drop(std::mem::take(&mut g));
                     g = self.build_graph(Some(&kept), false, node_cutoff);
                 } else if first_pass {
+                    drop(std::mem::take(&mut g));
                     g = self.build_graph(None, false, node_cutoff);
                 }
             }
         } else if first_pass {
+            drop(std::mem::take(&mut g));
             g = self.build_graph(None, false, node_cutoff);
         }
         let orig_count = g.nodes.len();
