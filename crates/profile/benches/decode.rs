@@ -44,7 +44,48 @@ fn median_of(mut f: impl FnMut()) -> (Duration, Duration) {
     (times[times.len() / 2], cpu)
 }
 
+/// A figure of this process from /proc/self/status, in kB (0 where missing).
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// In a child process of its own (`--peak FILE`): decodes FILE as profkit loads a file
+/// (streamed from disk, inflated on a second thread) and prints how far the peak
+/// resident memory rose above what the process held before, in bytes.
+fn measure_peak(path: &str) {
+    let before = status_kb("VmRSS:");
+    let file = std::fs::File::open(path).expect("open");
+    let p = profile::parse_gzip_stream(std::io::BufReader::new(file), u64::MAX).expect("decode");
+    let peak = status_kb("VmHWM:");
+    std::hint::black_box(p.samples.len());
+    println!("{}", peak.saturating_sub(before) * 1024);
+}
+
+/// Peak memory of decoding `path`, measured in a fresh process.
+fn peak_of(path: &std::path::Path) -> Option<u64> {
+    let out = std::process::Command::new(std::env::current_exe().ok()?)
+        .arg("--peak")
+        .arg(path)
+        .output()
+        .ok()?;
+    String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, path] = args.as_slice() {
+        if flag == "--peak" {
+            measure_peak(path);
+            return;
+        }
+    }
     let dir = std::env::var_os("PROFKIT_BENCH_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -119,6 +160,13 @@ fn main() {
             mb / both.as_secs_f64(),
             both_cpu.as_secs_f64() * 1e3
         );
+        if let Some(peak) = peak_of(&path) {
+            println!(
+                "  peak memory while decoding the file (a fresh process): {:.1} MB = {:.2}x the uncompressed size",
+                peak as f64 / 1e6,
+                peak as f64 / raw.len() as f64
+            );
+        }
         ran += 1;
     }
     if ran == 0 {
