@@ -220,6 +220,27 @@ impl Samples {
         self.label_sets.get(self.sample_labels[i])
     }
 
+    /// The id of the label set of sample `i` (see [`label_set`](Self::label_set)).
+    ///
+    /// Samples with the same id have the same labels, so work that depends on the
+    /// labels alone can be done once per id. The converse does not hold: equal label
+    /// sets may have different ids.
+    #[inline]
+    pub fn label_set_of(&self, i: usize) -> u32 {
+        self.sample_labels[i]
+    }
+
+    /// The labels of label set `id`.
+    #[inline]
+    pub fn label_set(&self, id: u32) -> &[Label] {
+        self.label_sets.get(id)
+    }
+
+    /// Number of label set ids (one more than the largest id a sample may have).
+    pub fn label_set_count(&self) -> usize {
+        self.label_sets.len()
+    }
+
     /// Iterates over all samples in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = SampleRef<'_>> + '_ {
         (0..self.len()).map(move |i| self.get(i))
