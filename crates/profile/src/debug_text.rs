@@ -61,15 +61,32 @@ impl Profile {
         out.push('\n');
 
         let mut entries: Vec<String> = Vec::new();
+        // Each location's id as printed in a stack, made once: stacks repeat them
+        // millions of times.
+        let mut ids = String::new();
+        let mut id_ends: Vec<usize> = Vec::with_capacity(self.locations.len());
+        let mut number = itoa::Buffer::new();
+        for loc in &self.locations {
+            ids.push_str(number.format(loc.id));
+            ids.push(' ');
+            id_ends.push(ids.len());
+        }
         for s in self.samples.iter() {
-            for v in s.values {
-                let _ = write!(out, " {v:>10}");
+            for &v in s.values {
+                let text = number.format(v);
+                for _ in text.len()..10 {
+                    out.push(' ');
+                }
+                out.push(' ');
+                out.push_str(text);
             }
             out.push_str(": ");
             for l in s.locations {
-                match self.locations.get(l as usize) {
-                    Some(loc) => {
-                        let _ = write!(out, "{} ", loc.id);
+                let l = l as usize;
+                match id_ends.get(l) {
+                    Some(&end) => {
+                        let start = if l == 0 { 0 } else { id_ends[l - 1] };
+                        out.push_str(&ids[start..end]);
                     }
                     None => out.push_str("? "),
                 }
