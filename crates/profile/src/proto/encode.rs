@@ -1,9 +1,90 @@
 //! Encoding a [`Profile`] as profile.proto, the way pprof writes it: fields in number
 //! order, zero scalars omitted, repeated numbers packed, unused strings dropped.
 
-use super::wire::{Writer, LEN};
-use crate::model::Profile;
+use super::wire::{varint_len, Writer, LEN};
+use crate::model::{Label, Profile};
 use crate::strings::StrId;
+
+/// Bytes of an integer field with a one-byte key, omitted when zero.
+#[inline]
+fn int_field_len(v: u64) -> usize {
+    if v == 0 {
+        0
+    } else {
+        1 + varint_len(v)
+    }
+}
+
+/// Bytes of a length-delimited field with a one-byte key and `len` bytes of payload,
+/// omitted when empty (as packed fields are).
+#[inline]
+fn packed_field_len(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        1 + varint_len(len as u64) + len
+    }
+}
+
+/// Writes every sample. Each message's length is computed before its body is written,
+/// so no body moves, and each location id is encoded once, not once per frame.
+fn write_samples(w: &mut Writer, p: &Profile, s: &impl Fn(StrId) -> u64) {
+    let mut ids = Writer::default();
+    let mut id_ends: Vec<usize> = Vec::with_capacity(p.locations.len() + 1);
+    id_ends.push(0);
+    for l in &p.locations {
+        ids.varint(l.id);
+        id_ends.push(ids.buf.len());
+    }
+    let id_bytes = |l: u32| &ids.buf[id_ends[l as usize]..id_ends[l as usize + 1]];
+    let label_len = |l: &Label| {
+        int_field_len(s(l.key))
+            + int_field_len(s(l.str))
+            + int_field_len(l.num as u64)
+            + int_field_len(s(l.num_unit))
+    };
+    let samples = &p.samples;
+    for i in 0..samples.len() {
+        let stack = samples.locations(i);
+        let values = samples.values(i);
+        let labels = samples.labels(i);
+        let frames_len: usize = stack.iter().map(|l| id_bytes(l).len()).sum();
+        let values_len: usize = values.iter().map(|&v| varint_len(v as u64)).sum();
+        // A label is written even when all its fields are zero.
+        let labels_len: usize = labels
+            .iter()
+            .map(|l| {
+                let n = label_len(l);
+                1 + varint_len(n as u64) + n
+            })
+            .sum();
+        let body = packed_field_len(frames_len) + packed_field_len(values_len) + labels_len;
+        w.key(2, LEN);
+        w.varint(body as u64);
+        if frames_len > 0 {
+            w.key(1, LEN);
+            w.varint(frames_len as u64);
+            for l in stack {
+                w.buf.extend_from_slice(id_bytes(l));
+            }
+        }
+        if values_len > 0 {
+            w.key(2, LEN);
+            w.varint(values_len as u64);
+            for &v in values {
+                w.varint(v as u64);
+            }
+        }
+        for l in labels {
+            w.key(3, LEN);
+            w.varint(label_len(l) as u64);
+            w.int_opt(1, s(l.key));
+            w.int_opt(2, s(l.str));
+            w.int_opt(3, l.num as u64);
+            w.int_opt(4, s(l.num_unit));
+        }
+    }
+}
 
 /// Encodes `p` as an uncompressed profile.proto message.
 pub fn encode(p: &Profile) -> Vec<u8> {
@@ -19,23 +100,7 @@ pub fn encode(p: &Profile) -> Vec<u8> {
             w.int_opt(2, s(vt.unit));
         });
     }
-    for sample in p.samples.iter() {
-        w.message(2, |w| {
-            w.packed(
-                1,
-                sample.locations.iter().map(|l| p.locations[l as usize].id),
-            );
-            w.packed(2, sample.values.iter().map(|&v| v as u64));
-            for l in sample.labels {
-                w.message(3, |w| {
-                    w.int_opt(1, s(l.key));
-                    w.int_opt(2, s(l.str));
-                    w.int_opt(3, l.num as u64);
-                    w.int_opt(4, s(l.num_unit));
-                });
-            }
-        });
-    }
+    write_samples(&mut w, p, &s);
     for m in &p.mappings {
         w.message(3, |w| {
             w.int_opt(1, m.id);
