@@ -270,6 +270,10 @@ pub struct GraphOptions<'a> {
     /// Leave out the tags that [`Graph::trim_low_frequency_tags`] with this cutoff
     /// would drop (0 keeps every tag); numeric tag groups left empty are not made.
     pub tag_cutoff: i64,
+    /// Only make the edges with an end whose printed name matches: for a report that
+    /// shows the edges of some nodes only (`-peek`). Nodes and their values are
+    /// unaffected. Not for call trees.
+    pub edge_ends: Option<&'a Regex>,
 }
 
 /// A call graph.
@@ -926,6 +930,7 @@ fn accumulate(
     o: &GraphOptions,
     locs: &LocationInfos,
     node_count: usize,
+    edge_ends: Option<&[bool]>,
     tag_sets: Option<&TagSets>,
     range: std::ops::Range<usize>,
 ) -> Partial {
@@ -963,7 +968,11 @@ fn accumulate(
                         touched.push(n);
                     }
                 }
-                if parent != NONE && parent != n && !o.nodes_only {
+                if parent != NONE
+                    && parent != n
+                    && !o.nodes_only
+                    && edge_ends.is_none_or(|m| m[parent as usize] || m[n as usize])
+                {
                     let inline = ni != last;
                     let order = edge_map.len() as u32;
                     let edge = edge_map.entry(pair_key(parent, n)).or_insert(EdgeSlot {
@@ -1200,9 +1209,21 @@ impl Graph {
             Some(to) if !o.nodes_only => Some(TagSets::new(prof, to)),
             _ => None,
         };
+        let edge_ends: Option<Vec<bool>> = o
+            .edge_ends
+            .filter(|_| !o.nodes_only)
+            .map(|rx| g.arena.iter().map(|n| rx.is_match(&n.name)).collect());
         let ranges = sample_ranges(prof);
         let job = |range: std::ops::Range<usize>| {
-            accumulate(prof, o, &locs, g.arena.len(), tag_sets.as_ref(), range)
+            accumulate(
+                prof,
+                o,
+                &locs,
+                g.arena.len(),
+                edge_ends.as_deref(),
+                tag_sets.as_ref(),
+                range,
+            )
         };
         let partials: Vec<Partial> = if ranges.len() == 1 {
             ranges.into_iter().map(job).collect()

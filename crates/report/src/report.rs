@@ -103,6 +103,12 @@ impl<'a> Report<'a> {
             kept_nodes: kept,
             nodes_only: nodes_only && !self.call_tree(),
             tag_cutoff,
+            // A tree report with a symbol regex (`-peek`) shows the edges of the
+            // matching nodes only.
+            edge_ends: match o.format {
+                OutputFormat::Tree if !self.call_tree() => o.symbol.as_ref(),
+                _ => None,
+            },
         };
         Graph::new(self.prof, &gopt)
     }
