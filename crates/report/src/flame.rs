@@ -3,7 +3,7 @@
 //! values of the base profile, ready to be drawn or written as collapsed stacks.
 //!
 //! The tree is built depth first, root first, children sorted by name, by partitioning
-//! the samples level by level on their next frame ([`stacks`]); frames too narrow to see
+//! the samples level by level on their next frame (module `stacks`); frames too narrow to see
 //! can be aggregated into one frame per parent, and are then never expanded, so that
 //! both the drawing of a huge profile and the memory it takes to build stay small.
 
@@ -106,7 +106,7 @@ impl FlameGraph {
     /// `opts.sample_index`.
     ///
     /// The frame tree is built root first, one level at a time: the samples of a kept
-    /// frame are grouped by their next frame (see [`StackPartition`]), and only groups
+    /// frame are grouped by their next frame (see `StackPartition`), and only groups
     /// at or above the threshold become frames and are split further; the others are
     /// summed into their parent's aggregate. Memory is a few words per sample plus the
     /// frames kept, however many distinct stacks the profile has.
