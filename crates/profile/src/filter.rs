@@ -134,16 +134,24 @@ impl Profile {
                 }
             }
         }
-        self.samples.rewrite_stacks(|_, stack, _, out| {
+        let passes = |stack: &mut dyn Iterator<Item = u32>| {
             let mut focused = false;
-            for &l in stack {
+            for l in stack {
                 match marks.get(l as usize) {
                     Some(Mark::Ignore) => return false,
                     Some(Mark::Focus) => focused = true,
                     _ => {}
                 }
             }
-            if !focused {
+            focused
+        };
+        if !any_hidden {
+            // Stacks stay as they are: samples are only selected, nothing moves.
+            self.samples.select(|_, s| passes(&mut s.locations.iter()));
+            return result;
+        }
+        self.samples.rewrite_stacks(|_, stack, _, out| {
+            if !passes(&mut stack.iter().copied()) {
                 return false;
             }
             if any_hidden {
@@ -251,7 +259,7 @@ impl Profile {
                 focused && !ignored
             })
             .collect();
-        self.samples.retain(|i, _| keep[i]);
+        self.samples.select(|i, _| keep[i]);
         (any_focused, any_ignored)
     }
 }

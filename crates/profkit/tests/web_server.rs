@@ -506,3 +506,39 @@ fn an_unwritable_settings_directory_is_a_clear_error() {
     assert_eq!(status, 200, "views still work");
     assert!(config_menu(&page).contains("Default"));
 }
+
+#[test]
+fn focused_views_leave_the_loaded_profile_whole() {
+    let profile = input("cpu_labels.pb.gz");
+    let srv = Server::start(&[&profile]);
+    let (status, _, before) = srv.get("/ui/download");
+    assert_eq!(status, 200);
+    // The report part of a page: its rows and its legend, not the links that carry the URL.
+    let report = |page: &str| -> Vec<String> {
+        page.lines()
+            .filter(|l| l.contains("<tr data-flat=") || l.contains("Showing nodes"))
+            .map(str::to_string)
+            .collect()
+    };
+    // Views whose filters select samples borrow the loaded samples; each, rendered
+    // after the others, must be what a fresh server renders.
+    let urls = [
+        "/ui/top?f=tasks",
+        "/ui/top?tf=phase%3Dwarmup",
+        "/ui/top?f=tasks&tf=pool%3Dio&i=insert",
+        "/ui/top?i=runtime&si=samples",
+        "/ui/top?si=samples",
+    ];
+    let pages: Vec<Vec<String>> = urls.iter().map(|u| report(&srv.page(u).1)).collect();
+    srv.page("/ui/?f=tasks");
+    srv.page("/ui/peek?f=mix&tf=phase%3Dsteady");
+    let (_, _, after) = srv.get("/ui/download");
+    assert_eq!(before, after, "the loaded profile is unchanged");
+    for (url, page) in urls.iter().zip(&pages) {
+        let fresh = Server::start(&[&profile]);
+        let expected = report(&fresh.page(url).1);
+        assert!(!expected.is_empty(), "{url} has a report");
+        assert_eq!(page, &expected, "{url}");
+    }
+    assert_ne!(pages[0], pages[4], "a focused view differs from the whole");
+}

@@ -695,7 +695,7 @@ fn sample_ranges(prof: &Profile) -> Vec<std::ops::Range<usize>> {
         let (mut lo, mut hi) = (0, n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if samples.frames_before(mid) < target {
+            if samples.frame_offset(mid) < target {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -925,6 +925,110 @@ impl Partial {
 
 /// Aggregates samples `range` into node values, edge weights and (with tag sets) tag
 /// values, as pprof's graph builder does for each sample in turn.
+/// Sums every sample into a [`Partial`], on both cores when there is enough work (in
+/// sample order, so the result is the same either way).
+fn accumulate_all(
+    prof: &Profile,
+    o: &GraphOptions,
+    locs: &LocationInfos,
+    node_count: usize,
+    edge_ends: Option<&[bool]>,
+    tag_sets: Option<&TagSets>,
+) -> Partial {
+    let ranges = sample_ranges(prof);
+    let job = |range: std::ops::Range<usize>| {
+        accumulate(prof, o, locs, node_count, edge_ends, tag_sets, range)
+    };
+    let partials: Vec<Partial> = if ranges.len() == 1 {
+        ranges.into_iter().map(job).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = ranges
+                .into_iter()
+                .map(|r| scope.spawn(move || job(r)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    Partial::merge(partials)
+}
+
+/// The identity and values of every node of a graph, without the nodes themselves: what
+/// a report needs to decide which nodes to keep before it builds its graph, at a
+/// fraction of the memory of a [`Graph`] of nodes only (no node names, edge maps or tag
+/// maps for hundreds of thousands of nodes that are about to be dropped).
+pub struct NodeTotals {
+    infos: Vec<NodeInfo>,
+    /// Flat and cumulative value of each node.
+    values: Vec<(i64, i64)>,
+    /// The nodes a graph would hold (see [`Graph::nodes`]).
+    nodes: Vec<u32>,
+}
+
+impl NodeTotals {
+    /// The node values of the graph `o` describes (edges, tags and call trees aside).
+    pub fn new(prof: &Profile, o: &GraphOptions) -> NodeTotals {
+        let o = GraphOptions {
+            nodes_only: true,
+            tags: None,
+            edge_ends: None,
+            call_tree: false,
+            ..o.clone()
+        };
+        let mut table = InfoTable::new();
+        let locs = location_infos(prof, &o, &mut table);
+        let count = table.infos.len();
+        let acc = accumulate_all(prof, &o, &locs, count, None, None);
+        drop(locs);
+        let values: Vec<(i64, i64)> = acc.nodes.iter().map(|a| (a.flat, a.cum)).collect();
+        let nodes = (0..count as u32)
+            .filter(|&i| {
+                let (flat, cum) = values[i as usize];
+                if flat == 0 && cum == 0 {
+                    return false;
+                }
+                !(o.drop_negative && (flat < 0 || (flat == 0 && cum < 0)))
+            })
+            .collect();
+        NodeTotals {
+            infos: table.infos,
+            values,
+            nodes,
+        }
+    }
+
+    /// Number of nodes, as [`Graph::nodes`] would have.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Sum of the flat and of the cumulative values of the nodes, as [`Graph::sum`].
+    pub fn sum(&self) -> (i64, i64) {
+        self.nodes.iter().fold((0, 0), |(f, c), &n| {
+            let (flat, cum) = self.values[n as usize];
+            (f.wrapping_add(flat), c.wrapping_add(cum))
+        })
+    }
+
+    /// Identities of the nodes whose cumulative magnitude reaches `cutoff`, as
+    /// [`Graph::discard_low_frequency_nodes`].
+    pub fn discard_low_frequency_nodes(&self, cutoff: i64) -> NodeSet {
+        self.nodes
+            .iter()
+            .filter(|&&n| self.values[n as usize].1.wrapping_abs() >= cutoff)
+            .map(|&n| self.infos[n as usize].clone())
+            .collect()
+    }
+}
+
 fn accumulate(
     prof: &Profile,
     o: &GraphOptions,
@@ -1213,37 +1317,18 @@ impl Graph {
             .edge_ends
             .filter(|_| !o.nodes_only)
             .map(|rx| g.arena.iter().map(|n| rx.is_match(&n.name)).collect());
-        let ranges = sample_ranges(prof);
-        let job = |range: std::ops::Range<usize>| {
-            accumulate(
-                prof,
-                o,
-                &locs,
-                g.arena.len(),
-                edge_ends.as_deref(),
-                tag_sets.as_ref(),
-                range,
-            )
-        };
-        let partials: Vec<Partial> = if ranges.len() == 1 {
-            ranges.into_iter().map(job).collect()
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = ranges
-                    .into_iter()
-                    .map(|r| scope.spawn(move || job(r)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            })
-        };
         let Partial {
             nodes: node_accs,
             edges: edge_accs,
             tags: merged_tags,
-        } = Partial::merge(partials);
+        } = accumulate_all(
+            prof,
+            o,
+            &locs,
+            g.arena.len(),
+            edge_ends.as_deref(),
+            tag_sets.as_ref(),
+        );
         for (node, acc) in g.arena.iter_mut().zip(&node_accs) {
             node.flat = acc.flat;
             node.flat_div = acc.flat_div;

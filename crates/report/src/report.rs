@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use profile::Profile;
 
-use crate::graph::{Graph, GraphOptions, NodeSet, TagOptions};
+use crate::graph::{Graph, GraphOptions, NodeSet, NodeTotals, TagOptions};
 use crate::measurement::{self, go_float_to_int};
 use crate::{Options, OutputFormat};
 
@@ -80,6 +80,16 @@ impl<'a> Report<'a> {
     /// Builds the report's graph; `nodes_only` leaves out edges and tags, and tags
     /// below `tag_cutoff` are not made.
     fn build_graph(&self, kept: Option<&NodeSet>, nodes_only: bool, tag_cutoff: i64) -> Graph {
+        Graph::new(self.prof, &self.graph_options(kept, nodes_only, tag_cutoff))
+    }
+
+    /// The options of the report's graph; see [`build_graph`](Self::build_graph).
+    fn graph_options<'k>(
+        &'k self,
+        kept: Option<&'k NodeSet>,
+        nodes_only: bool,
+        tag_cutoff: i64,
+    ) -> GraphOptions<'k> {
         let o = &self.options;
         let tags = (o.format == OutputFormat::Dot).then(|| TagOptions {
             bytes_unit: o.num_label_units.get("bytes").cloned().unwrap_or_default(),
@@ -110,7 +120,7 @@ impl<'a> Report<'a> {
                 _ => None,
             },
         };
-        Graph::new(self.prof, &gopt)
+        gopt
     }
 
     /// Builds the graph and trims it by node and edge fractions and node count, sorted
@@ -122,34 +132,45 @@ impl<'a> Report<'a> {
         // A first graph without edges only decides which nodes stay; the full graph is
         // built once the kept nodes are known.
         let first_pass = !call_tree && o.node_fraction > 0.0;
-        let mut g = self.build_graph(None, first_pass, 0);
-        let (total, _) = g.sum();
-        let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
-        let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
         let mut dropped_nodes = 0;
-        if node_cutoff > 0 {
-            if call_tree {
-                let kept = g.discard_low_frequency_node_ids(node_cutoff);
-                if kept.len() != g.nodes.len() {
-                    dropped_nodes = g.nodes.len() - kept.len();
-                    g.trim_tree(&kept);
-                }
-            } else {
-                let kept = g.discard_low_frequency_nodes(node_cutoff);
-                if kept.len() != g.nodes.len() {
-                    dropped_nodes = g.nodes.len() - kept.len();
-                    // The first graph goes before the second is built.
-                    drop(std::mem::take(&mut g));
-                    g = self.build_graph(Some(&kept), false, node_cutoff);
-                } else if first_pass {
-                    drop(std::mem::take(&mut g));
-                    g = self.build_graph(None, false, node_cutoff);
+        let (mut g, node_cutoff, edge_cutoff) = if first_pass {
+            // The first pass only decides which nodes stay: node values without nodes.
+            let totals = NodeTotals::new(self.prof, &self.graph_options(None, true, 0));
+            let (total, _) = totals.sum();
+            let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
+            let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
+            let kept = (node_cutoff > 0)
+                .then(|| totals.discard_low_frequency_nodes(node_cutoff))
+                .filter(|kept| kept.len() != totals.len());
+            if let Some(kept) = &kept {
+                dropped_nodes = totals.len() - kept.len();
+            }
+            drop(totals);
+            let g = self.build_graph(kept.as_ref(), false, node_cutoff);
+            (g, node_cutoff, edge_cutoff)
+        } else {
+            let mut g = self.build_graph(None, false, 0);
+            let (total, _) = g.sum();
+            let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
+            let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
+            if node_cutoff > 0 {
+                if call_tree {
+                    let kept = g.discard_low_frequency_node_ids(node_cutoff);
+                    if kept.len() != g.nodes.len() {
+                        dropped_nodes = g.nodes.len() - kept.len();
+                        g.trim_tree(&kept);
+                    }
+                } else {
+                    let kept = g.discard_low_frequency_nodes(node_cutoff);
+                    if kept.len() != g.nodes.len() {
+                        dropped_nodes = g.nodes.len() - kept.len();
+                        drop(std::mem::take(&mut g));
+                        g = self.build_graph(Some(&kept), false, node_cutoff);
+                    }
                 }
             }
-        } else if first_pass {
-            drop(std::mem::take(&mut g));
-            g = self.build_graph(None, false, node_cutoff);
-        }
+            (g, node_cutoff, edge_cutoff)
+        };
         let orig_count = g.nodes.len();
         g.sort_nodes(o.cum_sort, visual);
         if o.node_count > 0 {

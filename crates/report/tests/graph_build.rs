@@ -1,7 +1,7 @@
 //! Behaviour of the call graph builder on small hand-made profiles.
 
 use profile::{Function, Line, Location, Profile, ValueType};
-use report::graph::{Graph, GraphOptions, NodeOrder};
+use report::graph::{Graph, GraphOptions, NodeOrder, NodeTotals};
 
 /// A profile with one function per name and one location per function; each sample is
 /// a stack of function indices, leaf first, with one value.
@@ -147,4 +147,31 @@ fn zero_valued_samples_are_ignored_and_negative_nodes_can_be_dropped() {
     let names: Vec<&str> = g.nodes.iter().map(|&n| g.node(n).name.as_str()).collect();
     assert!(!names.contains(&"f"));
     assert_eq!(node(&g, "g").flat, -4);
+}
+
+#[test]
+fn node_totals_agree_with_a_graph_of_nodes_only() {
+    // Negative values (a diff) exercise the dropping of negative nodes too.
+    let p = profile(
+        &["main", "a", "b", "c", "unused"],
+        &[(&[1, 0], 5), (&[2, 1, 0], 3), (&[3, 0], -4), (&[2, 0], 1)],
+    );
+    for drop_negative in [false, true] {
+        let o = GraphOptions {
+            nodes_only: true,
+            drop_negative,
+            ..GraphOptions::default()
+        };
+        let g = Graph::new(&p, &o);
+        let totals = NodeTotals::new(&p, &o);
+        assert_eq!(totals.len(), g.nodes.len());
+        assert_eq!(totals.sum(), g.sum());
+        for cutoff in [0, 1, 4, 5, 9, 100] {
+            assert_eq!(
+                totals.discard_low_frequency_nodes(cutoff),
+                g.discard_low_frequency_nodes(cutoff),
+                "cutoff {cutoff}, drop_negative {drop_negative}"
+            );
+        }
+    }
 }

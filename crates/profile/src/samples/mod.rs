@@ -10,6 +10,12 @@
 //!
 //! So a profile with millions of samples takes a handful of allocations and about
 //! half the memory of plain `u32` stacks and per-sample labels.
+//!
+//! Filters that only drop samples can [`select`](Samples::select) instead of removing
+//! them: the samples left out stay stored, invisible, until the selection is cleared or
+//! an operation that rewrites the storage removes them for good. That is what lets a
+//! long-lived profile (the web UI's) lend its samples to a focused view and get them
+//! back whole.
 
 mod label_sets;
 mod packed;
@@ -30,7 +36,8 @@ pub use packed::{Stack, StackIter};
 pub struct Samples {
     /// Number of values per sample (the number of sample types).
     pub width: usize,
-    /// Values of all samples, `width` per sample.
+    /// Values of all stored samples, `width` per sample (selected or not: read a
+    /// sample's values with [`values`](Self::values)).
     pub values: Vec<i64>,
     /// Location indices of all samples, concatenated, leaf first.
     frames: PackedU32s,
@@ -40,6 +47,9 @@ pub struct Samples {
     label_sets: LabelSets,
     /// The label set of each sample.
     sample_labels: Vec<u32>,
+    /// When a [`select`](Self::select) left some samples out: the stored indices of the
+    /// samples that count, increasing.
+    selection: Option<Vec<u32>>,
 }
 
 impl Default for Samples {
@@ -54,9 +64,10 @@ impl PartialEq for Samples {
     fn eq(&self, other: &Samples) -> bool {
         self.width == other.width
             && self.len() == other.len()
-            && self.values == other.values
             && (0..self.len()).all(|i| {
-                self.locations(i) == other.locations(i) && self.labels(i) == other.labels(i)
+                self.values(i) == other.values(i)
+                    && self.locations(i) == other.locations(i)
+                    && self.labels(i) == other.labels(i)
             })
     }
 }
@@ -93,11 +104,29 @@ impl Samples {
             frame_offsets: vec![0],
             label_sets: LabelSets::new(),
             sample_labels: Vec::new(),
+            selection: None,
         }
     }
 
-    /// Number of samples.
+    /// Number of samples (the selected ones, when some were left out).
     pub fn len(&self) -> usize {
+        match &self.selection {
+            Some(selected) => selected.len(),
+            None => self.sample_labels.len(),
+        }
+    }
+
+    /// The stored index of sample `i`.
+    #[inline]
+    fn at(&self, i: usize) -> usize {
+        match &self.selection {
+            Some(selected) => selected[i] as usize,
+            None => i,
+        }
+    }
+
+    /// Number of samples stored, the ones a selection leaves out included.
+    pub fn stored_len(&self) -> usize {
         self.sample_labels.len()
     }
 
@@ -106,14 +135,18 @@ impl Samples {
         self.len() == 0
     }
 
-    /// Number of frames over all samples.
+    /// Number of frames stored, over all samples.
     pub fn frame_count(&self) -> usize {
         self.frames.len()
     }
 
-    /// Number of frames of the samples before sample `i` (`i` may be `len()`).
-    pub fn frames_before(&self, i: usize) -> usize {
-        self.frame_offsets[i] as usize
+    /// Where the frames of sample `i` start among the [`frame_count`](Self::frame_count)
+    /// stored frames; it grows with `i`, and `frame_offset(len())` is `frame_count()`.
+    pub fn frame_offset(&self, i: usize) -> usize {
+        if i >= self.len() {
+            return self.frames.len();
+        }
+        self.frame_offsets[self.at(i)] as usize
     }
 
     /// Bytes of memory the samples occupy, a measure for benchmarks.
@@ -124,10 +157,12 @@ impl Samples {
             + self.label_sets.label_count() * std::mem::size_of::<Label>()
             + self.label_sets.len() * 8
             + self.sample_labels.capacity() * 4
+            + self.selection.as_ref().map_or(0, |s| s.capacity() * 4)
     }
 
     /// Makes room for `samples` more samples of `frames` frames in all.
     pub fn reserve(&mut self, samples: usize, frames: usize) {
+        self.apply_selection();
         self.values.reserve(samples * self.width);
         self.frames.reserve(frames);
         self.frame_offsets.reserve(samples);
@@ -137,6 +172,7 @@ impl Samples {
     /// Appends a sample. `values` must have `width` elements.
     pub fn push(&mut self, values: &[i64], locations: &[u32], labels: &[Label]) {
         debug_assert_eq!(values.len(), self.width);
+        self.apply_selection();
         self.values.extend_from_slice(values);
         self.frames.extend_from_slice(locations);
         self.end_sample(labels);
@@ -145,6 +181,7 @@ impl Samples {
     /// Appends a sample whose stack is `locations` (of this or another sample set).
     pub fn push_stack(&mut self, values: &[i64], locations: Stack<'_>, labels: &[Label]) {
         debug_assert_eq!(values.len(), self.width);
+        self.apply_selection();
         self.values.extend_from_slice(values);
         self.frames.reserve(locations.len());
         for l in locations {
@@ -156,6 +193,7 @@ impl Samples {
     /// Replaces the values of every sample with `width` new ones that `f` computes
     /// from the old ones; stacks and labels stay.
     pub(crate) fn rewrite_values(&mut self, width: usize, mut f: impl FnMut(&[i64], &mut [i64])) {
+        self.apply_selection();
         let mut values = vec![0; self.len() * width];
         if width > 0 {
             for (i, out) in values.chunks_exact_mut(width).enumerate() {
@@ -182,6 +220,7 @@ impl Samples {
     /// Ends the sample being built, with the frames pushed since the last one and
     /// `labels`.
     pub(crate) fn end_sample(&mut self, labels: &[Label]) {
+        debug_assert!(self.selection.is_none());
         self.frame_offsets.push(self.frames.len() as u32);
         let set = self.label_sets.intern(labels);
         self.sample_labels.push(set);
@@ -197,18 +236,22 @@ impl Samples {
     }
 
     /// Values of sample `i`.
+    #[inline]
     pub fn values(&self, i: usize) -> &[i64] {
+        let i = self.at(i);
         &self.values[i * self.width..(i + 1) * self.width]
     }
 
     /// Mutable values of sample `i`.
     pub fn values_mut(&mut self, i: usize) -> &mut [i64] {
+        let i = self.at(i);
         &mut self.values[i * self.width..(i + 1) * self.width]
     }
 
     /// Location indices of sample `i`, leaf first.
     #[inline]
     pub fn locations(&self, i: usize) -> Stack<'_> {
+        let i = self.at(i);
         let start = self.frame_offsets[i] as usize;
         let end = self.frame_offsets[i + 1] as usize;
         self.frames.stack(start, end - start)
@@ -217,7 +260,7 @@ impl Samples {
     /// Labels of sample `i`.
     #[inline]
     pub fn labels(&self, i: usize) -> &[Label] {
-        self.label_sets.get(self.sample_labels[i])
+        self.label_sets.get(self.sample_labels[self.at(i)])
     }
 
     /// The id of the label set of sample `i` (see [`label_set`](Self::label_set)).
@@ -227,7 +270,7 @@ impl Samples {
     /// sets may have different ids.
     #[inline]
     pub fn label_set_of(&self, i: usize) -> u32 {
-        self.sample_labels[i]
+        self.sample_labels[self.at(i)]
     }
 
     /// The labels of label set `id`.
@@ -250,7 +293,8 @@ impl Samples {
     /// sample's labels are among them. Equal sets may come more than once.
     pub fn distinct_label_sets(&self) -> impl Iterator<Item = &[Label]> + '_ {
         let mut seen = vec![false; self.label_sets.len()];
-        self.sample_labels.iter().filter_map(move |&set| {
+        (0..self.len()).filter_map(move |i| {
+            let set = self.label_set_of(i);
             let first = !std::mem::replace(&mut seen[set as usize], true);
             first.then(|| self.label_sets.get(set))
         })
@@ -263,12 +307,14 @@ impl Samples {
         max: u32,
         f: impl FnMut(u32) -> Option<u32>,
     ) -> Option<()> {
+        self.apply_selection();
         self.frames.map_in_place(max, f)
     }
 
     /// Reorders the labels of each label set with `order` (which must keep them the
     /// same labels).
     pub(crate) fn reorder_labels(&mut self, order: impl FnMut(&mut [Label])) {
+        self.apply_selection();
         self.label_sets.reorder(order);
     }
 
@@ -276,6 +322,7 @@ impl Samples {
     /// that samples with this set should have instead. `f` is called once per stored
     /// set in use (so at most once per sample, usually far less).
     pub(crate) fn rewrite_labels(&mut self, mut f: impl FnMut(&[Label], &mut Vec<Label>)) {
+        self.apply_selection();
         const UNSEEN: u32 = u32::MAX;
         let mut new_sets = LabelSets::new();
         let mut remap = vec![UNSEEN; self.label_sets.len()];
@@ -303,6 +350,7 @@ impl Samples {
         &mut self,
         mut f: impl FnMut(usize, &[u32], &[Label], &mut Vec<u32>) -> bool,
     ) {
+        self.apply_selection();
         let mut stack = Vec::new();
         let mut out = Vec::new();
         // Set once a new stack would overwrite stacks not read yet.
@@ -355,6 +403,59 @@ impl Samples {
     /// moves when every sample is kept.
     pub fn retain(&mut self, mut keep: impl FnMut(usize, SampleRef<'_>) -> bool) {
         let kept: Vec<bool> = (0..self.len()).map(|i| keep(i, self.get(i))).collect();
+        if let Some(selected) = self.selection.take() {
+            let mut stored = vec![false; self.stored_len()];
+            for (&i, k) in selected.iter().zip(kept) {
+                stored[i as usize] = k;
+            }
+            self.compact(&stored);
+        } else {
+            self.compact(&kept);
+        }
+    }
+
+    /// Leaves out the samples for which `keep(index, sample)` is false, without moving
+    /// anything: they stay stored, and come back with
+    /// [`clear_selection`](Self::clear_selection) unless an operation that rewrites
+    /// the storage (pushing, rewriting stacks or labels) removes them first.
+    pub fn select(&mut self, mut keep: impl FnMut(usize, SampleRef<'_>) -> bool) {
+        let mut selected: Vec<u32> = Vec::new();
+        let mut all = true;
+        for i in 0..self.len() {
+            if keep(i, self.get(i)) {
+                selected.push(self.at(i) as u32);
+            } else {
+                all = false;
+            }
+        }
+        if !all {
+            self.selection = Some(selected);
+        }
+    }
+
+    /// Whether a [`select`](Self::select) left samples out.
+    pub fn has_selection(&self) -> bool {
+        self.selection.is_some()
+    }
+
+    /// Brings back every stored sample a [`select`](Self::select) left out.
+    pub fn clear_selection(&mut self) {
+        self.selection = None;
+    }
+
+    /// Removes the samples a selection left out from the storage.
+    fn apply_selection(&mut self) {
+        if let Some(selected) = self.selection.take() {
+            let mut stored = vec![false; self.stored_len()];
+            for &i in &selected {
+                stored[i as usize] = true;
+            }
+            self.compact(&stored);
+        }
+    }
+
+    /// Keeps the stored samples `i` for which `kept[i]`, moving them to the front.
+    fn compact(&mut self, kept: &[bool]) {
         let Some(first_dropped) = kept.iter().position(|&k| !k) else {
             return;
         };

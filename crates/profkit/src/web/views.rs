@@ -36,9 +36,10 @@ pub fn config_from_url(base: &Config, req: &Request) -> Result<Config, String> {
 }
 
 /// A report prepared for a view, holding the render lock until it is dropped. When the
-/// view has no sample filters, its profile has the loaded profile's samples on loan
-/// (filters aside, preparing a report changes only metadata), and they are given back
-/// on drop, even when preparing or rendering fails or panics.
+/// view's sample filters only select samples (focus, ignore, tag focus, tag ignore), its
+/// profile has the loaded profile's samples on loan (the filters leave the samples they
+/// drop stored, and otherwise preparing a report changes only metadata), and they are
+/// given back whole on drop, even when preparing or rendering fails or panics.
 struct Prepared<'a> {
     /// The profile after filters and aggregation.
     profile: Profile,
@@ -55,22 +56,22 @@ struct Prepared<'a> {
 impl Drop for Prepared<'_> {
     fn drop(&mut self) {
         if self.lent {
-            self.loaded.samples = std::mem::take(&mut self.profile.samples);
+            let mut samples = std::mem::take(&mut self.profile.samples);
+            samples.clear_selection();
+            self.loaded.samples = samples;
         }
     }
 }
 
-/// Whether `cfg` asks for nothing that changes the samples of a profile: no name, tag
-/// or prune filter and no label frames.
-fn leaves_samples_alone(cfg: &Config) -> bool {
+/// Whether the sample filters of `cfg` can only select samples (focus, ignore, tag
+/// focus and tag ignore leave the samples they drop stored): no filter that rewrites
+/// stacks or labels (hide, show, show_from, prune_from, tag show and hide) and no label
+/// frames.
+fn only_selects_samples(cfg: &Config) -> bool {
     [
-        &cfg.focus,
-        &cfg.ignore,
         &cfg.hide,
         &cfg.show,
         &cfg.show_from,
-        &cfg.tag_focus,
-        &cfg.tag_ignore,
         &cfg.tag_show,
         &cfg.tag_hide,
         &cfg.prune_from,
@@ -158,11 +159,11 @@ fn name_prefilter(cfg: &Config) -> Option<(Option<regex::Regex>, Option<regex::R
 /// Runs the report pipeline of command `name` on the loaded profile, holding the render
 /// lock.
 ///
-/// Without sample filters the pipeline runs on a copy of the metadata with the samples
-/// on loan. With a focus or ignore filter it runs on a copy holding only the samples
-/// that pass them (the pipeline applies them again, which changes nothing), with the
-/// label units and, unless percentages are relative, the total of the whole profile.
-/// Otherwise it runs on a full copy.
+/// When its sample filters only select samples, the pipeline runs on a copy of the
+/// metadata with the samples on loan. Otherwise, with a focus or ignore filter, it runs
+/// on a copy holding only the samples that pass them (the pipeline applies them again,
+/// which changes nothing), with the label units and, unless percentages are relative,
+/// the total of the whole profile; otherwise on a full copy.
 fn prepare<'a>(
     state: &'a State,
     name: &str,
@@ -176,7 +177,7 @@ fn prepare<'a>(
         .profile
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let lend = leaves_samples_alone(cfg);
+    let lend = only_selects_samples(cfg);
     let prefilter = if lend { None } else { name_prefilter(cfg) };
     let mut units = None;
     let copy = if lend {
@@ -191,6 +192,7 @@ fn prepare<'a>(
     } else {
         loaded.clone()
     };
+    let stored = copy.samples.stored_len();
     let mut prepared = Prepared {
         profile: copy,
         options: report::Options::new(report::OutputFormat::Text, &Profile::new(0), 0),
@@ -204,6 +206,7 @@ fn prepare<'a>(
     if prefilter.is_some() && !cfg.relative_percentages {
         total = report::compute_total(&prepared.loaded, &options);
     }
+    debug_assert!(!lend || prepared.profile.samples.stored_len() == stored);
     prepared.options = options;
     prepared.total = total;
     Ok(prepared)
