@@ -178,7 +178,7 @@ impl Samples {
         self.end_sample(labels);
     }
 
-    /// Appends a sample whose stack is `locations` (of this or another sample set).
+    /// Appends a sample whose stack is `locations`, read from another sample set.
     pub fn push_stack(&mut self, values: &[i64], locations: Stack<'_>, labels: &[Label]) {
         debug_assert_eq!(values.len(), self.width);
         self.apply_selection();
