@@ -964,15 +964,30 @@ pub struct NodeTotals {
     infos: Vec<NodeInfo>,
     /// Flat and cumulative value of each node.
     values: Vec<(i64, i64)>,
+    /// Divisors of the flat and cumulative values (mean reports).
+    divisors: Vec<(i64, i64)>,
     /// The nodes a graph would hold (see [`Graph::nodes`]).
     nodes: Vec<u32>,
+    /// With [`with_neighbors`](Self::with_neighbors): the nodes whose printed name
+    /// matched, and the nodes at the other end of their edges.
+    neighborhood: Vec<u32>,
 }
 
 impl NodeTotals {
     /// The node values of the graph `o` describes (edges, tags and call trees aside).
     pub fn new(prof: &Profile, o: &GraphOptions) -> NodeTotals {
+        Self::build(prof, o, None)
+    }
+
+    /// [`new`](Self::new), and besides the nodes whose printed name matches `rx` and
+    /// their callers and callees: see [`neighborhood`](Self::neighborhood).
+    pub fn with_neighbors(prof: &Profile, o: &GraphOptions, rx: &Regex) -> NodeTotals {
+        Self::build(prof, o, Some(rx))
+    }
+
+    fn build(prof: &Profile, o: &GraphOptions, rx: Option<&Regex>) -> NodeTotals {
         let o = GraphOptions {
-            nodes_only: true,
+            nodes_only: rx.is_none(),
             tags: None,
             edge_ends: None,
             call_tree: false,
@@ -981,9 +996,17 @@ impl NodeTotals {
         let mut table = InfoTable::new();
         let locs = location_infos(prof, &o, &mut table);
         let count = table.infos.len();
-        let acc = accumulate_all(prof, &o, &locs, count, None, None);
+        let matched: Option<Vec<bool>> = rx.map(|rx| {
+            table
+                .infos
+                .iter()
+                .map(|i| rx.is_match(&i.printable_name()))
+                .collect()
+        });
+        let acc = accumulate_all(prof, &o, &locs, count, matched.as_deref(), None);
         drop(locs);
         let values: Vec<(i64, i64)> = acc.nodes.iter().map(|a| (a.flat, a.cum)).collect();
+        let divisors = acc.nodes.iter().map(|a| (a.flat_div, a.cum_div)).collect();
         let nodes = (0..count as u32)
             .filter(|&i| {
                 let (flat, cum) = values[i as usize];
@@ -993,11 +1016,41 @@ impl NodeTotals {
                 !(o.drop_negative && (flat < 0 || (flat == 0 && cum < 0)))
             })
             .collect();
+        let mut neighborhood = Vec::new();
+        if let Some(matched) = &matched {
+            let mut near = matched.clone();
+            for e in &acc.edges {
+                near[e.src as usize] = true;
+                near[e.dest as usize] = true;
+            }
+            neighborhood = (0..count as u32).filter(|&i| near[i as usize]).collect();
+        }
         NodeTotals {
             infos: table.infos,
             values,
+            divisors,
             nodes,
+            neighborhood,
         }
+    }
+
+    /// Identities of the nodes [`with_neighbors`](Self::with_neighbors) found: those
+    /// whose printed name matched and those at the other end of their edges.
+    pub fn neighborhood(&self) -> NodeSet {
+        self.neighborhood
+            .iter()
+            .map(|&n| self.infos[n as usize].clone())
+            .collect()
+    }
+
+    /// The flat and cumulative value of each node (divided for mean reports), as
+    /// [`Node::flat_value`] and [`Node::cum_value`], in node order.
+    pub fn node_values(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.nodes.iter().map(|&n| {
+            let (flat, cum) = self.values[n as usize];
+            let (flat_div, cum_div) = self.divisors[n as usize];
+            (div_value(flat, flat_div), div_value(cum, cum_div))
+        })
     }
 
     /// Number of nodes, as [`Graph::nodes`] would have.

@@ -23,6 +23,15 @@ pub struct Report<'a> {
     pub total: i64,
 }
 
+/// The graph of a peek (see [`Report::new_peek_graph`]).
+pub struct PeekGraph {
+    /// The matching nodes and their callers and callees, sorted as the report lists
+    /// nodes.
+    pub graph: Graph,
+    /// The flat and cumulative values of every node of the whole graph.
+    pub node_values: Vec<(i64, i64)>,
+}
+
 /// A graph trimmed as the report options ask, with the counts the legend reports.
 #[derive(Clone, Debug)]
 pub struct TrimmedGraph {
@@ -123,6 +132,29 @@ impl<'a> Report<'a> {
         gopt
     }
 
+    /// For a tree report of the nodes matching a symbol regex, without trimming
+    /// (`-peek`): the graph of the matching nodes and of their callers and callees only,
+    /// with what the report needs of the whole graph (its nodes' values, for the legend
+    /// and the output unit). `None` for any other report.
+    ///
+    /// A line-granularity graph of a large profile has hundreds of thousands of nodes;
+    /// a peek shows a few of them.
+    pub fn new_peek_graph(&self) -> Option<PeekGraph> {
+        let o = &self.options;
+        let rx = o.symbol.as_ref()?;
+        let untrimmed = o.node_fraction == 0.0 && o.edge_fraction == 0.0 && o.node_count == 0;
+        if o.format != OutputFormat::Tree || self.call_tree() || !untrimmed {
+            return None;
+        }
+        let totals = NodeTotals::with_neighbors(self.prof, &self.graph_options(None, false, 0), rx);
+        let node_values: Vec<(i64, i64)> = totals.node_values().collect();
+        let kept = totals.neighborhood();
+        drop(totals);
+        let mut graph = self.build_graph(Some(&kept), false, 0);
+        graph.sort_nodes(o.cum_sort, false);
+        Some(PeekGraph { graph, node_values })
+    }
+
     /// Builds the graph and trims it by node and edge fractions and node count, sorted
     /// as the report lists nodes.
     pub fn new_trimmed_graph(&self) -> TrimmedGraph {
@@ -206,16 +238,29 @@ impl<'a> Report<'a> {
     /// Settles an output unit of `minimum`: the unit that shows the smallest non-zero
     /// node value (or a hundred times it, when values span units) without fractions.
     pub fn select_output_unit(&mut self, g: &Graph) {
+        self.select_output_unit_from(
+            g.nodes
+                .iter()
+                .map(|&n| (g.node(n).flat_value(), g.node(n).cum_value())),
+        );
+    }
+
+    /// [`select_output_unit`](Self::select_output_unit) from the flat and cumulative
+    /// values of a graph's nodes.
+    pub fn select_output_unit_from(&mut self, node_values: impl Iterator<Item = (i64, i64)>) {
         let o = &self.options;
-        if o.output_unit != "minimum" || g.nodes.is_empty() {
+        if o.output_unit != "minimum" {
+            return;
+        }
+        let mut node_values = node_values.peekable();
+        if node_values.peek().is_none() {
             return;
         }
         let mut min_value = 0i64;
-        for &n in &g.nodes {
-            let node = g.node(n);
-            let mut node_min = node.flat_value().wrapping_abs();
+        for (flat, cum) in node_values {
+            let mut node_min = flat.wrapping_abs();
             if node_min == 0 {
-                node_min = node.cum_value().wrapping_abs();
+                node_min = cum.wrapping_abs();
             }
             if node_min > 0 && (min_value == 0 || node_min < min_value) {
                 min_value = node_min;

@@ -16,14 +16,28 @@ const LEGEND: &str = "      flat  flat%   sum%        cum   cum%   calls calls% 
 /// Writes the tree report; with a symbol regex only the matching nodes are shown, and
 /// no match is an error.
 pub fn print_tree(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
-    let t = rpt.new_trimmed_graph();
-    let g = &t.graph;
-    rpt.select_output_unit(g);
+    // A peek builds only the matching nodes and their neighbours; the legend and the
+    // output unit still come from every node.
+    let (graph, shown_total, shown_count, orig_count, dropped_nodes) = match rpt.new_peek_graph() {
+        Some(peek) => {
+            rpt.select_output_unit_from(peek.node_values.iter().copied());
+            let total = peek.node_values.iter().map(|&(flat, _)| flat).sum::<i64>();
+            let count = peek.node_values.len();
+            (peek.graph, total, count, count, 0)
+        }
+        None => {
+            let t = rpt.new_trimmed_graph();
+            rpt.select_output_unit(&t.graph);
+            let (total, count) = (graph_total(&t.graph), t.graph.nodes.len());
+            (t.graph, total, count, t.orig_count, t.dropped_nodes)
+        }
+    };
+    let g = &graph;
     let labels = rpt.report_labels(
-        graph_total(g),
-        g.nodes.len(),
-        t.orig_count,
-        t.dropped_nodes,
+        shown_total,
+        shown_count,
+        orig_count,
+        dropped_nodes,
         0,
         false,
     );
@@ -83,7 +97,7 @@ pub fn print_tree(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
             );
         }
     }
-    if !g.nodes.is_empty() {
+    if shown_count > 0 {
         out.push_str(SEPARATOR);
         out.push('\n');
     }
