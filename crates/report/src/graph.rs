@@ -1034,6 +1034,15 @@ impl NodeTotals {
         }
     }
 
+    /// Each node a graph would hold, in node order, with its flat and cumulative
+    /// values (not divided).
+    pub fn nodes(&self) -> impl Iterator<Item = (&NodeInfo, i64, i64)> + '_ {
+        self.nodes.iter().map(|&n| {
+            let (flat, cum) = self.values[n as usize];
+            (&self.infos[n as usize], flat, cum)
+        })
+    }
+
     /// Identities of the nodes [`with_neighbors`](Self::with_neighbors) found: those
     /// whose printed name matched and those at the other end of their edges.
     pub fn neighborhood(&self) -> NodeSet {

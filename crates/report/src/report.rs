@@ -81,9 +81,17 @@ impl<'a> Report<'a> {
             )
     }
 
-    /// Builds the report's graph, keeping only `kept` nodes when given.
+    /// The identities and values of the report's graph's nodes, without building the
+    /// graph.
+    pub fn node_totals(&self) -> NodeTotals {
+        NodeTotals::new(self.prof, &self.graph_options(None, true, 0))
+    }
+
+    /// Builds the report's graph of nodes, without edges or tags (the reports that call
+    /// it read node identities and values only: source listings, disassembly), keeping
+    /// only `kept` nodes when given.
     pub fn new_graph(&self, kept: Option<&NodeSet>) -> Graph {
-        self.build_graph(kept, false, 0)
+        self.build_graph(kept, !self.call_tree(), 0)
     }
 
     /// Builds the report's graph; `nodes_only` leaves out edges and tags, and tags

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use profile::{Error, Result};
 
-use crate::graph::NodeId;
+use crate::graph::NodeInfo;
 use crate::measurement;
 use crate::report::Report;
 
@@ -23,13 +23,14 @@ const MARGIN: i64 = 5;
 /// Files are searched in the source path (the working directory when it is empty).
 pub fn print_source(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     let o = &rpt.options;
-    let g = rpt.new_graph(None);
+    // Node identities and values are all a listing needs: no graph is built.
+    let totals = rpt.node_totals();
 
     // The nodes of each matching function, functions in order of first appearance.
     let mut functions: Vec<&str> = Vec::new();
-    let mut function_nodes: HashMap<&str, Vec<NodeId>> = HashMap::new();
-    for &n in &g.nodes {
-        let name = g.node(n).info.name.as_str();
+    let mut function_nodes: HashMap<&str, Vec<(&NodeInfo, i64, i64)>> = HashMap::new();
+    for node in totals.nodes() {
+        let name = node.0.name.as_str();
         if o.symbol.as_ref().is_some_and(|re| !re.is_match(name)) {
             continue;
         }
@@ -39,7 +40,7 @@ pub fn print_source(w: &mut dyn Write, rpt: &Report) -> Result<()> {
                 functions.push(name);
                 Vec::new()
             })
-            .push(n);
+            .push(node);
     }
     if functions.is_empty() {
         let pattern = o.symbol.as_ref().map_or("", |re| re.as_str());
@@ -67,9 +68,8 @@ pub fn print_source(w: &mut dyn Write, rpt: &Report) -> Result<()> {
         // The nodes of this function in each of its source files.
         let mut files: Vec<&str> = Vec::new();
         let mut file_nodes: HashMap<&str, Vec<SourceNode>> = HashMap::new();
-        for &n in function_nodes.get(name).map_or(&[][..], Vec::as_slice) {
-            let node = g.node(n);
-            let file = node.info.file.as_str();
+        for &(info, flat, cum) in function_nodes.get(name).map_or(&[][..], Vec::as_slice) {
+            let file = info.file.as_str();
             if file.is_empty() {
                 continue;
             }
@@ -80,10 +80,10 @@ pub fn print_source(w: &mut dyn Write, rpt: &Report) -> Result<()> {
                     Vec::new()
                 })
                 .push(SourceNode {
-                    start_line: node.info.start_line,
-                    lineno: node.info.lineno,
-                    flat: node.flat,
-                    cum: node.cum,
+                    start_line: info.start_line,
+                    lineno: info.lineno,
+                    flat,
+                    cum,
                 });
         }
         if files.is_empty() {
