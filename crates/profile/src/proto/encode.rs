@@ -28,7 +28,12 @@ fn packed_field_len(len: usize) -> usize {
 
 /// Writes every sample. Each message's length is computed before its body is written,
 /// so no body moves, and each location id is encoded once, not once per frame.
-fn write_samples(w: &mut Writer, p: &Profile, s: &impl Fn(StrId) -> u64) {
+fn write_samples(
+    w: &mut Writer,
+    p: &Profile,
+    s: &impl Fn(StrId) -> u64,
+    sink: &mut dyn FnMut(&mut Writer),
+) {
     let mut ids = Writer::default();
     let mut id_ends: Vec<usize> = Vec::with_capacity(p.locations.len() + 1);
     id_ends.push(0);
@@ -83,16 +88,33 @@ fn write_samples(w: &mut Writer, p: &Profile, s: &impl Fn(StrId) -> u64) {
             w.int_opt(3, l.num as u64);
             w.int_opt(4, s(l.num_unit));
         }
+        sink(w);
     }
 }
 
+/// Bytes the encoder gathers before handing them to its sink.
+const ENCODE_CHUNK: usize = 1 << 20;
+
 /// Encodes `p` as an uncompressed profile.proto message.
 pub fn encode(p: &Profile) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(p.samples.values.len() * 2 + p.samples.frame_count() * 2 + 1024);
+    encode_into(p, &mut |bytes| out.extend_from_slice(bytes));
+    out
+}
+
+/// Encodes `p` as uncompressed profile.proto, handing the bytes to `sink` a piece of
+/// about a megabyte at a time, so that no copy of the whole message is ever made.
+pub fn encode_into(p: &Profile, sink: &mut dyn FnMut(&[u8])) {
     let remap = StringRemap::new(p);
     let s = |id: StrId| remap.get(id);
     let mut w = Writer::default();
-    w.buf
-        .reserve(p.samples.values.len() * 2 + p.samples.frame_count() * 2 + 1024);
+    let mut flush = |w: &mut Writer| {
+        if w.buf.len() >= ENCODE_CHUNK {
+            sink(&w.buf);
+            w.buf.clear();
+        }
+    };
 
     for vt in &p.sample_types {
         w.message(1, |w| {
@@ -100,7 +122,7 @@ pub fn encode(p: &Profile) -> Vec<u8> {
             w.int_opt(2, s(vt.unit));
         });
     }
-    write_samples(&mut w, p, &s);
+    write_samples(&mut w, p, &s, &mut flush);
     for m in &p.mappings {
         w.message(3, |w| {
             w.int_opt(1, m.id);
@@ -114,6 +136,7 @@ pub fn encode(p: &Profile) -> Vec<u8> {
             w.bool_opt(9, m.has_line_numbers);
             w.bool_opt(10, m.has_inline_frames);
         });
+        flush(&mut w);
     }
     for l in &p.locations {
         w.message(4, |w| {
@@ -129,6 +152,7 @@ pub fn encode(p: &Profile) -> Vec<u8> {
             }
             w.bool_opt(5, l.is_folded);
         });
+        flush(&mut w);
     }
     for f in &p.functions {
         w.message(5, |w| {
@@ -138,9 +162,11 @@ pub fn encode(p: &Profile) -> Vec<u8> {
             w.int_opt(4, s(f.filename));
             w.int_opt(5, f.start_line as u64);
         });
+        flush(&mut w);
     }
     for text in remap.kept.iter().map(|&id| p.str(id)) {
         w.bytes(6, text.as_bytes());
+        flush(&mut w);
     }
     w.int_opt(7, s(p.drop_frames));
     w.int_opt(8, s(p.keep_frames));
@@ -155,7 +181,26 @@ pub fn encode(p: &Profile) -> Vec<u8> {
     w.int_opt(14, s(p.default_sample_type));
     w.int_opt(15, s(p.doc_url));
     let _ = LEN;
-    w.buf
+    sink(&w.buf);
+}
+
+/// Encodes `p` as gzipped profile.proto into `out`, compressing as it encodes (one
+/// gzip member; the fast level for large profiles), so that memory holds the
+/// compressed bytes only.
+pub fn encode_gzip_to(p: &Profile, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let large = p.samples.frame_count() + p.samples.values.len() > PARALLEL_GZIP_MIN / 2;
+    let level = if large {
+        flate2::Compression::fast()
+    } else {
+        flate2::Compression::default()
+    };
+    let mut gz = flate2::write::GzEncoder::new(out, level);
+    // Writing into a Vec cannot fail.
+    encode_into(p, &mut |bytes| {
+        let _ = gz.write_all(bytes);
+    });
+    let _ = gz.finish();
 }
 
 /// New string ids for the strings a profile still uses, in their old order.
