@@ -281,8 +281,21 @@ fn render_on_render_thread(state: &State, req: &Request) -> Response {
 
 /// Renders `req`, answering 500 if rendering panics (the render thread lives on).
 fn render_guarded(state: &State, req: &Request) -> Response {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(state, req)))
-        .unwrap_or_else(|_| Response::text(500, "the view could not be rendered"))
+    let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(state, req)))
+        .unwrap_or_else(|_| Response::text(500, "the view could not be rendered"));
+    release_freed_memory();
+    response
+}
+
+/// Gives the memory a render freed back to the system: the server lives long and its
+/// views come one after another, so what one view freed should not stay counted
+/// against the next.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Renders the response to one request.
