@@ -1712,6 +1712,36 @@ impl Graph {
             .collect()
     }
 
+    /// [`select_top_nodes`](Self::select_top_nodes) of a drawing, counting each node's
+    /// tags in `tagged`: a graph of the same profile built with tags for (at least)
+    /// the first `max_nodes` nodes of this one, which was built without them.
+    pub fn select_top_nodes_tagged_by(&self, max_nodes: usize, tagged: &Graph) -> NodeSet {
+        let index: HashMap<&NodeInfo, NodeId> = tagged
+            .arena
+            .iter()
+            .enumerate()
+            .map(|(id, n)| (&n.info, id))
+            .collect();
+        let mut max = max_nodes;
+        if max > 0 {
+            let mut count = 0;
+            for (i, &n) in self.nodes.iter().enumerate() {
+                let tags = index
+                    .get(&self.arena[n].info)
+                    .map_or(0, |&t| count_tags(&tagged.arena[t]));
+                count += tags.min(MAX_NODELETS) + 1;
+                if count >= max {
+                    max = i + 1;
+                    break;
+                }
+            }
+        }
+        self.nodes[..max.min(self.nodes.len())]
+            .iter()
+            .map(|&n| self.arena[n].info.clone())
+            .collect()
+    }
+
     /// The top `max_nodes` nodes in the current order (for call trees).
     pub fn select_top_node_ids(&self, max_nodes: usize, visual: bool) -> HashSet<NodeId> {
         self.top_nodes(max_nodes, visual).iter().copied().collect()

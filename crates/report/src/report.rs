@@ -173,6 +173,7 @@ impl<'a> Report<'a> {
         // built once the kept nodes are known.
         let first_pass = !call_tree && o.node_fraction > 0.0;
         let mut dropped_nodes = 0;
+        let mut defer_tags = false;
         let (mut g, node_cutoff, edge_cutoff) = if first_pass {
             // The first pass only decides which nodes stay: node values without nodes.
             let totals = NodeTotals::new(self.prof, &self.graph_options(None, true, 0));
@@ -185,8 +186,17 @@ impl<'a> Report<'a> {
             if let Some(kept) = &kept {
                 dropped_nodes = totals.len() - kept.len();
             }
+            let nodes = kept.as_ref().map_or(totals.len(), |k| k.len());
             drop(totals);
-            let g = self.build_graph(kept.as_ref(), false, node_cutoff);
+            // A drawing with more nodes than it shows is built again for the ones it
+            // shows; this graph's tags then matter for its first nodes only, which get
+            // them below, not for all (a node's tags can take far more memory than it).
+            defer_tags = visual && o.node_count > 0 && nodes > o.node_count;
+            let mut gopt = self.graph_options(kept.as_ref(), false, node_cutoff);
+            if defer_tags {
+                gopt.tags = None;
+            }
+            let g = Graph::new(self.prof, &gopt);
             (g, node_cutoff, edge_cutoff)
         } else {
             let mut g = self.build_graph(None, false, 0);
@@ -222,6 +232,24 @@ impl<'a> Report<'a> {
                     g.trim_tree(&kept);
                     g.sort_nodes(o.cum_sort, visual);
                 }
+            } else if defer_tags {
+                // The tags of the first nodes, from a graph of those nodes alone; it is
+                // the graph to show when they are the ones kept.
+                let first: NodeSet = g.nodes[..o.node_count.min(g.nodes.len())]
+                    .iter()
+                    .map(|&n| g.node(n).info.clone())
+                    .collect();
+                let mut tagged = self.build_graph(Some(&first), false, node_cutoff);
+                tagged.trim_low_frequency_tags(node_cutoff);
+                let kept = g.select_top_nodes_tagged_by(o.node_count, &tagged);
+                drop(std::mem::take(&mut g));
+                g = if kept == first {
+                    tagged
+                } else {
+                    drop(tagged);
+                    self.build_graph(Some(&kept), false, node_cutoff)
+                };
+                g.sort_nodes(o.cum_sort, visual);
             } else {
                 let kept = g.select_top_nodes(o.node_count, visual);
                 if kept.len() != g.nodes.len() {
