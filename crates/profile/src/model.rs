@@ -142,6 +142,10 @@ pub struct Profile {
     pub default_sample_type: StrId,
     /// Documentation link for this profile type.
     pub doc_url: StrId,
+    /// The key and unit of each numeric label the decoder was asked to leave out of
+    /// the samples ([`ParseOptions::keep_labels`](crate::ParseOptions::keep_labels)),
+    /// once each, in order of first appearance: what pprof's label unit checks need.
+    pub dropped_label_units: Vec<(StrId, StrId)>,
 }
 
 impl Profile {

@@ -18,12 +18,19 @@ pub struct ParseOptions {
     /// Largest decompressed size accepted from a gzipped input, in bytes; a larger
     /// stream is refused as a likely decompression bomb.
     pub max_decompressed: u64,
+    /// Keep the samples' labels. A report that never reads them (`-top`, `-peek`,
+    /// `-list`, flame graphs) can leave them out of a profile.proto input, which saves
+    /// their memory and the time to store them; the keys and units of numeric labels
+    /// are still recorded in [`Profile::dropped_label_units`]. Only the streaming
+    /// decoder leaves labels out, so some inputs keep them regardless.
+    pub keep_labels: bool,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            keep_labels: true,
         }
     }
 }
@@ -47,7 +54,7 @@ pub fn parse_with(data: &[u8], options: &ParseOptions) -> Result<Profile> {
     } else {
         data
     };
-    parse_uncompressed(data).map_err(|e| e.context("parsing profile"))
+    parse_uncompressed_with(data, options.keep_labels).map_err(|e| e.context("parsing profile"))
 }
 
 /// Bytes of inflated profile handed from the inflating thread to the decoder at a time.
@@ -61,7 +68,23 @@ const STREAM_CHUNK: usize = 1 << 18;
 /// decode exactly as [`parse_with`] would, inflates to more than `limit` bytes, or has
 /// any error: the caller then reads the input again and calls [`parse_with`], which
 /// handles every format and words every error.
-pub fn parse_gzip_stream<R: Read + Send>(mut reader: R, limit: u64) -> Option<Profile> {
+pub fn parse_gzip_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {
+    parse_gzip_stream_with(
+        reader,
+        &ParseOptions {
+            max_decompressed: limit,
+            keep_labels: true,
+        },
+    )
+}
+
+/// [`parse_gzip_stream`] with `options` (the decompression limit and whether to keep
+/// the samples' labels).
+pub fn parse_gzip_stream_with<R: Read + Send>(
+    mut reader: R,
+    options: &ParseOptions,
+) -> Option<Profile> {
+    let limit = options.max_decompressed;
     let mut magic = [0u8; 2];
     reader.read_exact(&mut magic).ok()?;
     if !is_gzip(&magic) {
@@ -102,6 +125,9 @@ pub fn parse_gzip_stream<R: Read + Send>(mut reader: R, limit: u64) -> Option<Pr
             }
         });
         let mut decoder = proto::StreamDecoder::new();
+        if !options.keep_labels {
+            decoder = proto::StreamDecoder::without_labels();
+        }
         let mut decoded = true;
         while let Ok(chunk) = full_rx.recv() {
             if decoder.feed(&chunk).is_err() {
@@ -154,10 +180,16 @@ pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>> {
 
 /// Parses uncompressed bytes: profile.proto first, then the legacy formats.
 pub fn parse_uncompressed(data: &[u8]) -> Result<Profile> {
+    parse_uncompressed_with(data, true)
+}
+
+/// [`parse_uncompressed`], leaving the samples' labels out of a profile.proto input
+/// unless `keep_labels` (see [`ParseOptions::keep_labels`]).
+fn parse_uncompressed_with(data: &[u8], keep_labels: bool) -> Result<Profile> {
     if data.is_empty() {
         return Err(Error::new("empty input file"));
     }
-    let proto_error = match parse_proto(data) {
+    let proto_error = match parse_proto(data, keep_labels) {
         Ok(p) => return Ok(p),
         Err(e) => e,
     };
@@ -175,11 +207,15 @@ pub fn parse_uncompressed(data: &[u8]) -> Result<Profile> {
 }
 
 /// Decodes profile.proto, merging several messages written back to back.
-fn parse_proto(data: &[u8]) -> Result<Profile> {
+fn parse_proto(data: &[u8], keep_labels: bool) -> Result<Profile> {
     // The streaming decoder is the faster one; it gives up on anything it cannot vouch
     // for (errors, concatenated messages), which the whole-buffer decoder then handles
     // and words.
-    let mut streamed = proto::StreamDecoder::new();
+    let mut streamed = if keep_labels {
+        proto::StreamDecoder::new()
+    } else {
+        proto::StreamDecoder::without_labels()
+    };
     if streamed.feed(data).is_ok() {
         if let Ok(p) = streamed.finish() {
             return Ok(p);

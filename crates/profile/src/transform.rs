@@ -144,12 +144,15 @@ impl Profile {
         let mut units: HashMap<&str, &str> = HashMap::new();
         let mut ignored: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         let mut keys: HashSet<&str> = HashSet::new();
-        for l in self.samples.distinct_label_sets().flatten() {
-            if !l.is_numeric() {
-                continue;
-            }
-            let key = self.str(l.key);
-            let unit = self.str(l.num_unit);
+        let kept = self
+            .samples
+            .distinct_label_sets()
+            .flatten()
+            .filter(|l| l.is_numeric())
+            .map(|l| (l.key, l.num_unit));
+        for (key, unit) in self.dropped_label_units.iter().copied().chain(kept) {
+            let key = self.str(key);
+            let unit = self.str(unit);
             keys.insert(key);
             if unit.is_empty() {
                 continue;

@@ -293,6 +293,7 @@ fn gzip_bomb_is_refused_past_the_limit() {
         &bomb,
         &ParseOptions {
             max_decompressed: 8 << 20,
+            ..ParseOptions::default()
         },
     )
     .unwrap_err()

@@ -217,6 +217,7 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
             .get("buildid")
             .filter(|b| !b.is_empty())
             .map(String::from),
+        labels: true,
     };
     if sources.normalize && sources.bases.is_empty() {
         return Err(Failure("must have base profile to normalize by".into()));
@@ -225,6 +226,7 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     if sources.sources.len() > 1 && is_object_file(&sources.sources[0]) {
         sources.exec_name = Some(sources.sources.remove(0));
     }
+    sources.labels = needs_labels(command.as_ref().map(|(c, _)| *c), &config, &sources);
     Ok(Invocation {
         sources,
         config,
@@ -232,6 +234,41 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
         http,
         no_browser,
     })
+}
+
+/// Whether a run reads the samples' labels, so that they must be kept when decoding:
+/// the shell and the web UI may run any report; merged and compared profiles are
+/// matched sample by sample with their labels; tag options read them; and so do the
+/// reports that print labels or tags (-tags, -traces, -raw, -proto, drawings,
+/// callgrind). Every other report reads stacks and values only.
+fn needs_labels(command: Option<&Command>, cfg: &Config, s: &Sources) -> bool {
+    let Some(command) = command else {
+        return true;
+    };
+    let tag_options = [
+        &cfg.tag_focus,
+        &cfg.tag_ignore,
+        &cfg.tag_show,
+        &cfg.tag_hide,
+        &cfg.tag_root,
+        &cfg.tag_leaf,
+    ];
+    s.sources.len() != 1
+        || !s.bases.is_empty()
+        || tag_options.iter().any(|v| !v.is_empty())
+        || !matches!(
+            command.format,
+            OutputFormat::Text
+                | OutputFormat::Tree
+                | OutputFormat::List
+                | OutputFormat::Dis
+                | OutputFormat::WebList
+                | OutputFormat::FlameGraph
+                | OutputFormat::FlameGraphHtml
+                | OutputFormat::Folded
+                | OutputFormat::Comments
+                | OutputFormat::TopProto
+        )
 }
 
 /// Parses an integer as Go's flag package does (decimal, 0x hex, 0 octal, 0b binary).

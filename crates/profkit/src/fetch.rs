@@ -30,6 +30,10 @@ pub struct Sources {
     pub exec_name: Option<String>,
     /// `-buildid`: the build id to assume for the main binary.
     pub build_id: Option<String>,
+    /// The report needs the samples' labels. When it does not, a profile read from a
+    /// file leaves them out (keeping the units of numeric labels for pprof's unit
+    /// warnings), which saves their memory and time on large profiles.
+    pub labels: bool,
 }
 
 /// Fetches, merges and combines every source as pprof does, returning the profile to
@@ -231,12 +235,19 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
             let file = std::fs::File::open(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
             let reader = std::io::BufReader::with_capacity(1 << 16, file);
-            if let Some(p) = profile::parse_gzip_stream(reader, profile::DEFAULT_MAX_DECOMPRESSED) {
+            let options = profile::ParseOptions {
+                keep_labels: s.labels,
+                ..profile::ParseOptions::default()
+            };
+            if let Some(p) = profile::parse_gzip_stream_with(reader, &options) {
                 return Ok((locate_binaries(p, s), None));
             }
             let data = std::fs::read(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
-            Ok((locate_binaries(profile::parse(&data)?, s), None))
+            Ok((
+                locate_binaries(profile::parse_with(&data, &options)?, s),
+                None,
+            ))
         }
         Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
             Some((url, timeout)) => {

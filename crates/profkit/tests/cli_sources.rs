@@ -294,3 +294,57 @@ fn url_and_file_sources_merge_and_count_as_remote() {
     server.join().unwrap();
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// A profile whose numeric label `size` comes with two units.
+fn mixed_units_profile(dir: &Path) -> String {
+    use profile::{Function, Label, Line, Location, Profile, StrId, ValueType};
+    let mut p = Profile::new(1);
+    let (ty, unit) = (p.intern("samples"), p.intern("count"));
+    p.sample_types.push(ValueType { ty, unit });
+    let name = p.intern("main");
+    p.functions.push(Function {
+        id: 1,
+        name,
+        ..Function::default()
+    });
+    p.locations.push(Location {
+        id: 1,
+        lines: [Line {
+            function: 0,
+            line: 1,
+            column: 0,
+        }]
+        .into(),
+        ..Location::default()
+    });
+    let (key, bytes, kb) = (p.intern("size"), p.intern("bytes"), p.intern("kilobytes"));
+    let size = |num_unit| Label {
+        key,
+        str: StrId::EMPTY,
+        num: 3,
+        num_unit,
+    };
+    p.samples.push(&[1], &[0], &[size(bytes)]);
+    p.samples.push(&[2], &[0], &[size(kb)]);
+    let path = dir.join("mixed_units.pb.gz");
+    std::fs::write(&path, profile::proto::encode_gzip(&p)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn label_unit_warnings_hold_whether_or_not_the_report_keeps_labels() {
+    let dir = scratch_dir("units");
+    let file = mixed_units_profile(&dir);
+    // -top leaves the labels out when decoding, -tags keeps them: pprof warns for both.
+    for report in ["-top", "-tags"] {
+        let out = profkit(&[report, &file], &dir);
+        assert!(out.status.success(), "{report}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("For tag size used unit bytes, also encountered unit(s) kilobytes"),
+            "{report}: {stderr}"
+        );
+    }
+    let tags = profkit(&["-tags", &file], &dir);
+    assert!(String::from_utf8_lossy(&tags.stdout).contains("size:"));
+}

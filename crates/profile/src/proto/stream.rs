@@ -14,6 +14,8 @@
 //! [`Unsupported`], and the caller decodes the whole input the ordinary way, which
 //! also words the error as usual.
 
+use std::collections::HashSet;
+
 use super::decode::canonical_label_order;
 use super::tables::TableFields;
 use super::wire::{self, LEN};
@@ -45,6 +47,12 @@ pub struct StreamDecoder {
     has_strings: bool,
     /// Reused for the labels of one sample.
     labels: Vec<Label>,
+    /// Store the samples' labels (else only the units of numeric ones).
+    keep_labels: bool,
+    /// With labels left out: each numeric label's key and unit, once, in order.
+    dropped_label_units: Vec<(StrId, StrId)>,
+    /// The pairs of `dropped_label_units`, to find them again.
+    dropped_seen: HashSet<(StrId, StrId)>,
 }
 
 impl Default for StreamDecoder {
@@ -66,6 +74,18 @@ impl StreamDecoder {
             last_field: 0,
             has_strings: false,
             labels: Vec::new(),
+            keep_labels: true,
+            dropped_label_units: Vec::new(),
+            dropped_seen: HashSet::new(),
+        }
+    }
+
+    /// A decoder that leaves the samples' labels out, recording only the key and unit
+    /// of numeric labels (see [`ParseOptions::keep_labels`](crate::ParseOptions::keep_labels)).
+    pub fn without_labels() -> StreamDecoder {
+        StreamDecoder {
+            keep_labels: false,
+            ..StreamDecoder::new()
         }
     }
 
@@ -172,7 +192,14 @@ impl StreamDecoder {
                         .max(l.str.0)
                         .max(l.num_unit.0);
                     if !l.str.is_empty() || l.num != 0 || !l.num_unit.is_empty() {
-                        self.labels.push(l);
+                        if self.keep_labels {
+                            self.labels.push(l);
+                        } else if l.str.is_empty() {
+                            let units = (l.key, l.num_unit);
+                            if self.dropped_seen.insert(units) {
+                                self.dropped_label_units.push(units);
+                            }
+                        }
                     }
                 }
                 _ => skip_unknown(data, &mut pos, end, key)?,
@@ -220,6 +247,7 @@ impl StreamDecoder {
         mapped.ok_or(Unsupported)?;
         samples.reorder_labels(|labels| canonical_label_order(labels, &p.strings));
         p.samples = samples;
+        p.dropped_label_units = self.dropped_label_units;
         Ok(p)
     }
 }
@@ -500,6 +528,23 @@ mod tests {
             assert!(decode(&bytes).is_err());
             assert!(stream(&bytes).is_err());
         }
+    }
+
+    #[test]
+    fn a_decoder_without_labels_keeps_everything_else_and_the_label_units() {
+        let bytes = sample_profile();
+        let whole = decode(&bytes).expect("decode");
+        let mut d = StreamDecoder::without_labels();
+        d.feed(&bytes).expect("feed");
+        let p = d.finish().expect("finish");
+        assert_eq!(p.samples.len(), whole.samples.len());
+        for i in 0..p.samples.len() {
+            assert!(p.samples.labels(i).is_empty());
+            assert_eq!(p.samples.values(i), whole.samples.values(i));
+            assert_eq!(p.samples.locations(i), whole.samples.locations(i));
+        }
+        assert!(!p.dropped_label_units.is_empty());
+        assert_eq!(p.num_label_units(), whole.num_label_units());
     }
 
     #[test]

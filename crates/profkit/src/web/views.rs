@@ -99,6 +99,7 @@ fn clone_without_samples(p: &Profile) -> Profile {
         period: p.period,
         comments: p.comments.clone(),
         default_sample_type: p.default_sample_type,
+        dropped_label_units: p.dropped_label_units.clone(),
         doc_url: p.doc_url,
     }
 }
