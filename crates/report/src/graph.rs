@@ -1212,7 +1212,6 @@ struct TagSet {
 
 impl TagSets {
     fn new(prof: &Profile, to: &TagOptions) -> TagSets {
-        let mut index: FxMap<&[profile::Label], u32> = FxMap::default();
         let mut label_index: HashMap<String, u32> = HashMap::new();
         let mut name_index: HashMap<String, u32> = HashMap::new();
         let mut labels = Vec::new();
@@ -1224,11 +1223,18 @@ impl TagSets {
                 texts.len() as u32 - 1
             })
         };
+        // A tag set is what tags read of a sample's labels (its joined string labels
+        // and its `bytes` values), so label sets that differ elsewhere share one: it is
+        // worked out once per label set of the samples and kept once per content.
+        const UNSEEN: u32 = u32::MAX;
+        let mut of_label_set = vec![UNSEEN; prof.samples.label_set_count()];
+        let mut set_index: HashMap<(u32, Vec<(i64, u32)>), u32> = HashMap::new();
         let of_sample = (0..prof.samples.len())
             .map(|i| {
-                let sample_labels = prof.samples.labels(i);
-                *index.entry(sample_labels).or_insert_with(|| {
-                    let bytes = sample_labels
+                let label_set = prof.samples.label_set_of(i) as usize;
+                if of_label_set[label_set] == UNSEEN {
+                    let sample_labels = prof.samples.labels(i);
+                    let bytes: Vec<(i64, u32)> = sample_labels
                         .iter()
                         .filter(|l| l.is_numeric() && prof.str(l.key) == "bytes")
                         .map(|l| {
@@ -1242,9 +1248,18 @@ impl TagSets {
                         .collect();
                     let joined = join_labels(prof, sample_labels);
                     let label = number(&mut labels, &mut label_index, joined);
-                    sets.push(TagSet { label, bytes });
-                    sets.len() as u32 - 1
-                })
+                    of_label_set[label_set] =
+                        *set_index
+                            .entry((label, bytes))
+                            .or_insert_with_key(|(label, bytes)| {
+                                sets.push(TagSet {
+                                    label: *label,
+                                    bytes: bytes.clone(),
+                                });
+                                sets.len() as u32 - 1
+                            });
+                }
+                of_label_set[label_set]
             })
             .collect();
         TagSets {
