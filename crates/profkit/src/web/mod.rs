@@ -72,8 +72,10 @@ struct ResponseCache {
 impl ResponseCache {
     /// Views kept.
     const CAPACITY: usize = 16;
-    /// Bytes of response bodies kept; a larger response is not kept at all.
-    const BUDGET: usize = 32 << 20;
+    /// Bytes of response bodies kept; a larger response is not kept at all. Small: the
+    /// server's memory is meant to stay within a few times the profile's size, and a
+    /// view is quick to render again.
+    const BUDGET: usize = 8 << 20;
 
     /// The entry for `key`, made (empty) if there is none.
     fn entry(&mut self, key: &str) -> Arc<OnceLock<Response>> {
