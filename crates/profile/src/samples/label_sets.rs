@@ -18,7 +18,9 @@ pub(crate) struct LabelSets {
     /// `count + 1` offsets into `labels`.
     offsets: Vec<u32>,
     /// Recently interned sets, `(hash, id)` by the low bits of their hash.
-    recent: Box<[(u32, u32)]>,
+    /// Empty until the first set is interned: most sample sets made along the way
+    /// (copies, filtered views) never intern one.
+    recent: Vec<(u32, u32)>,
     /// The set interned last (consecutive samples often share their labels).
     last: u32,
 }
@@ -57,7 +59,7 @@ impl LabelSets {
         LabelSets {
             labels: Vec::new(),
             offsets: vec![0, 0],
-            recent: vec![VACANT; RECENT].into_boxed_slice(),
+            recent: Vec::new(),
             last: 0,
         }
     }
@@ -89,6 +91,9 @@ impl LabelSets {
             return self.last;
         }
         let h = hash(labels);
+        if self.recent.is_empty() {
+            self.recent = vec![VACANT; RECENT];
+        }
         let slot = h as usize & (RECENT - 1);
         let (seen, id) = self.recent[slot];
         if seen == h && self.get(id) == labels {
