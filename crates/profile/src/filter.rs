@@ -154,17 +154,12 @@ impl Profile {
             if !passes(&mut stack.iter().copied()) {
                 return false;
             }
-            if any_hidden {
-                out.extend(
-                    stack
-                        .iter()
-                        .filter(|&&l| !hidden.get(l as usize).copied().unwrap_or(false)),
-                );
-                !out.is_empty()
-            } else {
-                out.extend_from_slice(stack);
-                true
-            }
+            out.extend(
+                stack
+                    .iter()
+                    .filter(|&&l| !hidden.get(l as usize).copied().unwrap_or(false)),
+            );
+            !out.is_empty()
         });
         result
     }

@@ -1010,10 +1010,7 @@ impl NodeTotals {
         let nodes = (0..count as u32)
             .filter(|&i| {
                 let (flat, cum) = values[i as usize];
-                if flat == 0 && cum == 0 {
-                    return false;
-                }
-                !(o.drop_negative && (flat < 0 || (flat == 0 && cum < 0)))
+                is_shown(flat, cum, o.drop_negative)
             })
             .collect();
         let mut neighborhood = Vec::new();
@@ -1612,13 +1609,7 @@ impl Graph {
     /// arena order.
     fn select_nodes(&mut self, drop_negative: bool) {
         self.nodes = (0..self.arena.len())
-            .filter(|&i| {
-                let n = &self.arena[i];
-                if n.cum == 0 && n.flat == 0 {
-                    return false;
-                }
-                !(drop_negative && is_negative(n))
-            })
+            .filter(|&i| is_shown(self.arena[i].flat, self.arena[i].cum, drop_negative))
             .collect();
     }
 
@@ -1859,8 +1850,11 @@ fn count_tags(n: &Node) -> usize {
             .count()
 }
 
-fn is_negative(n: &Node) -> bool {
-    n.flat < 0 || (n.flat == 0 && n.cum < 0)
+/// Whether a node with these values is part of a graph: it has a value, and a
+/// negative one only when negative nodes are not dropped.
+fn is_shown(flat: i64, cum: i64, drop_negative: bool) -> bool {
+    let negative = flat < 0 || (flat == 0 && cum < 0);
+    (flat != 0 || cum != 0) && !(drop_negative && negative)
 }
 
 /// pprof's printable-name comparison: by address when both have different non-zero

@@ -402,16 +402,13 @@ impl Samples {
     /// Works in place: the kept samples move to the front of the columns, and nothing
     /// moves when every sample is kept.
     pub fn retain(&mut self, mut keep: impl FnMut(usize, SampleRef<'_>) -> bool) {
-        let kept: Vec<bool> = (0..self.len()).map(|i| keep(i, self.get(i))).collect();
-        if let Some(selected) = self.selection.take() {
-            let mut stored = vec![false; self.stored_len()];
-            for (&i, k) in selected.iter().zip(kept) {
-                stored[i as usize] = k;
-            }
-            self.compact(&stored);
-        } else {
-            self.compact(&kept);
+        // Stored samples a selection left out are not kept either.
+        let mut stored = vec![false; self.stored_len()];
+        for i in 0..self.len() {
+            stored[self.at(i)] = keep(i, self.get(i));
         }
+        self.selection = None;
+        self.compact(&stored);
     }
 
     /// Leaves out the samples for which `keep(index, sample)` is false, without moving
@@ -445,12 +442,8 @@ impl Samples {
 
     /// Removes the samples a selection left out from the storage.
     fn apply_selection(&mut self) {
-        if let Some(selected) = self.selection.take() {
-            let mut stored = vec![false; self.stored_len()];
-            for &i in &selected {
-                stored[i as usize] = true;
-            }
-            self.compact(&stored);
+        if self.selection.is_some() {
+            self.retain(|_, _| true);
         }
     }
 
