@@ -261,51 +261,59 @@ pub fn demangle_profile(p: &mut Profile, force: bool, mode: DemangleMode) {
     if mode == DemangleMode::None {
         return;
     }
-    let mut cache: std::collections::HashMap<profile::StrId, profile::StrId> =
-        std::collections::HashMap::new();
+    // The name found for each system name, by string index: most profiles repeat few
+    // system names, and most names (Go, Java, already demangled) come back unchanged,
+    // which needs no new string.
+    let mut found: Vec<Option<profile::StrId>> = vec![None; p.strings.len()];
     for i in 0..p.functions.len() {
         let f = &p.functions[i];
         if !f.name.is_empty() && f.system_name != f.name {
             continue;
         }
         let sys = f.system_name;
-        let name = match cache.get(&sys) {
-            Some(&n) => n,
+        let name = match found.get(sys.index()).copied().flatten() {
+            Some(n) => n,
             None => {
-                let n = simplify_name(p.str(sys), mode);
-                let id = p.intern(&n);
-                cache.insert(sys, id);
-                id
+                let n = match simplify_name(p.str(sys), mode) {
+                    Some(n) => p.intern(&n),
+                    None => sys,
+                };
+                if let Some(slot) = found.get_mut(sys.index()) {
+                    *slot = Some(n);
+                }
+                n
             }
         };
         p.functions[i].name = name;
     }
 }
 
-/// The name pprof shows for a function whose system name is `sys`.
-fn simplify_name(sys: &str, mode: DemangleMode) -> String {
+/// The name pprof shows for a function whose system name is `sys`, or `None` when it
+/// is `sys` itself.
+fn simplify_name(sys: &str, mode: DemangleMode) -> Option<String> {
     if let Some(d) = demangle(sys, mode) {
         if d != sys {
-            return d;
+            return Some(d);
         }
     }
     if let Some(stripped) = sys.strip_prefix('_') {
         if let Some(d) = demangle(stripped, mode) {
             if d != stripped {
-                return d;
+                return Some(d);
             }
         }
     }
-    let mut name = sys.to_string();
-    if looks_like_demangled_cpp(&name) {
-        if matches!(mode, DemangleMode::Simplified | DemangleMode::Templates) {
-            name = remove_matching(&name, b'(', b')');
-        }
-        if mode == DemangleMode::Simplified {
-            name = remove_matching(&name, b'<', b'>');
-        }
+    if !looks_like_demangled_cpp(sys) {
+        return None;
     }
-    name
+    let mut name = sys.to_string();
+    if matches!(mode, DemangleMode::Simplified | DemangleMode::Templates) {
+        name = remove_matching(&name, b'(', b')');
+    }
+    if mode == DemangleMode::Simplified {
+        name = remove_matching(&name, b'<', b'>');
+    }
+    (name != sys).then_some(name)
 }
 
 #[cfg(test)]
@@ -374,11 +382,12 @@ mod tests {
 
     #[test]
     fn plain_c_names_stay() {
-        assert_eq!(simplify_name("main", DemangleMode::Simplified), "main");
+        assert_eq!(simplify_name("main", DemangleMode::Simplified), None);
         assert_eq!(
-            simplify_name("std::vector<int>::push_back(int)", DemangleMode::Simplified),
-            "std::vector::push_back"
+            simplify_name("std::vector<int>::push_back(int)", DemangleMode::Simplified).as_deref(),
+            Some("std::vector::push_back")
         );
+        assert_eq!(simplify_name("a::b", DemangleMode::Simplified), None);
     }
 
     #[test]
