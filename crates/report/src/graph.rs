@@ -274,6 +274,10 @@ pub struct GraphOptions<'a> {
     /// shows the edges of some nodes only (`-peek`). Nodes and their values are
     /// unaffected. Not for call trees.
     pub edge_ends: Option<&'a Regex>,
+    /// The frame identities of this same profile, worked out already (by
+    /// [`NodeTotals::frames`]): a graph built with them skips that work. Ignored when
+    /// they were made with other name options.
+    pub frames: Option<&'a FrameTable>,
 }
 
 /// A call graph.
@@ -511,6 +515,7 @@ impl<'p> Names<'p> {
 
 /// Interns node identities so each distinct one is built once; ids are given in
 /// order of first use, a frame's function node right after the frame's own.
+#[derive(Clone)]
 struct InfoTable {
     index: FxMap<FrameKey, u32>,
     infos: Vec<NodeInfo>,
@@ -551,6 +556,7 @@ impl InfoTable {
 const NONE: u32 = u32::MAX;
 
 /// For each location, the identities of its frames (caller last), flattened.
+#[derive(Clone)]
 struct LocationInfos {
     offsets: Vec<u32>,
     infos: Vec<u32>,
@@ -562,6 +568,129 @@ impl LocationInfos {
         match (self.offsets.get(i), self.offsets.get(i + 1)) {
             (Some(&a), Some(&b)) => &self.infos[a as usize..b as usize],
             _ => &[],
+        }
+    }
+}
+
+/// The node identity of every frame of a profile's locations, as a graph built with
+/// some name options sees them, each distinct identity numbered once. A report that
+/// builds several graphs of one profile (a first pass that decides which nodes stay,
+/// then the graph of those) works them out once: see [`GraphOptions::frames`].
+pub struct FrameTable {
+    orig_fn_names: bool,
+    obj_names: bool,
+    /// Whether every frame has its identity (no kept set left some out).
+    complete: bool,
+    /// Number of locations of the profile the table was made from.
+    locations: usize,
+    table: InfoTable,
+    locs: LocationInfos,
+}
+
+impl std::fmt::Debug for FrameTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameTable")
+            .field("identities", &self.table.infos.len())
+            .field("locations", &self.locations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FrameTable {
+    fn new(prof: &Profile, o: &GraphOptions) -> FrameTable {
+        let mut table = InfoTable::new();
+        let locs = location_infos(prof, o, &mut table);
+        FrameTable {
+            orig_fn_names: o.orig_fn_names,
+            obj_names: o.obj_names,
+            complete: o.kept_nodes.is_none(),
+            locations: prof.locations.len(),
+            table,
+            locs,
+        }
+    }
+
+    /// Whether the table gives the identities a graph of `prof` built with `o` would.
+    fn fits(&self, prof: &Profile, o: &GraphOptions) -> bool {
+        self.complete
+            && self.orig_fn_names == o.orig_fn_names
+            && self.obj_names == o.obj_names
+            && self.locations == prof.locations.len()
+    }
+
+    /// The table and location frames [`location_infos`] would give with `kept` as
+    /// the kept set: identities numbered in the same order, frames left out marked
+    /// [`NONE`].
+    fn restricted(&self, kept: &NodeSet) -> (InfoTable, LocationInfos) {
+        const UNDECIDED: u8 = 0;
+        const KEPT: u8 = 1;
+        const LEFT_OUT: u8 = 2;
+        let all = &self.table;
+        let mut decided = vec![UNDECIDED; all.infos.len()];
+        let mut renumbered = vec![NONE; all.infos.len()];
+        let mut table = InfoTable::new();
+        let mut add = |table: &mut InfoTable, id: u32| -> u32 {
+            let slot = &mut renumbered[id as usize];
+            if *slot == NONE {
+                *slot = table.infos.len() as u32;
+                table.infos.push(all.infos[id as usize].clone());
+                table.function_of.push(*slot);
+            }
+            *slot
+        };
+        let infos = self
+            .locs
+            .infos
+            .iter()
+            .map(|&id| {
+                let state = &mut decided[id as usize];
+                if *state == UNDECIDED {
+                    *state = if kept.contains(&all.infos[id as usize]) {
+                        KEPT
+                    } else {
+                        LEFT_OUT
+                    };
+                }
+                if *state == LEFT_OUT {
+                    return NONE;
+                }
+                let new = add(&mut table, id);
+                let function = all.function_of[id as usize];
+                if function != id {
+                    let f = add(&mut table, function);
+                    table.function_of[new as usize] = f;
+                }
+                new
+            })
+            .collect();
+        let locs = LocationInfos {
+            offsets: self.locs.offsets.clone(),
+            infos,
+        };
+        (table, locs)
+    }
+}
+
+/// The identities of every frame of `prof` for a graph built with `o`: from
+/// `o.frames` when they fit, else worked out.
+fn frame_identities<'f>(
+    prof: &Profile,
+    o: &'f GraphOptions,
+) -> (
+    std::borrow::Cow<'f, InfoTable>,
+    std::borrow::Cow<'f, LocationInfos>,
+) {
+    use std::borrow::Cow;
+    match (o.frames.filter(|f| f.fits(prof, o)), o.kept_nodes) {
+        (Some(frames), Some(kept)) => {
+            let (table, locs) = frames.restricted(kept);
+            (Cow::Owned(table), Cow::Owned(locs))
+        }
+        (Some(frames), None) => (Cow::Borrowed(&frames.table), Cow::Borrowed(&frames.locs)),
+        (None, _) => {
+            let mut table = InfoTable::new();
+            let locs = location_infos(prof, o, &mut table);
+            (Cow::Owned(table), Cow::Owned(locs))
         }
     }
 }
@@ -961,7 +1090,7 @@ fn accumulate_all(
 /// fraction of the memory of a [`Graph`] of nodes only (no node names, edge maps or tag
 /// maps for hundreds of thousands of nodes that are about to be dropped).
 pub struct NodeTotals {
-    infos: Vec<NodeInfo>,
+    frames: FrameTable,
     /// Flat and cumulative value of each node.
     values: Vec<(i64, i64)>,
     /// Divisors of the flat and cumulative values (mean reports).
@@ -993,18 +1122,17 @@ impl NodeTotals {
             call_tree: false,
             ..o.clone()
         };
-        let mut table = InfoTable::new();
-        let locs = location_infos(prof, &o, &mut table);
-        let count = table.infos.len();
+        let frames = FrameTable::new(prof, &o);
+        let count = frames.table.infos.len();
         let matched: Option<Vec<bool>> = rx.map(|rx| {
-            table
+            frames
+                .table
                 .infos
                 .iter()
                 .map(|i| rx.is_match(&i.printable_name()))
                 .collect()
         });
-        let acc = accumulate_all(prof, &o, &locs, count, matched.as_deref(), None);
-        drop(locs);
+        let acc = accumulate_all(prof, &o, &frames.locs, count, matched.as_deref(), None);
         let values: Vec<(i64, i64)> = acc.nodes.iter().map(|a| (a.flat, a.cum)).collect();
         let divisors = acc.nodes.iter().map(|a| (a.flat_div, a.cum_div)).collect();
         let nodes = (0..count as u32)
@@ -1023,7 +1151,7 @@ impl NodeTotals {
             neighborhood = (0..count as u32).filter(|&i| near[i as usize]).collect();
         }
         NodeTotals {
-            infos: table.infos,
+            frames,
             values,
             divisors,
             nodes,
@@ -1036,7 +1164,7 @@ impl NodeTotals {
     pub fn nodes(&self) -> impl Iterator<Item = (&NodeInfo, i64, i64)> + '_ {
         self.nodes.iter().map(|&n| {
             let (flat, cum) = self.values[n as usize];
-            (&self.infos[n as usize], flat, cum)
+            (&self.frames.table.infos[n as usize], flat, cum)
         })
     }
 
@@ -1045,8 +1173,14 @@ impl NodeTotals {
     pub fn neighborhood(&self) -> NodeSet {
         self.neighborhood
             .iter()
-            .map(|&n| self.infos[n as usize].clone())
+            .map(|&n| self.frames.table.infos[n as usize].clone())
             .collect()
+    }
+
+    /// The identities of the profile's frames these totals were summed by, for the
+    /// graphs of the same profile built after them (see [`GraphOptions::frames`]).
+    pub fn frames(&self) -> &FrameTable {
+        &self.frames
     }
 
     /// The flat and cumulative value of each node (divided for mean reports), as
@@ -1083,7 +1217,7 @@ impl NodeTotals {
         self.nodes
             .iter()
             .filter(|&&n| self.values[n as usize].1.wrapping_abs() >= cutoff)
-            .map(|&n| self.infos[n as usize].clone())
+            .map(|&n| self.frames.table.infos[n as usize].clone())
             .collect()
     }
 }
@@ -1372,13 +1506,14 @@ impl Graph {
     }
 
     fn new_graph(prof: &Profile, o: &GraphOptions) -> Graph {
-        let mut table = InfoTable::new();
-        let locs = location_infos(prof, o, &mut table);
+        let (table, locs) = frame_identities(prof, o);
         let mut g = Graph::default();
         // Info ids and node ids coincide: every interned info gets its node.
-        let function_of = std::mem::take(&mut table.function_of);
-        g.arena.reserve_exact(table.infos.len());
-        for (i, info) in std::mem::take(&mut table.infos).into_iter().enumerate() {
+        let InfoTable {
+            infos, function_of, ..
+        } = table.into_owned();
+        g.arena.reserve_exact(infos.len());
+        for (i, info) in infos.into_iter().enumerate() {
             let mut n = Node::new(info, i);
             n.function = function_of[i] as usize;
             g.arena.push(n);
@@ -1459,8 +1594,7 @@ impl Graph {
     }
 
     fn new_tree(prof: &Profile, o: &GraphOptions) -> Graph {
-        let mut table = InfoTable::new();
-        let locs = location_infos(prof, o, &mut table);
+        let (table, locs) = frame_identities(prof, o);
         let mut g = Graph::default();
         // (parent node or NONE, info) -> node
         let mut children: FxMap<(u32, u32), NodeId> = FxMap::default();

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use profile::Profile;
 
-use crate::graph::{Graph, GraphOptions, NodeSet, NodeTotals, TagOptions};
+use crate::graph::{FrameTable, Graph, GraphOptions, NodeSet, NodeTotals, TagOptions};
 use crate::measurement::{self, go_float_to_int};
 use crate::{Options, OutputFormat};
 
@@ -91,13 +91,23 @@ impl<'a> Report<'a> {
     /// it read node identities and values only: source listings, disassembly), keeping
     /// only `kept` nodes when given.
     pub fn new_graph(&self, kept: Option<&NodeSet>) -> Graph {
-        self.build_graph(kept, !self.call_tree(), 0)
+        self.build_graph(kept, !self.call_tree(), 0, None)
     }
 
     /// Builds the report's graph; `nodes_only` leaves out edges and tags, and tags
     /// below `tag_cutoff` are not made.
-    fn build_graph(&self, kept: Option<&NodeSet>, nodes_only: bool, tag_cutoff: i64) -> Graph {
-        Graph::new(self.prof, &self.graph_options(kept, nodes_only, tag_cutoff))
+    fn build_graph(
+        &self,
+        kept: Option<&NodeSet>,
+        nodes_only: bool,
+        tag_cutoff: i64,
+        frames: Option<&FrameTable>,
+    ) -> Graph {
+        let gopt = GraphOptions {
+            frames,
+            ..self.graph_options(kept, nodes_only, tag_cutoff)
+        };
+        Graph::new(self.prof, &gopt)
     }
 
     /// The options of the report's graph; see [`build_graph`](Self::build_graph).
@@ -136,6 +146,7 @@ impl<'a> Report<'a> {
                 OutputFormat::Tree if !self.call_tree() => o.symbol.as_ref(),
                 _ => None,
             },
+            frames: None,
         };
         gopt
     }
@@ -157,8 +168,8 @@ impl<'a> Report<'a> {
         let totals = NodeTotals::with_neighbors(self.prof, &self.graph_options(None, false, 0), rx);
         let node_values: Vec<(i64, i64)> = totals.node_values().collect();
         let kept = totals.neighborhood();
+        let mut graph = self.build_graph(Some(&kept), false, 0, Some(totals.frames()));
         drop(totals);
-        let mut graph = self.build_graph(Some(&kept), false, 0);
         graph.sort_nodes(o.cum_sort, false);
         Some(PeekGraph { graph, node_values })
     }
@@ -174,6 +185,8 @@ impl<'a> Report<'a> {
         let first_pass = !call_tree && o.node_fraction > 0.0;
         let mut dropped_nodes = 0;
         let mut defer_tags = false;
+        // The first pass's frame identities, for the graphs built after it.
+        let mut first_totals: Option<NodeTotals> = None;
         let (mut g, node_cutoff, edge_cutoff) = if first_pass {
             // The first pass only decides which nodes stay: node values without nodes.
             let totals = NodeTotals::new(self.prof, &self.graph_options(None, true, 0));
@@ -187,7 +200,6 @@ impl<'a> Report<'a> {
                 dropped_nodes = totals.len() - kept.len();
             }
             let nodes = kept.as_ref().map_or(totals.len(), |k| k.len());
-            drop(totals);
             // A drawing with more nodes than it shows is built again for the ones it
             // shows; this graph's tags then matter for its first nodes only, which get
             // them below, not for all (a node's tags can take far more memory than it).
@@ -196,10 +208,12 @@ impl<'a> Report<'a> {
             if defer_tags {
                 gopt.tags = None;
             }
+            gopt.frames = Some(totals.frames());
             let g = Graph::new(self.prof, &gopt);
+            first_totals = Some(totals);
             (g, node_cutoff, edge_cutoff)
         } else {
-            let mut g = self.build_graph(None, false, 0);
+            let mut g = self.build_graph(None, false, 0, None);
             let (total, _) = g.sum();
             let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
             let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
@@ -215,12 +229,13 @@ impl<'a> Report<'a> {
                     if kept.len() != g.nodes.len() {
                         dropped_nodes = g.nodes.len() - kept.len();
                         drop(std::mem::take(&mut g));
-                        g = self.build_graph(Some(&kept), false, node_cutoff);
+                        g = self.build_graph(Some(&kept), false, node_cutoff, None);
                     }
                 }
             }
             (g, node_cutoff, edge_cutoff)
         };
+        let frames = first_totals.as_ref().map(NodeTotals::frames);
         let orig_count = g.nodes.len();
         g.sort_nodes(o.cum_sort, visual);
         if o.node_count > 0 {
@@ -239,7 +254,7 @@ impl<'a> Report<'a> {
                     .iter()
                     .map(|&n| g.node(n).info.clone())
                     .collect();
-                let mut tagged = self.build_graph(Some(&first), false, node_cutoff);
+                let mut tagged = self.build_graph(Some(&first), false, node_cutoff, frames);
                 tagged.trim_low_frequency_tags(node_cutoff);
                 let kept = g.select_top_nodes_tagged_by(o.node_count, &tagged);
                 drop(std::mem::take(&mut g));
@@ -247,13 +262,13 @@ impl<'a> Report<'a> {
                     tagged
                 } else {
                     drop(tagged);
-                    self.build_graph(Some(&kept), false, node_cutoff)
+                    self.build_graph(Some(&kept), false, node_cutoff, frames)
                 };
                 g.sort_nodes(o.cum_sort, visual);
             } else {
                 let kept = g.select_top_nodes(o.node_count, visual);
                 if kept.len() != g.nodes.len() {
-                    g = self.build_graph(Some(&kept), false, node_cutoff);
+                    g = self.build_graph(Some(&kept), false, node_cutoff, frames);
                     g.sort_nodes(o.cum_sort, visual);
                 }
             }

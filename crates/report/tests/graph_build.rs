@@ -175,3 +175,122 @@ fn node_totals_agree_with_a_graph_of_nodes_only() {
         }
     }
 }
+
+/// A profile whose locations have addresses, line numbers and inlined frames, so that
+/// line-level identities and their function nodes interleave.
+fn inlined_profile() -> Profile {
+    let mut p = Profile::new(1);
+    let ty = p.intern("samples");
+    let unit = p.intern("count");
+    p.sample_types.push(ValueType { ty, unit });
+    for (i, name) in ["main", "a", "b", "c"].iter().enumerate() {
+        let name = p.intern(name);
+        p.functions.push(Function {
+            id: i as u64 + 1,
+            name,
+            ..Function::default()
+        });
+    }
+    let filename = p.intern("/bin/server");
+    p.mappings.push(profile::Mapping {
+        id: 1,
+        memory_limit: 0x1000,
+        filename,
+        ..profile::Mapping::default()
+    });
+    // (address, frames innermost first as (function, line))
+    let locations: [(u64, &[(u32, i64)]); 5] = [
+        (0x10, &[(2, 12), (1, 5)]),
+        (0x20, &[(1, 7)]),
+        (0x30, &[(0, 3)]),
+        (0x40, &[(3, 1), (2, 14), (0, 4)]),
+        (0x50, &[(2, 12), (1, 5)]),
+    ];
+    for (i, (address, frames)) in locations.iter().enumerate() {
+        p.locations.push(Location {
+            id: i as u64 + 1,
+            mapping: Some(0),
+            address: *address,
+            lines: frames
+                .iter()
+                .map(|&(function, line)| Line {
+                    function,
+                    line,
+                    column: 0,
+                })
+                .collect(),
+            ..Location::default()
+        });
+    }
+    for (stack, v) in [
+        (&[0u32, 1, 2][..], 5),
+        (&[1, 2], 3),
+        (&[3, 2], 7),
+        (&[4, 0, 1, 2], 2),
+        (&[3, 4, 2], -1),
+        (&[2], 4),
+    ] {
+        p.samples.push(&[v], stack, &[]);
+    }
+    p
+}
+
+#[test]
+fn graphs_from_a_first_pass_frame_table_equal_graphs_built_alone() {
+    let p = inlined_profile();
+    let full = Graph::new(&p, &GraphOptions::default());
+    let infos: Vec<_> = full.arena.iter().map(|n| n.info.clone()).collect();
+    assert!(infos.len() >= 10, "{} identities", infos.len());
+    let totals = NodeTotals::new(&p, &GraphOptions::default());
+    // Every subset of the first ten identities, plus the rest or not.
+    for mask in 0u32..(1 << 11) {
+        let kept: report::graph::NodeSet = infos
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| mask & (1 << i.min(10)) != 0)
+            .map(|(_, info)| info.clone())
+            .collect();
+        for call_tree in [false, true] {
+            let alone = GraphOptions {
+                kept_nodes: Some(&kept),
+                call_tree,
+                ..GraphOptions::default()
+            };
+            let shared = GraphOptions {
+                frames: Some(totals.frames()),
+                ..alone.clone()
+            };
+            assert_eq!(
+                format!("{:?}", Graph::new(&p, &shared)),
+                format!("{:?}", Graph::new(&p, &alone)),
+                "kept set {mask:#b}, call tree {call_tree}"
+            );
+        }
+    }
+    let shared = GraphOptions {
+        frames: Some(totals.frames()),
+        ..GraphOptions::default()
+    };
+    assert_eq!(
+        format!("{:?}", Graph::new(&p, &shared)),
+        format!("{:?}", full)
+    );
+}
+
+#[test]
+fn a_frame_table_made_with_other_name_options_is_not_used() {
+    let p = inlined_profile();
+    let totals = NodeTotals::new(&p, &GraphOptions::default());
+    let o = GraphOptions {
+        obj_names: true,
+        orig_fn_names: true,
+        ..GraphOptions::default()
+    };
+    let shared = GraphOptions {
+        frames: Some(totals.frames()),
+        ..o.clone()
+    };
+    let g = Graph::new(&p, &shared);
+    assert!(g.arena.iter().all(|n| n.info.objfile == "/bin/server"));
+    assert_eq!(format!("{g:?}"), format!("{:?}", Graph::new(&p, &o)));
+}
