@@ -277,7 +277,7 @@ pub struct GraphOptions<'a> {
     /// The frame identities of this same profile, worked out already (by
     /// [`NodeTotals::frames`]): a graph built with them skips that work. Ignored when
     /// they were made with other name options.
-    pub frames: Option<&'a FrameTable>,
+    pub frames: Option<&'a FrameTable<'a>>,
 }
 
 /// A call graph.
@@ -394,6 +394,7 @@ impl FrameKey {
 /// Canonical ids for a profile's strings: equal texts get equal ids even when the
 /// string table holds them twice. Names use the first string id with that text (0 for
 /// the empty string); files are cleaned first and numbered in `files`.
+#[derive(Clone)]
 struct Names<'p> {
     prof: &'p Profile,
     raw: Vec<u32>,
@@ -497,6 +498,38 @@ impl<'p> Names<'p> {
         k
     }
 
+    /// The key of a node identity whose strings this table has seen (as
+    /// [`info`](Self::info) gives it), or `None` when no key seen has its texts.
+    fn key_of(&self, info: &NodeInfo) -> Option<FrameKey> {
+        let raw = |s: &str| -> Option<u32> {
+            if s.is_empty() {
+                Some(0)
+            } else {
+                self.raw_index.get(s).copied()
+            }
+        };
+        let file = if info.file.is_empty() {
+            0
+        } else {
+            *self.file_index.get(&info.file)?
+        };
+        Some(FrameKey {
+            name: raw(&info.name)?,
+            orig_name: raw(&info.orig_name)?,
+            file,
+            objfile: raw(&info.objfile)?,
+            address: info.address,
+            start_line: info.start_line,
+            lineno: info.lineno,
+            columnno: info.columnno,
+        })
+    }
+
+    /// The function name of a key.
+    fn name(&self, k: &FrameKey) -> &'p str {
+        self.prof.str(StrId(k.name))
+    }
+
     /// The node identity a key stands for.
     fn info(&self, k: &FrameKey) -> NodeInfo {
         let text = |id: u32| self.prof.str(StrId(id)).to_string();
@@ -513,13 +546,13 @@ impl<'p> Names<'p> {
     }
 }
 
-/// Interns node identities so each distinct one is built once; ids are given in
-/// order of first use, a frame's function node right after the frame's own.
+/// Interns node identities (as keys) so each distinct one is numbered once; ids are
+/// given in order of first use, a frame's function node right after the frame's own.
 #[derive(Clone)]
 struct InfoTable {
     index: FxMap<FrameKey, u32>,
-    infos: Vec<NodeInfo>,
-    /// For each info, the identity of its function node.
+    keys: Vec<FrameKey>,
+    /// For each identity, the identity of its function node.
     function_of: Vec<u32>,
 }
 
@@ -527,26 +560,25 @@ impl InfoTable {
     fn new() -> InfoTable {
         InfoTable {
             index: FxMap::default(),
-            infos: Vec::new(),
+            keys: Vec::new(),
             function_of: Vec::new(),
         }
     }
 
-    fn intern(&mut self, key: FrameKey, names: &Names) -> u32 {
-        self.intern_built(key, None, names)
+    fn len(&self) -> usize {
+        self.keys.len()
     }
 
-    /// Interns `key`, whose identity `info` may already have been built.
-    fn intern_built(&mut self, key: FrameKey, info: Option<NodeInfo>, names: &Names) -> u32 {
+    fn intern(&mut self, key: FrameKey) -> u32 {
         if let Some(&i) = self.index.get(&key) {
             return i;
         }
-        let id = self.infos.len() as u32;
+        let id = self.keys.len() as u32;
         self.index.insert(key, id);
-        self.infos.push(info.unwrap_or_else(|| names.info(&key)));
+        self.keys.push(key);
         self.function_of.push(id);
         if key.address != 0 || key.lineno != 0 {
-            let fid = self.intern(key.function(), names);
+            let fid = self.intern(key.function());
             self.function_of[id as usize] = fid;
         }
         id
@@ -573,41 +605,48 @@ impl LocationInfos {
 }
 
 /// The node identity of every frame of a profile's locations, as a graph built with
-/// some name options sees them, each distinct identity numbered once. A report that
-/// builds several graphs of one profile (a first pass that decides which nodes stay,
-/// then the graph of those) works them out once: see [`GraphOptions::frames`].
-pub struct FrameTable {
+/// some name options sees them, each distinct identity numbered once (as a key of
+/// string ids: the identities' texts are made only for the nodes a report uses). A
+/// report that builds several graphs of one profile (a first pass that decides which
+/// nodes stay, then the graph of those) works them out once: see
+/// [`GraphOptions::frames`].
+pub struct FrameTable<'p> {
     orig_fn_names: bool,
     obj_names: bool,
     /// Whether every frame has its identity (no kept set left some out).
     complete: bool,
-    /// Number of locations of the profile the table was made from.
-    locations: usize,
+    names: Names<'p>,
     table: InfoTable,
     locs: LocationInfos,
 }
 
-impl std::fmt::Debug for FrameTable {
+impl std::fmt::Debug for FrameTable<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FrameTable")
-            .field("identities", &self.table.infos.len())
-            .field("locations", &self.locations)
+            .field("identities", &self.table.len())
+            .field("locations", &self.names.prof.locations.len())
             .finish_non_exhaustive()
     }
 }
 
-impl FrameTable {
-    fn new(prof: &Profile, o: &GraphOptions) -> FrameTable {
+impl<'p> FrameTable<'p> {
+    fn new(prof: &'p Profile, o: &GraphOptions) -> FrameTable<'p> {
+        let mut names = Names::new(prof);
         let mut table = InfoTable::new();
-        let locs = location_infos(prof, o, &mut table);
+        let locs = location_infos(&mut names, o, &mut table);
         FrameTable {
             orig_fn_names: o.orig_fn_names,
             obj_names: o.obj_names,
             complete: o.kept_nodes.is_none(),
-            locations: prof.locations.len(),
+            names,
             table,
             locs,
         }
+    }
+
+    /// The identity of node `id`.
+    fn info(&self, id: u32) -> NodeInfo {
+        self.names.info(&self.table.keys[id as usize])
     }
 
     /// Whether the table gives the identities a graph of `prof` built with `o` would.
@@ -615,25 +654,27 @@ impl FrameTable {
         self.complete
             && self.orig_fn_names == o.orig_fn_names
             && self.obj_names == o.obj_names
-            && self.locations == prof.locations.len()
+            && std::ptr::eq(self.names.prof, prof)
     }
 
     /// The table and location frames [`location_infos`] would give with `kept` as
     /// the kept set: identities numbered in the same order, frames left out marked
     /// [`NONE`].
     fn restricted(&self, kept: &NodeSet) -> (InfoTable, LocationInfos) {
-        const UNDECIDED: u8 = 0;
-        const KEPT: u8 = 1;
-        const LEFT_OUT: u8 = 2;
         let all = &self.table;
-        let mut decided = vec![UNDECIDED; all.infos.len()];
-        let mut renumbered = vec![NONE; all.infos.len()];
+        let mut is_kept = vec![false; all.len()];
+        for info in kept {
+            if let Some(&id) = self.names.key_of(info).and_then(|k| all.index.get(&k)) {
+                is_kept[id as usize] = true;
+            }
+        }
+        let mut renumbered = vec![NONE; all.len()];
         let mut table = InfoTable::new();
         let mut add = |table: &mut InfoTable, id: u32| -> u32 {
             let slot = &mut renumbered[id as usize];
             if *slot == NONE {
-                *slot = table.infos.len() as u32;
-                table.infos.push(all.infos[id as usize].clone());
+                *slot = table.keys.len() as u32;
+                table.keys.push(all.keys[id as usize]);
                 table.function_of.push(*slot);
             }
             *slot
@@ -643,15 +684,7 @@ impl FrameTable {
             .infos
             .iter()
             .map(|&id| {
-                let state = &mut decided[id as usize];
-                if *state == UNDECIDED {
-                    *state = if kept.contains(&all.infos[id as usize]) {
-                        KEPT
-                    } else {
-                        LEFT_OUT
-                    };
-                }
-                if *state == LEFT_OUT {
+                if !is_kept[id as usize] {
                     return NONE;
                 }
                 let new = add(&mut table, id);
@@ -671,34 +704,49 @@ impl FrameTable {
     }
 }
 
+/// The frame identities a graph is built from: [`Names`] to make their texts, the
+/// numbered identities, and each location's frames.
+struct Identities<'f> {
+    names: std::borrow::Cow<'f, Names<'f>>,
+    table: std::borrow::Cow<'f, InfoTable>,
+    locs: std::borrow::Cow<'f, LocationInfos>,
+}
+
 /// The identities of every frame of `prof` for a graph built with `o`: from
 /// `o.frames` when they fit, else worked out.
-fn frame_identities<'f>(
-    prof: &Profile,
-    o: &'f GraphOptions,
-) -> (
-    std::borrow::Cow<'f, InfoTable>,
-    std::borrow::Cow<'f, LocationInfos>,
-) {
+fn frame_identities<'f>(prof: &'f Profile, o: &'f GraphOptions<'f>) -> Identities<'f> {
     use std::borrow::Cow;
     match (o.frames.filter(|f| f.fits(prof, o)), o.kept_nodes) {
         (Some(frames), Some(kept)) => {
             let (table, locs) = frames.restricted(kept);
-            (Cow::Owned(table), Cow::Owned(locs))
+            Identities {
+                names: Cow::Borrowed(&frames.names),
+                table: Cow::Owned(table),
+                locs: Cow::Owned(locs),
+            }
         }
-        (Some(frames), None) => (Cow::Borrowed(&frames.table), Cow::Borrowed(&frames.locs)),
+        (Some(frames), None) => Identities {
+            names: Cow::Borrowed(&frames.names),
+            table: Cow::Borrowed(&frames.table),
+            locs: Cow::Borrowed(&frames.locs),
+        },
         (None, _) => {
+            let mut names = Names::new(prof);
             let mut table = InfoTable::new();
-            let locs = location_infos(prof, o, &mut table);
-            (Cow::Owned(table), Cow::Owned(locs))
+            let locs = location_infos(&mut names, o, &mut table);
+            Identities {
+                names: Cow::Owned(names),
+                table: Cow::Owned(table),
+                locs: Cow::Owned(locs),
+            }
         }
     }
 }
 
-/// The node ids of every frame of every location, interning them in `table`; frames
-/// whose identity `o.kept_nodes` leaves out get [`NONE`].
-fn location_infos(prof: &Profile, o: &GraphOptions, table: &mut InfoTable) -> LocationInfos {
-    let mut names = Names::new(prof);
+/// The node ids of every frame of every location of `names`' profile, interning them
+/// in `table`; frames whose identity `o.kept_nodes` leaves out get [`NONE`].
+fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) -> LocationInfos {
+    let prof = names.prof;
     let mut offsets = Vec::with_capacity(prof.locations.len() + 1);
     let mut infos = Vec::with_capacity(prof.locations.len());
     // With a kept set, whether each distinct identity is kept, decided once.
@@ -706,14 +754,13 @@ fn location_infos(prof: &Profile, o: &GraphOptions, table: &mut InfoTable) -> Lo
     offsets.push(0);
     let mut frame = |key: FrameKey, names: &Names, table: &mut InfoTable| -> u32 {
         let Some(kept) = o.kept_nodes else {
-            return table.intern(key, names);
+            return table.intern(key);
         };
         if let Some(&id) = decided.get(&key) {
             return id;
         }
-        let info = names.info(&key);
-        let id = if kept.contains(&info) {
-            table.intern_built(key, Some(info), names)
+        let id = if kept.contains(&names.info(&key)) {
+            table.intern(key)
         } else {
             NONE
         };
@@ -723,11 +770,11 @@ fn location_infos(prof: &Profile, o: &GraphOptions, table: &mut InfoTable) -> Lo
     for loc in &prof.locations {
         if loc.lines.is_empty() {
             let key = names.frame_key(loc, None, o);
-            infos.push(frame(key, &names, table));
+            infos.push(frame(key, names, table));
         } else {
             for line in &loc.lines {
                 let key = names.frame_key(loc, Some(line), o);
-                infos.push(frame(key, &names, table));
+                infos.push(frame(key, names, table));
             }
         }
         offsets.push(infos.len() as u32);
@@ -1089,8 +1136,8 @@ fn accumulate_all(
 /// a report needs to decide which nodes to keep before it builds its graph, at a
 /// fraction of the memory of a [`Graph`] of nodes only (no node names, edge maps or tag
 /// maps for hundreds of thousands of nodes that are about to be dropped).
-pub struct NodeTotals {
-    frames: FrameTable,
+pub struct NodeTotals<'p> {
+    frames: FrameTable<'p>,
     /// Flat and cumulative value of each node.
     values: Vec<(i64, i64)>,
     /// Divisors of the flat and cumulative values (mean reports).
@@ -1102,19 +1149,19 @@ pub struct NodeTotals {
     neighborhood: Vec<u32>,
 }
 
-impl NodeTotals {
+impl<'p> NodeTotals<'p> {
     /// The node values of the graph `o` describes (edges, tags and call trees aside).
-    pub fn new(prof: &Profile, o: &GraphOptions) -> NodeTotals {
+    pub fn new(prof: &'p Profile, o: &GraphOptions) -> NodeTotals<'p> {
         Self::build(prof, o, None)
     }
 
     /// [`new`](Self::new), and besides the nodes whose printed name matches `rx` and
     /// their callers and callees: see [`neighborhood`](Self::neighborhood).
-    pub fn with_neighbors(prof: &Profile, o: &GraphOptions, rx: &Regex) -> NodeTotals {
+    pub fn with_neighbors(prof: &'p Profile, o: &GraphOptions, rx: &Regex) -> NodeTotals<'p> {
         Self::build(prof, o, Some(rx))
     }
 
-    fn build(prof: &Profile, o: &GraphOptions, rx: Option<&Regex>) -> NodeTotals {
+    fn build(prof: &'p Profile, o: &GraphOptions, rx: Option<&Regex>) -> NodeTotals<'p> {
         let o = GraphOptions {
             nodes_only: rx.is_none(),
             tags: None,
@@ -1123,13 +1170,10 @@ impl NodeTotals {
             ..o.clone()
         };
         let frames = FrameTable::new(prof, &o);
-        let count = frames.table.infos.len();
+        let count = frames.table.len();
         let matched: Option<Vec<bool>> = rx.map(|rx| {
-            frames
-                .table
-                .infos
-                .iter()
-                .map(|i| rx.is_match(&i.printable_name()))
+            (0..count as u32)
+                .map(|i| rx.is_match(&frames.info(i).printable_name()))
                 .collect()
         });
         let acc = accumulate_all(prof, &o, &frames.locs, count, matched.as_deref(), None);
@@ -1159,13 +1203,19 @@ impl NodeTotals {
         }
     }
 
-    /// Each node a graph would hold, in node order, with its flat and cumulative
-    /// values (not divided).
-    pub fn nodes(&self) -> impl Iterator<Item = (&NodeInfo, i64, i64)> + '_ {
-        self.nodes.iter().map(|&n| {
-            let (flat, cum) = self.values[n as usize];
-            (&self.frames.table.infos[n as usize], flat, cum)
-        })
+    /// Each node a graph would hold whose function name `name` accepts, in node
+    /// order, with its flat and cumulative values (not divided).
+    pub fn nodes_named<'s>(
+        &'s self,
+        name: impl Fn(&str) -> bool + 's,
+    ) -> impl Iterator<Item = (NodeInfo, i64, i64)> + 's {
+        self.nodes
+            .iter()
+            .filter(move |&&n| name(self.frames.names.name(&self.frames.table.keys[n as usize])))
+            .map(|&n| {
+                let (flat, cum) = self.values[n as usize];
+                (self.frames.info(n), flat, cum)
+            })
     }
 
     /// Identities of the nodes [`with_neighbors`](Self::with_neighbors) found: those
@@ -1173,13 +1223,13 @@ impl NodeTotals {
     pub fn neighborhood(&self) -> NodeSet {
         self.neighborhood
             .iter()
-            .map(|&n| self.frames.table.infos[n as usize].clone())
+            .map(|&n| self.frames.info(n))
             .collect()
     }
 
     /// The identities of the profile's frames these totals were summed by, for the
     /// graphs of the same profile built after them (see [`GraphOptions::frames`]).
-    pub fn frames(&self) -> &FrameTable {
+    pub fn frames(&self) -> &FrameTable<'p> {
         &self.frames
     }
 
@@ -1217,7 +1267,7 @@ impl NodeTotals {
         self.nodes
             .iter()
             .filter(|&&n| self.values[n as usize].1.wrapping_abs() >= cutoff)
-            .map(|&n| self.frames.table.infos[n as usize].clone())
+            .map(|&n| self.frames.info(n))
             .collect()
     }
 }
@@ -1506,18 +1556,17 @@ impl Graph {
     }
 
     fn new_graph(prof: &Profile, o: &GraphOptions) -> Graph {
-        let (table, locs) = frame_identities(prof, o);
+        let Identities { names, table, locs } = frame_identities(prof, o);
         let mut g = Graph::default();
-        // Info ids and node ids coincide: every interned info gets its node.
-        let InfoTable {
-            infos, function_of, ..
-        } = table.into_owned();
-        g.arena.reserve_exact(infos.len());
-        for (i, info) in infos.into_iter().enumerate() {
-            let mut n = Node::new(info, i);
-            n.function = function_of[i] as usize;
+        // Identity ids and node ids coincide: every identity gets its node.
+        g.arena.reserve_exact(table.len());
+        for (i, key) in table.keys.iter().enumerate() {
+            let mut n = Node::new(names.info(key), i);
+            n.function = table.function_of[i] as usize;
             g.arena.push(n);
         }
+        drop(table);
+        drop(names);
         let tag_sets = match &o.tags {
             Some(to) if !o.nodes_only => Some(TagSets::new(prof, to)),
             _ => None,
@@ -1594,7 +1643,7 @@ impl Graph {
     }
 
     fn new_tree(prof: &Profile, o: &GraphOptions) -> Graph {
-        let (table, locs) = frame_identities(prof, o);
+        let Identities { names, table, locs } = frame_identities(prof, o);
         let mut g = Graph::default();
         // (parent node or NONE, info) -> node
         let mut children: FxMap<(u32, u32), NodeId> = FxMap::default();
@@ -1613,7 +1662,7 @@ impl Graph {
                         continue;
                     }
                     let key_parent = parent.map_or(root, |p| p as u32);
-                    let n = g.tree_node(&mut children, &table, key_parent, info);
+                    let n = g.tree_node(&mut children, &names, &table, key_parent, info);
                     g.add_sample(n, dw, w, tags.as_ref(), o, false);
                     if let Some(p) = parent {
                         let inline = li != frames.len() - 1;
@@ -1639,6 +1688,7 @@ impl Graph {
     fn tree_node(
         &mut self,
         children: &mut FxMap<(u32, u32), NodeId>,
+        names: &Names,
         table: &InfoTable,
         parent: u32,
         info: u32,
@@ -1648,11 +1698,11 @@ impl Graph {
         }
         let id = self.arena.len();
         self.arena
-            .push(Node::new(table.infos[info as usize].clone(), id));
+            .push(Node::new(names.info(&table.keys[info as usize]), id));
         children.insert((parent, info), id);
         let f = table.function_of[info as usize];
         if f != info {
-            let fid = self.tree_node(children, table, parent, f);
+            let fid = self.tree_node(children, names, table, parent, f);
             self.arena[id].function = fid;
         }
         id

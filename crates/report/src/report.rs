@@ -83,7 +83,7 @@ impl<'a> Report<'a> {
 
     /// The identities and values of the report's graph's nodes, without building the
     /// graph.
-    pub fn node_totals(&self) -> NodeTotals {
+    pub fn node_totals(&self) -> NodeTotals<'_> {
         NodeTotals::new(self.prof, &self.graph_options(None, true, 0))
     }
 

@@ -27,13 +27,13 @@ pub fn print_source(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     let totals = rpt.node_totals();
 
     // The nodes of each matching function, functions in order of first appearance.
+    let matching: Vec<(NodeInfo, i64, i64)> = totals
+        .nodes_named(|name| o.symbol.as_ref().is_none_or(|re| re.is_match(name)))
+        .collect();
     let mut functions: Vec<&str> = Vec::new();
-    let mut function_nodes: HashMap<&str, Vec<(&NodeInfo, i64, i64)>> = HashMap::new();
-    for node in totals.nodes() {
+    let mut function_nodes: HashMap<&str, Vec<&(NodeInfo, i64, i64)>> = HashMap::new();
+    for node in &matching {
         let name = node.0.name.as_str();
-        if o.symbol.as_ref().is_some_and(|re| !re.is_match(name)) {
-            continue;
-        }
         function_nodes
             .entry(name)
             .or_insert_with(|| {
@@ -68,7 +68,7 @@ pub fn print_source(w: &mut dyn Write, rpt: &Report) -> Result<()> {
         // The nodes of this function in each of its source files.
         let mut files: Vec<&str> = Vec::new();
         let mut file_nodes: HashMap<&str, Vec<SourceNode>> = HashMap::new();
-        for &(info, flat, cum) in function_nodes.get(name).map_or(&[][..], Vec::as_slice) {
+        for &&(ref info, flat, cum) in function_nodes.get(name).map_or(&[][..], Vec::as_slice) {
             let file = info.file.as_str();
             if file.is_empty() {
                 continue;
