@@ -545,40 +545,88 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// Trims a source file name for display: strips the part up to a search path's base
 /// directory name or a configured (or `/proc/self/cwd/`) prefix.
 pub fn trim_path(path: &str, trim_path: &str, search_path: &str) -> String {
-    if trim_path.is_empty() {
-        for dir in search_path.split(':').filter(|d| !d.is_empty()) {
-            let want = format!("/{}/", profile::gopath::base_name(dir));
-            if let Some(found) = path.find(&want) {
-                return path[found + want.len()..].to_string();
+    PathTrimmer::new(trim_path, search_path)
+        .trim(path)
+        .to_string()
+}
+
+/// What [`trim_path`] strips, worked out once for many paths.
+struct PathTrimmer {
+    /// `/base/` of each search path directory: a path loses everything up to it.
+    search_bases: Vec<String>,
+    /// Prefixes a path loses, each ending in `/`.
+    prefixes: Vec<String>,
+}
+
+impl PathTrimmer {
+    fn new(trim_path: &str, search_path: &str) -> PathTrimmer {
+        let search_bases = if trim_path.is_empty() {
+            search_path
+                .split(':')
+                .filter(|d| !d.is_empty())
+                .map(|dir| format!("/{}/", profile::gopath::base_name(dir)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let prefixes = trim_path
+            .split(':')
+            .filter(|p| !p.is_empty())
+            .chain(["/proc/self/cwd/./", "/proc/self/cwd/"])
+            .map(|p| {
+                let mut p = p.to_string();
+                if !p.ends_with('/') {
+                    p.push('/');
+                }
+                p
+            })
+            .collect();
+        PathTrimmer {
+            search_bases,
+            prefixes,
+        }
+    }
+
+    fn trim<'a>(&self, path: &'a str) -> &'a str {
+        for want in &self.search_bases {
+            if let Some(found) = path.find(want.as_str()) {
+                return &path[found + want.len()..];
             }
         }
-    }
-    let mut prefixes: Vec<String> = trim_path
-        .split(':')
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect();
-    prefixes.push("/proc/self/cwd/./".to_string());
-    prefixes.push("/proc/self/cwd/".to_string());
-    for mut prefix in prefixes {
-        if !prefix.ends_with('/') {
-            prefix.push('/');
+        for prefix in &self.prefixes {
+            if let Some(rest) = path.strip_prefix(prefix.as_str()) {
+                return rest;
+            }
         }
-        if let Some(rest) = path.strip_prefix(prefix.as_str()) {
-            return rest.to_string();
-        }
+        path
     }
-    path.to_string()
 }
 
 /// Applies [`trim_path`] to the file name of every function of `prof`.
 pub fn trim_function_paths(prof: &mut Profile, trim: &str, search_path: &str) {
+    let trimmer = PathTrimmer::new(trim, search_path);
+    // The trimmed name of each file name string, worked out once per string.
+    let mut trimmed_of: Vec<Option<profile::StrId>> = vec![None; prof.strings.len()];
     for i in 0..prof.functions.len() {
-        let name = prof.str(prof.functions[i].filename);
-        let trimmed = trim_path(name, trim, search_path);
-        if trimmed != name {
-            prof.functions[i].filename = prof.intern(&trimmed);
-        }
+        let filename = prof.functions[i].filename;
+        let trimmed = match trimmed_of.get(filename.index()).copied().flatten() {
+            Some(t) => t,
+            None => {
+                let name = prof.str(filename);
+                let t = trimmer.trim(name);
+                let t = if t.len() == name.len() {
+                    filename
+                } else {
+                    let t = t.to_string();
+                    prof.intern(&t)
+                };
+                if let Some(slot) = trimmed_of.get_mut(filename.index()) {
+                    *slot = Some(t);
+                }
+                t
+            }
+        };
+        prof.functions[i].filename = trimmed;
     }
 }
 
@@ -601,5 +649,28 @@ mod tests {
         assert_eq!(trim_path("/src/x/y.go", "/src", ""), "x/y.go");
         assert_eq!(trim_path("/r/p/my-proj/f.c", "", "/l/my-proj"), "f.c");
         assert_eq!(trim_path("/other/f.c", "", ""), "/other/f.c");
+    }
+
+    #[test]
+    fn trim_function_paths_trims_each_function_file_once_shared_or_not() {
+        let mut p = Profile::new(1);
+        let files = [
+            "/src/x/a.go",
+            "/src/x/a.go",
+            "/other/b.go",
+            "",
+            "/proc/self/cwd/c.go",
+        ];
+        for (i, f) in files.iter().enumerate() {
+            let filename = p.intern(f);
+            p.functions.push(profile::Function {
+                id: i as u64 + 1,
+                filename,
+                ..profile::Function::default()
+            });
+        }
+        trim_function_paths(&mut p, "/src", "");
+        let got: Vec<&str> = p.functions.iter().map(|f| p.str(f.filename)).collect();
+        assert_eq!(got, ["x/a.go", "x/a.go", "/other/b.go", "", "c.go"]);
     }
 }
