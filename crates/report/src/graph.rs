@@ -851,7 +851,7 @@ fn join_labels(prof: &Profile, labels: &[profile::Label]) -> String {
 }
 
 /// Samples with fewer frames than this are aggregated on one thread.
-const PARALLEL_MIN_FRAMES: usize = 1 << 20;
+const PARALLEL_MIN_FRAMES: usize = 1 << 18;
 
 /// Splits the samples into contiguous ranges of about equal frame counts, one per
 /// core when there is enough work.
