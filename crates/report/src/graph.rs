@@ -1410,6 +1410,10 @@ impl TagSets {
         const UNSEEN: u32 = u32::MAX;
         let mut of_label_set = vec![UNSEEN; prof.samples.label_set_count()];
         let mut set_index: HashMap<(u32, Vec<(i64, u32)>), u32> = HashMap::new();
+        // Label sets that differ in numbers often share their string labels, and
+        // numbers repeat: each is joined or printed once.
+        let mut joined_of: FxMap<Vec<(StrId, StrId)>, u32> = FxMap::default();
+        let mut name_of: FxMap<i64, u32> = FxMap::default();
         let of_sample = (0..prof.samples.len())
             .map(|i| {
                 let label_set = prof.samples.label_set_of(i) as usize;
@@ -1419,16 +1423,31 @@ impl TagSets {
                         .iter()
                         .filter(|l| l.is_numeric() && prof.str(l.key) == "bytes")
                         .map(|l| {
-                            let name = crate::measurement::scaled_label(
-                                l.num,
-                                &to.bytes_unit,
-                                &to.output_unit,
-                            );
-                            (l.num, number(&mut names, &mut name_index, name))
+                            let name = *name_of.entry(l.num).or_insert_with(|| {
+                                let name = crate::measurement::scaled_label(
+                                    l.num,
+                                    &to.bytes_unit,
+                                    &to.output_unit,
+                                );
+                                number(&mut names, &mut name_index, name)
+                            });
+                            (l.num, name)
                         })
                         .collect();
-                    let joined = join_labels(prof, sample_labels);
-                    let label = number(&mut labels, &mut label_index, joined);
+                    let strings: Vec<(StrId, StrId)> = sample_labels
+                        .iter()
+                        .filter(|l| !l.is_numeric())
+                        .map(|l| (l.key, l.str))
+                        .collect();
+                    let label = match joined_of.get(&strings) {
+                        Some(&label) => label,
+                        None => {
+                            let joined = join_labels(prof, sample_labels);
+                            let label = number(&mut labels, &mut label_index, joined);
+                            joined_of.insert(strings, label);
+                            label
+                        }
+                    };
                     of_label_set[label_set] =
                         *set_index
                             .entry((label, bytes))
