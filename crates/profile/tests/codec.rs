@@ -309,3 +309,96 @@ fn nonzero_first_string_is_an_error() {
     let e = proto::decode(&[0x32, 0x01, b'x']).unwrap_err().to_string();
     assert!(e.starts_with("string_table[0] must be ''"), "{e}");
 }
+
+/// A profile with three million frames, past the size from which gzip output is made
+/// of pieces compressed in parallel.
+fn large_profile() -> Profile {
+    let mut p = Profile::new(1);
+    let ty = p.intern("samples");
+    let unit = p.intern("count");
+    p.sample_types.push(profile::ValueType { ty, unit });
+    for i in 0..1000u64 {
+        let name = p.intern(&format!("f{i}"));
+        p.functions.push(profile::Function {
+            id: i + 1,
+            name,
+            ..profile::Function::default()
+        });
+        p.locations.push(profile::Location {
+            id: i + 1,
+            address: 0x1000 + i,
+            lines: vec![profile::Line {
+                function: i as u32,
+                line: i as i64,
+                column: 0,
+            }]
+            .into(),
+            ..profile::Location::default()
+        });
+    }
+    let mut stack = [0u32; 10];
+    for s in 0..300_000u32 {
+        for (d, frame) in stack.iter_mut().enumerate() {
+            *frame = (s.wrapping_mul(2654435761).rotate_left(d as u32 * 3)) % 1000;
+        }
+        p.samples.push(&[s as i64 % 97 + 1], &stack, &[]);
+    }
+    p
+}
+
+#[test]
+fn large_profiles_gzip_as_several_members_that_read_back_as_one_stream() {
+    use std::io::Read;
+    let p = large_profile();
+    let raw = proto::encode(&p);
+    let gz = proto::encode_gzip(&p);
+    let mut all = Vec::new();
+    flate2::read::MultiGzDecoder::new(&gz[..])
+        .read_to_end(&mut all)
+        .unwrap();
+    assert!(all == raw, "the members together are the encoded profile");
+    let mut first = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut first)
+        .unwrap();
+    assert!(first.len() < raw.len(), "one member holds a piece only");
+    assert_eq!(canonical(&parse(&gz).unwrap()), canonical(&p));
+
+    let mut again = Vec::new();
+    flate2::read::MultiGzDecoder::new(&proto::gzip(&raw)[..])
+        .read_to_end(&mut again)
+        .unwrap();
+    assert!(again == raw, "gzip of the bytes reads back the same");
+}
+
+/// A destination that takes `room` bytes, then fails.
+struct FailingWriter {
+    room: usize,
+}
+
+impl Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::other("disk full"));
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_destination_fails_the_gzip_writer_for_small_and_large_profiles() {
+    let large = large_profile();
+    let small = read(&proto_inputs()[0]);
+    for (p, rooms) in [(&small, &[0, 10][..]), (&large, &[0, 100, 1 << 20][..])] {
+        for &room in rooms {
+            let err = proto::write_gzip(p, &mut FailingWriter { room })
+                .expect_err("the destination failed");
+            assert_eq!(err.to_string(), "disk full");
+        }
+    }
+}

@@ -11,8 +11,7 @@ use crate::report::Report;
 use crate::{write_error, Options};
 
 fn write_gzipped(w: &mut dyn Write, p: &Profile) -> Result<()> {
-    let data = profile::proto::encode_gzip(p);
-    w.write_all(&data).map_err(write_error)
+    profile::proto::write_gzip(p, w).map_err(write_error)
 }
 
 /// Writes `p` as gzipped profile.proto, its values multiplied by the report ratio.

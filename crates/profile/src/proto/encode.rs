@@ -265,38 +265,169 @@ impl StringRemap {
 
 /// Encodes `p` as gzipped profile.proto, as pprof writes profile files.
 pub fn encode_gzip(p: &Profile) -> Vec<u8> {
-    gzip(&encode(p))
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_gzip(p, &mut out);
+    out
+}
+
+/// Encodes `p` as gzipped profile.proto into `out`, compressing as it encodes: no
+/// copy of the whole message is made. A small profile is one gzip member at the
+/// default level; a large one is cut into pieces compressed at the fast level on
+/// every core, each its own gzip member (readers, pprof's included, read the members
+/// as one stream).
+pub fn write_gzip(p: &Profile, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let large = p.samples.frame_count() + p.samples.values.len() > PARALLEL_GZIP_MIN / 2;
+    if large {
+        return gzip_members(out, |sink| encode_into(p, sink));
+    }
+    let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+    let mut failed = None;
+    encode_into(p, &mut |bytes| {
+        if failed.is_none() {
+            failed = std::io::Write::write_all(&mut gz, bytes).err();
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => gz.finish().map(drop),
+    }
 }
 
 /// Inputs at least this large are compressed fast and on every core.
 const PARALLEL_GZIP_MIN: usize = 4 << 20;
 
 /// Gzips `raw`. Small inputs become one member at the default level; large ones are
-/// cut into one piece per core, each compressed at the fast level on its own thread
-/// and written as its own gzip member (readers, pprof's included, read the members as
-/// one stream).
+/// compressed as [`write_gzip`] compresses a large profile.
 pub fn gzip(raw: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let member = |piece: &[u8], level: flate2::Compression| {
-        let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(piece.len() / 4 + 64), level);
+    let mut out = Vec::with_capacity(raw.len() / 4 + 64);
+    if raw.len() < PARALLEL_GZIP_MIN {
+        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+        // Writing into a Vec cannot fail.
+        let _ = gz.write_all(raw);
+        return gz.finish().unwrap_or_default();
+    }
+    let _ = gzip_members(&mut out, |sink| {
+        for chunk in raw.chunks(GZIP_PIECE) {
+            sink(chunk);
+        }
+    });
+    out
+}
+
+/// Bytes of input per gzip member of a large output.
+const GZIP_PIECE: usize = 1 << 20;
+
+/// Compresses the bytes `produce` hands its sink as gzip members of [`GZIP_PIECE`]
+/// bytes each, at the fast level, on one thread per core, and writes the members to
+/// `out` in order as they are done. Pieces in flight are bounded (two per thread) and
+/// their buffers reused, so memory stays a few megabytes whatever the size.
+fn gzip_members(
+    out: &mut dyn std::io::Write,
+    produce: impl FnOnce(&mut dyn FnMut(&[u8])),
+) -> std::io::Result<()> {
+    use std::collections::BTreeMap;
+    use std::io::Write;
+    use std::sync::mpsc;
+    use std::sync::Mutex;
+
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let compress = |piece: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(piece.len() / 3 + 64),
+            flate2::Compression::fast(),
+        );
         // Writing into a Vec cannot fail.
         let _ = gz.write_all(piece);
         gz.finish().unwrap_or_default()
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if raw.len() < PARALLEL_GZIP_MIN {
-        return member(raw, flate2::Compression::default());
-    }
-    let piece = raw.len().div_ceil(cores.max(1));
-    let members: Vec<Vec<u8>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = raw
-            .chunks(piece)
-            .map(|c| scope.spawn(move || member(c, flate2::Compression::fast())))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    members.concat()
+    let (piece_tx, piece_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
+    let piece_rx = Mutex::new(piece_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<u8>, Vec<u8>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (piece_rx, done_tx) = (&piece_rx, done_tx.clone());
+            scope.spawn(move || loop {
+                let next = match piece_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((seq, piece)) = next else { return };
+                let member = compress(&piece);
+                if done_tx.send((seq, member, piece)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+
+        /// The members done, written in order, and the piece buffers to reuse.
+        struct Writer<'o> {
+            out: &'o mut dyn Write,
+            next: u64,
+            waiting: BTreeMap<u64, Vec<u8>>,
+            spare: Vec<Vec<u8>>,
+            failed: Option<std::io::Error>,
+        }
+        impl Writer<'_> {
+            fn take(&mut self, (seq, member, mut piece): (u64, Vec<u8>, Vec<u8>)) {
+                piece.clear();
+                self.spare.push(piece);
+                self.waiting.insert(seq, member);
+                while let Some(member) = self.waiting.remove(&self.next) {
+                    if self.failed.is_none() {
+                        self.failed = self.out.write_all(&member).err();
+                    }
+                    self.next += 1;
+                }
+            }
+        }
+        let mut w = Writer {
+            out,
+            next: 0,
+            waiting: BTreeMap::new(),
+            spare: Vec::new(),
+            failed: None,
+        };
+        let mut sent = 0u64;
+        let mut piece = Vec::with_capacity(GZIP_PIECE);
+        let mut send = |piece: Vec<u8>, w: &mut Writer| {
+            // A send fails only when every worker is gone (a panic, resumed below).
+            let _ = piece_tx.send((sent, piece));
+            sent += 1;
+            while let Ok(done) = done_rx.try_recv() {
+                w.take(done);
+            }
+        };
+        produce(&mut |mut bytes: &[u8]| {
+            while !bytes.is_empty() {
+                let n = (GZIP_PIECE - piece.len()).min(bytes.len());
+                piece.extend_from_slice(&bytes[..n]);
+                bytes = &bytes[n..];
+                if piece.len() == GZIP_PIECE {
+                    let fresh = w
+                        .spare
+                        .pop()
+                        .unwrap_or_else(|| Vec::with_capacity(GZIP_PIECE));
+                    send(std::mem::replace(&mut piece, fresh), &mut w);
+                }
+            }
+        });
+        if !piece.is_empty() {
+            send(piece, &mut w);
+        }
+        drop(send);
+        drop(piece_tx);
+        while w.next < sent {
+            match done_rx.recv() {
+                Ok(done) => w.take(done),
+                Err(_) => break,
+            }
+        }
+        match w.failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    })
 }
