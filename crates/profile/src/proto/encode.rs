@@ -417,7 +417,6 @@ fn gzip_members(
         if !piece.is_empty() {
             send(piece, &mut w);
         }
-        drop(send);
         drop(piece_tx);
         while w.next < sent {
             match done_rx.recv() {
