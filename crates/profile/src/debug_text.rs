@@ -23,6 +23,17 @@ impl Profile {
     /// Writes [`Profile::debug_string`]'s text to `w` piece by piece, so a profile of
     /// any size is dumped in bounded memory.
     pub fn write_debug_text(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        self.write_debug_text_on(w, threads)
+    }
+
+    /// [`write_debug_text`](Self::write_debug_text), formatting samples on `threads`
+    /// threads.
+    fn write_debug_text_on(
+        &self,
+        w: &mut dyn std::io::Write,
+        threads: usize,
+    ) -> std::io::Result<()> {
         const CHUNK: usize = 1 << 16;
         let mut out = String::new();
         for &c in &self.comments {
@@ -60,18 +71,100 @@ impl Profile {
         out.push_str(types.trim());
         out.push('\n');
 
-        let mut entries: Vec<String> = Vec::new();
         // Each location's id as printed in a stack, made once: stacks repeat them
         // millions of times.
-        let mut ids = String::new();
-        let mut id_ends: Vec<usize> = Vec::with_capacity(self.locations.len());
+        let mut ids = LocationIds::default();
         let mut number = itoa::Buffer::new();
         for loc in &self.locations {
-            ids.push_str(number.format(loc.id));
-            ids.push(' ');
-            id_ends.push(ids.len());
+            ids.text.push_str(number.format(loc.id));
+            ids.text.push(' ');
+            ids.ends.push(ids.text.len());
         }
-        for s in self.samples.iter() {
+        w.write_all(out.as_bytes())?;
+        out.clear();
+        self.write_samples(w, &ids, threads)?;
+
+        out.push_str("Locations\n");
+        for loc in &self.locations {
+            self.write_location(&mut out, loc);
+            if out.len() >= CHUNK {
+                w.write_all(out.as_bytes())?;
+                out.clear();
+            }
+        }
+        out.push_str("Mappings\n");
+        for m in &self.mappings {
+            self.write_mapping(&mut out, m);
+        }
+        w.write_all(out.as_bytes())
+    }
+
+    /// Writes the sample lines. Large profiles are formatted in blocks of samples on
+    /// every core (block `b` by thread `b % threads`) and written in order.
+    fn write_samples(
+        &self,
+        w: &mut dyn std::io::Write,
+        ids: &LocationIds,
+        threads: usize,
+    ) -> std::io::Result<()> {
+        const BLOCK: usize = 4096;
+        let n = self.samples.len();
+        if threads < 2 || n < 4 * BLOCK {
+            let mut out = String::new();
+            for start in (0..n).step_by(BLOCK) {
+                out.clear();
+                self.format_samples(start..(start + BLOCK).min(n), ids, &mut out);
+                w.write_all(out.as_bytes())?;
+            }
+            return Ok(());
+        }
+        let blocks = n.div_ceil(BLOCK);
+        std::thread::scope(|scope| {
+            let mut from_workers = Vec::with_capacity(threads);
+            let mut to_workers = Vec::with_capacity(threads);
+            for t in 0..threads {
+                // Blocks go out full and come back empty, to be refilled: two in flight
+                // per thread.
+                let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<String>(2);
+                let (empty_tx, empty_rx) = std::sync::mpsc::channel::<String>();
+                for _ in 0..2 {
+                    let _ = empty_tx.send(String::new());
+                }
+                from_workers.push(full_rx);
+                to_workers.push(empty_tx);
+                scope.spawn(move || {
+                    for b in (t..blocks).step_by(threads) {
+                        let Ok(mut out) = empty_rx.recv() else { return };
+                        out.clear();
+                        let range = b * BLOCK..((b + 1) * BLOCK).min(n);
+                        self.format_samples(range, ids, &mut out);
+                        if full_tx.send(out).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            for b in 0..blocks {
+                let t = b % threads;
+                // A worker ends early only by panicking, which the scope resumes.
+                let Ok(text) = from_workers[t].recv() else {
+                    break;
+                };
+                let written = w.write_all(text.as_bytes());
+                let _ = to_workers[t].send(text);
+                // Returning drops the channels, which stops the workers.
+                written?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Appends the lines of samples `range` to `out`.
+    fn format_samples(&self, range: std::ops::Range<usize>, ids: &LocationIds, out: &mut String) {
+        let mut entries: Vec<String> = Vec::new();
+        let mut number = itoa::Buffer::new();
+        for i in range {
+            let s = self.samples.get(i);
             for &v in s.values {
                 let text = number.format(v);
                 for _ in text.len()..10 {
@@ -82,20 +175,9 @@ impl Profile {
             }
             out.push_str(": ");
             for l in s.locations {
-                let l = l as usize;
-                match id_ends.get(l) {
-                    Some(&end) => {
-                        let start = if l == 0 { 0 } else { id_ends[l - 1] };
-                        out.push_str(&ids[start..end]);
-                    }
-                    None => out.push_str("? "),
-                }
+                out.push_str(ids.of(l as usize));
             }
             out.push('\n');
-            if out.len() >= CHUNK {
-                w.write_all(out.as_bytes())?;
-                out.clear();
-            }
             let (strs, nums) = s
                 .labels
                 .split_at(s.labels.partition_point(|l| !l.is_numeric()));
@@ -111,20 +193,6 @@ impl Profile {
                 out.push('\n');
             }
         }
-
-        out.push_str("Locations\n");
-        for loc in &self.locations {
-            self.write_location(&mut out, loc);
-            if out.len() >= CHUNK {
-                w.write_all(out.as_bytes())?;
-                out.clear();
-            }
-        }
-        out.push_str("Mappings\n");
-        for m in &self.mappings {
-            self.write_mapping(&mut out, m);
-        }
-        w.write_all(out.as_bytes())
     }
 
     /// One `key:[values]` entry per key of `labels` (all string or all numeric labels
@@ -313,11 +381,121 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Each location's id followed by a space, as a stack prints it, by location index.
+#[derive(Default)]
+struct LocationIds {
+    text: String,
+    /// Where each location's text ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl LocationIds {
+    /// The printed id of location `index`, or `"? "` for an index out of range.
+    fn of(&self, index: usize) -> &str {
+        match self.ends.get(index) {
+            Some(&end) => {
+                let start = if index == 0 { 0 } else { self.ends[index - 1] };
+                &self.text[start..end]
+            }
+            None => "? ",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use crate::model::{Label, Location, ValueType};
+
+    /// A profile of 50,000 samples (parallel formatting starts at 16,384), with
+    /// string and numeric labels and a location index past the table.
+    fn many_samples() -> Profile {
+        let mut p = Profile::new(2);
+        let ty = p.intern("alloc");
+        let unit = p.intern("bytes");
+        p.sample_types.push(ValueType { ty, unit });
+        p.sample_types.push(ValueType { ty, unit });
+        for i in 0..100u64 {
+            p.locations.push(Location {
+                id: i * 7 + 1,
+                ..Location::default()
+            });
+        }
+        let (key, bytes, unit) = (p.intern("handler"), p.intern("bytes"), p.intern("B"));
+        for i in 0..50_000u32 {
+            let stack: Vec<u32> = (0..i % 9 + 1).map(|d| (i + d * 13) % 101).collect();
+            let value = p.intern(&format!("/api/{}", i % 37));
+            let labels = [
+                Label {
+                    key,
+                    str: value,
+                    ..Label::default()
+                },
+                Label {
+                    key: bytes,
+                    num: i as i64 % 4096,
+                    num_unit: unit,
+                    ..Label::default()
+                },
+            ];
+            p.samples.push(
+                &[i as i64, -(i as i64)],
+                &stack,
+                &labels[..(i % 3) as usize],
+            );
+        }
+        p
+    }
+
+    #[test]
+    fn samples_formatted_on_several_threads_print_as_on_one() {
+        let p = many_samples();
+        let mut one = Vec::new();
+        p.write_debug_text_on(&mut one, 1).unwrap();
+        for threads in [2, 3] {
+            let mut several = Vec::new();
+            p.write_debug_text_on(&mut several, threads).unwrap();
+            assert!(several == one, "{threads} threads");
+        }
+        let text = String::from_utf8(one).unwrap();
+        assert!(
+            text.contains("\n          1         -1: 8 99 \n                handler:[/api/1]\n")
+        );
+        assert!(text.contains("? "), "the index past the table prints as ?");
+    }
+
+    /// A destination that takes `room` bytes, then fails.
+    struct Full {
+        room: usize,
+    }
+
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_destination_stops_the_dump_with_its_error() {
+        let p = many_samples();
+        for threads in [1, 2] {
+            for room in [0, 10, 100_000, 1_000_000] {
+                let err = p
+                    .write_debug_text_on(&mut Full { room }, threads)
+                    .expect_err("the destination fails");
+                assert_eq!(err.to_string(), "disk full");
+            }
+        }
+    }
 
     #[test]
     fn samples_print_values_location_ids_and_labels_grouped_by_key() {
