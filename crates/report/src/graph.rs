@@ -409,7 +409,11 @@ impl<'p> Names<'p> {
         Names {
             prof,
             raw: vec![NONE; prof.strings.len()],
-            raw_index: FxMap::default(),
+            // Names and files of functions and mappings are most of what is looked up.
+            raw_index: FxMap::with_capacity_and_hasher(
+                prof.functions.len() + prof.mappings.len(),
+                Default::default(),
+            ),
             file: vec![NONE; prof.strings.len()],
             file_index: FxMap::default(),
             files: vec![String::new()],
@@ -558,10 +562,14 @@ struct InfoTable {
 
 impl InfoTable {
     fn new() -> InfoTable {
+        InfoTable::with_capacity(0)
+    }
+
+    fn with_capacity(identities: usize) -> InfoTable {
         InfoTable {
-            index: FxMap::default(),
-            keys: Vec::new(),
-            function_of: Vec::new(),
+            index: FxMap::with_capacity_and_hasher(identities, Default::default()),
+            keys: Vec::with_capacity(identities),
+            function_of: Vec::with_capacity(identities),
         }
     }
 
@@ -632,7 +640,8 @@ impl std::fmt::Debug for FrameTable<'_> {
 impl<'p> FrameTable<'p> {
     fn new(prof: &'p Profile, o: &GraphOptions) -> FrameTable<'p> {
         let mut names = Names::new(prof);
-        let mut table = InfoTable::new();
+        // At least a node per function, usually.
+        let mut table = InfoTable::with_capacity(prof.functions.len());
         let locs = location_infos(&mut names, o, &mut table);
         FrameTable {
             orig_fn_names: o.orig_fn_names,
