@@ -9,6 +9,7 @@
 //! the current order. Edge maps are ordered by node index so every traversal is
 //! deterministic.
 
+mod call_tree;
 mod edge_map;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -1540,7 +1541,7 @@ impl Graph {
     /// Builds the graph (or call tree) of `prof` as `o` asks.
     pub fn new(prof: &Profile, o: &GraphOptions) -> Graph {
         if o.call_tree {
-            Graph::new_tree(prof, o)
+            Graph::new_trimmed_tree(prof, o, |_| 0).0
         } else {
             Graph::new_graph(prof, o)
         }
@@ -1670,119 +1671,18 @@ impl Graph {
         g
     }
 
-    fn new_tree(prof: &Profile, o: &GraphOptions) -> Graph {
-        let Identities { names, table, locs } = frame_identities(prof, o);
-        let mut g = Graph::default();
-        // (parent node or NONE, info) -> node
-        let mut children: FxMap<(u32, u32), NodeId> = FxMap::default();
-        let root = NONE;
-        for sample in prof.samples.iter() {
-            let (w, dw) = Self::sample_weights(o, sample.values);
-            if w == 0 && dw == 0 {
-                continue;
-            }
-            let tags = Self::sample_tags(prof, o, sample.labels);
-            let mut parent: Option<NodeId> = None;
-            for loc in sample.locations.iter().rev() {
-                let frames = locs.of(loc);
-                for (li, &info) in frames.iter().enumerate().rev() {
-                    if info == NONE {
-                        continue;
-                    }
-                    let key_parent = parent.map_or(root, |p| p as u32);
-                    let n = g.tree_node(&mut children, &names, &table, key_parent, info);
-                    g.add_sample(n, dw, w, tags.as_ref(), o, false);
-                    if let Some(p) = parent {
-                        let inline = li != frames.len() - 1;
-                        let e = match g.arena[p].out_edges.get(&n) {
-                            Some(e) => e,
-                            None => g.new_edge(p, n, inline),
-                        };
-                        g.add_to_edge(e, dw, w, false, inline);
-                    }
-                    parent = Some(n);
-                }
-            }
-            if let Some(p) = parent {
-                g.add_sample(p, dw, w, tags.as_ref(), o, true);
-            }
-        }
-        g.select_nodes(o.drop_negative);
-        g
-    }
-
-    /// The node for `info` under `parent` in a call tree, made (with its function
-    /// node) when missing.
-    fn tree_node(
-        &mut self,
-        children: &mut FxMap<(u32, u32), NodeId>,
-        names: &Names,
-        table: &InfoTable,
-        parent: u32,
-        info: u32,
-    ) -> NodeId {
-        if let Some(&n) = children.get(&(parent, info)) {
-            return n;
-        }
-        let id = self.arena.len();
-        self.arena
-            .push(Node::new(names.info(&table.keys[info as usize]), id));
-        children.insert((parent, info), id);
-        let f = table.function_of[info as usize];
-        if f != info {
-            let fid = self.tree_node(children, names, table, parent, f);
-            self.arena[id].function = fid;
-        }
-        id
-    }
-
-    fn new_edge(&mut self, src: NodeId, dest: NodeId, inline: bool) -> EdgeId {
-        let e = self.edges.len();
-        self.edges.push(Edge {
-            src,
-            dest,
-            weight: 0,
-            weight_div: 0,
-            residual: false,
-            inline,
-        });
-        self.arena[src].out_edges.insert(dest, e);
-        self.arena[dest].in_edges.insert(src, e);
-        e
-    }
-
-    fn add_to_edge(&mut self, e: EdgeId, dv: i64, v: i64, residual: bool, inline: bool) {
-        let edge = &mut self.edges[e];
-        edge.weight_div = edge.weight_div.wrapping_add(dv);
-        edge.weight = edge.weight.wrapping_add(v);
-        if residual {
-            edge.residual = true;
-        }
-        if !inline {
-            edge.inline = false;
-        }
-    }
-
-    fn add_sample(
+    /// Adds a sample's value to the tags of node `n` (its flat tags when `flat`).
+    fn add_sample_tags(
         &mut self,
         n: NodeId,
         dw: i64,
         w: i64,
-        tags: Option<&SampleTags>,
+        tags: &SampleTags,
         o: &GraphOptions,
         flat: bool,
     ) {
         let node = &mut self.arena[n];
-        let add = |v: &mut i64, d: &mut i64| {
-            *d = d.wrapping_add(dw);
-            *v = v.wrapping_add(w);
-        };
-        if flat {
-            add(&mut node.flat, &mut node.flat_div);
-        } else {
-            add(&mut node.cum, &mut node.cum_div);
-        }
-        let (Some(tags), Some(to)) = (tags, o.tags.as_ref()) else {
+        let Some(to) = o.tags.as_ref() else {
             return;
         };
         let add_tag = |t: &mut Tag| {

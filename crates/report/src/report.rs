@@ -212,25 +212,27 @@ impl<'a> Report<'a> {
             let g = Graph::new(self.prof, &gopt);
             first_totals = Some(totals);
             (g, node_cutoff, edge_cutoff)
+        } else if call_tree {
+            // A call tree makes nodes only for the calling contexts the cutoff keeps.
+            let mut edge_cutoff = 0;
+            let gopt = self.graph_options(None, false, 0);
+            let (g, node_cutoff, dropped) = Graph::new_trimmed_tree(self.prof, &gopt, |total| {
+                edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
+                go_float_to_int(total as f64 * o.node_fraction).wrapping_abs()
+            });
+            dropped_nodes = dropped;
+            (g, node_cutoff, edge_cutoff)
         } else {
             let mut g = self.build_graph(None, false, 0, None);
             let (total, _) = g.sum();
             let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
             let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
             if node_cutoff > 0 {
-                if call_tree {
-                    let kept = g.discard_low_frequency_node_ids(node_cutoff);
-                    if kept.len() != g.nodes.len() {
-                        dropped_nodes = g.nodes.len() - kept.len();
-                        g.trim_tree(&kept);
-                    }
-                } else {
-                    let kept = g.discard_low_frequency_nodes(node_cutoff);
-                    if kept.len() != g.nodes.len() {
-                        dropped_nodes = g.nodes.len() - kept.len();
-                        drop(std::mem::take(&mut g));
-                        g = self.build_graph(Some(&kept), false, node_cutoff, None);
-                    }
+                let kept = g.discard_low_frequency_nodes(node_cutoff);
+                if kept.len() != g.nodes.len() {
+                    dropped_nodes = g.nodes.len() - kept.len();
+                    drop(std::mem::take(&mut g));
+                    g = self.build_graph(Some(&kept), false, node_cutoff, None);
                 }
             }
             (g, node_cutoff, edge_cutoff)

@@ -229,6 +229,9 @@ fn inlined_profile() -> Profile {
         (&[4, 0, 1, 2], 2),
         (&[3, 4, 2], -1),
         (&[2], 4),
+        // Values that cancel: calling contexts whose cumulative value is zero.
+        (&[1, 4, 2], 6),
+        (&[1, 4, 2], -6),
     ] {
         p.samples.push(&[v], stack, &[]);
     }
@@ -293,4 +296,198 @@ fn a_frame_table_made_with_other_name_options_is_not_used() {
     let g = Graph::new(&p, &shared);
     assert!(g.arena.iter().all(|n| n.info.objfile == "/bin/server"));
     assert_eq!(format!("{g:?}"), format!("{:?}", Graph::new(&p, &o)));
+}
+
+/// A graph's listed nodes in order, each with its values, its function node and its
+/// edges (by the identities at their ends), for comparing graphs whose arenas differ.
+fn listed(g: &Graph) -> Vec<String> {
+    let describe = |n: usize| {
+        let node = g.node(n);
+        format!("{:?}@{}/{}", node.info, node.flat, node.cum)
+    };
+    g.nodes
+        .iter()
+        .map(|&n| {
+            let node = g.node(n);
+            let edges = |m: &report::graph::EdgeMap| -> Vec<String> {
+                m.iter()
+                    .map(|(other, e)| {
+                        let e = g.edge(e);
+                        format!(
+                            "{} w{}/{} r{} i{}",
+                            describe(other),
+                            e.weight,
+                            e.weight_div,
+                            e.residual,
+                            e.inline
+                        )
+                    })
+                    .collect()
+            };
+            format!(
+                "{} div {}/{} fn {} in {:?} out {:?}",
+                describe(n),
+                node.flat_div,
+                node.cum_div,
+                describe(node.function),
+                edges(&node.in_edges),
+                edges(&node.out_edges)
+            )
+        })
+        .collect()
+}
+
+/// A call tree built the plain way, a node made for every calling context as the
+/// samples are walked: the behaviour the compact builder must reproduce.
+fn plain_call_tree(p: &Profile, o: &GraphOptions) -> Graph {
+    use report::graph::{Edge, EdgeMap, Node, NodeInfo};
+    use std::collections::HashMap;
+    let frames = report::graph::location_node_infos(p, o);
+    let mut g = Graph::default();
+    let mut children: HashMap<(usize, NodeInfo), usize> = HashMap::new();
+    fn node(
+        g: &mut Graph,
+        children: &mut HashMap<(usize, NodeInfo), usize>,
+        parent: usize,
+        info: &NodeInfo,
+    ) -> usize {
+        if let Some(&n) = children.get(&(parent, info.clone())) {
+            return n;
+        }
+        let id = g.arena.len();
+        g.arena.push(Node {
+            name: info.printable_name(),
+            info: info.clone(),
+            function: id,
+            flat: 0,
+            flat_div: 0,
+            cum: 0,
+            cum_div: 0,
+            in_edges: EdgeMap::new(),
+            out_edges: EdgeMap::new(),
+            label_tags: Default::default(),
+            numeric_tags: Default::default(),
+        });
+        children.insert((parent, info.clone()), id);
+        if info.address != 0 || info.lineno != 0 {
+            let function = NodeInfo {
+                address: 0,
+                lineno: 0,
+                columnno: 0,
+                ..info.clone()
+            };
+            g.arena[id].function = node(g, children, parent, &function);
+        }
+        id
+    }
+    const ROOT: usize = usize::MAX;
+    for s in p.samples.iter() {
+        let w = s.values[o.sample_index];
+        let dw = if o.mean { s.values[0] } else { 0 };
+        if w == 0 && dw == 0 {
+            continue;
+        }
+        let mut parent = ROOT;
+        for loc in s.locations.iter().rev() {
+            let infos = &frames[loc as usize];
+            for (i, info) in infos.iter().enumerate().rev() {
+                let n = node(&mut g, &mut children, parent, info);
+                g.arena[n].cum += w;
+                g.arena[n].cum_div += dw;
+                if parent != ROOT {
+                    let inline = i != infos.len() - 1;
+                    let e = match g.arena[parent].out_edges.get(&n) {
+                        Some(e) => e,
+                        None => {
+                            g.edges.push(Edge {
+                                src: parent,
+                                dest: n,
+                                weight: 0,
+                                weight_div: 0,
+                                residual: false,
+                                inline,
+                            });
+                            let e = g.edges.len() - 1;
+                            g.arena[parent].out_edges.insert(n, e);
+                            g.arena[n].in_edges.insert(parent, e);
+                            e
+                        }
+                    };
+                    g.edges[e].weight += w;
+                    g.edges[e].weight_div += dw;
+                    g.edges[e].inline &= inline;
+                }
+                parent = n;
+            }
+        }
+        if parent != ROOT {
+            g.arena[parent].flat += w;
+            g.arena[parent].flat_div += dw;
+        }
+    }
+    g.nodes = (0..g.arena.len())
+        .filter(|&n| {
+            let (flat, cum) = (g.arena[n].flat, g.arena[n].cum);
+            let negative = flat < 0 || (flat == 0 && cum < 0);
+            (flat != 0 || cum != 0) && !(o.drop_negative && negative)
+        })
+        .collect();
+    g
+}
+
+#[test]
+fn trimmed_call_trees_equal_whole_trees_trimmed_afterwards() {
+    let p = inlined_profile();
+    for mean in [false, true] {
+        for drop_negative in [false, true] {
+            let o = GraphOptions {
+                call_tree: true,
+                mean,
+                drop_negative,
+                ..GraphOptions::default()
+            };
+            for cutoff in [0, 1, 2, 3, 4, 5, 7, 9, 12, 100] {
+                let mut whole = plain_call_tree(&p, &o);
+                assert_eq!(listed(&Graph::new(&p, &o)), listed(&whole));
+                let kept = whole.discard_low_frequency_node_ids(cutoff);
+                let dropped = whole.nodes.len() - kept.len();
+                if cutoff > 0 && dropped > 0 {
+                    whole.trim_tree(&kept);
+                }
+                let (trimmed, got_cutoff, got_dropped) =
+                    Graph::new_trimmed_tree(&p, &o, |_| cutoff);
+                assert_eq!(got_cutoff, cutoff);
+                assert_eq!(
+                    got_dropped,
+                    if cutoff > 0 { dropped } else { 0 },
+                    "cutoff {cutoff}"
+                );
+                assert_eq!(
+                    listed(&trimmed),
+                    listed(&whole),
+                    "cutoff {cutoff}, mean {mean}, drop_negative {drop_negative}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_trimmed_call_tree_makes_only_the_nodes_it_keeps() {
+    // Two hundred distinct contexts under main, one heavy path.
+    let names: Vec<String> = (0..202).map(|i| format!("f{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut samples: Vec<(Vec<u32>, i64)> = (2..202u32).map(|i| (vec![i, 1, 0], 1)).collect();
+    samples.push((vec![1, 0], 1000));
+    let samples: Vec<(&[u32], i64)> = samples.iter().map(|(s, v)| (&s[..], *v)).collect();
+    let p = profile(&names, &samples);
+    let o = GraphOptions {
+        call_tree: true,
+        ..GraphOptions::default()
+    };
+    let (g, cutoff, dropped) = Graph::new_trimmed_tree(&p, &o, |total| total / 100);
+    assert_eq!(cutoff, 12);
+    assert_eq!(dropped, 200);
+    assert_eq!(g.arena.len(), 2, "main and f1 only");
+    assert_eq!(node(&g, "f1").cum, 1200);
 }
