@@ -777,14 +777,32 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
         decided.insert(key, id);
         id
     };
+    // A frame without address or line (a profile at function granularity) is known by
+    // its function alone, unless its identity names the object file: its id is found
+    // once per function, not once per location.
+    let mut of_function = vec![NONE; prof.functions.len()];
     for loc in &prof.locations {
         if loc.lines.is_empty() {
             let key = names.frame_key(loc, None, o);
             infos.push(frame(key, names, table));
         } else {
             for line in &loc.lines {
+                let by_function = loc.address == 0 && line.line == 0 && line.column == 0;
+                let f = line.function as usize;
+                if by_function {
+                    if let Some(&id) = of_function.get(f).filter(|&&id| id != NONE) {
+                        infos.push(id);
+                        continue;
+                    }
+                }
                 let key = names.frame_key(loc, Some(line), o);
-                infos.push(frame(key, names, table));
+                let id = frame(key, names, table);
+                if by_function && !o.obj_names && (key.name != 0 || key.orig_name != 0) {
+                    if let Some(slot) = of_function.get_mut(f) {
+                        *slot = id;
+                    }
+                }
+                infos.push(id);
             }
         }
         offsets.push(infos.len() as u32);
