@@ -34,7 +34,6 @@ impl Profile {
         w: &mut dyn std::io::Write,
         threads: usize,
     ) -> std::io::Result<()> {
-        const CHUNK: usize = 1 << 16;
         let mut out = String::new();
         for &c in &self.comments {
             let _ = writeln!(out, "Comment: {}", self.str(c));
@@ -82,81 +81,21 @@ impl Profile {
         }
         w.write_all(out.as_bytes())?;
         out.clear();
-        self.write_samples(w, &ids, threads)?;
+        write_in_blocks(w, self.samples.len(), threads, &|range, out| {
+            self.format_samples(range, &ids, out)
+        })?;
 
-        out.push_str("Locations\n");
-        for loc in &self.locations {
-            self.write_location(&mut out, loc);
-            if out.len() >= CHUNK {
-                w.write_all(out.as_bytes())?;
-                out.clear();
+        w.write_all(b"Locations\n")?;
+        write_in_blocks(w, self.locations.len(), threads, &|range, out| {
+            for loc in &self.locations[range] {
+                self.write_location(out, loc);
             }
-        }
+        })?;
         out.push_str("Mappings\n");
         for m in &self.mappings {
             self.write_mapping(&mut out, m);
         }
         w.write_all(out.as_bytes())
-    }
-
-    /// Writes the sample lines. Large profiles are formatted in blocks of samples on
-    /// every core (block `b` by thread `b % threads`) and written in order.
-    fn write_samples(
-        &self,
-        w: &mut dyn std::io::Write,
-        ids: &LocationIds,
-        threads: usize,
-    ) -> std::io::Result<()> {
-        const BLOCK: usize = 4096;
-        let n = self.samples.len();
-        if threads < 2 || n < 4 * BLOCK {
-            let mut out = String::new();
-            for start in (0..n).step_by(BLOCK) {
-                out.clear();
-                self.format_samples(start..(start + BLOCK).min(n), ids, &mut out);
-                w.write_all(out.as_bytes())?;
-            }
-            return Ok(());
-        }
-        let blocks = n.div_ceil(BLOCK);
-        std::thread::scope(|scope| {
-            let mut from_workers = Vec::with_capacity(threads);
-            let mut to_workers = Vec::with_capacity(threads);
-            for t in 0..threads {
-                // Blocks go out full and come back empty, to be refilled: two in flight
-                // per thread.
-                let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<String>(2);
-                let (empty_tx, empty_rx) = std::sync::mpsc::channel::<String>();
-                for _ in 0..2 {
-                    let _ = empty_tx.send(String::new());
-                }
-                from_workers.push(full_rx);
-                to_workers.push(empty_tx);
-                scope.spawn(move || {
-                    for b in (t..blocks).step_by(threads) {
-                        let Ok(mut out) = empty_rx.recv() else { return };
-                        out.clear();
-                        let range = b * BLOCK..((b + 1) * BLOCK).min(n);
-                        self.format_samples(range, ids, &mut out);
-                        if full_tx.send(out).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-            for b in 0..blocks {
-                let t = b % threads;
-                // A worker ends early only by panicking, which the scope resumes.
-                let Ok(text) = from_workers[t].recv() else {
-                    break;
-                };
-                let written = w.write_all(text.as_bytes());
-                let _ = to_workers[t].send(text);
-                // Returning drops the channels, which stops the workers.
-                written?;
-            }
-            Ok(())
-        })
     }
 
     /// Appends the lines of samples `range` to `out`.
@@ -381,6 +320,65 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Writes the text `format` makes of items `0..count`, made in blocks of items: with
+/// several threads and enough items, block `b` on thread `b % threads` (each filling two
+/// buffers in turn), the blocks written in order as they come.
+fn write_in_blocks(
+    w: &mut dyn std::io::Write,
+    count: usize,
+    threads: usize,
+    format: &(dyn Fn(std::ops::Range<usize>, &mut String) + Sync),
+) -> std::io::Result<()> {
+    const BLOCK: usize = 4096;
+    let range = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(count);
+    let blocks = count.div_ceil(BLOCK);
+    if threads < 2 || blocks < 4 {
+        let mut out = String::new();
+        for b in 0..blocks {
+            out.clear();
+            format(range(b), &mut out);
+            w.write_all(out.as_bytes())?;
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let mut from_workers = Vec::with_capacity(threads);
+        let mut to_workers = Vec::with_capacity(threads);
+        for t in 0..threads {
+            // Buffers go out full and come back empty, to be refilled.
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<String>(2);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<String>();
+            for _ in 0..2 {
+                let _ = empty_tx.send(String::new());
+            }
+            from_workers.push(full_rx);
+            to_workers.push(empty_tx);
+            scope.spawn(move || {
+                for b in (t..blocks).step_by(threads) {
+                    let Ok(mut out) = empty_rx.recv() else { return };
+                    out.clear();
+                    format(range(b), &mut out);
+                    if full_tx.send(out).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        for b in 0..blocks {
+            let t = b % threads;
+            // A worker ends early only by panicking, which the scope resumes.
+            let Ok(text) = from_workers[t].recv() else {
+                break;
+            };
+            let written = w.write_all(text.as_bytes());
+            let _ = to_workers[t].send(text);
+            // Returning drops the channels, which stops the workers.
+            written?;
+        }
+        Ok(())
+    })
+}
+
 /// Each location's id followed by a space, as a stack prints it, by location index.
 #[derive(Default)]
 struct LocationIds {
@@ -408,23 +406,33 @@ mod tests {
 
     use crate::model::{Label, Location, ValueType};
 
-    /// A profile of 50,000 samples (parallel formatting starts at 16,384), with
-    /// string and numeric labels and a location index past the table.
+    /// A profile of 50,000 samples and 20,000 locations (parallel formatting starts
+    /// at 16,384 items), with string and numeric labels and location indices past the
+    /// table.
     fn many_samples() -> Profile {
         let mut p = Profile::new(2);
         let ty = p.intern("alloc");
         let unit = p.intern("bytes");
         p.sample_types.push(ValueType { ty, unit });
         p.sample_types.push(ValueType { ty, unit });
-        for i in 0..100u64 {
+        for i in 0..20_000u64 {
             p.locations.push(Location {
                 id: i * 7 + 1,
+                address: i * 16,
                 ..Location::default()
             });
         }
         let (key, bytes, unit) = (p.intern("handler"), p.intern("bytes"), p.intern("B"));
         for i in 0..50_000u32 {
-            let stack: Vec<u32> = (0..i % 9 + 1).map(|d| (i + d * 13) % 101).collect();
+            let stack: Vec<u32> = (0..i % 9 + 1)
+                .map(|d| {
+                    if i % 1000 == 7 {
+                        20_000 + d
+                    } else {
+                        (i + d * 13) % 101
+                    }
+                })
+                .collect();
             let value = p.intern(&format!("/api/{}", i % 37));
             let labels = [
                 Label {
