@@ -238,7 +238,7 @@ impl Edge {
 
 /// What the graph collects about labels: string label tags and the numeric label
 /// `bytes`, formatted in `output_unit` from `bytes_unit`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TagOptions {
     /// Unit of the numeric label `bytes`.
     pub bytes_unit: String,
@@ -279,6 +279,9 @@ pub struct GraphOptions<'a> {
     /// [`NodeTotals::frames`]): a graph built with them skips that work. Ignored when
     /// they were made with other name options.
     pub frames: Option<&'a FrameTable<'a>>,
+    /// The tag sets of this same profile, worked out already: a graph with tags built
+    /// with them skips that work. Ignored when made with other tag options.
+    pub tag_sets: Option<&'a TagSets<'a>>,
 }
 
 /// A call graph.
@@ -1399,10 +1402,14 @@ fn accumulate(
     Partial { nodes, edges, tags }
 }
 
-/// The distinct label sets of the samples, as the graph's tags see them: the joined
-/// string labels and the numeric `bytes` labels with their printed names, each text
-/// numbered once.
-struct TagSets {
+/// The distinct label sets of a profile's samples, as a graph's tags see them: the
+/// joined string labels and the numeric `bytes` labels with their printed names, each
+/// text numbered once. A report that builds several graphs with tags of one profile
+/// works them out once: see [`GraphOptions::tag_sets`].
+#[derive(Clone)]
+pub struct TagSets<'p> {
+    prof: &'p Profile,
+    options: TagOptions,
     /// For each sample, the index of its set in `sets`.
     of_sample: Vec<u32>,
     sets: Vec<TagSet>,
@@ -1414,13 +1421,23 @@ struct TagSets {
 
 /// One distinct label set of [`TagSets`]: its joined string labels and its `bytes`
 /// values with their printed names, by number.
+#[derive(Clone)]
 struct TagSet {
     label: u32,
     bytes: Vec<(i64, u32)>,
 }
 
-impl TagSets {
-    fn new(prof: &Profile, to: &TagOptions) -> TagSets {
+impl std::fmt::Debug for TagSets<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TagSets")
+            .field("sets", &self.sets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p> TagSets<'p> {
+    /// The tag sets of `prof`'s samples under tag options `to`.
+    pub fn new(prof: &'p Profile, to: &TagOptions) -> TagSets<'p> {
         let mut label_index: HashMap<String, u32> = HashMap::new();
         let mut name_index: HashMap<String, u32> = HashMap::new();
         let mut labels = Vec::new();
@@ -1491,6 +1508,8 @@ impl TagSets {
             })
             .collect();
         TagSets {
+            prof,
+            options: to.clone(),
             of_sample,
             sets,
             labels,
@@ -1615,7 +1634,15 @@ impl Graph {
         drop(table);
         drop(names);
         let tag_sets = match &o.tags {
-            Some(to) if !o.nodes_only => Some(TagSets::new(prof, to)),
+            Some(to) if !o.nodes_only => Some(
+                match o
+                    .tag_sets
+                    .filter(|t| std::ptr::eq(t.prof, prof) && t.options == *to)
+                {
+                    Some(sets) => std::borrow::Cow::Borrowed(sets),
+                    None => std::borrow::Cow::Owned(TagSets::new(prof, to)),
+                },
+            ),
             _ => None,
         };
         let edge_ends: Option<Vec<bool>> = o
@@ -1632,7 +1659,7 @@ impl Graph {
             &locs,
             g.arena.len(),
             edge_ends.as_deref(),
-            tag_sets.as_ref(),
+            tag_sets.as_deref(),
         );
         for (node, acc) in g.arena.iter_mut().zip(&node_accs) {
             node.flat = acc.flat;

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use profile::Profile;
 
-use crate::graph::{FrameTable, Graph, GraphOptions, NodeSet, NodeTotals, TagOptions};
+use crate::graph::{FrameTable, Graph, GraphOptions, NodeSet, NodeTotals, TagOptions, TagSets};
 use crate::measurement::{self, go_float_to_int};
 use crate::{Options, OutputFormat};
 
@@ -30,6 +30,14 @@ pub struct PeekGraph {
     pub graph: Graph,
     /// The flat and cumulative values of every node of the whole graph.
     pub node_values: Vec<(i64, i64)>,
+}
+
+/// What the graphs of one report share once worked out: the first pass's frame
+/// identities and the samples' tag sets.
+#[derive(Clone, Copy, Default)]
+struct Shared<'a> {
+    frames: Option<&'a FrameTable<'a>>,
+    tag_sets: Option<&'a TagSets<'a>>,
 }
 
 /// A graph trimmed as the report options ask, with the counts the legend reports.
@@ -91,7 +99,7 @@ impl<'a> Report<'a> {
     /// it read node identities and values only: source listings, disassembly), keeping
     /// only `kept` nodes when given.
     pub fn new_graph(&self, kept: Option<&NodeSet>) -> Graph {
-        self.build_graph(kept, !self.call_tree(), 0, None)
+        self.build_graph(kept, !self.call_tree(), 0, Shared::default())
     }
 
     /// Builds the report's graph; `nodes_only` leaves out edges and tags, and tags
@@ -101,10 +109,11 @@ impl<'a> Report<'a> {
         kept: Option<&NodeSet>,
         nodes_only: bool,
         tag_cutoff: i64,
-        frames: Option<&FrameTable>,
+        shared: Shared,
     ) -> Graph {
         let gopt = GraphOptions {
-            frames,
+            frames: shared.frames,
+            tag_sets: shared.tag_sets,
             ..self.graph_options(kept, nodes_only, tag_cutoff)
         };
         Graph::new(self.prof, &gopt)
@@ -147,6 +156,7 @@ impl<'a> Report<'a> {
                 _ => None,
             },
             frames: None,
+            tag_sets: None,
         };
         gopt
     }
@@ -168,7 +178,11 @@ impl<'a> Report<'a> {
         let totals = NodeTotals::with_neighbors(self.prof, &self.graph_options(None, false, 0), rx);
         let node_values: Vec<(i64, i64)> = totals.node_values().collect();
         let kept = totals.neighborhood();
-        let mut graph = self.build_graph(Some(&kept), false, 0, Some(totals.frames()));
+        let shared = Shared {
+            frames: Some(totals.frames()),
+            tag_sets: None,
+        };
+        let mut graph = self.build_graph(Some(&kept), false, 0, shared);
         drop(totals);
         graph.sort_nodes(o.cum_sort, false);
         Some(PeekGraph { graph, node_values })
@@ -223,7 +237,7 @@ impl<'a> Report<'a> {
             dropped_nodes = dropped;
             (g, node_cutoff, edge_cutoff)
         } else {
-            let mut g = self.build_graph(None, false, 0, None);
+            let mut g = self.build_graph(None, false, 0, Shared::default());
             let (total, _) = g.sum();
             let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
             let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
@@ -232,12 +246,16 @@ impl<'a> Report<'a> {
                 if kept.len() != g.nodes.len() {
                     dropped_nodes = g.nodes.len() - kept.len();
                     drop(std::mem::take(&mut g));
-                    g = self.build_graph(Some(&kept), false, node_cutoff, None);
+                    g = self.build_graph(Some(&kept), false, node_cutoff, Shared::default());
                 }
             }
             (g, node_cutoff, edge_cutoff)
         };
-        let frames = first_totals.as_ref().map(NodeTotals::frames);
+        let mut shared = Shared {
+            frames: first_totals.as_ref().map(NodeTotals::frames),
+            tag_sets: None,
+        };
+        let tag_sets;
         let orig_count = g.nodes.len();
         g.sort_nodes(o.cum_sort, visual);
         if o.node_count > 0 {
@@ -256,7 +274,13 @@ impl<'a> Report<'a> {
                     .iter()
                     .map(|&n| g.node(n).info.clone())
                     .collect();
-                let mut tagged = self.build_graph(Some(&first), false, node_cutoff, frames);
+                // Worked out once for this graph and the one that may follow.
+                tag_sets = self
+                    .graph_options(None, false, 0)
+                    .tags
+                    .map(|to| TagSets::new(self.prof, &to));
+                shared.tag_sets = tag_sets.as_ref();
+                let mut tagged = self.build_graph(Some(&first), false, node_cutoff, shared);
                 tagged.trim_low_frequency_tags(node_cutoff);
                 let kept = g.select_top_nodes_tagged_by(o.node_count, &tagged);
                 drop(std::mem::take(&mut g));
@@ -264,13 +288,13 @@ impl<'a> Report<'a> {
                     tagged
                 } else {
                     drop(tagged);
-                    self.build_graph(Some(&kept), false, node_cutoff, frames)
+                    self.build_graph(Some(&kept), false, node_cutoff, shared)
                 };
                 g.sort_nodes(o.cum_sort, visual);
             } else {
                 let kept = g.select_top_nodes(o.node_count, visual);
                 if kept.len() != g.nodes.len() {
-                    g = self.build_graph(Some(&kept), false, node_cutoff, frames);
+                    g = self.build_graph(Some(&kept), false, node_cutoff, shared);
                     g.sort_nodes(o.cum_sort, visual);
                 }
             }

@@ -491,3 +491,52 @@ fn a_trimmed_call_tree_makes_only_the_nodes_it_keeps() {
     assert_eq!(g.arena.len(), 2, "main and f1 only");
     assert_eq!(node(&g, "f1").cum, 1200);
 }
+
+#[test]
+fn graphs_with_tags_built_from_shared_tag_sets_equal_graphs_built_alone() {
+    use report::graph::{TagOptions, TagSets};
+    let mut p = profile(&["main", "a", "b"], &[]);
+    let (handler, bytes, unit) = (p.intern("handler"), p.intern("bytes"), p.intern("B"));
+    for (i, stack) in [&[1u32, 0][..], &[2, 1, 0], &[2, 0], &[1, 0]]
+        .iter()
+        .enumerate()
+    {
+        let value = p.intern(["/a", "/b"][i % 2]);
+        let labels = [
+            profile::Label {
+                key: handler,
+                str: value,
+                ..profile::Label::default()
+            },
+            profile::Label {
+                key: bytes,
+                num: 512 << i,
+                num_unit: unit,
+                ..profile::Label::default()
+            },
+        ];
+        p.samples.push(&[i as i64 + 1], stack, &labels);
+    }
+    let to = TagOptions {
+        bytes_unit: "bytes".into(),
+        output_unit: "auto".into(),
+    };
+    let other = TagOptions {
+        bytes_unit: "bytes".into(),
+        output_unit: "kB".into(),
+    };
+    let sets = TagSets::new(&p, &to);
+    for tags in [to.clone(), other] {
+        let alone = GraphOptions {
+            tags: Some(tags),
+            ..GraphOptions::default()
+        };
+        let shared = GraphOptions {
+            tag_sets: Some(&sets),
+            ..alone.clone()
+        };
+        let g = Graph::new(&p, &shared);
+        assert!(!node(&g, "a").numeric_tags.is_empty());
+        assert_eq!(format!("{g:?}"), format!("{:?}", Graph::new(&p, &alone)));
+    }
+}
