@@ -24,6 +24,11 @@ pub struct ParseOptions {
     /// are still recorded in [`Profile::dropped_label_units`]. Only the streaming
     /// decoder leaves labels out, so some inputs keep them regardless.
     pub keep_labels: bool,
+    /// Keep the samples' stacks. A report that reads only values and labels (`-tags`)
+    /// can leave them out of a profile.proto input, which saves their memory (the
+    /// largest part of most profiles) and the time to store them; their location ids
+    /// are still checked. As with labels, only the streaming decoder leaves them out.
+    pub keep_stacks: bool,
 }
 
 impl Default for ParseOptions {
@@ -31,6 +36,7 @@ impl Default for ParseOptions {
         ParseOptions {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             keep_labels: true,
+            keep_stacks: true,
         }
     }
 }
@@ -54,7 +60,7 @@ pub fn parse_with(data: &[u8], options: &ParseOptions) -> Result<Profile> {
     } else {
         data
     };
-    parse_uncompressed_with(data, options.keep_labels).map_err(|e| e.context("parsing profile"))
+    parse_uncompressed_with(data, options).map_err(|e| e.context("parsing profile"))
 }
 
 /// Bytes of inflated profile handed from the inflating thread to the decoder at a time.
@@ -73,13 +79,13 @@ pub fn parse_gzip_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profil
         reader,
         &ParseOptions {
             max_decompressed: limit,
-            keep_labels: true,
+            ..ParseOptions::default()
         },
     )
 }
 
 /// [`parse_gzip_stream`] with `options` (the decompression limit and whether to keep
-/// the samples' labels).
+/// the samples' labels and stacks).
 pub fn parse_gzip_stream_with<R: Read + Send>(
     mut reader: R,
     options: &ParseOptions,
@@ -124,10 +130,7 @@ pub fn parse_gzip_stream_with<R: Read + Send>(
                 }
             }
         });
-        let mut decoder = proto::StreamDecoder::new();
-        if !options.keep_labels {
-            decoder = proto::StreamDecoder::without_labels();
-        }
+        let mut decoder = proto::StreamDecoder::with_options(options);
         let mut decoded = true;
         while let Ok(chunk) = full_rx.recv() {
             if decoder.feed(&chunk).is_err() {
@@ -180,16 +183,16 @@ pub fn gunzip(data: &[u8], limit: u64) -> Result<Vec<u8>> {
 
 /// Parses uncompressed bytes: profile.proto first, then the legacy formats.
 pub fn parse_uncompressed(data: &[u8]) -> Result<Profile> {
-    parse_uncompressed_with(data, true)
+    parse_uncompressed_with(data, &ParseOptions::default())
 }
 
-/// [`parse_uncompressed`], leaving the samples' labels out of a profile.proto input
-/// unless `keep_labels` (see [`ParseOptions::keep_labels`]).
-fn parse_uncompressed_with(data: &[u8], keep_labels: bool) -> Result<Profile> {
+/// [`parse_uncompressed`], leaving the samples' labels or stacks out of a
+/// profile.proto input as `options` say (see [`ParseOptions::keep_labels`]).
+fn parse_uncompressed_with(data: &[u8], options: &ParseOptions) -> Result<Profile> {
     if data.is_empty() {
         return Err(Error::new("empty input file"));
     }
-    let proto_error = match parse_proto(data, keep_labels) {
+    let proto_error = match parse_proto(data, options) {
         Ok(p) => return Ok(p),
         Err(e) => e,
     };
@@ -207,15 +210,11 @@ fn parse_uncompressed_with(data: &[u8], keep_labels: bool) -> Result<Profile> {
 }
 
 /// Decodes profile.proto, merging several messages written back to back.
-fn parse_proto(data: &[u8], keep_labels: bool) -> Result<Profile> {
+fn parse_proto(data: &[u8], options: &ParseOptions) -> Result<Profile> {
     // The streaming decoder is the faster one; it gives up on anything it cannot vouch
     // for (errors, concatenated messages), which the whole-buffer decoder then handles
     // and words.
-    let mut streamed = if keep_labels {
-        proto::StreamDecoder::new()
-    } else {
-        proto::StreamDecoder::without_labels()
-    };
+    let mut streamed = proto::StreamDecoder::with_options(options);
     if streamed.feed(data).is_ok() {
         if let Ok(p) = streamed.finish() {
             return Ok(p);

@@ -218,6 +218,7 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
             .filter(|b| !b.is_empty())
             .map(String::from),
         labels: true,
+        stacks: true,
     };
     if sources.normalize && sources.bases.is_empty() {
         return Err(Failure("must have base profile to normalize by".into()));
@@ -226,7 +227,9 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     if sources.sources.len() > 1 && is_object_file(&sources.sources[0]) {
         sources.exec_name = Some(sources.sources.remove(0));
     }
-    sources.labels = needs_labels(command.as_ref().map(|(c, _)| *c), &config, &sources);
+    let command_read = command.as_ref().map(|(c, _)| *c);
+    sources.labels = needs_labels(command_read, &config, &sources);
+    sources.stacks = needs_stacks(command_read, &config, &sources);
     Ok(Invocation {
         sources,
         config,
@@ -269,6 +272,29 @@ fn needs_labels(command: Option<&Command>, cfg: &Config, s: &Sources) -> bool {
                 | OutputFormat::Comments
                 | OutputFormat::TopProto
         )
+}
+
+/// Whether a run reads the samples' stacks, so that they must be kept when decoding:
+/// every run but a `-tags` report of one profile with no option that selects samples
+/// or frames by their stacks (`-tags` prints the values of labels only).
+fn needs_stacks(command: Option<&Command>, cfg: &Config, s: &Sources) -> bool {
+    let Some(command) = command else {
+        return true;
+    };
+    let stack_options = [
+        &cfg.focus,
+        &cfg.ignore,
+        &cfg.hide,
+        &cfg.show,
+        &cfg.show_from,
+        &cfg.prune_from,
+        &cfg.tag_root,
+        &cfg.tag_leaf,
+    ];
+    s.sources.len() != 1
+        || !s.bases.is_empty()
+        || stack_options.iter().any(|v| !v.is_empty())
+        || command.format != OutputFormat::Tags
 }
 
 /// Parses an integer as Go's flag package does (decimal, 0x hex, 0 octal, 0b binary).

@@ -34,6 +34,9 @@ pub struct Sources {
     /// file leaves them out (keeping the units of numeric labels for pprof's unit
     /// warnings), which saves their memory and time on large profiles.
     pub labels: bool,
+    /// The report needs the samples' stacks. When it does not (`-tags`), a profile
+    /// read from a file leaves them out, which saves most of its memory.
+    pub stacks: bool,
 }
 
 /// Fetches, merges and combines every source as pprof does, returning the profile to
@@ -237,6 +240,7 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
             let reader = std::io::BufReader::with_capacity(1 << 16, file);
             let options = profile::ParseOptions {
                 keep_labels: s.labels,
+                keep_stacks: s.stacks,
                 ..profile::ParseOptions::default()
             };
             if let Some(p) = profile::parse_gzip_stream_with(reader, &options) {

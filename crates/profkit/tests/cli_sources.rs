@@ -348,3 +348,65 @@ fn label_unit_warnings_hold_whether_or_not_the_report_keeps_labels() {
     let tags = profkit(&["-tags", &file], &dir);
     assert!(String::from_utf8_lossy(&tags.stdout).contains("size:"));
 }
+
+/// Two functions; `main` alone carries handler `/a`, `main -> work` handler `/b`.
+fn two_handlers_profile(dir: &std::path::Path) -> String {
+    use profile::{Function, Label, Line, Location, Profile, ValueType};
+    let mut p = Profile::new(1);
+    let (ty, unit) = (p.intern("samples"), p.intern("count"));
+    p.sample_types.push(ValueType { ty, unit });
+    for (i, name) in ["main", "work"].iter().enumerate() {
+        let name = p.intern(name);
+        p.functions.push(Function {
+            id: i as u64 + 1,
+            name,
+            ..Function::default()
+        });
+        p.locations.push(Location {
+            id: i as u64 + 1,
+            lines: [Line {
+                function: i as u32,
+                line: 1,
+                column: 0,
+            }]
+            .into(),
+            ..Location::default()
+        });
+    }
+    let key = p.intern("handler");
+    let (a, b) = (p.intern("/a"), p.intern("/b"));
+    let handler = |str| Label {
+        key,
+        str,
+        ..Label::default()
+    };
+    p.samples.push(&[3], &[0], &[handler(a)]);
+    p.samples.push(&[5], &[1, 0], &[handler(b)]);
+    let path = dir.join("two_handlers.pb.gz");
+    std::fs::write(&path, profile::proto::encode_gzip(&p)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn tags_read_without_stacks_still_honour_filters_on_stacks() {
+    let dir = scratch_dir("tags_stacks");
+    let file = two_handlers_profile(&dir);
+    let text = |args: &[&str]| {
+        let out = profkit(args, &dir);
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Alone, -tags decodes the profile without its stacks.
+    let all = text(&["-tags", &file]);
+    assert!(all.contains("/a") && all.contains("/b"), "{all}");
+    for filter in ["-focus=work", "-show_from=work"] {
+        let focused = text(&["-tags", filter, &file]);
+        assert!(focused.contains("/b"), "{filter}: {focused}");
+        assert!(!focused.contains("/a"), "{filter}: {focused}");
+    }
+    let ignored = text(&["-tags", "-ignore=work", &file]);
+    assert!(
+        ignored.contains("/a") && !ignored.contains("/b"),
+        "{ignored}"
+    );
+}

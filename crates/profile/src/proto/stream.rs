@@ -49,6 +49,8 @@ pub struct StreamDecoder {
     labels: Vec<Label>,
     /// Store the samples' labels (else only the units of numeric ones).
     keep_labels: bool,
+    /// Store the samples' stacks (else only check their location ids).
+    keep_stacks: bool,
     /// With labels left out: each numeric label's key and unit, once, in order.
     dropped_label_units: Vec<(StrId, StrId)>,
     /// The pairs of `dropped_label_units`, to find them again.
@@ -75,6 +77,7 @@ impl StreamDecoder {
             has_strings: false,
             labels: Vec::new(),
             keep_labels: true,
+            keep_stacks: true,
             dropped_label_units: Vec::new(),
             dropped_seen: HashSet::new(),
         }
@@ -85,6 +88,17 @@ impl StreamDecoder {
     pub fn without_labels() -> StreamDecoder {
         StreamDecoder {
             keep_labels: false,
+            ..StreamDecoder::new()
+        }
+    }
+
+    /// A decoder that keeps the samples' labels and stacks as `options` asks (see
+    /// [`ParseOptions`](crate::ParseOptions)). Left-out stacks are empty; their
+    /// location ids are still checked.
+    pub fn with_options(options: &crate::ParseOptions) -> StreamDecoder {
+        StreamDecoder {
+            keep_labels: options.keep_labels,
+            keep_stacks: options.keep_stacks,
             ..StreamDecoder::new()
         }
     }
@@ -162,7 +176,7 @@ impl StreamDecoder {
                 // location_id, packed
                 0x0a => {
                     let (a, b) = read_len(data, &mut pos, end)?;
-                    let max = push_ids(data, a, b, &mut self.samples)?;
+                    let max = push_ids(data, a, b, &mut self.samples, self.keep_stacks)?;
                     self.max_frame = self.max_frame.max(max);
                 }
                 // location_id, one
@@ -170,7 +184,9 @@ impl StreamDecoder {
                     let id = read_varint(data, &mut pos, end)?;
                     let frame = u32::try_from(id).map_err(|_| Unsupported)?.wrapping_sub(1);
                     self.max_frame = self.max_frame.max(frame);
-                    self.samples.push_frame(frame);
+                    if self.keep_stacks {
+                        self.samples.push_frame(frame);
+                    }
                 }
                 // value, packed
                 0x12 => {
@@ -239,6 +255,10 @@ impl StreamDecoder {
         // are positions.
         let mapped = if ids_are_positions {
             (samples.frame_count() == 0 || self.max_frame < count).then_some(())
+        } else if !self.keep_stacks {
+            // Ids that are not positions are checked through the frames, which were
+            // left out: the whole-buffer decoder checks them instead.
+            None
         } else {
             samples.map_locations(count.saturating_sub(1), |frame| {
                 location_ids.get(frame.wrapping_add(1) as u64)
@@ -316,6 +336,7 @@ fn push_ids(
     mut pos: usize,
     end: usize,
     out: &mut Samples,
+    keep: bool,
 ) -> Result<u32, Unsupported> {
     // Ids go through a small local buffer so that the loop keeps no vector state.
     let mut buf = [0u32; 64];
@@ -333,12 +354,16 @@ fn push_ids(
         n += 1;
         if n == buf.len() {
             max = buf.iter().fold(max, |m, &v| m.max(v));
-            out.push_frames(&buf);
+            if keep {
+                out.push_frames(&buf);
+            }
             n = 0;
         }
     }
     max = buf[..n].iter().fold(max, |m, &v| m.max(v));
-    out.push_frames(&buf[..n]);
+    if keep {
+        out.push_frames(&buf[..n]);
+    }
     Ok(max)
 }
 
@@ -545,6 +570,80 @@ mod tests {
         }
         assert!(!p.dropped_label_units.is_empty());
         assert_eq!(p.num_label_units(), whole.num_label_units());
+    }
+
+    /// Streams `bytes` keeping everything but the samples' stacks.
+    fn stream_without_stacks(bytes: &[u8]) -> Result<Profile, Unsupported> {
+        let mut d = StreamDecoder::with_options(&crate::ParseOptions {
+            keep_stacks: false,
+            ..crate::ParseOptions::default()
+        });
+        d.feed(bytes)?;
+        d.finish()
+    }
+
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    #[test]
+    fn a_decoder_without_stacks_keeps_values_and_labels_and_checks_location_ids() {
+        // Location ids that are their positions, as pprof writes them.
+        let mut whole = decode(&sample_profile()).expect("decode");
+        for (i, l) in whole.locations.iter_mut().enumerate() {
+            l.id = i as u64 + 1;
+        }
+        let bytes = crate::proto::encode(&whole);
+        let p = stream_without_stacks(&bytes).expect("stream");
+        assert_eq!(p.samples.len(), whole.samples.len());
+        assert_eq!(p.samples.frame_count(), 0);
+        for i in 0..p.samples.len() {
+            assert!(p.samples.locations(i).is_empty());
+            assert_eq!(p.samples.values(i), whole.samples.values(i));
+            assert_eq!(p.samples.labels(i), whole.samples.labels(i));
+        }
+        assert_eq!(p.locations, whole.locations);
+
+        // A sample naming a location past the table, packed and unpacked.
+        let width = whole.sample_types.len() as u64;
+        let missing = whole.locations.len() as u64 + 5;
+        for packed in [true, false] {
+            let mut sample = Vec::new();
+            if packed {
+                sample.push(0x0a);
+                let mut ids = Vec::new();
+                varint(1, &mut ids);
+                varint(missing, &mut ids);
+                varint(ids.len() as u64, &mut sample);
+                sample.extend_from_slice(&ids);
+            } else {
+                sample.push(0x08);
+                varint(missing, &mut sample);
+            }
+            for _ in 0..width {
+                sample.push(0x10);
+                varint(1, &mut sample);
+            }
+            let mut bad = bytes.clone();
+            bad.push(0x12);
+            varint(sample.len() as u64, &mut bad);
+            bad.extend_from_slice(&sample);
+            assert!(decode(&bad).is_err());
+            assert!(stream_without_stacks(&bad).is_err(), "packed {packed}");
+        }
+
+        // Ids that are not positions are left to the whole-buffer decoder.
+        let mut renumbered = whole.clone();
+        for l in &mut renumbered.locations {
+            l.id += 100;
+        }
+        let bytes = crate::proto::encode(&renumbered);
+        assert!(stream(&bytes).is_ok());
+        assert!(stream_without_stacks(&bytes).is_err());
     }
 
     #[test]
