@@ -473,38 +473,6 @@ mod tests {
         assert!(text.contains("? "), "the index past the table prints as ?");
     }
 
-    /// A destination that takes `room` bytes, then fails.
-    struct Full {
-        room: usize,
-    }
-
-    impl std::io::Write for Full {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.room == 0 {
-                return Err(std::io::Error::other("disk full"));
-            }
-            let n = buf.len().min(self.room);
-            self.room -= n;
-            Ok(n)
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_failing_destination_stops_the_dump_with_its_error() {
-        let p = many_samples();
-        for threads in [1, 2] {
-            for room in [0, 10, 100_000, 1_000_000] {
-                let err = p
-                    .write_debug_text_on(&mut Full { room }, threads)
-                    .expect_err("the destination fails");
-                assert_eq!(err.to_string(), "disk full");
-            }
-        }
-    }
-
     #[test]
     fn samples_print_values_location_ids_and_labels_grouped_by_key() {
         let mut p = Profile::new(1);

@@ -402,3 +402,14 @@ fn a_failing_destination_fails_the_gzip_writer_for_small_and_large_profiles() {
         }
     }
 }
+
+#[test]
+fn a_failing_destination_stops_the_raw_dump_with_its_error() {
+    let p = large_profile();
+    for room in [0, 10, 100_000, 10_000_000] {
+        let err = p
+            .write_debug_text(&mut FailingWriter { room })
+            .expect_err("the destination failed");
+        assert_eq!(err.to_string(), "disk full");
+    }
+}

@@ -227,9 +227,8 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     if sources.sources.len() > 1 && is_object_file(&sources.sources[0]) {
         sources.exec_name = Some(sources.sources.remove(0));
     }
-    let command_read = command.as_ref().map(|(c, _)| *c);
-    sources.labels = needs_labels(command_read, &config, &sources);
-    sources.stacks = needs_stacks(command_read, &config, &sources);
+    (sources.labels, sources.stacks) =
+        sample_parts_read(command.as_ref().map(|(c, _)| *c), &config, &sources);
     Ok(Invocation {
         sources,
         config,
@@ -239,49 +238,42 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     })
 }
 
-/// Whether a run reads the samples' labels, so that they must be kept when decoding:
-/// the shell and the web UI may run any report; merged and compared profiles are
-/// matched sample by sample with their labels; tag options read them; and so do the
-/// reports that print labels or tags (-tags, -traces, -raw, -proto, drawings,
-/// callgrind). Every other report reads stacks and values only.
-fn needs_labels(command: Option<&Command>, cfg: &Config, s: &Sources) -> bool {
+/// Which parts of the samples a run reads, `(labels, stacks)`, so that the others can
+/// be left out when decoding. Everything, unless the run makes one report of a single
+/// profile (the shell and the web UI may run any report; merged and compared profiles
+/// are matched sample by sample). Labels are read by tag options and by the reports
+/// that print labels or tags (-tags, -traces, -raw, -proto, drawings, callgrind);
+/// stacks by every report but -tags, and by the options that select samples or
+/// frames by their stacks.
+fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> (bool, bool) {
     let Some(command) = command else {
-        return true;
+        return (true, true);
     };
-    let tag_options = [
+    if s.sources.len() != 1 || !s.bases.is_empty() {
+        return (true, true);
+    }
+    let any_set = |options: &[&String]| options.iter().any(|v| !v.is_empty());
+    let labels = any_set(&[
         &cfg.tag_focus,
         &cfg.tag_ignore,
         &cfg.tag_show,
         &cfg.tag_hide,
         &cfg.tag_root,
         &cfg.tag_leaf,
-    ];
-    s.sources.len() != 1
-        || !s.bases.is_empty()
-        || tag_options.iter().any(|v| !v.is_empty())
-        || !matches!(
-            command.format,
-            OutputFormat::Text
-                | OutputFormat::Tree
-                | OutputFormat::List
-                | OutputFormat::Dis
-                | OutputFormat::WebList
-                | OutputFormat::FlameGraph
-                | OutputFormat::FlameGraphHtml
-                | OutputFormat::Folded
-                | OutputFormat::Comments
-                | OutputFormat::TopProto
-        )
-}
-
-/// Whether a run reads the samples' stacks, so that they must be kept when decoding:
-/// every run but a `-tags` report of one profile with no option that selects samples
-/// or frames by their stacks (`-tags` prints the values of labels only).
-fn needs_stacks(command: Option<&Command>, cfg: &Config, s: &Sources) -> bool {
-    let Some(command) = command else {
-        return true;
-    };
-    let stack_options = [
+    ]) || !matches!(
+        command.format,
+        OutputFormat::Text
+            | OutputFormat::Tree
+            | OutputFormat::List
+            | OutputFormat::Dis
+            | OutputFormat::WebList
+            | OutputFormat::FlameGraph
+            | OutputFormat::FlameGraphHtml
+            | OutputFormat::Folded
+            | OutputFormat::Comments
+            | OutputFormat::TopProto
+    );
+    let stacks = any_set(&[
         &cfg.focus,
         &cfg.ignore,
         &cfg.hide,
@@ -290,11 +282,8 @@ fn needs_stacks(command: Option<&Command>, cfg: &Config, s: &Sources) -> bool {
         &cfg.prune_from,
         &cfg.tag_root,
         &cfg.tag_leaf,
-    ];
-    s.sources.len() != 1
-        || !s.bases.is_empty()
-        || stack_options.iter().any(|v| !v.is_empty())
-        || command.format != OutputFormat::Tags
+    ]) || command.format != OutputFormat::Tags;
+    (labels, stacks)
 }
 
 /// Parses an integer as Go's flag package does (decimal, 0x hex, 0 octal, 0b binary).
