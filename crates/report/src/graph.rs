@@ -1015,7 +1015,7 @@ struct TagTotals {
 
 impl TagTotals {
     /// Adds a sample's value to the tags of `node`, the sample having tag set `set`.
-    fn add(&mut self, node: u32, set: &TagSet, w: i64, dw: i64, flat: bool) {
+    fn add(&mut self, node: u32, set: TagSet<'_>, w: i64, dw: i64, flat: bool) {
         let key = pair_key(node, set.label);
         let labels = &mut self.labels;
         let i = *self.label_index.entry(key).or_insert_with(|| {
@@ -1027,7 +1027,7 @@ impl TagTotals {
             labels.len() as u32 - 1
         });
         labels[i as usize].sums.add(w, dw, flat);
-        for &(value, name) in &set.bytes {
+        for &(value, name) in set.bytes {
             let numeric = &mut self.numeric;
             let i = *self.numeric_index.entry((key, name)).or_insert_with(|| {
                 numeric.push(NumericTagAcc {
@@ -1412,7 +1412,10 @@ pub struct TagSets<'p> {
     options: TagOptions,
     /// For each sample, the index of its set in `sets`.
     of_sample: Vec<u32>,
-    sets: Vec<TagSet>,
+    /// Each distinct set: its joined string labels and where its `bytes` values are.
+    sets: Vec<StoredTagSet>,
+    /// The `bytes` values of all sets, each with its printed name, by number.
+    bytes: Vec<(i64, u32)>,
     /// Joined string label sets, by number.
     labels: Vec<String>,
     /// Printed `bytes` values, by number.
@@ -1421,10 +1424,19 @@ pub struct TagSets<'p> {
 
 /// One distinct label set of [`TagSets`]: its joined string labels and its `bytes`
 /// values with their printed names, by number.
-#[derive(Clone)]
-struct TagSet {
+#[derive(Clone, Copy)]
+struct TagSet<'s> {
     label: u32,
-    bytes: Vec<(i64, u32)>,
+    bytes: &'s [(i64, u32)],
+}
+
+/// A [`TagSet`] as [`TagSets`] stores it: its `bytes` values are a range of
+/// [`TagSets::bytes`].
+#[derive(Clone, Copy)]
+struct StoredTagSet {
+    label: u32,
+    start: u32,
+    len: u32,
 }
 
 impl std::fmt::Debug for TagSets<'_> {
@@ -1454,7 +1466,11 @@ impl<'p> TagSets<'p> {
         // worked out once per label set of the samples and kept once per content.
         const UNSEEN: u32 = u32::MAX;
         let mut of_label_set = vec![UNSEEN; prof.samples.label_set_count()];
-        let mut set_index: HashMap<(u32, Vec<(i64, u32)>), u32> = HashMap::new();
+        let mut all_bytes: Vec<(i64, u32)> = Vec::new();
+        // Sets by the hash of their content; sets with equal hashes are chained.
+        let mut set_index: FxMap<u64, u32> = FxMap::default();
+        let mut same_hash: Vec<u32> = Vec::new();
+        let mut set_bytes: Vec<(i64, u32)> = Vec::new();
         // Label sets that differ in numbers often share their string labels, and
         // numbers repeat: each is joined or printed once.
         let mut joined_of: FxMap<Vec<(StrId, StrId)>, u32> = FxMap::default();
@@ -1464,21 +1480,23 @@ impl<'p> TagSets<'p> {
                 let label_set = prof.samples.label_set_of(i) as usize;
                 if of_label_set[label_set] == UNSEEN {
                     let sample_labels = prof.samples.labels(i);
-                    let bytes: Vec<(i64, u32)> = sample_labels
-                        .iter()
-                        .filter(|l| l.is_numeric() && prof.str(l.key) == "bytes")
-                        .map(|l| {
-                            let name = *name_of.entry(l.num).or_insert_with(|| {
-                                let name = crate::measurement::scaled_label(
-                                    l.num,
-                                    &to.bytes_unit,
-                                    &to.output_unit,
-                                );
-                                number(&mut names, &mut name_index, name)
-                            });
-                            (l.num, name)
-                        })
-                        .collect();
+                    set_bytes.clear();
+                    set_bytes.extend(
+                        sample_labels
+                            .iter()
+                            .filter(|l| l.is_numeric() && prof.str(l.key) == "bytes")
+                            .map(|l| {
+                                let name = *name_of.entry(l.num).or_insert_with(|| {
+                                    let name = crate::measurement::scaled_label(
+                                        l.num,
+                                        &to.bytes_unit,
+                                        &to.output_unit,
+                                    );
+                                    number(&mut names, &mut name_index, name)
+                                });
+                                (l.num, name)
+                            }),
+                    );
                     let strings: Vec<(StrId, StrId)> = sample_labels
                         .iter()
                         .filter(|l| !l.is_numeric())
@@ -1493,16 +1511,35 @@ impl<'p> TagSets<'p> {
                             label
                         }
                     };
-                    of_label_set[label_set] =
-                        *set_index
-                            .entry((label, bytes))
-                            .or_insert_with_key(|(label, bytes)| {
-                                sets.push(TagSet {
-                                    label: *label,
-                                    bytes: bytes.clone(),
-                                });
-                                sets.len() as u32 - 1
-                            });
+                    let mut hasher = FxHasher::default();
+                    hasher.add(label as u64);
+                    for &(num, name) in &set_bytes {
+                        hasher.add(num as u64);
+                        hasher.add(name as u64);
+                    }
+                    let hash = hasher.finish();
+                    let mut found = set_index.get(&hash).copied().unwrap_or(NONE);
+                    while found != NONE {
+                        let s: &StoredTagSet = &sets[found as usize];
+                        let start = s.start as usize;
+                        if s.label == label
+                            && all_bytes[start..start + s.len as usize] == set_bytes[..]
+                        {
+                            break;
+                        }
+                        found = same_hash[found as usize];
+                    }
+                    if found == NONE {
+                        found = sets.len() as u32;
+                        sets.push(StoredTagSet {
+                            label,
+                            start: all_bytes.len() as u32,
+                            len: set_bytes.len() as u32,
+                        });
+                        all_bytes.extend_from_slice(&set_bytes);
+                        same_hash.push(set_index.insert(hash, found).unwrap_or(NONE));
+                    }
+                    of_label_set[label_set] = found;
                 }
                 of_label_set[label_set]
             })
@@ -1512,14 +1549,20 @@ impl<'p> TagSets<'p> {
             options: to.clone(),
             of_sample,
             sets,
+            bytes: all_bytes,
             labels,
             names,
         }
     }
 
     /// The tag set of sample `i`.
-    fn set_of(&self, i: usize) -> Option<&TagSet> {
-        self.sets.get(*self.of_sample.get(i)? as usize)
+    fn set_of(&self, i: usize) -> Option<TagSet<'_>> {
+        let set = self.sets.get(*self.of_sample.get(i)? as usize)?;
+        let start = set.start as usize;
+        Some(TagSet {
+            label: set.label,
+            bytes: self.bytes.get(start..start + set.len as usize)?,
+        })
     }
 
     /// Gives the nodes their tags from the summed tag values.
