@@ -413,3 +413,23 @@ fn a_failing_destination_stops_the_raw_dump_with_its_error() {
         assert_eq!(err.to_string(), "disk full");
     }
 }
+
+#[test]
+fn profiles_under_four_megabytes_gzip_as_one_member() {
+    use std::io::Read;
+    let mut checked = 0;
+    for path in proto_inputs() {
+        let p = read(&path);
+        let raw = proto::encode(&p);
+        if raw.len() >= 4 << 20 {
+            continue;
+        }
+        checked += 1;
+        let mut one = Vec::new();
+        flate2::read::GzDecoder::new(&proto::encode_gzip(&p)[..])
+            .read_to_end(&mut one)
+            .unwrap();
+        assert!(one == raw, "{}", path.display());
+    }
+    assert!(checked >= 20, "{checked} profiles checked");
+}

@@ -277,21 +277,7 @@ pub fn encode_gzip(p: &Profile) -> Vec<u8> {
 /// every core, each its own gzip member (readers, pprof's included, read the members
 /// as one stream).
 pub fn write_gzip(p: &Profile, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let large = p.samples.frame_count() + p.samples.values.len() > PARALLEL_GZIP_MIN / 2;
-    if large {
-        return gzip_members(out, |sink| encode_into(p, sink));
-    }
-    let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-    let mut failed = None;
-    encode_into(p, &mut |bytes| {
-        if failed.is_none() {
-            failed = std::io::Write::write_all(&mut gz, bytes).err();
-        }
-    });
-    match failed {
-        Some(e) => Err(e),
-        None => gz.finish().map(drop),
-    }
+    gzip_members(out, |sink| encode_into(p, sink))
 }
 
 /// Inputs at least this large are compressed fast and on every core.
@@ -300,14 +286,8 @@ const PARALLEL_GZIP_MIN: usize = 4 << 20;
 /// Gzips `raw`. Small inputs become one member at the default level; large ones are
 /// compressed as [`write_gzip`] compresses a large profile.
 pub fn gzip(raw: &[u8]) -> Vec<u8> {
-    use std::io::Write;
     let mut out = Vec::with_capacity(raw.len() / 4 + 64);
-    if raw.len() < PARALLEL_GZIP_MIN {
-        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-        // Writing into a Vec cannot fail.
-        let _ = gz.write_all(raw);
-        return gz.finish().unwrap_or_default();
-    }
+    // Writing into a Vec cannot fail.
     let _ = gzip_members(&mut out, |sink| {
         for chunk in raw.chunks(GZIP_PIECE) {
             sink(chunk);
@@ -322,7 +302,8 @@ const GZIP_PIECE: usize = 1 << 20;
 /// Compresses the bytes `produce` hands its sink as gzip members of [`GZIP_PIECE`]
 /// bytes each, at the fast level, on one thread per core, and writes the members to
 /// `out` in order as they are done. Pieces in flight are bounded (two per thread) and
-/// their buffers reused, so memory stays a few megabytes whatever the size.
+/// their buffers reused, so memory stays a few megabytes whatever the size. Output of
+/// less than [`PARALLEL_GZIP_MIN`] bytes in all is one member at the default level.
 fn gzip_members(
     out: &mut dyn std::io::Write,
     produce: impl FnOnce(&mut dyn FnMut(&[u8])),
@@ -392,10 +373,21 @@ fn gzip_members(
         };
         let mut sent = 0u64;
         let mut piece = Vec::with_capacity(GZIP_PIECE);
-        let mut send = |piece: Vec<u8>, w: &mut Writer| {
-            // A send fails only when every worker is gone (a panic, resumed below).
-            let _ = piece_tx.send((sent, piece));
-            sent += 1;
+        // The first pieces are held until there are enough of them for members to be
+        // worth it; a smaller output is compressed whole below.
+        let mut held: Vec<Vec<u8>> = Vec::new();
+        let mut held_bytes = 0;
+        let mut send = |piece: Vec<u8>, w: &mut Writer, held: &mut Vec<Vec<u8>>| {
+            if sent == 0 && held_bytes + piece.len() < PARALLEL_GZIP_MIN {
+                held_bytes += piece.len();
+                held.push(piece);
+                return;
+            }
+            for piece in held.drain(..).chain(std::iter::once(piece)) {
+                // A send fails only when every worker is gone (a panic, resumed below).
+                let _ = piece_tx.send((sent, piece));
+                sent += 1;
+            }
             while let Ok(done) = done_rx.try_recv() {
                 w.take(done);
             }
@@ -410,14 +402,21 @@ fn gzip_members(
                         .spare
                         .pop()
                         .unwrap_or_else(|| Vec::with_capacity(GZIP_PIECE));
-                    send(std::mem::replace(&mut piece, fresh), &mut w);
+                    send(std::mem::replace(&mut piece, fresh), &mut w, &mut held);
                 }
             }
         });
         if !piece.is_empty() {
-            send(piece, &mut w);
+            send(piece, &mut w, &mut held);
         }
         drop(piece_tx);
+        if sent == 0 {
+            let mut gz = flate2::write::GzEncoder::new(w.out, flate2::Compression::default());
+            for piece in &held {
+                gz.write_all(piece)?;
+            }
+            return gz.finish().map(drop);
+        }
         while w.next < sent {
             match done_rx.recv() {
                 Ok(done) => w.take(done),
