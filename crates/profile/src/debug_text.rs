@@ -100,7 +100,7 @@ impl Profile {
 
     /// Appends the lines of samples `range` to `out`.
     fn format_samples(&self, range: std::ops::Range<usize>, ids: &LocationIds, out: &mut String) {
-        let mut entries: Vec<String> = Vec::new();
+        let mut entries = LabelEntries::default();
         let mut number = itoa::Buffer::new();
         for i in range {
             let s = self.samples.get(i);
@@ -124,11 +124,9 @@ impl Profile {
                 if labels.is_empty() {
                     continue;
                 }
-                entries.clear();
                 self.label_entries(labels, numeric, &mut entries);
-                entries.sort_unstable();
                 out.push_str("                ");
-                out.push_str(&entries.join(" "));
+                entries.append_sorted(out);
                 out.push('\n');
             }
         }
@@ -136,13 +134,18 @@ impl Profile {
 
     /// One `key:[values]` entry per key of `labels` (all string or all numeric labels
     /// of a sample, grouped by key).
-    fn label_entries(&self, labels: &[Label], numeric: bool, out: &mut Vec<String>) {
+    fn label_entries(&self, labels: &[Label], numeric: bool, out: &mut LabelEntries) {
+        out.text.clear();
+        out.ends.clear();
+        let e = &mut out.text;
+        let mut number = itoa::Buffer::new();
         let mut rest = labels;
         while let Some(first) = rest.first() {
             let n = rest.iter().take_while(|l| l.key == first.key).count();
             let (group, tail) = rest.split_at(n);
             rest = tail;
-            let mut e = format!("{}:[", self.str(first.key));
+            e.push_str(self.str(first.key));
+            e.push_str(":[");
             let with_units = numeric && group.iter().any(|l| !l.num_unit.is_empty());
             for (i, l) in group.iter().enumerate() {
                 if i > 0 {
@@ -150,14 +153,16 @@ impl Profile {
                 }
                 if !numeric {
                     e.push_str(self.str(l.str));
-                } else if with_units {
-                    let _ = write!(e, "{} {}", l.num, self.str(l.num_unit));
                 } else {
-                    let _ = write!(e, "{}", l.num);
+                    e.push_str(number.format(l.num));
+                    if with_units {
+                        e.push(' ');
+                        e.push_str(self.str(l.num_unit));
+                    }
                 }
             }
             e.push(']');
-            out.push(e);
+            out.ends.push(e.len());
         }
     }
 
@@ -377,6 +382,37 @@ fn write_in_blocks(
         }
         Ok(())
     })
+}
+
+/// The `key:[values]` entries of one label line, made in one reused buffer.
+#[derive(Default)]
+struct LabelEntries {
+    text: String,
+    /// Where each entry ends in `text`.
+    ends: Vec<usize>,
+    /// Scratch: the entries' ranges, sorted.
+    order: Vec<(usize, usize)>,
+}
+
+impl LabelEntries {
+    /// Appends the entries to `out` in byte order, separated by spaces.
+    fn append_sorted(&mut self, out: &mut String) {
+        let text = &self.text;
+        self.order.clear();
+        let mut start = 0;
+        for &end in &self.ends {
+            self.order.push((start, end));
+            start = end;
+        }
+        self.order
+            .sort_unstable_by(|a, b| text[a.0..a.1].cmp(&text[b.0..b.1]));
+        for (i, &(a, b)) in self.order.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(&text[a..b]);
+        }
+    }
 }
 
 /// Each location's id followed by a space, as a stack prints it, by location index.
