@@ -647,6 +647,8 @@ impl<'p> FrameTable<'p> {
         // At least a node per function, usually.
         let mut table = InfoTable::with_capacity(prof.functions.len());
         let locs = location_infos(&mut names, o, &mut table);
+        // The index is for interning only: a kept set is matched against the keys.
+        table.index = FxMap::default();
         FrameTable {
             orig_fn_names: o.orig_fn_names,
             obj_names: o.obj_names,
@@ -675,12 +677,24 @@ impl<'p> FrameTable<'p> {
     /// [`NONE`].
     fn restricted(&self, kept: &NodeSet) -> (InfoTable, LocationInfos) {
         let all = &self.table;
-        let mut is_kept = vec![false; all.len()];
-        for info in kept {
-            if let Some(&id) = self.names.key_of(info).and_then(|k| all.index.get(&k)) {
-                is_kept[id as usize] = true;
+        let kept_keys: std::collections::HashSet<FrameKey, BuildHasherDefault<FxHasher>> = kept
+            .iter()
+            .filter_map(|info| self.names.key_of(info))
+            .collect();
+        // Most identities are rejected by their name alone, without hashing the key.
+        let mut kept_name = vec![false; self.names.prof.strings.len()];
+        for k in &kept_keys {
+            if let Some(slot) = kept_name.get_mut(k.name as usize) {
+                *slot = true;
             }
         }
+        let is_kept: Vec<bool> = all
+            .keys
+            .iter()
+            .map(|k| {
+                kept_name.get(k.name as usize).copied().unwrap_or(true) && kept_keys.contains(k)
+            })
+            .collect();
         let mut renumbered = vec![NONE; all.len()];
         let mut table = InfoTable::new();
         let mut add = |table: &mut InfoTable, id: u32| -> u32 {
