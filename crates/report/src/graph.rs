@@ -644,8 +644,20 @@ impl std::fmt::Debug for FrameTable<'_> {
 impl<'p> FrameTable<'p> {
     fn new(prof: &'p Profile, o: &GraphOptions) -> FrameTable<'p> {
         let mut names = Names::new(prof);
-        // At least a node per function, usually.
-        let mut table = InfoTable::with_capacity(prof.functions.len());
+        // A node per function, and with addresses or line numbers (a finer
+        // granularity) up to one per frame more: sized once rather than grown through
+        // ever larger tables, each in fresh memory.
+        let frames: usize = prof.locations.iter().map(|l| l.lines.len().max(1)).sum();
+        let finer = prof
+            .locations
+            .iter()
+            .any(|l| l.address != 0 || l.lines.iter().any(|line| line.line != 0));
+        let identities = if finer {
+            frames + prof.functions.len()
+        } else {
+            prof.functions.len()
+        };
+        let mut table = InfoTable::with_capacity(identities);
         let locs = location_infos(&mut names, o, &mut table);
         // The index is for interning only: a kept set is matched against the keys.
         table.index = FxMap::default();
