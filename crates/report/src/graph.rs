@@ -1497,6 +1497,7 @@ impl<'p> TagSets<'p> {
         let mut set_index: FxMap<u64, u32> = FxMap::default();
         let mut same_hash: Vec<u32> = Vec::new();
         let mut set_bytes: Vec<(i64, u32)> = Vec::new();
+        let mut set_strings: Vec<(StrId, StrId)> = Vec::new();
         // Label sets that differ in numbers often share their string labels, and
         // numbers repeat: each is joined or printed once.
         let mut joined_of: FxMap<Vec<(StrId, StrId)>, u32> = FxMap::default();
@@ -1523,17 +1524,19 @@ impl<'p> TagSets<'p> {
                                 (l.num, name)
                             }),
                     );
-                    let strings: Vec<(StrId, StrId)> = sample_labels
-                        .iter()
-                        .filter(|l| !l.is_numeric())
-                        .map(|l| (l.key, l.str))
-                        .collect();
-                    let label = match joined_of.get(&strings) {
+                    set_strings.clear();
+                    set_strings.extend(
+                        sample_labels
+                            .iter()
+                            .filter(|l| !l.is_numeric())
+                            .map(|l| (l.key, l.str)),
+                    );
+                    let label = match joined_of.get(set_strings.as_slice()) {
                         Some(&label) => label,
                         None => {
                             let joined = join_labels(prof, sample_labels);
                             let label = number(&mut labels, &mut label_index, joined);
-                            joined_of.insert(strings, label);
+                            joined_of.insert(set_strings.clone(), label);
                             label
                         }
                     };
