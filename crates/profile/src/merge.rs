@@ -33,17 +33,57 @@ pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
     for other in &profiles[1..] {
         first.compatible(other)?;
     }
-    let mut merger = Merger::new(&profiles);
+    let mut merge = Merge::new(first);
     for src in &profiles {
-        merger.add(src);
+        merge.add(src)?;
     }
-    let merged = merger.out;
-    if merged.samples.iter().any(|s| is_zero(s.values)) {
-        // Values that summed to zero: merge again to drop those samples and anything
-        // only they used.
-        return merge(vec![merged]);
+    Ok(merge.finish())
+}
+
+/// A merge that takes its profiles one at a time, in order, so that only the merged
+/// profile is held and each source can be dropped once added: merging many profiles
+/// read one after another takes the memory of their merge, not of all of them.
+///
+/// Adding profiles `a, b, c, ...` and finishing gives what [`merge`] gives for the
+/// same profiles in the same order, byte for byte.
+pub struct Merge {
+    merger: Merger,
+}
+
+impl Merge {
+    /// A merge of profiles like `first` (its period type and sample types); `first`
+    /// itself is not added.
+    pub fn new(first: &Profile) -> Merge {
+        Merge {
+            merger: Merger::new(first),
+        }
     }
-    Ok(merged)
+
+    /// Checks that `src` can be added: that it has the period type and sample types
+    /// of the first profile (see [`Profile::compatible`]).
+    pub fn check(&self, src: &Profile) -> Result<()> {
+        self.merger.out.compatible(src)
+    }
+
+    /// Adds the samples of `src` and its header (time, duration, period, comments).
+    /// Fails, adding nothing, when `src` is not compatible with the first profile
+    /// (see [`Profile::compatible`]).
+    pub fn add(&mut self, src: &Profile) -> Result<()> {
+        self.check(src)?;
+        self.merger.add(src);
+        Ok(())
+    }
+
+    /// The merged profile.
+    pub fn finish(self) -> Profile {
+        let merged = self.merger.finish();
+        if merged.samples.iter().any(|s| is_zero(s.values)) {
+            // Values that summed to zero: merge again to drop those samples and
+            // anything only they used.
+            return merged.compact();
+        }
+        merged
+    }
 }
 
 impl Profile {
@@ -79,9 +119,9 @@ impl Profile {
     /// Removes everything no sample uses and renumbers mappings, locations and
     /// functions from 1, as pprof's `Compact` (a merge of one profile) does.
     pub fn compact(self) -> Profile {
-        let mut merger = Merger::new(std::slice::from_ref(&self));
+        let mut merger = Merger::new(&self);
         merger.add(&self);
-        let merged = merger.out;
+        let merged = merger.finish();
         if merged.samples.iter().any(|s| is_zero(s.values)) {
             return merged.compact();
         }
@@ -197,6 +237,8 @@ impl SourceMap {
 /// Builds the merged profile source by source.
 struct Merger {
     out: Profile,
+    /// The comments taken so far.
+    seen_comments: std::collections::HashSet<String>,
     samples: HashChains,
     locations: HashChains,
     functions: HashMap<FunctionKey, u32>,
@@ -210,58 +252,28 @@ struct Merger {
 }
 
 impl Merger {
-    /// A merger whose output has the combined header of `srcs` (which must not be
-    /// empty and must be compatible).
-    fn new(srcs: &[Profile]) -> Merger {
-        let mut out = Profile::new(srcs.first().map_or(0, |p| p.width()));
-        let mut time_nanos = 0i64;
-        let mut duration_nanos = 0i64;
-        let mut period = 0i64;
-        let mut seen_comments = std::collections::HashSet::new();
-        for s in srcs {
-            if time_nanos == 0 || s.time_nanos < time_nanos {
-                time_nanos = s.time_nanos;
-            }
-            duration_nanos = duration_nanos.wrapping_add(s.duration_nanos);
-            if period == 0 || period < s.period {
-                period = s.period;
-            }
-            for &c in &s.comments {
-                let text = s.str(c);
-                if seen_comments.insert(text) {
-                    let id = out.strings.intern(text);
-                    out.comments.push(id);
-                }
-            }
-            if out.default_sample_type.is_empty() {
-                out.default_sample_type = out.strings.intern(s.str(s.default_sample_type));
-            }
-            if out.doc_url.is_empty() {
-                out.doc_url = out.strings.intern(s.str(s.doc_url));
-            }
+    /// A merger whose output has the sample types, period type and drop/keep frames
+    /// of `first`, and room for about as much as `first` holds.
+    fn new(first: &Profile) -> Merger {
+        let mut out = Profile::new(first.width());
+        let vt = |out: &mut Profile, vt: ValueType| ValueType {
+            ty: out.strings.intern(first.str(vt.ty)),
+            unit: out.strings.intern(first.str(vt.unit)),
+        };
+        for &st in &first.sample_types {
+            let mapped = vt(&mut out, st);
+            out.sample_types.push(mapped);
         }
-        if let Some(first) = srcs.first() {
-            let vt = |out: &mut Profile, vt: ValueType| ValueType {
-                ty: out.strings.intern(first.str(vt.ty)),
-                unit: out.strings.intern(first.str(vt.unit)),
-            };
-            for &st in &first.sample_types {
-                let mapped = vt(&mut out, st);
-                out.sample_types.push(mapped);
-            }
-            out.period_type = vt(&mut out, first.period_type);
-            out.drop_frames = out.strings.intern(first.str(first.drop_frames));
-            out.keep_frames = out.strings.intern(first.str(first.keep_frames));
-            out.samples
-                .reserve(first.samples.len(), first.samples.frame_count());
-            out.locations.reserve(first.locations.len());
-            out.functions.reserve(first.functions.len());
-        }
-        out.time_nanos = time_nanos;
-        out.duration_nanos = duration_nanos;
-        out.period = period;
+        out.period_type = vt(&mut out, first.period_type);
+        out.drop_frames = out.strings.intern(first.str(first.drop_frames));
+        out.keep_frames = out.strings.intern(first.str(first.keep_frames));
+        out.samples
+            .reserve(first.samples.len(), first.samples.frame_count());
+        out.locations.reserve(first.locations.len());
+        out.functions.reserve(first.functions.len());
         Merger {
             out,
+            seen_comments: std::collections::HashSet::new(),
             samples: HashChains::default(),
             locations: HashChains::default(),
             functions: HashMap::new(),
@@ -272,8 +284,42 @@ impl Merger {
         }
     }
 
+    /// Folds `src`'s header into the merged one: the earliest time (as pprof computes
+    /// it), the sum of the durations, the largest period, the distinct comments in
+    /// order, the first non-empty default sample type and doc URL.
+    fn add_header(&mut self, src: &Profile) {
+        let out = &mut self.out;
+        if out.time_nanos == 0 || src.time_nanos < out.time_nanos {
+            out.time_nanos = src.time_nanos;
+        }
+        out.duration_nanos = out.duration_nanos.wrapping_add(src.duration_nanos);
+        if out.period == 0 || out.period < src.period {
+            out.period = src.period;
+        }
+        for &c in &src.comments {
+            let text = src.str(c);
+            if !self.seen_comments.contains(text) {
+                self.seen_comments.insert(text.to_string());
+                let id = out.strings.intern(text);
+                out.comments.push(id);
+            }
+        }
+        if out.default_sample_type.is_empty() {
+            out.default_sample_type = out.strings.intern(src.str(src.default_sample_type));
+        }
+        if out.doc_url.is_empty() {
+            out.doc_url = out.strings.intern(src.str(src.doc_url));
+        }
+    }
+
+    /// The merged profile.
+    fn finish(self) -> Profile {
+        self.out
+    }
+
     /// Adds the samples of `src` (and what they use) to the merged profile.
     fn add(&mut self, src: &Profile) {
+        self.add_header(src);
         let mut map = SourceMap::new(src);
         if self.out.mappings.is_empty() && !src.mappings.is_empty() {
             // The first mapping is the main binary: keep it first.

@@ -143,12 +143,136 @@ fn save_fetched(p: &Profile) {
     }
 }
 
+/// What reading and merging sources gives: the merged profile and where its mappings
+/// came from, `None` when no source could be read, or the error that stopped the merge.
+type Grabbed = std::result::Result<Option<(Profile, Fetched)>, String>;
+
 /// Reads every source (two at a time) and merges those that could be read; prints an
 /// error line for each that could not. `Ok(None)` when none could be read.
-fn grab_all(
-    sources: &[String],
-    s: &Sources,
-) -> std::result::Result<Option<(Profile, Fetched)>, String> {
+fn grab_all(sources: &[String], s: &Sources) -> Grabbed {
+    let local_files = || sources.iter().all(|src| std::fs::metadata(src).is_ok());
+    if sources.len() > 1 && local_files() {
+        if let Some(grabbed) = merge_files_as_read(sources, s) {
+            return grabbed;
+        }
+        // Their types differ: merging needs them all at once. Files can be read again.
+    }
+    grab_all_at_once(sources, s)
+}
+
+/// Reads local files on every core and merges each into the result as soon as those
+/// before it are in, so that only the merge and a few profiles in flight are held
+/// (merging a hundred profiles takes the memory of their merge, not of a hundred).
+/// The result is the one [`grab_all_at_once`] gives. `None` when a profile's period
+/// type or sample types differ from the first's: finding the types and units common
+/// to all of them needs all of them.
+fn merge_files_as_read(sources: &[String], s: &Sources) -> Option<Grabbed> {
+    let workers = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sources.len());
+    thread::scope(|scope| {
+        let receivers: Vec<_> = (0..workers)
+            .map(|worker| {
+                let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move || {
+                    for src in sources.iter().skip(worker).step_by(workers) {
+                        if sender.send(grab(src, s)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                receiver
+            })
+            .collect();
+        let mut merged = Merged::Nothing;
+        let mut errors = Vec::new();
+        for (i, src) in sources.iter().enumerate() {
+            let Ok(read) = receivers[i % workers].recv() else {
+                errors.push(format!("{src}: reading failed"));
+                continue;
+            };
+            match read {
+                Ok((p, _)) => match merged.add(p) {
+                    Ok(true) => {}
+                    Ok(false) => return None,
+                    Err(e) => return Some(Err(e.to_string())),
+                },
+                Err(e) => errors.push(format!("{src}: {e}")),
+            }
+        }
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        let p = match merged {
+            Merged::Nothing => return Some(Ok(None)),
+            Merged::One(p) => combine(vec![*p]),
+            Merged::Many { merge, .. } => Ok(merge.finish()),
+        };
+        let p = match p {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        if !errors.is_empty() {
+            eprintln!(
+                "Fetched {} source profiles out of {}",
+                sources.len() - errors.len(),
+                sources.len()
+            );
+        }
+        Some(Ok(Some((p, None))))
+    })
+}
+
+/// Profiles of the same types merged as they come.
+enum Merged {
+    Nothing,
+    /// One profile, kept as read: a single profile is not compacted.
+    One(Box<Profile>),
+    /// Two or more, merged after conversion to their common units.
+    Many {
+        merge: Box<profile::merge::Merge>,
+        units: report::measurement::CommonUnits,
+    },
+}
+
+impl Merged {
+    /// Adds `p`; `Ok(false)` when its types differ from those of the profiles before it.
+    fn add(&mut self, mut p: Profile) -> Result<bool> {
+        match std::mem::replace(self, Merged::Nothing) {
+            Merged::Nothing => *self = Merged::One(Box::new(p)),
+            Merged::One(first) => {
+                let mut first = *first;
+                if first.compatible(&p).is_err() {
+                    return Ok(false);
+                }
+                // Equal types make the common sample types theirs, and the common
+                // units of two profiles those of any number.
+                let both = [first, p];
+                let units = report::measurement::CommonUnits::of(&both)?;
+                [first, p] = both;
+                units.apply(&mut first);
+                units.apply(&mut p);
+                let mut merge = Box::new(profile::merge::Merge::new(&first));
+                merge.add(&first)?;
+                drop(first);
+                merge.add(&p)?;
+                *self = Merged::Many { merge, units };
+            }
+            Merged::Many { mut merge, units } => {
+                if merge.check(&p).is_err() {
+                    return Ok(false);
+                }
+                units.apply(&mut p);
+                merge.add(&p)?;
+                *self = Merged::Many { merge, units };
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Reads every source (two at a time), then merges those that could be read.
+fn grab_all_at_once(sources: &[String], s: &Sources) -> Grabbed {
     let mut results: Vec<Option<Result<(Profile, Fetched)>>> =
         (0..sources.len()).map(|_| None).collect();
     let workers = thread::available_parallelism()
@@ -305,4 +429,75 @@ pub fn combine(mut profiles: Vec<Profile>) -> Result<Profile> {
         return Ok(profiles.pop().expect("one profile"));
     }
     profile::merge::merge(profiles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str) -> String {
+        format!(
+            "{}/../../testdata/conformance/differential/inputs/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    fn sources(names: &[&str]) -> (Vec<String>, Sources) {
+        let s = Sources {
+            labels: true,
+            stacks: true,
+            ..Sources::default()
+        };
+        (names.iter().map(|n| input(n)).collect(), s)
+    }
+
+    fn encoded(grabbed: Grabbed) -> Vec<u8> {
+        let (p, _) = grabbed.unwrap().unwrap();
+        profile::proto::encode(&p)
+    }
+
+    #[test]
+    fn files_merged_as_read_equal_files_merged_at_once() {
+        for names in [
+            &["cpu_a.pb.gz", "cpu_b.pb.gz"][..],
+            &[
+                "heap.pb.gz",
+                "heap2.pb.gz",
+                "heap.pb.gz",
+                "heap_big.pb.gz",
+                "heap2.pb.gz",
+            ],
+            &[
+                "cpu_b.pb.gz",
+                "cpu.pb.gz",
+                "cpu_a.pb.gz",
+                "cpu_labels.pb.gz",
+            ],
+        ] {
+            let (files, s) = sources(names);
+            let as_read = merge_files_as_read(&files, &s).expect("same types");
+            assert_eq!(
+                encoded(as_read),
+                encoded(grab_all_at_once(&files, &s)),
+                "{names:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn files_of_other_types_are_not_merged_as_read() {
+        let (files, s) = sources(&["cpu_a.pb.gz", "heap.pb.gz"]);
+        assert!(merge_files_as_read(&files, &s).is_none());
+    }
+
+    #[test]
+    fn files_merged_as_read_skip_the_unreadable_ones() {
+        let (mut files, s) = sources(&["cpu_a.pb.gz", "cpu_b.pb.gz"]);
+        files.insert(1, input("no-such-profile.pb.gz"));
+        let readable = [files[0].clone(), files[2].clone()];
+        assert_eq!(
+            encoded(merge_files_as_read(&files, &s).unwrap()),
+            encoded(grab_all_at_once(&readable, &s))
+        );
+    }
 }

@@ -410,3 +410,55 @@ fn tags_read_without_stacks_still_honour_filters_on_stacks() {
         "{ignored}"
     );
 }
+
+/// A one-function CPU profile whose samples are in `unit`.
+fn cpu_profile_in(dir: &Path, unit: &str, values: &[i64]) -> String {
+    use profile::{Function, Line, Location, Profile, ValueType};
+    let mut p = Profile::new(1);
+    let (ty, u) = (p.intern("cpu"), p.intern(unit));
+    p.sample_types.push(ValueType { ty, unit: u });
+    p.period_type = ValueType { ty, unit: u };
+    p.period = 1;
+    let name = p.intern("main");
+    p.functions.push(Function {
+        id: 1,
+        name,
+        ..Function::default()
+    });
+    p.locations.push(Location {
+        id: 1,
+        lines: [Line {
+            function: 0,
+            line: 1,
+            column: 0,
+        }]
+        .into(),
+        ..Location::default()
+    });
+    for &v in values {
+        p.samples.push(&[v], &[0], &[]);
+    }
+    let path = dir.join(format!("cpu_{unit}.pb.gz"));
+    std::fs::write(&path, profile::proto::encode_gzip(&p)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn files_in_other_units_are_merged_in_the_finest() {
+    let dir = scratch_dir("merge_units");
+    let ns = cpu_profile_in(&dir, "nanoseconds", &[1_500_000]);
+    let ms = cpu_profile_in(&dir, "milliseconds", &[2, 3]);
+    // Read one after another, the second file's units differ from the first's: all
+    // are read again and scaled to nanoseconds, as when merged at once.
+    for files in [[&ns, &ms, &ns], [&ms, &ns, &ms]] {
+        let out = profkit(&["-raw", files[0], files[1], files[2]], &dir);
+        let raw = stdout(&out);
+        assert!(raw.contains("\ncpu/nanoseconds\n"), "{raw}");
+        let total: i64 = if files[0] == &ns {
+            8_000_000
+        } else {
+            11_500_000
+        };
+        assert!(raw.contains(&format!("{total}: 1 \n")), "{files:?}: {raw}");
+    }
+}

@@ -110,56 +110,94 @@ pub fn common_value_type<'a>(types: &[(&'a str, &'a str)]) -> Result<Option<(&'a
 /// period) is converted to the finest unit any profile uses for it, scaling values and
 /// dropping samples whose scaled values are all zero.
 pub fn scale_profiles(profiles: &mut [Profile]) -> Result<()> {
-    let Some(first) = profiles.first() else {
-        return Ok(());
-    };
-    let owned = |p: &Profile, t: ValueType| (p.str(t.ty).to_string(), p.str(t.unit).to_string());
-    let has_period = |p: &Profile| p.period_type != ValueType::default();
-    let period_types: Vec<(String, String)> = profiles
-        .iter()
-        .filter(|p| has_period(p))
-        .map(|p| owned(p, p.period_type))
-        .collect();
-    let period_type = common(&period_types).map_err(|e| e.context("period type"))?;
-
-    let width = first.sample_types.len();
-    for p in &profiles[1..] {
-        if p.sample_types.len() != width {
-            return Err(Error::new(format!(
-                "inconsistent samples type count: {} != {}",
-                width,
-                p.sample_types.len()
-            )));
-        }
-    }
-    let mut sample_types = Vec::with_capacity(width);
-    for i in 0..width {
-        let types: Vec<(String, String)> = profiles
-            .iter()
-            .map(|p| owned(p, p.sample_types[i]))
-            .collect();
-        sample_types.push(common(&types).map_err(|e| e.context("sample types"))?);
-    }
-
+    let units = CommonUnits::of(profiles)?;
     for p in profiles.iter_mut() {
-        if let Some((_, unit)) = &period_type {
+        units.apply(p);
+    }
+    Ok(())
+}
+
+/// The units profiles are brought to before they are merged (see [`scale_profiles`]):
+/// the period's and each sample type's, where the profiles have more than one.
+pub struct CommonUnits {
+    period: Option<String>,
+    sample_types: Vec<Option<String>>,
+}
+
+impl CommonUnits {
+    /// The common units of `profiles`; fails when their types cannot be reconciled.
+    pub fn of(profiles: &[Profile]) -> Result<CommonUnits> {
+        let Some(first) = profiles.first() else {
+            return Ok(CommonUnits {
+                period: None,
+                sample_types: Vec::new(),
+            });
+        };
+        let owned =
+            |p: &Profile, t: ValueType| (p.str(t.ty).to_string(), p.str(t.unit).to_string());
+        let period_types: Vec<(String, String)> = profiles
+            .iter()
+            .filter(|p| has_period(p))
+            .map(|p| owned(p, p.period_type))
+            .collect();
+        let period = common(&period_types).map_err(|e| e.context("period type"))?;
+
+        let width = first.sample_types.len();
+        for p in &profiles[1..] {
+            if p.sample_types.len() != width {
+                return Err(Error::new(format!(
+                    "inconsistent samples type count: {} != {}",
+                    width,
+                    p.sample_types.len()
+                )));
+            }
+        }
+        let mut sample_types = Vec::with_capacity(width);
+        for i in 0..width {
+            let types: Vec<(String, String)> = profiles
+                .iter()
+                .map(|p| owned(p, p.sample_types[i]))
+                .collect();
+            let common = common(&types).map_err(|e| e.context("sample types"))?;
+            sample_types.push(common.map(|(_, unit)| unit));
+        }
+        Ok(CommonUnits {
+            period: period.map(|(_, unit)| unit),
+            sample_types,
+        })
+    }
+
+    /// Converts `p` (one of the profiles these units were found for, or one with the
+    /// same types) to these units.
+    pub fn apply(&self, p: &mut Profile) {
+        if let Some(unit) = &self.period {
             if has_period(p) {
                 let from = p.str(p.period_type.unit).to_string();
                 p.period = go_float_to_int(scale(p.period, &from, unit).0);
-                p.period_type.unit = p.intern(unit);
+                if from != *unit {
+                    // Interning builds the string table's index: not for nothing.
+                    p.period_type.unit = p.intern(unit);
+                }
             }
         }
+        let width = p.sample_types.len();
         let mut ratios = vec![1.0; width];
-        for (i, common) in sample_types.iter().enumerate() {
-            if let Some((_, unit)) = common {
+        for (i, common) in self.sample_types.iter().enumerate().take(width) {
+            if let Some(unit) = common {
                 let from = p.str(p.sample_types[i].unit).to_string();
                 ratios[i] = scale(1, &from, unit).0;
-                p.sample_types[i].unit = p.intern(unit);
+                if from != *unit {
+                    p.sample_types[i].unit = p.intern(unit);
+                }
             }
         }
         scale_n(p, &ratios);
     }
-    Ok(())
+}
+
+/// Whether `p` has a period type.
+fn has_period(p: &Profile) -> bool {
+    p.period_type != ValueType::default()
 }
 
 fn common(types: &[(String, String)]) -> Result<Option<(String, String)>> {
