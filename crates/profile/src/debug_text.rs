@@ -166,39 +166,51 @@ impl Profile {
         }
     }
 
+    /// Appends a location's lines (`    id: 0xaddr M=n name file:line:col s=start`),
+    /// without the formatting machinery: locations are most of a large dump.
     fn write_location(&self, out: &mut String, loc: &Location) {
-        let mut head = format!("{:>6}: {:#x} ", loc.id, loc.address);
+        let mut number = itoa::Buffer::new();
+        let id = number.format(loc.id);
+        for _ in id.len()..6 {
+            out.push(' ');
+        }
+        out.push_str(id);
+        out.push_str(": ");
+        push_hex(out, loc.address);
+        out.push(' ');
         if let Some(m) = loc.mapping.and_then(|m| self.mappings.get(m as usize)) {
-            let _ = write!(head, "M={} ", m.id);
+            out.push_str("M=");
+            out.push_str(number.format(m.id));
+            out.push(' ');
         }
         if loc.is_folded {
-            head.push_str("[F] ");
+            out.push_str("[F] ");
         }
         if loc.lines.is_empty() {
-            out.push_str(&head);
             out.push('\n');
         }
+        // The head goes on the first line; the others are indented.
         for (i, line) in loc.lines.iter().enumerate() {
-            if i == 0 {
-                out.push_str(&head);
-            } else {
+            if i > 0 {
                 out.push_str("             ");
             }
             match self.functions.get(line.function as usize) {
                 Some(f) => {
                     let name = self.str(f.name);
                     let system_name = self.str(f.system_name);
-                    let _ = write!(
-                        out,
-                        "{} {}:{}:{} s={}",
-                        name,
-                        self.str(f.filename),
-                        line.line,
-                        line.column,
-                        f.start_line
-                    );
+                    out.push_str(name);
+                    out.push(' ');
+                    out.push_str(self.str(f.filename));
+                    out.push(':');
+                    out.push_str(number.format(line.line));
+                    out.push(':');
+                    out.push_str(number.format(line.column));
+                    out.push_str(" s=");
+                    out.push_str(number.format(f.start_line));
                     if name != system_name {
-                        let _ = write!(out, "({system_name})");
+                        out.push('(');
+                        out.push_str(system_name);
+                        out.push(')');
                     }
                 }
                 None => out.push_str("??"),
@@ -230,6 +242,26 @@ impl Profile {
             self.str(m.build_id),
             bits
         );
+    }
+}
+
+/// Appends `v` as `{:#x}` writes it: `0x` and lowercase hex digits, `0x0` for zero.
+fn push_hex(out: &mut String, v: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = DIGITS[(v & 0xf) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str("0x");
+    for &b in &buf[i..] {
+        out.push(b as char);
     }
 }
 
