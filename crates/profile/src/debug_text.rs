@@ -583,6 +583,59 @@ mod tests {
     }
 
     #[test]
+    fn locations_print_their_head_once_and_indent_inlined_lines() {
+        use crate::model::{Function, Line, Mapping};
+        let mut p = Profile::new(1);
+        p.mappings.push(Mapping {
+            id: 3,
+            ..Mapping::default()
+        });
+        let (inner, outer, sys) = (p.intern("inner"), p.intern("outer"), p.intern("_Z5outerv"));
+        let file = p.intern("a.cc");
+        p.functions.push(Function {
+            id: 1,
+            name: inner,
+            system_name: inner,
+            filename: file,
+            start_line: 4,
+        });
+        p.functions.push(Function {
+            id: 2,
+            name: outer,
+            system_name: sys,
+            filename: file,
+            start_line: 9,
+        });
+        let line = |function, line, column| Line {
+            function,
+            line,
+            column,
+        };
+        p.locations.push(Location {
+            id: 1234567,
+            address: 0xdead_beef,
+            mapping: Some(0),
+            lines: vec![line(0, 5, 2), line(1, 11, 0), line(9, 1, 0)].into(),
+            is_folded: true,
+        });
+        p.locations.push(Location {
+            id: 2,
+            ..Location::default()
+        });
+        let text = p.debug_string();
+        let locations = &text[text.find("Locations").unwrap()..];
+        assert_eq!(
+            locations,
+            "Locations\n\
+             1234567: 0xdeadbeef M=3 [F] inner a.cc:5:2 s=4\n\
+             \x20            outer a.cc:11:0 s=9(_Z5outerv)\n\
+             \x20            ??\n\
+             \x20    2: 0x0 \n\
+             Mappings\n3: 0x0/0x0/0x0   \n"
+        );
+    }
+
+    #[test]
     fn durations_are_written_like_go() {
         assert_eq!(go_duration(0), "0s");
         assert_eq!(go_duration(999), "999ns");
