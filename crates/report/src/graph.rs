@@ -317,7 +317,7 @@ pub enum NodeOrder {
 /// FxHash's multiply-rotate hasher: the graph builder hashes small integer keys (frame
 /// identities, edges) millions of times, where SipHash's strength buys nothing.
 #[derive(Clone, Copy, Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl FxHasher {
     #[inline]
@@ -367,7 +367,8 @@ impl Hasher for FxHasher {
     }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// A hash map keyed by small integers or short strings, hashed with [`FxHasher`].
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A node identity with its strings replaced by canonical ids (see [`Names`]): what
 /// [`NodeInfo`] holds, but copied and hashed without touching a string.

@@ -1,13 +1,13 @@
 //! The tags report (`-tags`): for each label key, the share of the total carried by
 //! each of its values.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 
 use profile::{Result, StrId};
 
-use crate::graph::{sort_tags, Tag};
+use crate::graph::FxMap;
 use crate::measurement::{percentage, scaled_label};
 use crate::report::Report;
 use crate::tabwriter::align_right;
@@ -30,7 +30,7 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     }
     // (key, string value or numeric value) -> sum; a numeric value is printed in the
     // unit of its key, whatever unit the label names.
-    let mut label_sums: HashMap<(StrId, StrId, i64), i64> = HashMap::new();
+    let mut label_sums: FxMap<(StrId, StrId, i64), i64> = FxMap::default();
     for (set, _) in set_used.iter().enumerate().filter(|(_, &used)| used) {
         let v = set_sums[set];
         for l in samples.label_set(set as u32) {
@@ -43,20 +43,20 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
             *sum = sum.wrapping_add(v);
         }
     }
-    // key -> (value -> sum), and key -> total
-    let mut tag_map: HashMap<&str, HashMap<String, i64>> = HashMap::new();
-    let mut tag_totals: HashMap<&str, i64> = HashMap::new();
+    // key -> (printed value -> sum, total). Values are summed by their text: numbers
+    // that print alike, or strings that appear twice in the table, are one value.
+    let mut tag_map: FxMap<&str, (FxMap<Cow<str>, i64>, i64)> = FxMap::default();
     for (&(key, str, num), &v) in &label_sums {
         let key = p.str(key);
         let value = if str.is_empty() {
             let unit = o.num_label_units.get(key).map_or("", String::as_str);
-            scaled_label(num, unit, &o.output_unit)
+            Cow::Owned(scaled_label(num, unit, &o.output_unit))
         } else {
-            p.str(str).to_string()
+            Cow::Borrowed(p.str(str))
         };
-        let sum = tag_map.entry(key).or_default().entry(value).or_insert(0);
+        let (values, total) = tag_map.entry(key).or_default();
+        let sum = values.entry(value).or_insert(0);
         *sum = sum.wrapping_add(v);
-        let total = tag_totals.entry(key).or_insert(0);
         *total = total.wrapping_add(v);
     }
     let mut keys: Vec<&str> = tag_map.keys().copied().collect();
@@ -64,18 +64,15 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     let profile_total = rpt.total;
     let mut text = String::new();
     for key in keys {
-        let values = &tag_map[key];
-        let tags: Vec<Tag> = values
-            .iter()
-            .map(|(name, &flat)| Tag {
-                name: name.clone(),
-                flat,
-                ..Tag::default()
-            })
-            .collect();
-        let mut sorted: Vec<&Tag> = tags.iter().collect();
-        sort_tags(&mut sorted, true);
-        let tag_total = tag_totals[key];
+        let (values, tag_total) = &tag_map[key];
+        let tag_total = *tag_total;
+        // By decreasing magnitude, then by name (as the graph sorts tags).
+        let mut sorted: Vec<(&str, i64)> = values.iter().map(|(n, &v)| (&**n, v)).collect();
+        sorted.sort_unstable_by(|a, b| {
+            b.1.wrapping_abs()
+                .cmp(&a.1.wrapping_abs())
+                .then_with(|| a.0.cmp(b.0))
+        });
         if profile_total > 0 {
             let _ = writeln!(
                 text,
@@ -92,26 +89,87 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
                 rpt.format_value(profile_total)
             );
         }
-        for t in sorted {
+        for (name, flat) in sorted {
             if profile_total > 0 {
                 let _ = writeln!(
                     text,
                     " \t{} ({}):\t {}",
-                    rpt.format_value(t.flat_value()),
-                    percentage(t.flat_value(), profile_total),
-                    t.name
+                    rpt.format_value(flat),
+                    percentage(flat, profile_total),
+                    name
                 );
             } else {
-                let _ = writeln!(
-                    text,
-                    " \t{}:\t {}",
-                    rpt.format_value(t.flat_value()),
-                    t.name
-                );
+                let _ = writeln!(text, " \t{}:\t {}", rpt.format_value(flat), name);
             }
         }
         text.push('\n');
     }
     w.write_all(align_right(&text, 1).as_bytes())
         .map_err(write_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use profile::{Label, Location, Profile, StrId, ValueType};
+
+    use crate::{generate, Options, OutputFormat};
+
+    /// Samples of one location with the given value and labels.
+    fn profile(samples: &[(i64, &[(&str, &str, i64)])]) -> Profile {
+        let mut p = Profile::new(1);
+        let (ty, unit) = (p.intern("samples"), p.intern("count"));
+        p.sample_types.push(ValueType { ty, unit });
+        p.locations.push(Location {
+            id: 1,
+            ..Location::default()
+        });
+        for &(value, labels) in samples {
+            let labels: Vec<Label> = labels
+                .iter()
+                .map(|&(key, str, num)| Label {
+                    key: p.intern(key),
+                    str: if str.is_empty() {
+                        StrId::EMPTY
+                    } else {
+                        p.intern(str)
+                    },
+                    num,
+                    num_unit: StrId::EMPTY,
+                })
+                .collect();
+            p.samples.push(&[value], &[0], &labels);
+        }
+        p
+    }
+
+    fn tags(mut p: Profile, units: &[(&str, &str)]) -> String {
+        let mut options = Options::new(OutputFormat::Tags, &p, 0);
+        for &(key, unit) in units {
+            options.num_label_units.insert(key.into(), unit.into());
+        }
+        let mut out = Vec::new();
+        generate(&mut out, &mut p, &options).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tag_values_that_print_alike_are_summed_and_sorted_by_value_then_name() {
+        let p = profile(&[
+            (1, &[("size", "", 1024), ("handler", "/b", 0)]),
+            (2, &[("size", "", 1025), ("handler", "/a", 0)]),
+            (3, &[("size", "", 4096), ("handler", "/c", 0)]),
+            (3, &[("handler", "/a", 0)]),
+        ]);
+        assert_eq!(
+            tags(p, &[("size", "bytes")]),
+            " handler: Total 9 of 9 (  100%)\n\
+             \x20         5 (55.56%): /a\n\
+             \x20         3 (33.33%): /c\n\
+             \x20         1 (11.11%): /b\n\
+             \n\
+             \x20size: Total 6 of 9 (66.67%)\n\
+             \x20      3 (33.33%): 1kB\n\
+             \x20      3 (33.33%): 4kB\n\n"
+        );
+    }
 }
