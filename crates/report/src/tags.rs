@@ -114,8 +114,11 @@ mod tests {
 
     use crate::{generate, Options, OutputFormat};
 
+    /// A label: key, string value (empty for a numeric label) and number.
+    type TestLabel<'a> = (&'a str, &'a str, i64);
+
     /// Samples of one location with the given value and labels.
-    fn profile(samples: &[(i64, &[(&str, &str, i64)])]) -> Profile {
+    fn profile(samples: &[(i64, &[TestLabel])]) -> Profile {
         let mut p = Profile::new(1);
         let (ty, unit) = (p.intern("samples"), p.intern("count"));
         p.sample_types.push(ValueType { ty, unit });
