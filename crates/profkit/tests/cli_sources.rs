@@ -295,11 +295,11 @@ fn url_and_file_sources_merge_and_count_as_remote() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
-/// A profile whose numeric label `size` comes with two units.
-fn mixed_units_profile(dir: &Path) -> String {
-    use profile::{Function, Label, Line, Location, Profile, StrId, ValueType};
+/// A profile of one sample type and one location, in function `main`, with no samples.
+fn one_function_profile(ty: &str, unit: &str) -> profile::Profile {
+    use profile::{Function, Line, Location, Profile, ValueType};
     let mut p = Profile::new(1);
-    let (ty, unit) = (p.intern("samples"), p.intern("count"));
+    let (ty, unit) = (p.intern(ty), p.intern(unit));
     p.sample_types.push(ValueType { ty, unit });
     let name = p.intern("main");
     p.functions.push(Function {
@@ -317,6 +317,13 @@ fn mixed_units_profile(dir: &Path) -> String {
         .into(),
         ..Location::default()
     });
+    p
+}
+
+/// A profile whose numeric label `size` comes with two units.
+fn mixed_units_profile(dir: &Path) -> String {
+    use profile::{Label, StrId};
+    let mut p = one_function_profile("samples", "count");
     let (key, bytes, kb) = (p.intern("size"), p.intern("bytes"), p.intern("kilobytes"));
     let size = |num_unit| Label {
         key,
@@ -413,28 +420,9 @@ fn tags_read_without_stacks_still_honour_filters_on_stacks() {
 
 /// A one-function CPU profile whose samples are in `unit`.
 fn cpu_profile_in(dir: &Path, unit: &str, values: &[i64]) -> String {
-    use profile::{Function, Line, Location, Profile, ValueType};
-    let mut p = Profile::new(1);
-    let (ty, u) = (p.intern("cpu"), p.intern(unit));
-    p.sample_types.push(ValueType { ty, unit: u });
-    p.period_type = ValueType { ty, unit: u };
+    let mut p = one_function_profile("cpu", unit);
+    p.period_type = p.sample_types[0];
     p.period = 1;
-    let name = p.intern("main");
-    p.functions.push(Function {
-        id: 1,
-        name,
-        ..Function::default()
-    });
-    p.locations.push(Location {
-        id: 1,
-        lines: [Line {
-            function: 0,
-            line: 1,
-            column: 0,
-        }]
-        .into(),
-        ..Location::default()
-    });
     for &v in values {
         p.samples.push(&[v], &[0], &[]);
     }
