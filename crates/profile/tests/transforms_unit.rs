@@ -182,6 +182,39 @@ fn merge_refuses_profiles_with_different_sample_types() {
 }
 
 #[test]
+fn a_merge_refuses_a_profile_of_other_types_and_stays_as_it_was() {
+    let mut a = profile_with(&["samples"], &["main", "work"]);
+    a.samples.push(&[3], &[1, 0], &[]);
+    let mut other = profile_with(&["cpu"], &["main"]);
+    other.samples.push(&[5], &[0], &[]);
+    let mut merge = profile::merge::Merge::new(&a);
+    merge.add(&a).unwrap();
+    let err = merge.add(&other).unwrap_err();
+    assert!(
+        err.message().starts_with("incompatible sample types"),
+        "{err}"
+    );
+    assert_eq!(
+        profile::proto::encode(&merge.finish()),
+        profile::proto::encode(&profile::merge(vec![a]).unwrap())
+    );
+}
+
+#[test]
+fn merge_takes_the_time_of_the_source_after_a_zero_time() {
+    // pprof's rule: a source replaces the time when the time so far is zero or later.
+    let with_time = |t| {
+        let mut p = profile_with(&["samples"], &["main"]);
+        p.time_nanos = t;
+        p
+    };
+    let merged = merge(vec![with_time(300), with_time(0), with_time(500)]).unwrap();
+    assert_eq!(merged.time_nanos, 500);
+    let merged = merge(vec![with_time(300), with_time(100), with_time(500)]).unwrap();
+    assert_eq!(merged.time_nanos, 100);
+}
+
+#[test]
 fn merge_treats_mappings_of_the_same_file_at_other_addresses_as_one() {
     let mut a = profile_with(&["samples"], &["main"]);
     a.samples.push(&[1], &[0], &[]);
