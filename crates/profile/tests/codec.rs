@@ -109,7 +109,7 @@ fn canonical(p: &Profile) -> String {
                     "{}={}/{}{}",
                     p.str(l.key),
                     p.str(l.str),
-                    l.num,
+                    { l.num },
                     p.str(l.num_unit)
                 )
             })

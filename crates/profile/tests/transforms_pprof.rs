@@ -132,7 +132,7 @@ fn dump(p: &Profile) -> String {
             .iter()
             .map(|l| {
                 if l.is_numeric() {
-                    format!("{}={}{}", p.str(l.key), l.num, p.str(l.num_unit))
+                    format!("{}={}{}", p.str(l.key), { l.num }, p.str(l.num_unit))
                 } else {
                     format!("{}:{}", p.str(l.key), p.str(l.str))
                 }

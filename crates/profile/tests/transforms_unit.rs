@@ -292,7 +292,7 @@ fn set_label_replaces_values_and_keeps_canonical_order() {
     let text: Vec<String> = s
         .labels
         .iter()
-        .map(|l| format!("{}:{}:{}", p.str(l.key), p.str(l.str), l.num))
+        .map(|l| format!("{}:{}:{}", p.str(l.key), p.str(l.str), { l.num }))
         .collect();
     assert_eq!(text, ["pprof::base:true:0", "zone:eu:0", "bytes::8"]);
     assert!(p.is_diff_base_sample(s));
