@@ -295,35 +295,38 @@ fn url_and_file_sources_merge_and_count_as_remote() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
-/// A profile of one sample type and one location, in function `main`, with no samples.
-fn one_function_profile(ty: &str, unit: &str) -> profile::Profile {
+/// A profile of one sample type and no samples, with one location per function of
+/// `names` (location `i` in function `i`, both with id `i + 1`).
+fn functions_profile(ty: &str, unit: &str, names: &[&str]) -> profile::Profile {
     use profile::{Function, Line, Location, Profile, ValueType};
     let mut p = Profile::new(1);
     let (ty, unit) = (p.intern(ty), p.intern(unit));
     p.sample_types.push(ValueType { ty, unit });
-    let name = p.intern("main");
-    p.functions.push(Function {
-        id: 1,
-        name,
-        ..Function::default()
-    });
-    p.locations.push(Location {
-        id: 1,
-        lines: [Line {
-            function: 0,
-            line: 1,
-            column: 0,
-        }]
-        .into(),
-        ..Location::default()
-    });
+    for (i, name) in names.iter().enumerate() {
+        let name = p.intern(name);
+        p.functions.push(Function {
+            id: i as u64 + 1,
+            name,
+            ..Function::default()
+        });
+        p.locations.push(Location {
+            id: i as u64 + 1,
+            lines: [Line {
+                function: i as u32,
+                line: 1,
+                column: 0,
+            }]
+            .into(),
+            ..Location::default()
+        });
+    }
     p
 }
 
 /// A profile whose numeric label `size` comes with two units.
 fn mixed_units_profile(dir: &Path) -> String {
     use profile::{Label, StrId};
-    let mut p = one_function_profile("samples", "count");
+    let mut p = functions_profile("samples", "count", &["main"]);
     let (key, bytes, kb) = (p.intern("size"), p.intern("bytes"), p.intern("kilobytes"));
     let size = |num_unit| Label {
         key,
@@ -358,28 +361,8 @@ fn label_unit_warnings_hold_whether_or_not_the_report_keeps_labels() {
 
 /// Two functions; `main` alone carries handler `/a`, `main -> work` handler `/b`.
 fn two_handlers_profile(dir: &std::path::Path) -> String {
-    use profile::{Function, Label, Line, Location, Profile, ValueType};
-    let mut p = Profile::new(1);
-    let (ty, unit) = (p.intern("samples"), p.intern("count"));
-    p.sample_types.push(ValueType { ty, unit });
-    for (i, name) in ["main", "work"].iter().enumerate() {
-        let name = p.intern(name);
-        p.functions.push(Function {
-            id: i as u64 + 1,
-            name,
-            ..Function::default()
-        });
-        p.locations.push(Location {
-            id: i as u64 + 1,
-            lines: [Line {
-                function: i as u32,
-                line: 1,
-                column: 0,
-            }]
-            .into(),
-            ..Location::default()
-        });
-    }
+    use profile::Label;
+    let mut p = functions_profile("samples", "count", &["main", "work"]);
     let key = p.intern("handler");
     let (a, b) = (p.intern("/a"), p.intern("/b"));
     let handler = |str| Label {
@@ -420,7 +403,7 @@ fn tags_read_without_stacks_still_honour_filters_on_stacks() {
 
 /// A one-function CPU profile whose samples are in `unit`.
 fn cpu_profile_in(dir: &Path, unit: &str, values: &[i64]) -> String {
-    let mut p = one_function_profile("cpu", unit);
+    let mut p = functions_profile("cpu", unit, &["main"]);
     p.period_type = p.sample_types[0];
     p.period = 1;
     for &v in values {
