@@ -82,7 +82,21 @@ impl Profile {
 }
 
 /// Fails on a zero id or an id seen twice, with pprof's messages.
-fn unique_ids(ids: impl ExactSizeIterator<Item = u64>, what: &str, id_word: &str) -> Result<()> {
+fn unique_ids(
+    ids: impl ExactSizeIterator<Item = u64> + Clone,
+    what: &str,
+    id_word: &str,
+) -> Result<()> {
+    // Ids that rise are unique: the usual case (writers number entities 1, 2, 3…),
+    // checked without hashing.
+    let mut last = 0;
+    if ids.clone().all(|id| {
+        let rises = id > last;
+        last = id;
+        rises
+    }) {
+        return Ok(());
+    }
     let mut seen = HashSet::with_capacity(ids.len());
     for id in ids {
         if id == 0 {
@@ -95,4 +109,37 @@ fn unique_ids(ids: impl ExactSizeIterator<Item = u64>, what: &str, id_word: &str
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Function, Profile};
+
+    fn with_function_ids(ids: &[u64]) -> Profile {
+        let mut p = Profile::default();
+        p.functions = ids
+            .iter()
+            .map(|&id| Function {
+                id,
+                ..Function::default()
+            })
+            .collect();
+        p
+    }
+
+    #[test]
+    fn check_valid_accepts_unique_ids_in_any_order() {
+        assert!(with_function_ids(&[1, 2, 3, 7]).check_valid().is_ok());
+        assert!(with_function_ids(&[9, 2, 5, 1]).check_valid().is_ok());
+    }
+
+    #[test]
+    fn check_valid_refuses_repeated_and_zero_ids_wherever_they_are() {
+        let e = with_function_ids(&[4, 1, 2, 4]).check_valid().unwrap_err();
+        assert_eq!(e.to_string(), "multiple functions with same id: 4");
+        let e = with_function_ids(&[1, 2, 2]).check_valid().unwrap_err();
+        assert_eq!(e.to_string(), "multiple functions with same id: 2");
+        let e = with_function_ids(&[1, 2, 0]).check_valid().unwrap_err();
+        assert_eq!(e.to_string(), "found function with reserved ID=0");
+    }
 }

@@ -72,25 +72,35 @@ impl Profile {
 
         // Each location's id as printed in a stack, made once: stacks repeat them
         // millions of times.
-        let mut ids = LocationIds::default();
-        let mut number = itoa::Buffer::new();
-        for loc in &self.locations {
-            ids.text.push_str(number.format(loc.id));
-            ids.text.push(' ');
-            ids.ends.push(ids.text.len());
-        }
+        let ids = LocationIds::of_locations(&self.locations);
         w.write_all(out.as_bytes())?;
         out.clear();
-        write_in_blocks(w, self.samples.len(), threads, &|range, out| {
-            self.format_samples(range, &ids, out)
-        })?;
 
-        w.write_all(b"Locations\n")?;
-        write_in_blocks(w, self.locations.len(), threads, &|range, out| {
-            for loc in &self.locations[range] {
-                self.write_location(out, loc);
-            }
-        })?;
+        // Samples, then locations, formatted in blocks on every thread as one run of
+        // blocks, so no thread waits between the two.
+        let sample_blocks = Blocks::of(self.samples.len(), threads);
+        let location_blocks = Blocks::of(self.locations.len(), threads);
+        write_in_blocks(
+            w,
+            sample_blocks.count + location_blocks.count,
+            threads,
+            &|b, out| {
+                if b < sample_blocks.count {
+                    self.format_samples(sample_blocks.range(b), &ids, out);
+                    return;
+                }
+                let b = b - sample_blocks.count;
+                if b == 0 {
+                    out.extend_from_slice(b"Locations\n");
+                }
+                for loc in &self.locations[location_blocks.range(b)] {
+                    self.write_location(out, loc);
+                }
+            },
+        )?;
+        if location_blocks.count == 0 {
+            out.push_str("Locations\n");
+        }
         out.push_str("Mappings\n");
         for m in &self.mappings {
             self.write_mapping(&mut out, m);
@@ -99,24 +109,22 @@ impl Profile {
     }
 
     /// Appends the lines of samples `range` to `out`.
-    fn format_samples(&self, range: std::ops::Range<usize>, ids: &LocationIds, out: &mut String) {
+    fn format_samples(&self, range: std::ops::Range<usize>, ids: &LocationIds, out: &mut Vec<u8>) {
         let mut entries = LabelEntries::default();
         let mut number = itoa::Buffer::new();
         for i in range {
             let s = self.samples.get(i);
             for &v in s.values {
                 let text = number.format(v);
-                for _ in text.len()..10 {
-                    out.push(' ');
-                }
-                out.push(' ');
-                out.push_str(text);
+                // Right-aligned in 10 columns, after a space.
+                out.resize(out.len() + 1 + 10usize.saturating_sub(text.len()), b' ');
+                out.extend_from_slice(text.as_bytes());
             }
-            out.push_str(": ");
+            out.extend_from_slice(b": ");
             for l in s.locations {
-                out.push_str(ids.of(l as usize));
+                out.extend_from_slice(ids.of(l as usize));
             }
-            out.push('\n');
+            out.push(b'\n');
             let (strs, nums) = s
                 .labels
                 .split_at(s.labels.partition_point(|l| !l.is_numeric()));
@@ -125,9 +133,9 @@ impl Profile {
                     continue;
                 }
                 self.label_entries(labels, numeric, &mut entries);
-                out.push_str("                ");
+                out.extend_from_slice(b"                ");
                 entries.append_sorted(out);
-                out.push('\n');
+                out.push(b'\n');
             }
         }
     }
@@ -144,78 +152,77 @@ impl Profile {
             let n = rest.iter().take_while(|l| l.key == first.key).count();
             let (group, tail) = rest.split_at(n);
             rest = tail;
-            e.push_str(self.str(first.key));
-            e.push_str(":[");
+            e.extend_from_slice(self.str(first.key).as_bytes());
+            e.extend_from_slice(b":[");
             let with_units = numeric && group.iter().any(|l| !l.num_unit.is_empty());
             for (i, l) in group.iter().enumerate() {
                 if i > 0 {
-                    e.push(' ');
+                    e.push(b' ');
                 }
                 if !numeric {
-                    e.push_str(self.str(l.str));
+                    e.extend_from_slice(self.str(l.str).as_bytes());
                 } else {
-                    e.push_str(number.format(l.num));
+                    e.extend_from_slice(number.format(l.num).as_bytes());
                     if with_units {
-                        e.push(' ');
-                        e.push_str(self.str(l.num_unit));
+                        e.push(b' ');
+                        e.extend_from_slice(self.str(l.num_unit).as_bytes());
                     }
                 }
             }
-            e.push(']');
+            e.push(b']');
             out.ends.push(e.len());
         }
     }
 
     /// Appends a location's lines (`    id: 0xaddr M=n name file:line:col s=start`),
     /// without the formatting machinery: locations are most of a large dump.
-    fn write_location(&self, out: &mut String, loc: &Location) {
+    fn write_location(&self, out: &mut Vec<u8>, loc: &Location) {
         let mut number = itoa::Buffer::new();
         let id = number.format(loc.id);
-        for _ in id.len()..6 {
-            out.push(' ');
-        }
-        out.push_str(id);
-        out.push_str(": ");
+        // Right-aligned in 6 columns.
+        out.resize(out.len() + 6usize.saturating_sub(id.len()), b' ');
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(b": ");
         push_hex(out, loc.address);
-        out.push(' ');
+        out.push(b' ');
         if let Some(m) = loc.mapping.and_then(|m| self.mappings.get(m as usize)) {
-            out.push_str("M=");
-            out.push_str(number.format(m.id));
-            out.push(' ');
+            out.extend_from_slice(b"M=");
+            out.extend_from_slice(number.format(m.id).as_bytes());
+            out.push(b' ');
         }
         if loc.is_folded {
-            out.push_str("[F] ");
+            out.extend_from_slice(b"[F] ");
         }
         if loc.lines.is_empty() {
-            out.push('\n');
+            out.push(b'\n');
         }
         // The head goes on the first line; the others are indented.
         for (i, line) in loc.lines.iter().enumerate() {
             if i > 0 {
-                out.push_str("             ");
+                out.extend_from_slice(b"             ");
             }
             match self.functions.get(line.function as usize) {
                 Some(f) => {
                     let name = self.str(f.name);
                     let system_name = self.str(f.system_name);
-                    out.push_str(name);
-                    out.push(' ');
-                    out.push_str(self.str(f.filename));
-                    out.push(':');
-                    out.push_str(number.format(line.line));
-                    out.push(':');
-                    out.push_str(number.format(line.column));
-                    out.push_str(" s=");
-                    out.push_str(number.format(f.start_line));
+                    out.extend_from_slice(name.as_bytes());
+                    out.push(b' ');
+                    out.extend_from_slice(self.str(f.filename).as_bytes());
+                    out.push(b':');
+                    out.extend_from_slice(number.format(line.line).as_bytes());
+                    out.push(b':');
+                    out.extend_from_slice(number.format(line.column).as_bytes());
+                    out.extend_from_slice(b" s=");
+                    out.extend_from_slice(number.format(f.start_line).as_bytes());
                     if name != system_name {
-                        out.push('(');
-                        out.push_str(system_name);
-                        out.push(')');
+                        out.push(b'(');
+                        out.extend_from_slice(system_name.as_bytes());
+                        out.push(b')');
                     }
                 }
-                None => out.push_str("??"),
+                None => out.extend_from_slice(b"??"),
             }
-            out.push('\n');
+            out.push(b'\n');
         }
     }
 
@@ -246,7 +253,7 @@ impl Profile {
 }
 
 /// Appends `v` as `{:#x}` writes it: `0x` and lowercase hex digits, `0x0` for zero.
-fn push_hex(out: &mut String, v: u64) {
+fn push_hex(out: &mut Vec<u8>, v: u64) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 16];
     let mut i = buf.len();
@@ -259,10 +266,8 @@ fn push_hex(out: &mut String, v: u64) {
             break;
         }
     }
-    out.push_str("0x");
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
+    out.extend_from_slice(b"0x");
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// A duration as Go's `time.Duration.String()` writes it: `1h2m3.5s`, `1.5ms`, `0s`.
@@ -357,24 +362,46 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Writes the text `format` makes of items `0..count`, made in blocks of items: with
-/// several threads and enough items, block `b` on thread `b % threads` (each filling two
-/// buffers in turn), the blocks written in order as they come.
+/// How a run of items is cut into blocks for [`write_in_blocks`]: small enough that
+/// every thread gets several (and reuses its buffers), at most 4,096 items.
+#[derive(Clone, Copy)]
+struct Blocks {
+    items: usize,
+    size: usize,
+    count: usize,
+}
+
+impl Blocks {
+    fn of(items: usize, threads: usize) -> Blocks {
+        let size = items.div_ceil(threads.max(1) * 8).clamp(256, 4096);
+        Blocks {
+            items,
+            size,
+            count: items.div_ceil(size),
+        }
+    }
+
+    /// The items of block `b`.
+    fn range(&self, b: usize) -> std::ops::Range<usize> {
+        b * self.size..((b + 1) * self.size).min(self.items)
+    }
+}
+
+/// Writes the text `format` makes of blocks `0..blocks`: with several threads and
+/// enough blocks, block `b` on thread `b % threads` (each filling two buffers in turn),
+/// the blocks written in order as they come.
 fn write_in_blocks(
     w: &mut dyn std::io::Write,
-    count: usize,
+    blocks: usize,
     threads: usize,
-    format: &(dyn Fn(std::ops::Range<usize>, &mut String) + Sync),
+    format: &(dyn Fn(usize, &mut Vec<u8>) + Sync),
 ) -> std::io::Result<()> {
-    const BLOCK: usize = 4096;
-    let range = |b: usize| b * BLOCK..((b + 1) * BLOCK).min(count);
-    let blocks = count.div_ceil(BLOCK);
     if threads < 2 || blocks < 4 {
-        let mut out = String::new();
+        let mut out = Vec::new();
         for b in 0..blocks {
             out.clear();
-            format(range(b), &mut out);
-            w.write_all(out.as_bytes())?;
+            format(b, &mut out);
+            w.write_all(&out)?;
         }
         return Ok(());
     }
@@ -383,10 +410,10 @@ fn write_in_blocks(
         let mut to_workers = Vec::with_capacity(threads);
         for t in 0..threads {
             // Buffers go out full and come back empty, to be refilled.
-            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<String>(2);
-            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<String>();
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
             for _ in 0..2 {
-                let _ = empty_tx.send(String::new());
+                let _ = empty_tx.send(Vec::new());
             }
             from_workers.push(full_rx);
             to_workers.push(empty_tx);
@@ -394,7 +421,7 @@ fn write_in_blocks(
                 for b in (t..blocks).step_by(threads) {
                     let Ok(mut out) = empty_rx.recv() else { return };
                     out.clear();
-                    format(range(b), &mut out);
+                    format(b, &mut out);
                     if full_tx.send(out).is_err() {
                         return;
                     }
@@ -407,7 +434,7 @@ fn write_in_blocks(
             let Ok(text) = from_workers[t].recv() else {
                 break;
             };
-            let written = w.write_all(text.as_bytes());
+            let written = w.write_all(&text);
             let _ = to_workers[t].send(text);
             // Returning drops the channels, which stops the workers.
             written?;
@@ -419,7 +446,7 @@ fn write_in_blocks(
 /// The `key:[values]` entries of one label line, made in one reused buffer.
 #[derive(Default)]
 struct LabelEntries {
-    text: String,
+    text: Vec<u8>,
     /// Where each entry ends in `text`.
     ends: Vec<usize>,
     /// Scratch: the entries' ranges, sorted.
@@ -428,7 +455,7 @@ struct LabelEntries {
 
 impl LabelEntries {
     /// Appends the entries to `out` in byte order, separated by spaces.
-    fn append_sorted(&mut self, out: &mut String) {
+    fn append_sorted(&mut self, out: &mut Vec<u8>) {
         let text = &self.text;
         self.order.clear();
         let mut start = 0;
@@ -440,9 +467,9 @@ impl LabelEntries {
             .sort_unstable_by(|a, b| text[a.0..a.1].cmp(&text[b.0..b.1]));
         for (i, &(a, b)) in self.order.iter().enumerate() {
             if i > 0 {
-                out.push(' ');
+                out.push(b' ');
             }
-            out.push_str(&text[a..b]);
+            out.extend_from_slice(&text[a..b]);
         }
     }
 }
@@ -450,20 +477,33 @@ impl LabelEntries {
 /// Each location's id followed by a space, as a stack prints it, by location index.
 #[derive(Default)]
 struct LocationIds {
-    text: String,
-    /// Where each location's text ends in `text`.
-    ends: Vec<usize>,
+    text: Vec<u8>,
+    /// Where each location's text starts in `text`, and where the last one ends.
+    bounds: Vec<usize>,
 }
 
 impl LocationIds {
+    /// The printed ids of `locations`.
+    fn of_locations(locations: &[Location]) -> LocationIds {
+        let mut ids = LocationIds {
+            text: Vec::with_capacity(locations.len() * 8),
+            bounds: Vec::with_capacity(locations.len() + 1),
+        };
+        ids.bounds.push(0);
+        let mut number = itoa::Buffer::new();
+        for loc in locations {
+            ids.text.extend_from_slice(number.format(loc.id).as_bytes());
+            ids.text.push(b' ');
+            ids.bounds.push(ids.text.len());
+        }
+        ids
+    }
+
     /// The printed id of location `index`, or `"? "` for an index out of range.
-    fn of(&self, index: usize) -> &str {
-        match self.ends.get(index) {
-            Some(&end) => {
-                let start = if index == 0 { 0 } else { self.ends[index - 1] };
-                &self.text[start..end]
-            }
-            None => "? ",
+    fn of(&self, index: usize) -> &[u8] {
+        match (self.bounds.get(index), self.bounds.get(index + 1)) {
+            (Some(&start), Some(&end)) => &self.text[start..end],
+            _ => b"? ",
         }
     }
 }

@@ -197,10 +197,18 @@ fn remove_enclosing_params(s: &str) -> String {
 
 /// Whether a name that did not demangle looks like demangled C++ (pprof's heuristic).
 fn looks_like_demangled_cpp(name: &str) -> bool {
+    // Vectorized scans rule out most names (Go and Java ones have none of these
+    // bytes) before the exact tests.
+    let b = name.as_bytes();
+    let brackets =
+        memchr::memchr3(b'<', b'>', b'[', b).is_some() || memchr::memchr(b']', b).is_some();
+    if !brackets && memchr::memchr(b':', b).is_none() {
+        return false;
+    }
     if name.contains(".<") || name.contains("]).") {
         return false;
     }
-    name.contains(['<', '>', '[', ']']) || name.contains("::")
+    brackets || name.contains("::")
 }
 
 /// Removes nested `open…close` groups from `name`, leaving it unchanged when they do
