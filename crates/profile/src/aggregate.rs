@@ -116,15 +116,16 @@ mod tests {
     use crate::{Function, Profile};
 
     fn with_function_ids(ids: &[u64]) -> Profile {
-        let mut p = Profile::default();
-        p.functions = ids
-            .iter()
-            .map(|&id| Function {
-                id,
-                ..Function::default()
-            })
-            .collect();
-        p
+        Profile {
+            functions: ids
+                .iter()
+                .map(|&id| Function {
+                    id,
+                    ..Function::default()
+                })
+                .collect(),
+            ..Profile::default()
+        }
     }
 
     #[test]
