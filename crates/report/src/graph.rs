@@ -11,11 +11,13 @@
 
 mod call_tree;
 mod edge_map;
+mod key_index;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 pub use edge_map::EdgeMap;
+use key_index::KeyIndex;
 
 use profile::{Line, Location, Profile, StrId};
 use regex::Regex;
@@ -370,6 +372,14 @@ impl Hasher for FxHasher {
 /// A hash map keyed by small integers or short strings, hashed with [`FxHasher`].
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// `v`'s hash with [`FxHasher`].
+#[inline]
+fn fx_hash(v: &impl Hash) -> u64 {
+    let mut h = FxHasher::default();
+    v.hash(&mut h);
+    h.finish()
+}
+
 /// A node identity with its strings replaced by canonical ids (see [`Names`]): what
 /// [`NodeInfo`] holds, but copied and hashed without touching a string.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -559,7 +569,7 @@ impl<'p> Names<'p> {
 /// given in order of first use, a frame's function node right after the frame's own.
 #[derive(Clone)]
 struct InfoTable {
-    index: FxMap<FrameKey, u32>,
+    index: KeyIndex,
     keys: Vec<FrameKey>,
     /// For each identity, the identity of its function node.
     function_of: Vec<u32>,
@@ -572,7 +582,7 @@ impl InfoTable {
 
     fn with_capacity(identities: usize) -> InfoTable {
         InfoTable {
-            index: FxMap::with_capacity_and_hasher(identities, Default::default()),
+            index: KeyIndex::with_capacity(identities),
             keys: Vec::with_capacity(identities),
             function_of: Vec::with_capacity(identities),
         }
@@ -583,11 +593,17 @@ impl InfoTable {
     }
 
     fn intern(&mut self, key: FrameKey) -> u32 {
-        if let Some(&i) = self.index.get(&key) {
+        let id = self.keys.len() as u32;
+        let keys = &self.keys;
+        let found = self.index.get_or_insert(
+            fx_hash(&key),
+            id,
+            |i| keys[i as usize] == key,
+            |i| fx_hash(&keys[i as usize]),
+        );
+        if let Some(i) = found {
             return i;
         }
-        let id = self.keys.len() as u32;
-        self.index.insert(key, id);
         self.keys.push(key);
         self.function_of.push(id);
         if key.address != 0 || key.lineno != 0 {
@@ -661,7 +677,7 @@ impl<'p> FrameTable<'p> {
         let mut table = InfoTable::with_capacity(identities);
         let locs = location_infos(&mut names, o, &mut table);
         // The index is for interning only: a kept set is matched against the keys.
-        table.index = FxMap::default();
+        table.index = KeyIndex::default();
         FrameTable {
             orig_fn_names: o.orig_fn_names,
             obj_names: o.obj_names,
@@ -944,13 +960,12 @@ fn sample_ranges(prof: &Profile) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Values of a node summed over some samples, with the stamp of the last sample that
-/// counted it (cum counts a node once per sample).
+/// counted it (cum counts a node once per sample). Their divisors, which only mean
+/// reports sum, are kept apart (see [`Partial::divisors`]).
 #[derive(Clone, Copy, Default)]
 struct NodeAcc {
     flat: i64,
-    flat_div: i64,
     cum: i64,
-    cum_div: i64,
     stamp: u32,
 }
 
@@ -1100,6 +1115,9 @@ impl TagTotals {
 /// single pass would.
 struct Partial {
     nodes: Vec<NodeAcc>,
+    /// The flat and cumulative divisor of each node for a mean report; empty for
+    /// others, which have none.
+    divisors: Vec<(i64, i64)>,
     edges: Vec<EdgeAcc>,
     tags: TagTotals,
 }
@@ -1115,6 +1133,7 @@ impl Partial {
         if parts.len() <= 1 {
             return parts.pop().unwrap_or(Partial {
                 nodes: Vec::new(),
+                divisors: Vec::new(),
                 edges: Vec::new(),
                 tags: TagTotals::default(),
             });
@@ -1132,9 +1151,11 @@ impl Partial {
         for part in rest.drain(..) {
             for (a, b) in all.nodes.iter_mut().zip(&part.nodes) {
                 a.flat = a.flat.wrapping_add(b.flat);
-                a.flat_div = a.flat_div.wrapping_add(b.flat_div);
                 a.cum = a.cum.wrapping_add(b.cum);
-                a.cum_div = a.cum_div.wrapping_add(b.cum_div);
+            }
+            for (a, b) in all.divisors.iter_mut().zip(&part.divisors) {
+                a.0 = a.0.wrapping_add(b.0);
+                a.1 = a.1.wrapping_add(b.1);
             }
             for e in &part.edges {
                 match edge_index.get(&pair_key(e.src, e.dest)) {
@@ -1197,8 +1218,8 @@ fn accumulate_all(
 pub struct NodeTotals<'p> {
     frames: FrameTable<'p>,
     /// Flat and cumulative value of each node.
-    values: Vec<(i64, i64)>,
-    /// Divisors of the flat and cumulative values (mean reports).
+    values: Vec<NodeAcc>,
+    /// Their divisors in a mean report, else empty.
     divisors: Vec<(i64, i64)>,
     /// The nodes a graph would hold (see [`Graph::nodes`]).
     nodes: Vec<u32>,
@@ -1235,12 +1256,12 @@ impl<'p> NodeTotals<'p> {
                 .collect()
         });
         let acc = accumulate_all(prof, &o, &frames.locs, count, matched.as_deref(), None);
-        let values: Vec<(i64, i64)> = acc.nodes.iter().map(|a| (a.flat, a.cum)).collect();
-        let divisors = acc.nodes.iter().map(|a| (a.flat_div, a.cum_div)).collect();
+        let values = acc.nodes;
+        let divisors = acc.divisors;
         let nodes = (0..count as u32)
             .filter(|&i| {
-                let (flat, cum) = values[i as usize];
-                is_shown(flat, cum, o.drop_negative)
+                let v = &values[i as usize];
+                is_shown(v.flat, v.cum, o.drop_negative)
             })
             .collect();
         let mut neighborhood = Vec::new();
@@ -1271,8 +1292,8 @@ impl<'p> NodeTotals<'p> {
             .iter()
             .filter(move |&&n| name(self.frames.names.name(&self.frames.table.keys[n as usize])))
             .map(|&n| {
-                let (flat, cum) = self.values[n as usize];
-                (self.frames.info(n), flat, cum)
+                let v = &self.values[n as usize];
+                (self.frames.info(n), v.flat, v.cum)
             })
     }
 
@@ -1295,9 +1316,9 @@ impl<'p> NodeTotals<'p> {
     /// [`Node::flat_value`] and [`Node::cum_value`], in node order.
     pub fn node_values(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
         self.nodes.iter().map(|&n| {
-            let (flat, cum) = self.values[n as usize];
-            let (flat_div, cum_div) = self.divisors[n as usize];
-            (div_value(flat, flat_div), div_value(cum, cum_div))
+            let v = &self.values[n as usize];
+            let (flat_div, cum_div) = self.divisors.get(n as usize).copied().unwrap_or((0, 0));
+            (div_value(v.flat, flat_div), div_value(v.cum, cum_div))
         })
     }
 
@@ -1314,8 +1335,8 @@ impl<'p> NodeTotals<'p> {
     /// Sum of the flat and of the cumulative values of the nodes, as [`Graph::sum`].
     pub fn sum(&self) -> (i64, i64) {
         self.nodes.iter().fold((0, 0), |(f, c), &n| {
-            let (flat, cum) = self.values[n as usize];
-            (f.wrapping_add(flat), c.wrapping_add(cum))
+            let v = &self.values[n as usize];
+            (f.wrapping_add(v.flat), c.wrapping_add(v.cum))
         })
     }
 
@@ -1324,7 +1345,7 @@ impl<'p> NodeTotals<'p> {
     pub fn discard_low_frequency_nodes(&self, cutoff: i64) -> NodeSet {
         self.nodes
             .iter()
-            .filter(|&&n| self.values[n as usize].1.wrapping_abs() >= cutoff)
+            .filter(|&&n| self.values[n as usize].cum.wrapping_abs() >= cutoff)
             .map(|&n| self.frames.info(n))
             .collect()
     }
@@ -1340,6 +1361,11 @@ fn accumulate(
     range: std::ops::Range<usize>,
 ) -> Partial {
     let mut nodes = vec![NodeAcc::default(); node_count];
+    let mut divisors = if o.mean {
+        vec![(0i64, 0i64); node_count]
+    } else {
+        Vec::new()
+    };
     // The accumulators live in the table itself: one cache miss per frame, not two.
     let mut edge_map: FxMap<u64, EdgeSlot> = FxMap::default();
     let mut tags = TagTotals::default();
@@ -1368,7 +1394,9 @@ fn accumulate(
                 if node.stamp != stamp {
                     node.stamp = stamp;
                     node.cum = node.cum.wrapping_add(w);
-                    node.cum_div = node.cum_div.wrapping_add(dw);
+                    if let Some(d) = divisors.get_mut(n as usize) {
+                        d.1 = d.1.wrapping_add(dw);
+                    }
                     if set.is_some() {
                         touched.push(n);
                     }
@@ -1404,7 +1432,9 @@ fn accumulate(
         if let Some(leaf) = leaf {
             let node = &mut nodes[leaf as usize];
             node.flat = node.flat.wrapping_add(w);
-            node.flat_div = node.flat_div.wrapping_add(dw);
+            if let Some(d) = divisors.get_mut(leaf as usize) {
+                d.0 = d.0.wrapping_add(dw);
+            }
         }
         if let Some(set) = set {
             for &n in &touched {
@@ -1426,7 +1456,12 @@ fn accumulate(
             inline: e.inline,
         };
     }
-    Partial { nodes, edges, tags }
+    Partial {
+        nodes,
+        divisors,
+        edges,
+        tags,
+    }
 }
 
 /// The distinct label sets of a profile's samples, as a graph's tags see them: the
@@ -1724,6 +1759,7 @@ impl Graph {
             .map(|rx| g.arena.iter().map(|n| rx.is_match(&n.name)).collect());
         let Partial {
             nodes: node_accs,
+            divisors,
             edges: edge_accs,
             tags: merged_tags,
         } = accumulate_all(
@@ -1736,11 +1772,14 @@ impl Graph {
         );
         for (node, acc) in g.arena.iter_mut().zip(&node_accs) {
             node.flat = acc.flat;
-            node.flat_div = acc.flat_div;
             node.cum = acc.cum;
-            node.cum_div = acc.cum_div;
+        }
+        for (node, &(flat_div, cum_div)) in g.arena.iter_mut().zip(&divisors) {
+            node.flat_div = flat_div;
+            node.cum_div = cum_div;
         }
         drop(node_accs);
+        drop(divisors);
         g.edges.reserve_exact(edge_accs.len());
         for acc in &edge_accs {
             g.edges.push(Edge {
