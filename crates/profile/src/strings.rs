@@ -45,6 +45,12 @@ impl PartialEq for StringTable {
 }
 
 impl StringTable {
+    /// Gives back the room beyond the strings held.
+    pub fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+
     /// A table holding only the empty string, at id 0.
     pub fn new() -> StringTable {
         StringTable {

@@ -433,3 +433,22 @@ fn profiles_under_four_megabytes_gzip_as_one_member() {
     }
     assert!(checked >= 20, "{checked} profiles checked");
 }
+
+#[test]
+fn decoded_tables_keep_no_room_they_grew_into() {
+    for path in proto_inputs() {
+        let p = read(&path);
+        assert_eq!(
+            p.locations.capacity(),
+            p.locations.len(),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            p.functions.capacity(),
+            p.functions.len(),
+            "{}",
+            path.display()
+        );
+    }
+}

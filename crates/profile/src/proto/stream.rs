@@ -268,6 +268,12 @@ impl StreamDecoder {
         samples.reorder_labels(|labels| canonical_label_order(labels, &p.strings));
         p.samples = samples;
         p.dropped_label_units = self.dropped_label_units;
+        // The tables and columns grew by doubling; what they hold now stays for the
+        // life of the profile.
+        p.samples.shrink_to_fit();
+        p.locations.shrink_to_fit();
+        p.functions.shrink_to_fit();
+        p.strings.shrink_to_fit();
         Ok(p)
     }
 }

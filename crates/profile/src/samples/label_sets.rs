@@ -54,6 +54,14 @@ fn hash(labels: &[Label]) -> u32 {
 }
 
 impl LabelSets {
+    /// Gives back the room beyond the sets held, and the cache of recent sets (made
+    /// again if more sets are interned).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.labels.shrink_to_fit();
+        self.offsets.shrink_to_fit();
+        self.recent = Vec::new();
+    }
+
     /// Only the empty set.
     pub(crate) fn new() -> LabelSets {
         LabelSets {

@@ -160,6 +160,16 @@ impl Samples {
             + self.selection.as_ref().map_or(0, |s| s.capacity() * 4)
     }
 
+    /// Gives back the room the columns grew into beyond what they hold (a column that
+    /// doubled holds up to half of it unused, and in huge pages all of it resident).
+    pub fn shrink_to_fit(&mut self) {
+        self.values.shrink_to_fit();
+        self.frames.shrink_to_fit();
+        self.frame_offsets.shrink_to_fit();
+        self.label_sets.shrink_to_fit();
+        self.sample_labels.shrink_to_fit();
+    }
+
     /// Makes room for `samples` more samples of `frames` frames in all.
     pub fn reserve(&mut self, samples: usize, frames: usize) {
         self.apply_selection();

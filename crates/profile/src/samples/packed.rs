@@ -69,6 +69,11 @@ fn write(words: &mut [u64], bit: usize, width: u32, v: u32) {
 }
 
 impl PackedU32s {
+    /// Gives back the words beyond those in use.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.words.shrink_to_fit();
+    }
+
     /// An empty array of one-bit elements.
     pub(crate) fn new() -> PackedU32s {
         PackedU32s {
