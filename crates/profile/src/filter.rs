@@ -242,6 +242,9 @@ impl Profile {
         focus: Option<&TagFilter>,
         ignore: Option<&TagFilter>,
     ) -> (bool, bool) {
+        if focus.is_none() && ignore.is_none() {
+            return (!self.samples.is_empty(), false);
+        }
         let (mut any_focused, mut any_ignored) = (false, false);
         let keep: Vec<bool> = self
             .samples

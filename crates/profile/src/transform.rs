@@ -150,7 +150,15 @@ impl Profile {
             .flatten()
             .filter(|l| l.is_numeric())
             .map(|l| (l.key, l.num_unit));
+        // The (key, unit) seen last for each key id: label sets repeat the same pairs
+        // millions of times, and a repeat changes nothing.
+        let mut last_unit: Vec<Option<StrId>> = vec![None; self.strings.len()];
         for (key, unit) in self.dropped_label_units.iter().copied().chain(kept) {
+            match last_unit.get_mut(key.index()) {
+                Some(last) if *last == Some(unit) => continue,
+                Some(last) => *last = Some(unit),
+                None => {}
+            }
             let key = self.str(key);
             let unit = self.str(unit);
             keys.insert(key);

@@ -154,13 +154,84 @@ pub fn label(value: i64, unit: &str) -> String {
 /// Formats `value`, converted from unit `from` to unit `to`, with two decimals (dropped
 /// when they are `.00`) followed by the unit name.
 pub fn scaled_label(value: i64, from: &str, to: &str) -> String {
+    // A number in no known unit keeps its value, which prints as its integer when an
+    // f64 holds it exactly: labels such as request sizes have hundreds of thousands
+    // of distinct values.
+    if value.unsigned_abs() <= 1 << 53 && UNIT_TYPES.iter().all(|ut| ut.sniff_unit(from).is_none())
+    {
+        if value == 0 {
+            return "0".to_string();
+        }
+        let mut s = itoa::Buffer::new().format(value).to_string();
+        if !matches!(to, "count" | "sample" | "unit" | "minimum" | "auto") {
+            s.push_str(to);
+        }
+        return s;
+    }
     let (v, u) = scale(value, from, to);
-    let s = format!("{v:.2}");
-    let s = s.strip_suffix(".00").unwrap_or(&s);
+    let mut s = String::with_capacity(24);
+    if !push_two_decimals(&mut s, v) {
+        s = format!("{v:.2}");
+    }
+    if s.ends_with(".00") {
+        s.truncate(s.len() - 3);
+    }
     if s == "0" || s == "-0" {
         return "0".to_string();
     }
-    format!("{s}{u}")
+    s.push_str(&u);
+    s
+}
+
+/// Appends `x` with two decimals exactly as `format!("{x:.2}")` writes it (correctly
+/// rounded, ties to even, the sign of a negative value kept), by integer arithmetic on
+/// its binary value; returns false, appending nothing, for values outside the range
+/// done so (not finite, at least 2^113, or below 2^-68 in magnitude but not zero).
+fn push_two_decimals(out: &mut String, x: f64) -> bool {
+    if !x.is_finite() {
+        return false;
+    }
+    let bits = x.to_bits();
+    let negative = bits >> 63 == 1;
+    let exponent = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    // |x| = mantissa * 2^power.
+    let (mantissa, power) = if exponent == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | 1 << 52, exponent - 1075)
+    };
+    let scaled = mantissa as u128 * 100;
+    let hundredths = if mantissa == 0 {
+        0
+    } else if power >= 0 {
+        if power > 60 {
+            return false;
+        }
+        scaled << power
+    } else {
+        let shift = -power;
+        if shift > 120 {
+            return false;
+        }
+        let q = scaled >> shift;
+        let rest = scaled - (q << shift);
+        let half = 1u128 << (shift - 1);
+        if rest > half || (rest == half && q & 1 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    if negative {
+        out.push('-');
+    }
+    out.push_str(itoa::Buffer::new().format(hundredths / 100));
+    out.push('.');
+    let cents = (hundredths % 100) as u8;
+    out.push((b'0' + cents / 10) as char);
+    out.push((b'0' + cents % 10) as char);
+    true
 }
 
 #[cfg(test)]
@@ -182,5 +253,52 @@ mod tests {
         assert_eq!(scaled_label(2000000, "ns", "ms"), "2ms");
         assert_eq!(scaled_label(0, "ns", "ms"), "0");
         assert_eq!(scaled_label(7, "", ""), "7");
+    }
+
+    #[test]
+    fn two_decimals_are_written_as_the_formatter_writes_them() {
+        let mut values = vec![
+            0.0, -0.0, 0.005, 0.015, 0.125, 0.375, 2.675, 1.005, -0.001, 99.995, 1e15, 123456.785,
+            1e-20, 5e-324, 1e30, 1e300,
+        ];
+        // Byte counts in the units memory labels print in, and arbitrary bit patterns.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = (state >> 11) as f64 * if state & 1 == 0 { 1.0 } else { -1.0 };
+            values.push(n / 1024f64.powi((state >> 3) as i32 % 6));
+            values.push((state >> 40) as f64 / 1000.0);
+            values.push(f64::from_bits(state));
+        }
+        for x in values {
+            let mut s = String::new();
+            if push_two_decimals(&mut s, x) {
+                assert_eq!(s, format!("{x:.2}"), "{x:e}");
+            } else {
+                assert!(s.is_empty());
+                assert!(!x.is_finite() || x.abs() >= 2f64.powi(113) || x.abs() < 2f64.powi(-68));
+            }
+        }
+    }
+
+    #[test]
+    fn scaled_label_prints_numbers_in_no_unit_as_integers() {
+        for (value, to, text) in [
+            (123_456_789, "auto", "123456789"),
+            (-42, "minimum", "-42"),
+            (5, "widgets", "5widgets"),
+            (0, "widgets", "0"),
+            (1 << 53, "", "9007199254740992"),
+            ((1 << 53) + 1, "", "9007199254740992"),
+            (i64::MIN, "auto", "-9223372036854775808"),
+        ] {
+            assert_eq!(
+                scaled_label(value, "request_size", to),
+                text,
+                "{value} {to}"
+            );
+        }
     }
 }

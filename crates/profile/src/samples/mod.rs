@@ -426,17 +426,20 @@ impl Samples {
     /// [`clear_selection`](Self::clear_selection) unless an operation that rewrites
     /// the storage (pushing, rewriting stacks or labels) removes them first.
     pub fn select(&mut self, mut keep: impl FnMut(usize, SampleRef<'_>) -> bool) {
-        let mut selected: Vec<u32> = Vec::new();
-        let mut all = true;
+        // The indices kept, listed from the first sample left out: a selection that
+        // keeps every sample costs no list.
+        let mut selected: Option<Vec<u32>> = None;
         for i in 0..self.len() {
-            if keep(i, self.get(i)) {
-                selected.push(self.at(i) as u32);
-            } else {
-                all = false;
+            let kept = keep(i, self.get(i));
+            match &mut selected {
+                Some(list) if kept => list.push(self.at(i) as u32),
+                Some(_) => {}
+                None if kept => {}
+                None => selected = Some((0..i).map(|j| self.at(j) as u32).collect()),
             }
         }
-        if !all {
-            self.selection = Some(selected);
+        if selected.is_some() {
+            self.selection = selected;
         }
     }
 
