@@ -513,6 +513,27 @@ mod tests {
     }
 
     #[test]
+    fn select_keeping_every_sample_leaves_no_selection() {
+        let mut s = three_samples();
+        s.select(|_, _| true);
+        assert!(!s.has_selection());
+        assert_eq!(s, three_samples());
+    }
+
+    #[test]
+    fn select_within_a_selection_keeps_the_samples_both_keep() {
+        let mut s = three_samples();
+        s.select(|i, _| i != 1);
+        // Index 1 is now the third stored sample.
+        s.select(|i, _| i != 0);
+        assert!(s.has_selection());
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.values(0), &[3]);
+        s.select(|_, _| true);
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
     fn retain_compacts_kept_samples_in_order() {
         let mut s = three_samples();
         s.retain(|i, _| i != 0);
