@@ -27,7 +27,8 @@ pub struct ParseOptions {
     /// Keep the samples' stacks. A report that reads only values and labels (`-tags`)
     /// can leave them out of a profile.proto input, which saves their memory (the
     /// largest part of most profiles) and the time to store them; their location ids
-    /// are still checked. As with labels, only the streaming decoder leaves them out.
+    /// are still checked. The locations, which no stack then refers to, are checked
+    /// and left out too. As with labels, only the streaming decoder leaves them out.
     pub keep_stacks: bool,
 }
 

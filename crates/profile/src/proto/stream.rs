@@ -99,6 +99,12 @@ impl StreamDecoder {
         StreamDecoder {
             keep_labels: options.keep_labels,
             keep_stacks: options.keep_stacks,
+            // No stack refers to a location: they are checked, not stored.
+            tables: if options.keep_stacks {
+                TableFields::default()
+            } else {
+                TableFields::without_locations()
+            },
             ..StreamDecoder::new()
         }
     }
@@ -234,7 +240,7 @@ impl StreamDecoder {
         if !self.pending.is_empty() || (self.tables.is_empty() && self.samples.is_empty()) {
             return Err(Unsupported);
         }
-        let (mut p, location_ids) = self.tables.finish().map_err(|_| Unsupported)?;
+        let (mut p, locations) = self.tables.finish().map_err(|_| Unsupported)?;
         let mut samples = self.samples;
         let width = p.sample_types.len();
         if !samples.is_empty() && self.width != Some(width) {
@@ -245,15 +251,10 @@ impl StreamDecoder {
             return Err(Unsupported);
         }
         // Location ids to indices.
-        let count = p.locations.len() as u32;
-        let ids_are_positions = p
-            .locations
-            .iter()
-            .enumerate()
-            .all(|(i, l)| l.id == i as u64 + 1);
+        let count = locations.count as u32;
         // The samples hold each location id minus one, which is the index when the ids
         // are positions.
-        let mapped = if ids_are_positions {
+        let mapped = if locations.ids_are_positions {
             (samples.frame_count() == 0 || self.max_frame < count).then_some(())
         } else if !self.keep_stacks {
             // Ids that are not positions are checked through the frames, which were
@@ -261,7 +262,7 @@ impl StreamDecoder {
             None
         } else {
             samples.map_locations(count.saturating_sub(1), |frame| {
-                location_ids.get(frame.wrapping_add(1) as u64)
+                locations.ids.get(frame.wrapping_add(1) as u64)
             })
         };
         mapped.ok_or(Unsupported)?;
@@ -555,9 +556,39 @@ mod tests {
         let mut bad_string = crate::proto::encode(&good);
         bad_string.extend_from_slice(&[0x38, 0x80, 0x80, 0x40]);
         cases.push(bad_string);
+        // One more location (its id its position) whose line names function 12345,
+        // which does not exist.
+        let mut line = vec![0x08];
+        varint(12345, &mut line);
+        let mut location = vec![0x08];
+        varint(good.locations.len() as u64 + 1, &mut location);
+        location.push(0x22);
+        varint(line.len() as u64, &mut location);
+        location.extend_from_slice(&line);
+        let mut positions = good.clone();
+        for (i, l) in positions.locations.iter_mut().enumerate() {
+            l.id = i as u64 + 1;
+        }
+        assert!(stream_without_stacks(&crate::proto::encode(&positions)).is_ok());
+        let encoded = crate::proto::encode(&positions);
+        // After the last location: before the first top-level field past 4.
+        let mut at = 0;
+        while let Ok(Some((field, _, header, len))) = field_extent(&encoded[at..]) {
+            if field > 4 {
+                break;
+            }
+            at += header + len;
+        }
+        let mut missing_function = encoded[..at].to_vec();
+        missing_function.push(0x22);
+        varint(location.len() as u64, &mut missing_function);
+        missing_function.extend_from_slice(&location);
+        missing_function.extend_from_slice(&encoded[at..]);
+        cases.push(missing_function);
         for bytes in cases {
             assert!(decode(&bytes).is_err());
             assert!(stream(&bytes).is_err());
+            assert!(stream_without_stacks(&bytes).is_err());
         }
     }
 
@@ -612,7 +643,9 @@ mod tests {
             assert_eq!(p.samples.values(i), whole.samples.values(i));
             assert_eq!(p.samples.labels(i), whole.samples.labels(i));
         }
-        assert_eq!(p.locations, whole.locations);
+        // Nothing refers to the locations: they were checked, not kept.
+        assert!(p.locations.is_empty());
+        assert_eq!(p.functions, whole.functions);
 
         // A sample naming a location past the table, packed and unpacked.
         let width = whole.sample_types.len() as u64;

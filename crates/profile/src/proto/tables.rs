@@ -24,6 +24,10 @@ pub(super) struct TableFields {
     lines: Vec<Line>,
     /// Whether any field arrived.
     any: bool,
+    /// With [`without_locations`](Self::without_locations): the id of each location,
+    /// and the raw function ids of their lines, kept to be checked instead of the
+    /// locations.
+    location_ids: Option<(Vec<u64>, Vec<u32>)>,
 }
 
 /// A raw id as stored until the tables are complete.
@@ -32,6 +36,15 @@ fn raw_id(id: u64) -> Result<u32> {
 }
 
 impl TableFields {
+    /// Tables that check locations (their ids, their lines' functions) without
+    /// storing them, for samples whose stacks are left out.
+    pub(super) fn without_locations() -> TableFields {
+        TableFields {
+            location_ids: Some((Vec::new(), Vec::new())),
+            ..TableFields::default()
+        }
+    }
+
     /// Whether any field arrived.
     pub(super) fn is_empty(&self) -> bool {
         !self.any
@@ -58,7 +71,13 @@ impl TableFields {
                     0 => None,
                     id => Some(raw_id(id)?),
                 };
-                p.locations.push(loc);
+                match &mut self.location_ids {
+                    Some((ids, functions)) => {
+                        ids.push(loc.id);
+                        functions.extend(loc.lines.iter().map(|l| l.function));
+                    }
+                    None => p.locations.push(loc),
+                }
             }
             5 => p
                 .functions
@@ -95,8 +114,8 @@ impl TableFields {
     }
 
     /// Checks every reference, resolves the raw ids, and returns the profile (without
-    /// samples) and the index of each location id.
-    pub(super) fn finish(self) -> Result<(Profile, IdMap)> {
+    /// samples, and without locations if so made) and how to find its locations.
+    pub(super) fn finish(self) -> Result<(Profile, LocationIndex)> {
         let mut p = self.profile;
         let nstrings = p.strings.len();
         let out_of_range = |id: StrId| id.index() >= nstrings;
@@ -121,15 +140,45 @@ impl TableFields {
         }
         let mapping_ids = IdMap::new(p.mappings.iter().map(|m| m.id), "mapping")?;
         let function_ids = IdMap::new(p.functions.iter().map(|f| f.id), "function")?;
+        let missing_function = || Error::new("line refers to a missing function");
+        if let Some((ids, functions)) = &self.location_ids {
+            if functions
+                .iter()
+                .any(|&f| function_ids.get(f as u64).is_none())
+            {
+                return Err(missing_function());
+            }
+            return Ok((p, LocationIndex::of(ids.iter().copied())?));
+        }
         for loc in &mut p.locations {
             loc.mapping = loc.mapping.and_then(|id| mapping_ids.get(id as u64));
             for line in &mut loc.lines {
                 line.function = function_ids
                     .get(line.function as u64)
-                    .ok_or_else(|| Error::new("line refers to a missing function"))?;
+                    .ok_or_else(missing_function)?;
             }
         }
-        let location_ids = IdMap::new(p.locations.iter().map(|l| l.id), "location")?;
-        Ok((p, location_ids))
+        let index = LocationIndex::of(p.locations.iter().map(|l| l.id))?;
+        Ok((p, index))
+    }
+}
+
+/// How the locations of decoded tables are found by id.
+pub(super) struct LocationIndex {
+    /// The index of each location id.
+    pub(super) ids: IdMap,
+    /// Number of locations.
+    pub(super) count: usize,
+    /// Whether the ids are 1, 2, 3…, each location's position plus one.
+    pub(super) ids_are_positions: bool,
+}
+
+impl LocationIndex {
+    fn of(ids: impl ExactSizeIterator<Item = u64> + Clone) -> Result<LocationIndex> {
+        Ok(LocationIndex {
+            count: ids.len(),
+            ids_are_positions: ids.clone().enumerate().all(|(i, id)| id == i as u64 + 1),
+            ids: IdMap::new(ids, "location")?,
+        })
     }
 }
