@@ -20,6 +20,25 @@ mod web;
 static ALLOC: hugealloc::HugePages = hugealloc::HugePages;
 
 fn main() {
+    map_large_blocks_apart();
     let args: Vec<String> = std::env::args().skip(1).collect();
     std::process::exit(driver::run(&args));
+}
+
+/// Has glibc's malloc give every block of 512 KiB or more a mapping of its own (the
+/// blocks of 4 MiB and more [`ALLOC`] maps itself), and keep up to 16 MiB freed at the
+/// top of its heap for reuse. By default the mapping threshold rises each time such a
+/// block is freed, after which blocks of megabytes come from the heap: growing one
+/// copies it, and freeing it leaves its memory to the heap. Fixed, growing is a
+/// remapping and freeing returns the memory: `-dot` on a 111 MB profile peaks 30 MB
+/// lower in the same time. (At 256 KiB, merging a hundred small files took 10 % longer:
+/// each file's inflate buffers would be fresh mappings.)
+fn map_large_blocks_apart() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator setting; it is called first thing,
+    // while the process has one thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 512 << 10);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
+    }
 }
