@@ -452,3 +452,35 @@ fn decoded_tables_keep_no_room_they_grew_into() {
         );
     }
 }
+
+#[test]
+fn location_ids_of_every_varint_length_round_trip_in_stacks() {
+    let mut p = Profile::new(1);
+    let ty = p.intern("samples");
+    let unit = p.intern("count");
+    p.sample_types.push(profile::ValueType { ty, unit });
+    // Varints of 1, 2, 4, 5 and 10 bytes.
+    let ids = [1u64, 300, (1 << 28) - 1, (1 << 28) + 5, 1 << 40, u64::MAX];
+    for (i, &id) in ids.iter().enumerate() {
+        p.locations.push(profile::Location {
+            id,
+            address: 0x1000 + i as u64,
+            ..profile::Location::default()
+        });
+    }
+    p.samples.push(&[7], &[0, 1, 2, 3, 4, 5], &[]);
+    p.samples.push(&[9], &[5, 3, 5, 1], &[]);
+    p.samples.push(&[11], &[], &[]);
+    let again = proto::decode(&proto::encode(&p)).unwrap();
+    for i in 0..p.samples.len() {
+        let ids_of = |q: &Profile| -> Vec<u64> {
+            q.samples
+                .locations(i)
+                .iter()
+                .map(|l| q.locations[l as usize].id)
+                .collect()
+        };
+        assert_eq!(ids_of(&again), ids_of(&p), "sample {i}");
+        assert_eq!(again.samples.values(i), p.samples.values(i));
+    }
+}

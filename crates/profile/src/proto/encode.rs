@@ -26,6 +26,62 @@ fn packed_field_len(len: usize) -> usize {
     }
 }
 
+/// Each location id's varint, made once: stacks repeat them millions of times.
+struct EncodedIds {
+    /// The varint of each location's id, in the low bytes of a little-endian word
+    /// (ids past 2^32 are written from `long`).
+    words: Vec<u32>,
+    /// Its length in bytes (5 to 10 for the ids in `long`).
+    lens: Vec<u8>,
+    /// Varints longer than a word, by location index.
+    long: std::collections::HashMap<u32, Vec<u8>>,
+}
+
+impl EncodedIds {
+    fn of(p: &Profile) -> EncodedIds {
+        let mut ids = EncodedIds {
+            words: Vec::with_capacity(p.locations.len()),
+            lens: Vec::with_capacity(p.locations.len()),
+            long: Default::default(),
+        };
+        let mut w = Writer::default();
+        for (i, l) in p.locations.iter().enumerate() {
+            w.buf.clear();
+            w.varint(l.id);
+            let mut word = [0u8; 4];
+            let n = w.buf.len().min(4);
+            word[..n].copy_from_slice(&w.buf[..n]);
+            ids.words.push(u32::from_le_bytes(word));
+            ids.lens.push(w.buf.len() as u8);
+            if w.buf.len() > 4 {
+                ids.long.insert(i as u32, w.buf.clone());
+            }
+        }
+        ids
+    }
+
+    /// Appends the varints of `frames` (location indices), `len` bytes in all.
+    #[inline]
+    fn append(&self, frames: &[u32], len: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        // Each id is stored as a whole word and the position advanced by its length:
+        // no call per id. The spare 3 bytes at the end are cut off again.
+        out.resize(start + len + 3, 0);
+        let mut pos = start;
+        for &l in frames {
+            let l = l as usize;
+            let n = self.lens[l] as usize;
+            if n <= 4 {
+                out[pos..pos + 4].copy_from_slice(&self.words[l].to_le_bytes());
+            } else {
+                out[pos..pos + n].copy_from_slice(&self.long[&(l as u32)]);
+            }
+            pos += n;
+        }
+        out.truncate(start + len);
+    }
+}
+
 /// Writes every sample. Each message's length is computed before its body is written,
 /// so no body moves, and each location id is encoded once, not once per frame.
 fn write_samples(
@@ -34,14 +90,7 @@ fn write_samples(
     s: &impl Fn(StrId) -> u64,
     sink: &mut dyn FnMut(&mut Writer),
 ) {
-    let mut ids = Writer::default();
-    let mut id_ends: Vec<usize> = Vec::with_capacity(p.locations.len() + 1);
-    id_ends.push(0);
-    for l in &p.locations {
-        ids.varint(l.id);
-        id_ends.push(ids.buf.len());
-    }
-    let id_bytes = |l: u32| &ids.buf[id_ends[l as usize]..id_ends[l as usize + 1]];
+    let ids = EncodedIds::of(p);
     let label_len = |l: &Label| {
         int_field_len(s(l.key))
             + int_field_len(s(l.str))
@@ -49,11 +98,14 @@ fn write_samples(
             + int_field_len(s(l.num_unit))
     };
     let samples = &p.samples;
+    // The frames of one sample, unpacked once.
+    let mut frames: Vec<u32> = Vec::new();
     for i in 0..samples.len() {
-        let stack = samples.locations(i);
+        frames.clear();
+        frames.extend(samples.locations(i).iter());
         let values = samples.values(i);
         let labels = samples.labels(i);
-        let frames_len: usize = stack.iter().map(|l| id_bytes(l).len()).sum();
+        let frames_len: usize = frames.iter().map(|&l| ids.lens[l as usize] as usize).sum();
         let values_len: usize = values.iter().map(|&v| varint_len(v as u64)).sum();
         // A label is written even when all its fields are zero.
         let labels_len: usize = labels
@@ -69,9 +121,7 @@ fn write_samples(
         if frames_len > 0 {
             w.key(1, LEN);
             w.varint(frames_len as u64);
-            for l in stack {
-                w.buf.extend_from_slice(id_bytes(l));
-            }
+            ids.append(&frames, frames_len, &mut w.buf);
         }
         if values_len > 0 {
             w.key(2, LEN);
