@@ -991,40 +991,52 @@ struct EdgeSlot {
     inline: bool,
 }
 
-/// Flat and cumulative values summed over some samples.
+/// Flat and cumulative values summed over some samples. Their divisors, which only
+/// mean reports sum, are kept apart (see [`TagTotals`]).
 #[derive(Clone, Copy, Default)]
 struct Sums {
     flat: i64,
-    flat_div: i64,
     cum: i64,
-    cum_div: i64,
 }
 
 impl Sums {
     #[inline]
-    fn add(&mut self, w: i64, dw: i64, flat: bool) {
+    fn add(&mut self, w: i64, flat: bool) {
         if flat {
             self.flat = self.flat.wrapping_add(w);
-            self.flat_div = self.flat_div.wrapping_add(dw);
         } else {
             self.cum = self.cum.wrapping_add(w);
-            self.cum_div = self.cum_div.wrapping_add(dw);
         }
     }
 
     fn merge(&mut self, o: &Sums) {
         self.flat = self.flat.wrapping_add(o.flat);
-        self.flat_div = self.flat_div.wrapping_add(o.flat_div);
         self.cum = self.cum.wrapping_add(o.cum);
-        self.cum_div = self.cum_div.wrapping_add(o.cum_div);
     }
 
-    fn add_to(&self, t: &mut Tag) {
+    /// Adds these sums, with their divisors `(flat, cum)`, to `t`.
+    fn add_to(&self, divisors: (i64, i64), t: &mut Tag) {
         t.flat = t.flat.wrapping_add(self.flat);
-        t.flat_div = t.flat_div.wrapping_add(self.flat_div);
+        t.flat_div = t.flat_div.wrapping_add(divisors.0);
         t.cum = t.cum.wrapping_add(self.cum);
-        t.cum_div = t.cum_div.wrapping_add(self.cum_div);
+        t.cum_div = t.cum_div.wrapping_add(divisors.1);
     }
+}
+
+/// Adds `dw` to the flat or the cumulative divisor of `d`.
+#[inline]
+fn add_divisor(d: &mut (i64, i64), dw: i64, flat: bool) {
+    if flat {
+        d.0 = d.0.wrapping_add(dw);
+    } else {
+        d.1 = d.1.wrapping_add(dw);
+    }
+}
+
+/// Adds the divisors `o` to `d`.
+fn merge_divisors(d: &mut (i64, i64), o: (i64, i64)) {
+    d.0 = d.0.wrapping_add(o.0);
+    d.1 = d.1.wrapping_add(o.1);
 }
 
 /// A node's values over the samples with one joined string label set.
@@ -1053,9 +1065,23 @@ struct TagTotals {
     labels: Vec<LabelTagAcc>,
     numeric_index: FxMap<(u64, u32), u32>,
     numeric: Vec<NumericTagAcc>,
+    /// Whether the divisors are summed (a mean report).
+    mean: bool,
+    /// With `mean`, the flat and cumulative divisors of each of `labels`, and of each
+    /// of `numeric`; else empty.
+    label_divisors: Vec<(i64, i64)>,
+    numeric_divisors: Vec<(i64, i64)>,
 }
 
 impl TagTotals {
+    /// No tag values yet, their divisors summed if `mean`.
+    fn new(mean: bool) -> TagTotals {
+        TagTotals {
+            mean,
+            ..TagTotals::default()
+        }
+    }
+
     /// Adds a sample's value to the tags of `node`, the sample having tag set `set`.
     fn add(&mut self, node: u32, set: TagSet<'_>, w: i64, dw: i64, flat: bool) {
         let key = pair_key(node, set.label);
@@ -1067,8 +1093,12 @@ impl TagTotals {
                 sums: Sums::default(),
             });
             labels.len() as u32 - 1
-        });
-        labels[i as usize].sums.add(w, dw, flat);
+        }) as usize;
+        labels[i].sums.add(w, flat);
+        if self.mean {
+            self.label_divisors.resize(labels.len(), (0, 0));
+            add_divisor(&mut self.label_divisors[i], dw, flat);
+        }
         for &(value, name) in set.bytes {
             let numeric = &mut self.numeric;
             let i = *self.numeric_index.entry((key, name)).or_insert_with(|| {
@@ -1080,31 +1110,54 @@ impl TagTotals {
                     sums: Sums::default(),
                 });
                 numeric.len() as u32 - 1
-            });
-            numeric[i as usize].sums.add(w, dw, flat);
+            }) as usize;
+            numeric[i].sums.add(w, flat);
+            if self.mean {
+                self.numeric_divisors.resize(numeric.len(), (0, 0));
+                add_divisor(&mut self.numeric_divisors[i], dw, flat);
+            }
         }
     }
 
     /// Adds `other`, whose samples come after this one's.
     fn merge(&mut self, other: TagTotals) {
-        for t in other.labels {
+        let divisors = |all: &[(i64, i64)], j: usize| all.get(j).copied().unwrap_or((0, 0));
+        for (j, t) in other.labels.into_iter().enumerate() {
+            let d = divisors(&other.label_divisors, j);
             let key = pair_key(t.node, t.label);
-            match self.label_index.get(&key) {
-                Some(&i) => self.labels[i as usize].sums.merge(&t.sums),
+            let i = match self.label_index.get(&key) {
+                Some(&i) => {
+                    self.labels[i as usize].sums.merge(&t.sums);
+                    i as usize
+                }
                 None => {
                     self.label_index.insert(key, self.labels.len() as u32);
                     self.labels.push(t);
+                    self.labels.len() - 1
                 }
+            };
+            if self.mean {
+                self.label_divisors.resize(self.labels.len(), (0, 0));
+                merge_divisors(&mut self.label_divisors[i], d);
             }
         }
-        for t in other.numeric {
+        for (j, t) in other.numeric.into_iter().enumerate() {
+            let d = divisors(&other.numeric_divisors, j);
             let key = (pair_key(t.node, t.label), t.name);
-            match self.numeric_index.get(&key) {
-                Some(&i) => self.numeric[i as usize].sums.merge(&t.sums),
+            let i = match self.numeric_index.get(&key) {
+                Some(&i) => {
+                    self.numeric[i as usize].sums.merge(&t.sums);
+                    i as usize
+                }
                 None => {
                     self.numeric_index.insert(key, self.numeric.len() as u32);
                     self.numeric.push(t);
+                    self.numeric.len() - 1
                 }
+            };
+            if self.mean {
+                self.numeric_divisors.resize(self.numeric.len(), (0, 0));
+                merge_divisors(&mut self.numeric_divisors[i], d);
             }
         }
     }
@@ -1368,7 +1421,7 @@ fn accumulate(
     };
     // The accumulators live in the table itself: one cache miss per frame, not two.
     let mut edge_map: FxMap<u64, EdgeSlot> = FxMap::default();
-    let mut tags = TagTotals::default();
+    let mut tags = TagTotals::new(o.mean);
     // Nodes counted in the current sample, in the order they were met.
     let mut touched: Vec<u32> = Vec::new();
     let samples = &prof.samples;
@@ -1635,7 +1688,8 @@ impl<'p> TagSets<'p> {
         let keep = |s: &Sums| {
             cutoff <= 0 || s.flat.wrapping_abs() >= cutoff || s.cum.wrapping_abs() >= cutoff
         };
-        for t in &totals.labels {
+        let divisors = |all: &[(i64, i64)], i: usize| all.get(i).copied().unwrap_or((0, 0));
+        for (i, t) in totals.labels.iter().enumerate() {
             let (Some(node), Some(label)) = (
                 arena.get_mut(t.node as usize),
                 self.labels.get(t.label as usize),
@@ -1650,10 +1704,10 @@ impl<'p> TagSets<'p> {
                     name: label.clone(),
                     ..Tag::default()
                 });
-                t.sums.add_to(tag);
+                t.sums.add_to(divisors(&totals.label_divisors, i), tag);
             }
         }
-        for t in &totals.numeric {
+        for (i, t) in totals.numeric.iter().enumerate() {
             let (Some(node), Some(label), Some(name)) = (
                 arena.get_mut(t.node as usize),
                 self.labels.get(t.label as usize),
@@ -1671,7 +1725,7 @@ impl<'p> TagSets<'p> {
                 value: t.value,
                 ..Tag::default()
             });
-            t.sums.add_to(tag);
+            t.sums.add_to(divisors(&totals.numeric_divisors, i), tag);
         }
     }
 }

@@ -540,3 +540,65 @@ fn graphs_with_tags_built_from_shared_tag_sets_equal_graphs_built_alone() {
         assert_eq!(format!("{g:?}"), format!("{:?}", Graph::new(&p, &alone)));
     }
 }
+
+#[test]
+fn mean_tags_sum_the_divisors_of_their_samples_on_every_core() {
+    use report::graph::TagOptions;
+    // Two values per sample, a count and bytes; a mean graph divides by the count.
+    let mut p = profile(&["main", "a", "b"], &[]);
+    p.sample_types.push(p.sample_types[0]);
+    p.samples = profile::Samples::new(2);
+    let (handler, bytes, unit) = (p.intern("handler"), p.intern("bytes"), p.intern("B"));
+    let (slash_a, slash_b) = (p.intern("/a"), p.intern("/b"));
+    // Enough frames (3 × 100,000) for the samples to be summed on both cores.
+    let n = 100_000i64;
+    for i in 0..n {
+        let (stack, value, count): (&[u32], _, _) = if i % 2 == 0 {
+            (&[1, 2, 0], slash_a, 2)
+        } else {
+            (&[2, 1, 0], slash_b, 3)
+        };
+        let labels = [
+            profile::Label {
+                key: handler,
+                str: value,
+                ..profile::Label::default()
+            },
+            profile::Label {
+                key: bytes,
+                num: 4096,
+                num_unit: unit,
+                ..profile::Label::default()
+            },
+        ];
+        p.samples.push(&[count, 10 * count], stack, &labels);
+    }
+    let tags = TagOptions {
+        bytes_unit: "bytes".into(),
+        output_unit: "auto".into(),
+    };
+    let o = GraphOptions {
+        tags: Some(tags),
+        sample_index: 1,
+        mean: true,
+        ..GraphOptions::default()
+    };
+    let g = Graph::new(&p, &o);
+    let a = node(&g, "a");
+    // "a" is the leaf of the even samples (count 2) and a caller in the odd ones (3).
+    let half = n / 2;
+    let (flat, flat_div) = (half * 20, half * 2);
+    let (cum, cum_div) = (half * 20 + half * 30, half * 2 + half * 3);
+    assert_eq!(
+        (a.flat, a.flat_div, a.cum, a.cum_div),
+        (flat, flat_div, cum, cum_div)
+    );
+    let label_tags: Vec<_> = a.label_tags.values().collect();
+    assert_eq!(label_tags.len(), 2, "{label_tags:?}");
+    let by_count: i64 = label_tags.iter().map(|t| t.cum_div).sum();
+    assert_eq!(by_count, cum_div);
+    assert_eq!(label_tags.iter().map(|t| t.flat_div).sum::<i64>(), flat_div);
+    let numeric: Vec<_> = a.numeric_tags.values().flat_map(|m| m.values()).collect();
+    assert_eq!(numeric.iter().map(|t| t.cum_div).sum::<i64>(), cum_div);
+    assert_eq!(numeric.iter().map(|t| t.cum).sum::<i64>(), cum);
+}
