@@ -241,7 +241,7 @@ struct Merger {
     seen_comments: std::collections::HashSet<String>,
     samples: HashChains,
     locations: HashChains,
-    functions: HashMap<FunctionKey, u32>,
+    functions: HashMap<FunctionKey, u32, foldhash::fast::RandomState>,
     mappings: HashMap<MappingKey, u32>,
     /// Scratch: the current sample's stack, mapped.
     stack: Vec<u32>,
@@ -276,7 +276,7 @@ impl Merger {
             seen_comments: std::collections::HashSet::new(),
             samples: HashChains::default(),
             locations: HashChains::default(),
-            functions: HashMap::new(),
+            functions: HashMap::default(),
             mappings: HashMap::new(),
             stack: Vec::new(),
             labels: Vec::new(),
