@@ -369,8 +369,12 @@ impl Hasher for FxHasher {
     }
 }
 
-/// A hash map keyed by small integers or short strings, hashed with [`FxHasher`].
+/// A hash map keyed by small integers, hashed with [`FxHasher`].
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A hash map keyed by text from a profile: hashed with a seed chosen per process, so
+/// that no profile can be made to collide on purpose.
+pub(crate) type TextMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// `v`'s hash with [`FxHasher`].
 #[inline]
@@ -413,9 +417,9 @@ impl FrameKey {
 struct Names<'p> {
     prof: &'p Profile,
     raw: Vec<u32>,
-    raw_index: FxMap<&'p str, u32>,
+    raw_index: TextMap<&'p str, u32>,
     file: Vec<u32>,
-    file_index: FxMap<String, u32>,
+    file_index: TextMap<String, u32>,
     files: Vec<String>,
 }
 
@@ -425,12 +429,12 @@ impl<'p> Names<'p> {
             prof,
             raw: vec![NONE; prof.strings.len()],
             // Names and files of functions and mappings are most of what is looked up.
-            raw_index: FxMap::with_capacity_and_hasher(
+            raw_index: TextMap::with_capacity_and_hasher(
                 prof.functions.len() + prof.mappings.len(),
                 Default::default(),
             ),
             file: vec![NONE; prof.strings.len()],
-            file_index: FxMap::default(),
+            file_index: TextMap::default(),
             files: vec![String::new()],
         }
     }

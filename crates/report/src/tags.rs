@@ -7,7 +7,7 @@ use std::io::Write;
 
 use profile::{Result, StrId};
 
-use crate::graph::FxMap;
+use crate::graph::{FxMap, TextMap};
 use crate::measurement::{percentage, scaled_label};
 use crate::report::Report;
 use crate::tabwriter::align_right;
@@ -45,7 +45,7 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     }
     // key -> (printed value -> sum, total). Values are summed by their text: numbers
     // that print alike, or strings that appear twice in the table, are one value.
-    let mut tag_map: FxMap<&str, (FxMap<Cow<str>, i64>, i64)> = FxMap::default();
+    let mut tag_map: TextMap<&str, (TextMap<Cow<str>, i64>, i64)> = TextMap::default();
     for (&(key, str, num), &v) in &label_sums {
         let key = p.str(key);
         let value = if str.is_empty() {
