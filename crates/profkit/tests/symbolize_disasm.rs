@@ -425,3 +425,53 @@ fn weblist_page_shows_source_with_instructions_and_escapes_it() {
     assert!(!page.contains("src=\"http"), "no external assets");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn reports_that_read_no_stacks_still_warn_of_binaries_not_found() {
+    let dir = scratch("missing-binary");
+    let mut p = Profile::new(1);
+    let (samples, count) = (p.intern("samples"), p.intern("count"));
+    p.sample_types = vec![ValueType {
+        ty: samples,
+        unit: count,
+    }];
+    let filename = p.intern("/nonexistent/dir/prog");
+    p.mappings.push(Mapping {
+        id: 1,
+        memory_start: 0x40_0000,
+        memory_limit: 0x50_0000,
+        filename,
+        ..Mapping::default()
+    });
+    for i in 0..4u64 {
+        p.locations.push(Location {
+            id: i + 1,
+            mapping: Some(0),
+            address: 0x40_1000 + 16 * i,
+            ..Location::default()
+        });
+    }
+    let (key, value) = (p.intern("handler"), p.intern("/api"));
+    let label = profile::Label {
+        key,
+        str: value,
+        ..profile::Label::default()
+    };
+    p.samples.push(&[5], &[0, 1], &[label]);
+    p.samples.push(&[7], &[2, 3, 1], &[label]);
+    let prof = dir.join("prof.pb.gz");
+    std::fs::write(&prof, profile::proto::encode_gzip(&p)).expect("write profile");
+    let prof = prof.to_string_lossy().into_owned();
+    let warning = "Local symbolization failed for prog: stat /nonexistent/dir/prog";
+    for report in ["-tags", "-top"] {
+        let (stdout, stderr) = profkit(&dir, &[report, &prof]);
+        assert!(stderr.contains(warning), "{report}: {stderr}");
+        assert!(
+            stderr.contains("Some binary filenames not available"),
+            "{report}: {stderr}"
+        );
+        assert!(!stdout.is_empty());
+    }
+    let (tags, _) = profkit(&dir, &["-tags", &prof]);
+    assert!(tags.contains("/api"), "{tags}");
+}

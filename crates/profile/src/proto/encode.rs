@@ -29,7 +29,8 @@ fn packed_field_len(len: usize) -> usize {
 /// Each location id's varint, made once: stacks repeat them millions of times.
 struct EncodedIds {
     /// The varint of each location's id, in the low bytes of a little-endian word
-    /// (ids past 2^32 are written from `long`).
+    /// (ids of 2^28 and more, whose varints take five bytes or more, are written from
+    /// `long`).
     words: Vec<u32>,
     /// Its length in bytes (5 to 10 for the ids in `long`).
     lens: Vec<u8>,

@@ -41,6 +41,8 @@ pub struct StreamDecoder {
     max_label_string: u32,
     /// The largest location id minus one the samples refer to.
     max_frame: u32,
+    /// Whether any sample refers to a location (its stack kept or not).
+    any_frame: bool,
     /// Number of the previous top-level field, to notice concatenated messages.
     last_field: u32,
     /// A string table entry was seen since the last restart of field numbers.
@@ -73,6 +75,7 @@ impl StreamDecoder {
             width: None,
             max_label_string: 0,
             max_frame: 0,
+            any_frame: false,
             last_field: 0,
             has_strings: false,
             labels: Vec::new(),
@@ -184,12 +187,14 @@ impl StreamDecoder {
                     let (a, b) = read_len(data, &mut pos, end)?;
                     let max = push_ids(data, a, b, &mut self.samples, self.keep_stacks)?;
                     self.max_frame = self.max_frame.max(max);
+                    self.any_frame |= b > a;
                 }
                 // location_id, one
                 0x08 => {
                     let id = read_varint(data, &mut pos, end)?;
                     let frame = u32::try_from(id).map_err(|_| Unsupported)?.wrapping_sub(1);
                     self.max_frame = self.max_frame.max(frame);
+                    self.any_frame = true;
                     if self.keep_stacks {
                         self.samples.push_frame(frame);
                     }
@@ -255,7 +260,7 @@ impl StreamDecoder {
         // The samples hold each location id minus one, which is the index when the ids
         // are positions.
         let mapped = if locations.ids_are_positions {
-            (samples.frame_count() == 0 || self.max_frame < count).then_some(())
+            (!self.any_frame || self.max_frame < count).then_some(())
         } else if !self.keep_stacks {
             // Ids that are not positions are checked through the frames, which were
             // left out: the whole-buffer decoder checks them instead.
@@ -643,8 +648,20 @@ mod tests {
             assert_eq!(p.samples.values(i), whole.samples.values(i));
             assert_eq!(p.samples.labels(i), whole.samples.labels(i));
         }
-        // Nothing refers to the locations: they were checked, not kept.
-        assert!(p.locations.is_empty());
+        // Nothing refers to the locations: they were checked, and only the first
+        // location of each mapping kept (symbolization reports on mappings).
+        let mut mappings: Vec<Option<u32>> = Vec::new();
+        for l in &whole.locations {
+            if l.mapping.is_some() && !mappings.contains(&l.mapping) {
+                mappings.push(l.mapping);
+            }
+        }
+        let kept: Vec<Option<u32>> = p.locations.iter().map(|l| l.mapping).collect();
+        assert_eq!(kept, mappings);
+        assert!(p.locations.len() < whole.locations.len());
+        for l in &p.locations {
+            assert!(whole.locations.contains(l));
+        }
         assert_eq!(p.functions, whole.functions);
 
         // A sample naming a location past the table, packed and unpacked.
@@ -667,10 +684,12 @@ mod tests {
                 sample.push(0x10);
                 varint(1, &mut sample);
             }
-            let mut bad = bytes.clone();
-            bad.push(0x12);
+            // First, before the tables, as pprof places samples (after them, the
+            // decoder would take it for a second message and give up regardless).
+            let mut bad = vec![0x12];
             varint(sample.len() as u64, &mut bad);
             bad.extend_from_slice(&sample);
+            bad.extend_from_slice(&bytes);
             assert!(decode(&bad).is_err());
             assert!(stream_without_stacks(&bad).is_err(), "packed {packed}");
         }

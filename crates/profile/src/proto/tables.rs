@@ -24,10 +24,23 @@ pub(super) struct TableFields {
     lines: Vec<Line>,
     /// Whether any field arrived.
     any: bool,
-    /// With [`without_locations`](Self::without_locations): the id of each location,
-    /// and the raw function ids of their lines, kept to be checked instead of the
-    /// locations.
-    location_ids: Option<(Vec<u64>, Vec<u32>)>,
+    /// With [`without_locations`](Self::without_locations): what is kept of the
+    /// locations instead of them.
+    unkept: Option<UnkeptLocations>,
+}
+
+/// What tables made [`without_locations`](TableFields::without_locations) keep of
+/// the locations: enough to check them, and one location per mapping.
+#[derive(Default)]
+struct UnkeptLocations {
+    /// The id of each location.
+    ids: Vec<u64>,
+    /// The raw function ids of their lines.
+    functions: Vec<u32>,
+    /// The raw ids of the mappings a kept location refers to. One location of each
+    /// mapping stays in the profile: symbolization reports on the mappings that
+    /// locations use (a binary it cannot find), as it would with every location.
+    mappings: std::collections::HashSet<u32>,
 }
 
 /// A raw id as stored until the tables are complete.
@@ -40,7 +53,7 @@ impl TableFields {
     /// storing them, for samples whose stacks are left out.
     pub(super) fn without_locations() -> TableFields {
         TableFields {
-            location_ids: Some((Vec::new(), Vec::new())),
+            unkept: Some(UnkeptLocations::default()),
             ..TableFields::default()
         }
     }
@@ -71,10 +84,15 @@ impl TableFields {
                     0 => None,
                     id => Some(raw_id(id)?),
                 };
-                match &mut self.location_ids {
-                    Some((ids, functions)) => {
-                        ids.push(loc.id);
-                        functions.extend(loc.lines.iter().map(|l| l.function));
+                match &mut self.unkept {
+                    Some(unkept) => {
+                        unkept.ids.push(loc.id);
+                        unkept
+                            .functions
+                            .extend(loc.lines.iter().map(|l| l.function));
+                        if loc.mapping.is_some_and(|m| unkept.mappings.insert(m)) {
+                            p.locations.push(loc);
+                        }
                     }
                     None => p.locations.push(loc),
                 }
@@ -141,15 +159,6 @@ impl TableFields {
         let mapping_ids = IdMap::new(p.mappings.iter().map(|m| m.id), "mapping")?;
         let function_ids = IdMap::new(p.functions.iter().map(|f| f.id), "function")?;
         let missing_function = || Error::new("line refers to a missing function");
-        if let Some((ids, functions)) = &self.location_ids {
-            if functions
-                .iter()
-                .any(|&f| function_ids.get(f as u64).is_none())
-            {
-                return Err(missing_function());
-            }
-            return Ok((p, LocationIndex::of(ids.iter().copied())?));
-        }
         for loc in &mut p.locations {
             loc.mapping = loc.mapping.and_then(|id| mapping_ids.get(id as u64));
             for line in &mut loc.lines {
@@ -157,6 +166,16 @@ impl TableFields {
                     .get(line.function as u64)
                     .ok_or_else(missing_function)?;
             }
+        }
+        if let Some(unkept) = &self.unkept {
+            if unkept
+                .functions
+                .iter()
+                .any(|&f| function_ids.get(f as u64).is_none())
+            {
+                return Err(missing_function());
+            }
+            return Ok((p, LocationIndex::of(unkept.ids.iter().copied())?));
         }
         let index = LocationIndex::of(p.locations.iter().map(|l| l.id))?;
         Ok((p, index))
