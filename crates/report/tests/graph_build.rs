@@ -492,6 +492,26 @@ fn a_trimmed_call_tree_makes_only_the_nodes_it_keeps() {
     assert_eq!(node(&g, "f1").cum, 1200);
 }
 
+/// A string label `(key, value)` and a numeric label `(key, number, unit)`.
+fn string_and_bytes_labels(
+    (key, value): (profile::StrId, profile::StrId),
+    (num_key, num, num_unit): (profile::StrId, i64, profile::StrId),
+) -> [profile::Label; 2] {
+    [
+        profile::Label {
+            key,
+            str: value,
+            ..profile::Label::default()
+        },
+        profile::Label {
+            key: num_key,
+            num,
+            num_unit,
+            ..profile::Label::default()
+        },
+    ]
+}
+
 #[test]
 fn graphs_with_tags_built_from_shared_tag_sets_equal_graphs_built_alone() {
     use report::graph::{TagOptions, TagSets};
@@ -502,19 +522,7 @@ fn graphs_with_tags_built_from_shared_tag_sets_equal_graphs_built_alone() {
         .enumerate()
     {
         let value = p.intern(["/a", "/b"][i % 2]);
-        let labels = [
-            profile::Label {
-                key: handler,
-                str: value,
-                ..profile::Label::default()
-            },
-            profile::Label {
-                key: bytes,
-                num: 512 << i,
-                num_unit: unit,
-                ..profile::Label::default()
-            },
-        ];
+        let labels = string_and_bytes_labels((handler, value), (bytes, 512 << i, unit));
         p.samples.push(&[i as i64 + 1], stack, &labels);
     }
     let to = TagOptions {
@@ -558,19 +566,7 @@ fn mean_tags_sum_the_divisors_of_their_samples_on_every_core() {
         } else {
             (&[2, 1, 0], slash_b, 3)
         };
-        let labels = [
-            profile::Label {
-                key: handler,
-                str: value,
-                ..profile::Label::default()
-            },
-            profile::Label {
-                key: bytes,
-                num: 4096,
-                num_unit: unit,
-                ..profile::Label::default()
-            },
-        ];
+        let labels = string_and_bytes_labels((handler, value), (bytes, 4096, unit));
         p.samples.push(&[count, 10 * count], stack, &labels);
     }
     let tags = TagOptions {
