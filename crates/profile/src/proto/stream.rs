@@ -5,10 +5,10 @@
 //! (pprof writes the string table and the locations after them), so they are decoded
 //! as they arrive into the columns, with location ids not yet mapped and labels not
 //! yet ordered. Every other top-level field is copied to a small side buffer and
-//! decoded by [`decode`](super::decode) at the end, after which location ids are mapped
+//! decoded by [`decode`](fn@super::decode) at the end, after which location ids are mapped
 //! to indices and labels put in canonical order.
 //!
-//! The result is exactly what [`decode`](super::decode) makes of the same bytes. Any
+//! The result is exactly what [`decode`](fn@super::decode) makes of the same bytes. Any
 //! input this path cannot vouch for (an error of any kind, concatenated messages,
 //! location ids beyond 32 bits, samples of unequal widths) makes it give up with
 //! [`Unsupported`], and the caller decodes the whole input the ordinary way, which

@@ -3,7 +3,7 @@
 //!
 //! Locations come before the functions they refer to, so they are decoded with raw
 //! function and mapping ids, resolved once every table is in. The result, and what is
-//! accepted, is what [`decode`](super::decode) makes of the same fields; its error
+//! accepted, is what [`decode`](fn@super::decode) makes of the same fields; its error
 //! messages are not, since the streaming decoder hands any input it fails on to the
 //! ordinary path, which words the error.
 
