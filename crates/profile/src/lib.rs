@@ -13,6 +13,7 @@ mod debug_text;
 mod error;
 mod filter;
 pub mod gopath;
+pub mod key_index;
 mod label_frames;
 pub mod legacy;
 pub mod merge;

@@ -2,6 +2,8 @@
 
 use std::hash::BuildHasher;
 
+use crate::key_index::KeyIndex;
+
 /// Index of a string in a profile's [`StringTable`]. Id 0 is always the empty string.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StrId(pub u32);
@@ -32,31 +34,36 @@ pub struct StringTable {
     index: Option<TextIndex>,
 }
 
-/// The ids of a table's strings by the hash of their text: open addressing over ids,
-/// four bytes a slot, where a map would hold a copy of every string. The hash is
-/// seeded per process, so no input can be made to collide on purpose.
-#[derive(Clone, Debug)]
+/// The ids of a table's strings by the hash of their text (a [`KeyIndex`] of ids, where
+/// a map would hold a copy of every string). The hash is seeded per process, so no input
+/// can be made to collide on purpose. Id 0, the empty string, is never indexed.
+#[derive(Clone, Debug, Default)]
 struct TextIndex {
     hasher: foldhash::fast::RandomState,
-    /// An id per slot, 0 (the empty string, never indexed) for none; a power of two
-    /// long, at most half full.
-    slots: Vec<u32>,
-    len: usize,
+    ids: KeyIndex,
+}
+
+/// The text of string `id` in a table's `buf` and `ends` (see [`StringTable::get`]).
+fn text_of<'t>(buf: &'t str, ends: &[u32], id: u32) -> &'t str {
+    let i = id as usize;
+    if i == 0 || i >= ends.len() {
+        return "";
+    }
+    &buf[ends[i - 1] as usize..ends[i] as usize]
 }
 
 impl TextIndex {
-    fn with_capacity(strings: usize) -> TextIndex {
-        TextIndex {
-            hasher: foldhash::fast::RandomState::default(),
-            slots: vec![0; (strings.max(8) * 2).next_power_of_two()],
-            len: 0,
-        }
-    }
-
-    /// The slot to probe first for `hash`.
-    #[inline]
-    fn first_slot(&self, hash: u64) -> usize {
-        (hash >> (64 - self.slots.len().trailing_zeros())) as usize
+    /// The id of the table's string `text`; when there is none, records `id` for it
+    /// and returns `None`. `buf` and `ends` hold the table's strings (`id`'s among
+    /// them or not yet).
+    fn add(&mut self, text: &str, id: u32, buf: &str, ends: &[u32]) -> Option<u32> {
+        let hasher = &self.hasher;
+        self.ids.get_or_insert(
+            hasher.hash_one(text),
+            id,
+            |i| text_of(buf, ends, i) == text,
+            |i| hasher.hash_one(text_of(buf, ends, i)),
+        )
     }
 }
 
@@ -111,22 +118,50 @@ impl StringTable {
 
     /// The text of `id`; the empty string for an id out of range.
     pub fn get(&self, id: StrId) -> &str {
-        let i = id.index();
-        if i == 0 || i >= self.ends.len() {
-            return "";
-        }
-        &self.buf[self.ends[i - 1] as usize..self.ends[i] as usize]
+        text_of(&self.buf, &self.ends, id.0)
     }
 
     /// Appends `s` without looking for an equal string (as a decoded table does).
     /// The first string pushed onto a new table becomes id 1; id 0 stays empty.
     pub fn push(&mut self, s: &str) -> StrId {
-        let id = self.append(s);
-        // The index keeps the first of equal strings: this one only if it is that.
-        if self.index.is_some() && !s.is_empty() && self.indexed(s).is_none() {
-            self.index_id(id);
+        if !s.is_empty() {
+            // The index keeps the first of equal strings: this one only if it is that.
+            self.index_new(s);
         }
-        id
+        self.append(s)
+    }
+
+    /// The id of `s`, adding it when it is not in the table yet.
+    pub fn intern(&mut self, s: &str) -> StrId {
+        if s.is_empty() {
+            return StrId::EMPTY;
+        }
+        if self.index.is_none() {
+            let mut index = TextIndex {
+                hasher: Default::default(),
+                ids: KeyIndex::with_capacity(self.len()),
+            };
+            // In id order, so that the first of equal strings is the one kept.
+            for id in 1..self.len() as u32 {
+                let text = text_of(&self.buf, &self.ends, id);
+                if !text.is_empty() {
+                    index.add(text, id, &self.buf, &self.ends);
+                }
+            }
+            self.index = Some(index);
+        }
+        match self.index_new(s) {
+            Some(id) => id,
+            None => self.append(s),
+        }
+    }
+
+    /// The id the index has for `s` (not empty); when it has none, records `s` as the
+    /// string appended next and returns `None`. Nothing without an index.
+    fn index_new(&mut self, s: &str) -> Option<StrId> {
+        let next = self.ends.len() as u32;
+        let index = self.index.as_mut()?;
+        index.add(s, next, &self.buf, &self.ends).map(StrId)
     }
 
     /// Appends `s`, leaving the index as it is.
@@ -137,79 +172,18 @@ impl StringTable {
         id
     }
 
-    /// The id of `s`, adding it when it is not in the table yet.
-    pub fn intern(&mut self, s: &str) -> StrId {
-        if s.is_empty() {
-            return StrId::EMPTY;
-        }
-        if self.index.is_none() {
-            self.index = Some(TextIndex::with_capacity(self.len()));
-            // In id order, so that the first of equal strings is the one found.
-            for i in 1..self.len() {
-                let id = StrId(i as u32);
-                if !self.get(id).is_empty() && self.indexed(self.get(id)).is_none() {
-                    self.index_id(id);
-                }
-            }
-        }
-        match self.indexed(s) {
-            Some(id) => id,
-            None => {
-                let id = self.append(s);
-                self.index_id(id);
-                id
-            }
-        }
-    }
-
-    /// The id the index has for `s` (not empty).
-    fn indexed(&self, s: &str) -> Option<StrId> {
-        let index = self.index.as_ref()?;
-        let mask = index.slots.len() - 1;
-        let mut slot = index.first_slot(index.hasher.hash_one(s));
-        loop {
-            match index.slots[slot] {
-                0 => return None,
-                id if self.get(StrId(id)) == s => return Some(StrId(id)),
-                _ => slot = (slot + 1) & mask,
-            }
-        }
-    }
-
-    /// Adds `id` to the index, whose text it must not hold yet.
-    fn index_id(&mut self, id: StrId) {
-        let Some(mut index) = self.index.take() else {
-            return;
-        };
-        if (index.len + 1) * 2 > index.slots.len() {
-            let doubled = vec![0; index.slots.len() * 2];
-            let old = std::mem::replace(&mut index.slots, doubled);
-            for other in old.into_iter().filter(|&i| i != 0) {
-                self.place(&mut index, StrId(other));
-            }
-        }
-        self.place(&mut index, id);
-        index.len += 1;
-        self.index = Some(index);
-    }
-
-    /// Puts `id` in the first free slot of its probe sequence.
-    fn place(&self, index: &mut TextIndex, id: StrId) {
-        let mask = index.slots.len() - 1;
-        let mut slot = index.first_slot(index.hasher.hash_one(self.get(id)));
-        while index.slots[slot] != 0 {
-            slot = (slot + 1) & mask;
-        }
-        index.slots[slot] = id.0;
-    }
-
     /// The id of `s` if the table has it.
     pub fn find(&self, s: &str) -> Option<StrId> {
         if s.is_empty() {
             return Some(StrId::EMPTY);
         }
         match &self.index {
-            Some(_) => self.indexed(s),
+            Some(index) => index
+                .ids
+                .find(index.hasher.hash_one(s), |i| {
+                    text_of(&self.buf, &self.ends, i) == s
+                })
+                .map(StrId),
             None => (1..self.len())
                 .map(|i| StrId(i as u32))
                 .find(|&id| self.get(id) == s),

@@ -11,13 +11,12 @@
 
 mod call_tree;
 mod edge_map;
-mod key_index;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 pub use edge_map::EdgeMap;
-use key_index::KeyIndex;
+use profile::key_index::KeyIndex;
 
 use profile::{Line, Location, Profile, StrId};
 use regex::Regex;

@@ -1,11 +1,12 @@
 //! An index of keys that live in a vector elsewhere: open addressing over the keys'
 //! positions, four bytes a slot, where a hash map would hold a second copy of every key
-//! (a frame identity is 48 bytes; a line-level profile has hundreds of thousands).
+//! (a string of the string table; a report's frame identity, 48 bytes, of which a
+//! line-level profile has hundreds of thousands).
 
 /// Positions of keys, found by the keys' hashes; the keys themselves stay with the
 /// caller, who says how to compare and rehash them.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct KeyIndex {
+pub struct KeyIndex {
     /// A position per slot, or [`EMPTY`]; a power of two long, at most half full.
     slots: Vec<u32>,
     len: usize,
@@ -15,7 +16,7 @@ const EMPTY: u32 = u32::MAX;
 
 impl KeyIndex {
     /// An index that holds `keys` keys without growing.
-    pub(crate) fn with_capacity(keys: usize) -> KeyIndex {
+    pub fn with_capacity(keys: usize) -> KeyIndex {
         KeyIndex {
             slots: vec![EMPTY; Self::slots_for(keys)],
             len: 0,
@@ -38,7 +39,7 @@ impl KeyIndex {
     /// there is none, `new` is recorded as that key's position and `None` returned.
     /// `hash_of` gives the hash of the key at a position, for growing.
     #[inline]
-    pub(crate) fn get_or_insert(
+    pub fn get_or_insert(
         &mut self,
         hash: u64,
         new: u32,
@@ -57,6 +58,23 @@ impl KeyIndex {
                     self.len += 1;
                     return None;
                 }
+                pos if is_key(pos) => return Some(pos),
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
+
+    /// The position of the key `is_key` accepts among those with this `hash`.
+    #[inline]
+    pub fn find(&self, hash: u64, is_key: impl Fn(u32) -> bool) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = self.first_slot(hash);
+        loop {
+            match self.slots[slot] {
+                EMPTY => return None,
                 pos if is_key(pos) => return Some(pos),
                 _ => slot = (slot + 1) & mask,
             }
