@@ -475,7 +475,6 @@ impl LabelEntries {
 }
 
 /// Each location's id followed by a space, as a stack prints it, by location index.
-#[derive(Default)]
 struct LocationIds {
     text: Vec<u8>,
     /// Where each location's text starts in `text`, and where the last one ends.
