@@ -64,19 +64,19 @@ pub fn parse_with(data: &[u8], options: &ParseOptions) -> Result<Profile> {
     parse_uncompressed_with(data, options).map_err(|e| e.context("parsing profile"))
 }
 
-/// Bytes of inflated profile handed from the inflating thread to the decoder at a time.
+/// Bytes of profile handed from the reading thread to the decoder at a time.
 const STREAM_CHUNK: usize = 1 << 18;
 
-/// Parses a gzipped profile.proto from `reader`, inflating on a second thread while
-/// the first decodes what has arrived, and never holding the compressed input or the
-/// samples' bytes whole.
+/// Parses a profile.proto from `reader`, gzipped or not, decoding it as it is read:
+/// a second thread reads (and inflates) while the first decodes what has arrived, and
+/// neither the input nor the samples' bytes are ever held whole.
 ///
-/// Returns `None` when the input is not gzip, is not a profile.proto this path can
-/// decode exactly as [`parse_with`] would, inflates to more than `limit` bytes, or has
-/// any error: the caller then reads the input again and calls [`parse_with`], which
-/// handles every format and words every error.
-pub fn parse_gzip_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {
-    parse_gzip_stream_with(
+/// Returns `None` when the input is not a profile.proto this path can decode exactly
+/// as [`parse_with`] would (a legacy format, concatenated messages, an error of any
+/// kind) or inflates to more than `limit` bytes: the caller then reads the input again
+/// and calls [`parse_with`], which handles every format and words every error.
+pub fn parse_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {
+    parse_stream_with(
         reader,
         &ParseOptions {
             max_decompressed: limit,
@@ -85,24 +85,35 @@ pub fn parse_gzip_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profil
     )
 }
 
-/// [`parse_gzip_stream`] with `options` (the decompression limit and whether to keep
-/// the samples' labels and stacks).
-pub fn parse_gzip_stream_with<R: Read + Send>(
-    mut reader: R,
-    options: &ParseOptions,
-) -> Option<Profile> {
-    let limit = options.max_decompressed;
+/// [`parse_stream`] with `options` (the decompression limit and whether to keep the
+/// samples' labels and stacks).
+pub fn parse_stream_with<R: Read + Send>(mut reader: R, options: &ParseOptions) -> Option<Profile> {
     let mut magic = [0u8; 2];
     reader.read_exact(&mut magic).ok()?;
-    if !is_gzip(&magic) {
-        return None;
-    }
     let input = std::io::Cursor::new(magic).chain(reader);
+    if is_gzip(&magic) {
+        decode_pieces(
+            MultiGzDecoder::new(input),
+            options.max_decompressed,
+            options,
+        )
+    } else {
+        decode_pieces(input, u64::MAX, options)
+    }
+}
+
+/// Decodes the bytes `source` gives, read on a second thread in pieces of
+/// [`STREAM_CHUNK`] bytes and handed over as they fill (their buffers handed back for
+/// reuse); `None` on any error or past `limit` bytes.
+fn decode_pieces<R: Read + Send>(
+    mut source: R,
+    limit: u64,
+    options: &ParseOptions,
+) -> Option<Profile> {
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
-        let inflater = scope.spawn(move || -> bool {
-            let mut gz = MultiGzDecoder::new(input);
+        let reader = scope.spawn(move || -> bool {
             let mut total = 0u64;
             loop {
                 let mut buf = empty_rx
@@ -111,7 +122,7 @@ pub fn parse_gzip_stream_with<R: Read + Send>(
                 buf.resize(STREAM_CHUNK, 0);
                 let mut filled = 0;
                 while filled < buf.len() {
-                    match gz.read(&mut buf[filled..]) {
+                    match source.read(&mut buf[filled..]) {
                         Ok(0) => break,
                         Ok(n) => filled += n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -140,10 +151,10 @@ pub fn parse_gzip_stream_with<R: Read + Send>(
             }
             let _ = empty_tx.try_send(chunk);
         }
-        // Stops the inflater if decoding gave up early.
+        // Stops the reader if decoding gave up early.
         drop(full_rx);
-        let inflated = inflater.join().unwrap_or(false);
-        if !(decoded && inflated) {
+        let read = reader.join().unwrap_or(false);
+        if !(decoded && read) {
             return None;
         }
         decoder.finish().ok()

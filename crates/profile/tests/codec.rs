@@ -484,3 +484,54 @@ fn location_ids_of_every_varint_length_round_trip_in_stacks() {
         assert_eq!(again.samples.values(i), p.samples.values(i));
     }
 }
+
+#[test]
+fn reading_as_it_decodes_gives_what_a_whole_read_gives_gzipped_or_not() {
+    for path in proto_inputs() {
+        let data = std::fs::read(&path).unwrap();
+        let raw = if profile::is_gzip(&data) {
+            profile::gunzip(&data, 1 << 30).unwrap()
+        } else {
+            data.clone()
+        };
+        let whole = canonical(&read(&path));
+        for (what, bytes) in [("gzipped", &data), ("plain", &raw)] {
+            let streamed = profile::parse_stream(&bytes[..], 1 << 30)
+                .unwrap_or_else(|| panic!("{} ({what}): not decoded as read", path.display()));
+            assert_eq!(canonical(&streamed), whole, "{} ({what})", path.display());
+        }
+    }
+}
+
+#[test]
+fn inputs_not_decodable_as_read_are_left_to_the_whole_read() {
+    let inputs = conformance().join("differential/inputs");
+    let heap = std::fs::read(inputs.join("heap.pb.gz")).unwrap();
+    let raw = profile::gunzip(&heap, 1 << 30).unwrap();
+    let mut concatenated = raw.clone();
+    concatenated.extend_from_slice(&raw);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("one byte", vec![0x0a]),
+        (
+            "legacy text",
+            std::fs::read(inputs.join("heap.txt")).unwrap(),
+        ),
+        (
+            "legacy binary",
+            std::fs::read(inputs.join("cppbench.cpu")).unwrap(),
+        ),
+        ("truncated proto", raw[..raw.len() - 3].to_vec()),
+        ("truncated gzip", heap[..heap.len() / 2].to_vec()),
+        ("concatenated messages", concatenated),
+    ];
+    for (what, bytes) in cases {
+        assert!(
+            profile::parse_stream(&bytes[..], 1 << 30).is_none(),
+            "{what}: decoded as read"
+        );
+    }
+    // The limit bounds what is inflated, not what a plain file holds.
+    assert!(profile::parse_stream(&heap[..], (raw.len() - 1) as u64).is_none());
+    assert!(profile::parse_stream(&raw[..], (raw.len() - 1) as u64).is_some());
+}

@@ -357,8 +357,9 @@ fn post_bytes(url: &str, body: &str) -> Result<Vec<u8>> {
 fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
     match std::fs::metadata(source) {
         Ok(_) => {
-            // Gzipped profile.proto is inflated and decoded at once, on two cores;
-            // anything else (or any problem) is read whole and parsed as usual.
+            // profile.proto, gzipped or not, is read (and inflated) on one core and
+            // decoded on the other as it arrives; anything else (or any problem) is
+            // read whole and parsed as usual.
             let file = std::fs::File::open(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
             let reader = std::io::BufReader::with_capacity(1 << 16, file);
@@ -367,7 +368,7 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
                 keep_stacks: s.stacks,
                 ..profile::ParseOptions::default()
             };
-            if let Some(p) = profile::parse_gzip_stream_with(reader, &options) {
+            if let Some(p) = profile::parse_stream_with(reader, &options) {
                 return Ok((locate_binaries(p, s), None));
             }
             let data = std::fs::read(source)
