@@ -356,20 +356,23 @@ fn post_bytes(url: &str, body: &str) -> Result<Vec<u8>> {
 /// sources are recorded for remote symbolization.
 fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
     match std::fs::metadata(source) {
-        Ok(_) => {
-            // profile.proto, gzipped or not, is read (and inflated) on one core and
-            // decoded on the other as it arrives; anything else (or any problem) is
-            // read whole and parsed as usual.
-            let file = std::fs::File::open(source)
-                .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
-            let reader = std::io::BufReader::with_capacity(1 << 16, file);
+        Ok(metadata) => {
             let options = profile::ParseOptions {
                 keep_labels: s.labels,
                 keep_stacks: s.stacks,
                 ..profile::ParseOptions::default()
             };
-            if let Some(p) = profile::parse_stream_with(reader, &options) {
-                return Ok((locate_binaries(p, s), None));
+            // profile.proto, gzipped or not, is read (and inflated) on one core and
+            // decoded on the other as it arrives; anything else (or any problem) is
+            // read whole and parsed as usual. A pipe cannot be read twice: it is read
+            // whole first.
+            if metadata.is_file() {
+                let file = std::fs::File::open(source)
+                    .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
+                let reader = std::io::BufReader::with_capacity(1 << 16, file);
+                if let Some(p) = profile::parse_stream_with(reader, &options) {
+                    return Ok((locate_binaries(p, s), None));
+                }
             }
             let data = std::fs::read(source)
                 .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;

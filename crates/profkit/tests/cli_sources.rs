@@ -433,3 +433,39 @@ fn files_in_other_units_are_merged_in_the_finest() {
         assert!(raw.contains(&format!("{total}: 1 \n")), "{files:?}: {raw}");
     }
 }
+
+/// Runs profkit with `/dev/stdin` as the source, fed `input` through a pipe.
+fn profkit_from_pipe(args: &[&str], input: Vec<u8>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
+        .args(args)
+        .arg("/dev/stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+#[test]
+fn profiles_read_from_a_pipe_report_as_from_their_file() {
+    let tmp = scratch_dir("pipe");
+    let gz = std::fs::read(input("heap.pb.gz")).unwrap();
+    let plain_path = tmp.join("heap.pb");
+    std::fs::write(&plain_path, profile::gunzip(&gz, 1 << 30).unwrap()).unwrap();
+    for (name, path) in [
+        ("gzipped proto", input("heap.pb.gz")),
+        ("plain proto", plain_path.display().to_string()),
+        ("legacy text", input("heap.txt")),
+    ] {
+        let expected = stdout(&profkit(&["-top", &path], &tmp));
+        let piped = profkit_from_pipe(&["-top"], std::fs::read(&path).unwrap());
+        assert_eq!(stdout(&piped), expected, "{name}");
+    }
+}
