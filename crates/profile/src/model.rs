@@ -175,4 +175,27 @@ impl Profile {
     pub fn width(&self) -> usize {
         self.sample_types.len()
     }
+
+    /// A copy of this profile's tables and metadata with no samples (as many values per
+    /// sample): what a report needs beside samples it borrows for a while.
+    pub fn clone_without_samples(&self) -> Profile {
+        Profile {
+            strings: self.strings.clone(),
+            sample_types: self.sample_types.clone(),
+            samples: Samples::new(self.samples.width),
+            mappings: self.mappings.clone(),
+            locations: self.locations.clone(),
+            functions: self.functions.clone(),
+            drop_frames: self.drop_frames,
+            keep_frames: self.keep_frames,
+            time_nanos: self.time_nanos,
+            duration_nanos: self.duration_nanos,
+            period_type: self.period_type,
+            period: self.period,
+            comments: self.comments.clone(),
+            default_sample_type: self.default_sample_type,
+            dropped_label_units: self.dropped_label_units.clone(),
+            doc_url: self.doc_url,
+        }
+    }
 }

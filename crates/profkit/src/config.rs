@@ -224,6 +224,26 @@ pub fn lookup(name: &str) -> Option<&'static Field> {
 }
 
 impl Config {
+    /// Whether the sample filters of these options can only select samples (focus,
+    /// ignore, tag focus and tag ignore leave the samples they drop stored): no filter
+    /// that rewrites stacks or labels (hide, show, show_from, prune_from, tag show and
+    /// hide) and no label frames. A report under such options can run on samples it
+    /// borrows and gives back unchanged.
+    pub fn only_selects_samples(&self) -> bool {
+        [
+            &self.hide,
+            &self.show,
+            &self.show_from,
+            &self.tag_show,
+            &self.tag_hide,
+            &self.prune_from,
+            &self.tag_root,
+            &self.tag_leaf,
+        ]
+        .iter()
+        .all(|v| v.is_empty())
+    }
+
     /// The value of option `name` as text (as the shell's `options` command shows it).
     pub fn get(&self, name: &str) -> Option<String> {
         Some(match name {

@@ -434,14 +434,26 @@ pub struct PreparedReport {
 /// Renders `command` on `p` with `cfg`, returning the report's bytes (post-processed for
 /// graphical formats).
 pub fn generate_report(
-    p: Profile,
+    mut p: Profile,
     command: &Command,
     arg: Option<&str>,
     cfg: &Config,
 ) -> Result<Vec<u8>, Failure> {
-    let prepared = prepare_report(p, command, arg, cfg)?;
+    generate_report_in_place(&mut p, command, arg, cfg)
+}
+
+/// [`generate_report`] on a profile the caller keeps: the filters select its samples,
+/// aggregation and the report rewrite its tables (and, unless
+/// [`Config::only_selects_samples`] and the report is not `-proto`, its samples).
+pub fn generate_report_in_place(
+    p: &mut Profile,
+    command: &Command,
+    arg: Option<&str>,
+    cfg: &Config,
+) -> Result<Vec<u8>, Failure> {
+    let (options, total) = prepare_report_in_place(p, command, arg, cfg, None)?;
     let mut out = Vec::new();
-    render(prepared, &mut out)?;
+    render_in_place(p, &options, total, &mut out)?;
     match command.post {
         PostProcess::None => Ok(out),
         PostProcess::Dot(format) => crate::graphviz::render(&out, format).map_err(Failure),
@@ -456,8 +468,18 @@ fn render(prepared: PreparedReport, w: &mut dyn Write) -> Result<(), Failure> {
         options,
         total,
     } = prepared;
+    render_in_place(&mut p, &options, total, w)
+}
+
+/// Renders the report `options` ask for of the prepared profile `p` into `w`.
+fn render_in_place(
+    p: &mut Profile,
+    options: &report::Options,
+    total: i64,
+    w: &mut dyn Write,
+) -> Result<(), Failure> {
     let binaries = crate::objtool::Binaries::default();
-    report::generate_with_binaries(w, &mut p, &options, total, Some(&binaries))?;
+    report::generate_with_binaries(w, p, options, total, Some(&binaries))?;
     Ok(())
 }
 

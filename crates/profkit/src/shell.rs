@@ -202,9 +202,21 @@ impl Shell {
         true
     }
 
-    fn run_command(&self, tokens: &[&str]) -> Result<(), Failure> {
+    fn run_command(&mut self, tokens: &[&str]) -> Result<(), Failure> {
         let (command, arg, cfg) = parse_command_line(tokens, &self.config)?;
-        let out = driver::generate_report(self.profile.clone(), command, arg.as_deref(), &cfg)?;
+        let out = if cfg.only_selects_samples() && command.format != report::OutputFormat::Proto {
+            // The report runs on a copy of the tables with the samples on loan, given
+            // back unchanged: no copy of the samples per command.
+            let mut copy = self.profile.clone_without_samples();
+            copy.samples = std::mem::take(&mut self.profile.samples);
+            let out = driver::generate_report_in_place(&mut copy, command, arg.as_deref(), &cfg);
+            let mut samples = std::mem::take(&mut copy.samples);
+            samples.clear_selection();
+            self.profile.samples = samples;
+            out?
+        } else {
+            driver::generate_report(self.profile.clone(), command, arg.as_deref(), &cfg)?
+        };
         if cfg.output.is_empty() && command.file_extension.is_some() {
             // Binary reports never go to the terminal in the shell.
             let ext = command.file_extension.unwrap_or("out");

@@ -305,3 +305,76 @@ fn end_of_input_ends_the_shell() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), PROMPT);
 }
+
+/// The outputs of `commands` typed into a shell on the heap profile, one per command
+/// (empty for commands that only set options).
+fn shell_outputs(commands: &[&str], dir: &Path) -> Vec<String> {
+    let mut input: String = commands.iter().map(|c| format!("{c}\n")).collect();
+    input.push_str("quit\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
+        .arg(heap())
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The prompt is printed before each command is read: the output of command i
+    // follows prompt i.
+    let outputs: Vec<String> = stdout.split(PROMPT).skip(1).map(String::from).collect();
+    assert_eq!(outputs.len(), commands.len() + 1, "{stdout}");
+    outputs
+}
+
+#[test]
+fn each_shell_command_reports_as_in_a_fresh_shell_whatever_ran_before() {
+    let dir = scratch_dir("sequence");
+    // Options set, a report, options cleared. Filters that only select samples run on
+    // the loaded samples, lent; the others on a copy of the profile: neither may leave
+    // a trace on the reports that follow.
+    let steps: &[(&[&str], &str, &[&str])] = &[
+        (&[], "top", &[]),
+        (&[], "top main", &[]),
+        (&["tagfocus=bytes=1kb:"], "top", &["tagfocus="]),
+        (&["hide=runtime"], "top", &["hide="]),
+        (&["lines"], "top", &["functions"]),
+        (&["divide_by=2"], "top", &["divide_by=1"]),
+        (&["focus=main"], "peek main", &["focus="]),
+        // Writes a file, printing nothing; scales the values it writes.
+        (
+            &["divide_by=2", "output=scaled.pb.gz"],
+            "proto",
+            &["divide_by=1", "output="],
+        ),
+        (&[], "top", &[]),
+        (&[], "raw", &[]),
+    ];
+    let mut sequence = Vec::new();
+    let mut reports = Vec::new();
+    for (set, report, clear) in steps {
+        sequence.extend_from_slice(set);
+        reports.push(sequence.len());
+        sequence.push(report);
+        sequence.extend_from_slice(clear);
+    }
+    let outputs = shell_outputs(&sequence, &dir);
+    for ((set, report, _), &at) in steps.iter().zip(&reports) {
+        let mut alone: Vec<&str> = set.to_vec();
+        alone.push(report);
+        let fresh = shell_outputs(&alone, &dir);
+        assert!(
+            *report == "proto" || !fresh[set.len()].is_empty(),
+            "{set:?} {report}: no report"
+        );
+        assert_eq!(outputs[at], fresh[set.len()], "{set:?} {report}");
+    }
+}

@@ -63,47 +63,6 @@ impl Drop for Prepared<'_> {
     }
 }
 
-/// Whether the sample filters of `cfg` can only select samples (focus, ignore, tag
-/// focus and tag ignore leave the samples they drop stored): no filter that rewrites
-/// stacks or labels (hide, show, show_from, prune_from, tag show and hide) and no label
-/// frames.
-fn only_selects_samples(cfg: &Config) -> bool {
-    [
-        &cfg.hide,
-        &cfg.show,
-        &cfg.show_from,
-        &cfg.tag_show,
-        &cfg.tag_hide,
-        &cfg.prune_from,
-        &cfg.tag_root,
-        &cfg.tag_leaf,
-    ]
-    .iter()
-    .all(|v| v.is_empty())
-}
-
-/// A copy of `p` without its samples.
-fn clone_without_samples(p: &Profile) -> Profile {
-    Profile {
-        strings: p.strings.clone(),
-        sample_types: p.sample_types.clone(),
-        samples: Samples::new(p.samples.width),
-        mappings: p.mappings.clone(),
-        locations: p.locations.clone(),
-        functions: p.functions.clone(),
-        drop_frames: p.drop_frames,
-        keep_frames: p.keep_frames,
-        time_nanos: p.time_nanos,
-        duration_nanos: p.duration_nanos,
-        period_type: p.period_type,
-        period: p.period,
-        comments: p.comments.clone(),
-        default_sample_type: p.default_sample_type,
-        dropped_label_units: p.dropped_label_units.clone(),
-        doc_url: p.doc_url,
-    }
-}
-
 /// Samples handed to the report pipeline at a time when filtering a copy.
 const FILTER_BLOCK: usize = 1 << 16;
 
@@ -178,16 +137,16 @@ fn prepare<'a>(
         .profile
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let lend = only_selects_samples(cfg);
+    let lend = cfg.only_selects_samples();
     let prefilter = if lend { None } else { name_prefilter(cfg) };
     let mut units = None;
     let copy = if lend {
-        let mut copy = clone_without_samples(&loaded);
+        let mut copy = loaded.clone_without_samples();
         copy.samples = std::mem::take(&mut loaded.samples);
         copy
     } else if let Some((focus, ignore)) = &prefilter {
         units = Some(loaded.num_label_units());
-        let mut copy = clone_without_samples(&loaded);
+        let mut copy = loaded.clone_without_samples();
         copy.samples = focused_samples(&loaded, &mut copy, focus.as_ref(), ignore.as_ref());
         copy
     } else {
