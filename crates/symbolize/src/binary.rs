@@ -71,8 +71,9 @@ pub(crate) struct Binary {
     pub sized_symbols: Vec<Symbol>,
     /// Address of the kernel relocation symbol `_stext`, if the binary has one.
     pub stext: Option<u64>,
-    /// The DWARF of the binary or of its separate debug file.
-    pub dwarf: Option<addr2line::Context<Reader>>,
+    /// The DWARF of the binary or of its separate debug file, once loaded (see
+    /// [`load_dwarf`](Self::load_dwarf)); `None` inside when it has none.
+    pub dwarf: std::cell::OnceCell<Option<addr2line::Context<Reader>>>,
 }
 
 /// Where to look for separate debug files.
@@ -99,7 +100,7 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
 
 impl Binary {
     /// Opens `path` as an ELF binary; `load_dwarf` loads its DWARF, from the file or
-    /// from a separate debug file.
+    /// from a separate debug file (else [`load_dwarf`](Self::load_dwarf) may, later).
     pub fn open(path: &Path, load_dwarf: bool, debug: &DebugSearch<'_>) -> Result<Binary> {
         let data = read_file(path)?;
         if data.len() < 4 {
@@ -152,11 +153,10 @@ impl Binary {
             _ => String::new(),
         };
         let (symbols, sized_symbols, stext) = read_symbols(&file);
-        let dwarf = if load_dwarf {
-            load_dwarf_for(path, &file, &build_id, debug)?
-        } else {
-            None
-        };
+        let dwarf = std::cell::OnceCell::new();
+        if load_dwarf {
+            let _ = dwarf.set(load_dwarf_for(path, &file, &build_id, debug)?);
+        }
         Ok(Binary {
             elf_type,
             segments,
@@ -167,6 +167,26 @@ impl Binary {
             stext,
             dwarf,
         })
+    }
+
+    /// Loads the DWARF of the binary opened from `path` unless it is loaded: reads the
+    /// file again, so that a binary left unused (its build id not the profile's, its
+    /// base not found) costs no DWARF.
+    pub fn load_dwarf(&self, path: &Path, debug: &DebugSearch<'_>) -> Result<()> {
+        if self.dwarf.get().is_some() {
+            return Ok(());
+        }
+        let data = read_file(path)?;
+        let file = object::File::parse(&*data).map_err(|e| parse_error(path, e))?;
+        let _ = self
+            .dwarf
+            .set(load_dwarf_for(path, &file, &self.build_id, debug)?);
+        Ok(())
+    }
+
+    /// The DWARF of the binary, if loaded and present.
+    pub fn dwarf(&self) -> Option<&addr2line::Context<Reader>> {
+        self.dwarf.get().and_then(Option::as_ref)
     }
 
     /// The symbol `llvm-symbolizer` names for `addr`: the last symbol at or before it,

@@ -28,7 +28,7 @@ impl Binary {
     /// address nothing knows gives one empty frame.
     pub fn frames(&self, addr: u64, out: &mut Vec<Frame>) {
         out.clear();
-        if let Some(ctx) = &self.dwarf {
+        if let Some(ctx) = self.dwarf() {
             dwarf_frames(ctx, addr, out);
         }
         if out.is_empty() {

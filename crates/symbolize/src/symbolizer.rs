@@ -346,10 +346,12 @@ fn local_symbolize(p: &mut Profile, options: &SymbolizeOptions, report: &mut Rep
             limit: m.memory_limit,
             offset: m.file_offset,
         };
+        // The DWARF is loaded only once the binary is known to be the profile's (as
+        // pprof opens a binary: its segments and build id first).
         let opened = binaries
             .entry(file.clone())
             .or_insert_with(|| {
-                Binary::open(Path::new(&file), !options.fast, &debug)
+                Binary::open(Path::new(&file), false, &debug)
                     .map(Rc::new)
                     .map_err(|e| e.to_string())
             })
@@ -371,6 +373,15 @@ fn local_symbolize(p: &mut Profile, options: &SymbolizeOptions, report: &mut Rep
                 "Local symbolization failed for {name}: build ID mismatch"
             ));
             continue;
+        }
+        if !options.fast {
+            if let Err(e) = mapped.bin.load_dwarf(Path::new(&file), &debug) {
+                report
+                    .messages
+                    .push(format!("Local symbolization failed for {name}: {e}"));
+                missing = true;
+                continue;
+            }
         }
         for &li in &locs {
             let addr = p.locations[li as usize].address;

@@ -541,3 +541,41 @@ fn demangle_none_keeps_mangled_names() {
         .last()
         .is_some_and(|f| f.0.starts_with("_ZN4prog3Acc8push_all")));
 }
+
+#[test]
+fn a_binary_of_another_build_is_not_read_for_its_dwarf() {
+    if !tools_or_skip(&["gcc", "nm", "objcopy"]) {
+        return;
+    }
+    let dir = scratch("mismatch-bad-dwarf");
+    let bin = build_c(&dir, "prog", &["-O2", "-g", "-Wl,--build-id"]);
+    let addrs = sample_addresses(&bin, &["work"]);
+    // DWARF that cannot be read: reading it would fail the binary with its error.
+    let garbage = dir.join("garbage");
+    std::fs::write(&garbage, [0xffu8; 64]).unwrap();
+    run(Command::new("objcopy")
+        .arg(format!(
+            "--update-section=.debug_info={}",
+            garbage.display()
+        ))
+        .arg(&bin));
+    let own_id = build_id_of(&bin);
+    let mut p = unsymbolized_profile(&bin, 0x5555_5555_0000, &addrs, &own_id);
+    let report = symbolize(&mut p, &full_demangling()).expect("symbolize");
+    let failed = format!("Local symbolization failed for prog (build ID {own_id}): error parsing");
+    assert!(
+        report
+            .messages
+            .first()
+            .is_some_and(|m| m.starts_with(&failed)),
+        "{:?}",
+        report.messages
+    );
+    // The same binary under another build id is left before its DWARF is read.
+    let mut p = unsymbolized_profile(&bin, 0x5555_5555_0000, &addrs, "0123abcd");
+    let report = symbolize(&mut p, &full_demangling()).expect("symbolize");
+    assert_eq!(
+        report.messages,
+        vec!["Local symbolization failed for prog (build ID 0123abcd): build ID mismatch"]
+    );
+}
