@@ -154,33 +154,112 @@ pub fn label(value: i64, unit: &str) -> String {
 /// Formats `value`, converted from unit `from` to unit `to`, with two decimals (dropped
 /// when they are `.00`) followed by the unit name.
 pub fn scaled_label(value: i64, from: &str, to: &str) -> String {
-    // A number in no known unit keeps its value, which prints as its integer when an
-    // f64 holds it exactly: labels such as request sizes have hundreds of thousands
-    // of distinct values.
-    if value.unsigned_abs() <= 1 << 53 && UNIT_TYPES.iter().all(|ut| ut.sniff_unit(from).is_none())
-    {
-        if value == 0 {
-            return "0".to_string();
-        }
-        let mut s = itoa::Buffer::new().format(value).to_string();
-        if !matches!(to, "count" | "sample" | "unit" | "minimum" | "auto") {
-            s.push_str(to);
-        }
-        return s;
-    }
-    let (v, u) = scale(value, from, to);
-    let mut s = String::with_capacity(24);
-    if !push_two_decimals(&mut s, v) {
-        s = format!("{v:.2}");
-    }
-    if s.ends_with(".00") {
-        s.truncate(s.len() - 3);
-    }
-    if s == "0" || s == "-0" {
-        return "0".to_string();
-    }
-    s.push_str(&u);
+    let mut s = String::new();
+    LabelScaler::new(from, to).push(value, &mut s);
     s
+}
+
+/// [`scaled_label`] for many values of one pair of units: the units are looked up once,
+/// and each label is appended to a buffer the caller reuses.
+#[derive(Clone, Debug)]
+pub struct LabelScaler<'a> {
+    /// The family and unit `from` names, if any (the first family that knows it).
+    from: Option<(UnitType, Unit)>,
+    /// What values are converted to within that family.
+    target: Target,
+    /// The target unit as given, printed after numbers in no known unit.
+    to: &'a str,
+}
+
+/// The unit a [`LabelScaler`] converts to within the family of its source unit.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// The largest unit that keeps the value at least 1 (`auto`, `minimum`).
+    Largest,
+    /// A unit of the family.
+    Unit(Unit),
+    /// The family's default unit (the target names none of the family).
+    Default,
+}
+
+impl<'a> LabelScaler<'a> {
+    /// Labels of values in unit `from`, converted to unit `to` (a unit name, `auto` or
+    /// `minimum`).
+    pub fn new(from: &str, to: &'a str) -> LabelScaler<'a> {
+        let from = UNIT_TYPES
+            .iter()
+            .find_map(|ut| ut.sniff_unit(from).map(|u| (*ut, *u)));
+        let target = match (from, to) {
+            (_, "minimum" | "auto") => Target::Largest,
+            (Some((ut, _)), _) => ut
+                .sniff_unit(to)
+                .map_or(Target::Default, |u| Target::Unit(*u)),
+            (None, _) => Target::Default,
+        };
+        LabelScaler { from, target, to }
+    }
+
+    /// Appends the label of `value` to `out`: what [`scaled_label`] returns for it.
+    pub fn push(&self, value: i64, out: &mut String) {
+        // A number in no known unit keeps its value, which prints as its integer when
+        // an f64 holds it exactly: labels such as request sizes have hundreds of
+        // thousands of distinct values.
+        if self.from.is_none() && value.unsigned_abs() <= 1 << 53 {
+            if value == 0 {
+                out.push('0');
+                return;
+            }
+            out.push_str(itoa::Buffer::new().format(value));
+            if !is_count_unit(self.to) {
+                out.push_str(self.to);
+            }
+            return;
+        }
+        let start = out.len();
+        let (v, unit) = self.scale(value);
+        if !push_two_decimals(out, v) {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{v:.2}");
+        }
+        if out[start..].ends_with(".00") {
+            out.truncate(out.len() - 3);
+        }
+        if matches!(&out[start..], "0" | "-0") {
+            out.truncate(start);
+            out.push('0');
+            return;
+        }
+        out.push_str(unit);
+    }
+
+    /// [`scale`] of `value` with these units.
+    fn scale(&self, value: i64) -> (f64, &'a str) {
+        if value < 0 && value != i64::MIN {
+            let (v, u) = self.scale(-value);
+            return (-v, u);
+        }
+        let Some((family, from)) = self.from else {
+            return (
+                value as f64,
+                if is_count_unit(self.to) { "" } else { self.to },
+            );
+        };
+        let v = value as f64 * from.factor;
+        let default = (
+            v / family.default_unit.factor,
+            family.default_unit.canonical_name,
+        );
+        match self.target {
+            Target::Largest => family.auto_scale(v).unwrap_or(default),
+            Target::Unit(to) => (v / to.factor, to.canonical_name),
+            Target::Default => default,
+        }
+    }
+}
+
+/// Whether values in `unit` print as plain numbers (pprof's count-like units).
+fn is_count_unit(unit: &str) -> bool {
+    matches!(unit, "count" | "sample" | "unit" | "minimum" | "auto")
 }
 
 /// Appends `x` with two decimals exactly as `format!("{x:.2}")` writes it (correctly
@@ -279,6 +358,75 @@ mod tests {
             } else {
                 assert!(s.is_empty());
                 assert!(!x.is_finite() || x.abs() >= 2f64.powi(113) || x.abs() < 2f64.powi(-68));
+            }
+        }
+    }
+
+    /// What a label is by definition: [`scale`], two decimals by the formatter,
+    /// `.00` dropped, and integers for numbers in no known unit.
+    fn label_by_definition(value: i64, from: &str, to: &str) -> String {
+        let known = UNIT_TYPES.iter().any(|ut| ut.sniff_unit(from).is_some());
+        if !known && value.unsigned_abs() <= 1 << 53 {
+            if value == 0 {
+                return "0".to_string();
+            }
+            let suffix = if is_count_unit(to) { "" } else { to };
+            return format!("{value}{suffix}");
+        }
+        let (v, u) = scale(value, from, to);
+        let mut s = format!("{v:.2}");
+        if s.ends_with(".00") {
+            s.truncate(s.len() - 3);
+        }
+        if s == "0" || s == "-0" {
+            return "0".to_string();
+        }
+        s + &u
+    }
+
+    #[test]
+    fn label_scaler_writes_labels_as_defined_for_every_pair_of_units() {
+        let froms = [
+            "bytes",
+            "B",
+            "kb",
+            "MiB",
+            "ns",
+            "seconds",
+            "s",
+            "ms",
+            "hour",
+            "gcu",
+            "milligcu",
+            "request_size",
+            "",
+            "count",
+        ];
+        let tos = [
+            "auto", "minimum", "kb", "MB", "ms", "s", "hrs", "widgets", "", "count", "bytes", "gcu",
+        ];
+        let mut values = vec![0, 1, -1, 999, 1023, 1024, 1025, 1536, i64::MAX, i64::MIN];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            values.push((state >> (state % 60)) as i64 * if state & 1 == 0 { 1 } else { -1 });
+        }
+        let mut out = String::new();
+        for from in froms {
+            for to in tos {
+                let scaler = LabelScaler::new(from, to);
+                for &v in &values {
+                    out.clear();
+                    out.push_str("previous ");
+                    scaler.push(v, &mut out);
+                    assert_eq!(
+                        &out["previous ".len()..],
+                        label_by_definition(v, from, to),
+                        "{v} {from} -> {to}"
+                    );
+                }
             }
         }
     }

@@ -2,7 +2,7 @@
 //! Go's number formatting exactly as pprof prints them, and bringing several profiles to
 //! common units before they are merged.
 
-pub use profile::units::{label, scale, scaled_label, Unit, UnitType, UNIT_TYPES};
+pub use profile::units::{label, scale, scaled_label, LabelScaler, Unit, UnitType, UNIT_TYPES};
 use profile::{Error, Profile, Result, ValueType};
 
 /// Converts a float to an integer as Go does on amd64: truncating toward zero, with

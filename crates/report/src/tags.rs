@@ -8,10 +8,19 @@ use std::io::Write;
 use profile::{Result, StrId};
 
 use crate::graph::{FxMap, TextMap};
-use crate::measurement::{percentage, scaled_label};
+use crate::measurement::{percentage, LabelScaler};
 use crate::report::Report;
 use crate::tabwriter::align_right;
 use crate::write_error;
+
+/// One label key of the tags report: the sum of each printed value, their total, and
+/// how the key's numbers print.
+struct Tag<'p> {
+    key: &'p str,
+    values: TextMap<Cow<'p, str>, i64>,
+    total: i64,
+    scaler: LabelScaler<'p>,
+}
 
 /// Writes the tags report.
 pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
@@ -45,26 +54,57 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     }
     // key -> (printed value -> sum, total). Values are summed by their text: numbers
     // that print alike, or strings that appear twice in the table, are one value.
-    let mut tag_map: TextMap<&str, (TextMap<Cow<str>, i64>, i64)> = TextMap::default();
+    // Each key id is looked up by text once; a number is printed into a reused buffer
+    // and its text copied only when first seen.
+    let mut tags: Vec<Tag> = Vec::new();
+    let mut tag_of_text: TextMap<&str, usize> = TextMap::default();
+    let mut tag_of_key: FxMap<StrId, usize> = FxMap::default();
+    let mut printed = String::new();
     for (&(key, str, num), &v) in &label_sums {
-        let key = p.str(key);
+        let t = *tag_of_key.entry(key).or_insert_with(|| {
+            let text = p.str(key);
+            *tag_of_text.entry(text).or_insert_with(|| {
+                let unit = o.num_label_units.get(text).map_or("", String::as_str);
+                tags.push(Tag {
+                    key: text,
+                    values: TextMap::default(),
+                    total: 0,
+                    scaler: LabelScaler::new(unit, &o.output_unit),
+                });
+                tags.len() - 1
+            })
+        });
+        let tag = &mut tags[t];
         let value = if str.is_empty() {
-            let unit = o.num_label_units.get(key).map_or("", String::as_str);
-            Cow::Owned(scaled_label(num, unit, &o.output_unit))
+            printed.clear();
+            tag.scaler.push(num, &mut printed);
+            printed.as_str()
         } else {
-            Cow::Borrowed(p.str(str))
+            p.str(str)
         };
-        let (values, total) = tag_map.entry(key).or_default();
-        let sum = values.entry(value).or_insert(0);
-        *sum = sum.wrapping_add(v);
-        *total = total.wrapping_add(v);
+        match tag.values.get_mut(value) {
+            Some(sum) => *sum = sum.wrapping_add(v),
+            None => {
+                let text = if str.is_empty() {
+                    Cow::Owned(printed.clone())
+                } else {
+                    Cow::Borrowed(p.str(str))
+                };
+                tag.values.insert(text, v);
+            }
+        }
+        tag.total = tag.total.wrapping_add(v);
     }
-    let mut keys: Vec<&str> = tag_map.keys().copied().collect();
-    keys.sort_unstable();
+    tags.sort_unstable_by(|a, b| a.key.cmp(b.key));
     let profile_total = rpt.total;
     let mut text = String::new();
-    for key in keys {
-        let (values, tag_total) = &tag_map[key];
+    for Tag {
+        key,
+        values,
+        total: tag_total,
+        ..
+    } in &tags
+    {
         let tag_total = *tag_total;
         // By decreasing magnitude, then by name (as the graph sorts tags).
         let mut sorted: Vec<(&str, i64)> = values.iter().map(|(n, &v)| (&**n, v)).collect();
