@@ -74,7 +74,9 @@ const STREAM_CHUNK: usize = 1 << 18;
 /// Returns `None` when the input is not a profile.proto this path can decode exactly
 /// as [`parse_with`] would (a legacy format, concatenated messages, an error of any
 /// kind) or inflates to more than `limit` bytes: the caller then reads the input again
-/// and calls [`parse_with`], which handles every format and words every error.
+/// and calls [`parse_with`], which handles every format and words every error. So the
+/// input must be one that can be read again (a file, not a pipe), and one whose reads
+/// return: when decoding gives up early, the reading thread is waited for.
 pub fn parse_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {
     parse_stream_with(
         reader,
@@ -113,7 +115,7 @@ fn decode_pieces<R: Read + Send>(
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || -> bool {
+        let reader = std::thread::Builder::new().spawn_scoped(scope, move || -> bool {
             let mut total = 0u64;
             loop {
                 let mut buf = empty_rx
@@ -142,6 +144,10 @@ fn decode_pieces<R: Read + Send>(
                 }
             }
         });
+        // Without a second thread, the caller reads the input whole.
+        let Ok(reader) = reader else {
+            return None;
+        };
         let mut decoder = proto::StreamDecoder::with_options(options);
         let mut decoded = true;
         while let Ok(chunk) = full_rx.recv() {

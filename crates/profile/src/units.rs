@@ -370,7 +370,8 @@ mod tests {
             if value == 0 {
                 return "0".to_string();
             }
-            let suffix = if is_count_unit(to) { "" } else { to };
+            let plain = ["count", "sample", "unit", "minimum", "auto"].contains(&to);
+            let suffix = if plain { "" } else { to };
             return format!("{value}{suffix}");
         }
         let (v, u) = scale(value, from, to);

@@ -209,7 +209,9 @@ impl Shell {
             // back unchanged: no copy of the samples per command.
             let mut copy = self.profile.clone_without_samples();
             copy.samples = std::mem::take(&mut self.profile.samples);
+            let stored = copy.samples.stored_len();
             let out = driver::generate_report_in_place(&mut copy, command, arg.as_deref(), &cfg);
+            debug_assert_eq!(copy.samples.stored_len(), stored);
             let mut samples = std::mem::take(&mut copy.samples);
             samples.clear_selection();
             self.profile.samples = samples;

@@ -71,9 +71,10 @@ pub(crate) struct Binary {
     pub sized_symbols: Vec<Symbol>,
     /// Address of the kernel relocation symbol `_stext`, if the binary has one.
     pub stext: Option<u64>,
-    /// The DWARF of the binary or of its separate debug file, once loaded (see
-    /// [`load_dwarf`](Self::load_dwarf)); `None` inside when it has none.
-    pub dwarf: std::cell::OnceCell<Option<addr2line::Context<Reader>>>,
+    /// The DWARF of the binary or of its separate debug file once loaded (see
+    /// [`load_dwarf`](Self::load_dwarf)), `None` inside when it has none, or why it
+    /// could not be loaded.
+    pub dwarf: std::cell::OnceCell<std::result::Result<Option<addr2line::Context<Reader>>, String>>,
 }
 
 /// Where to look for separate debug files.
@@ -155,7 +156,7 @@ impl Binary {
         let (symbols, sized_symbols, stext) = read_symbols(&file);
         let dwarf = std::cell::OnceCell::new();
         if load_dwarf {
-            let _ = dwarf.set(load_dwarf_for(path, &file, &build_id, debug)?);
+            let _ = dwarf.set(Ok(load_dwarf_for(path, &file, &build_id, debug)?));
         }
         Ok(Binary {
             elf_type,
@@ -169,24 +170,35 @@ impl Binary {
         })
     }
 
-    /// Loads the DWARF of the binary opened from `path` unless it is loaded: reads the
-    /// file again, so that a binary left unused (its build id not the profile's, its
-    /// base not found) costs no DWARF.
+    /// Loads the DWARF of the binary opened from `path`, once (a failure is kept and
+    /// given again). The file is read a second time, from the page cache: a binary
+    /// left unused (its build id not the profile's, its base not found) costs no
+    /// DWARF, and [`open`](Self::open) keeps no copy of the file meanwhile.
     pub fn load_dwarf(&self, path: &Path, debug: &DebugSearch<'_>) -> Result<()> {
-        if self.dwarf.get().is_some() {
-            return Ok(());
-        }
-        let data = read_file(path)?;
-        let file = object::File::parse(&*data).map_err(|e| parse_error(path, e))?;
-        let _ = self
-            .dwarf
-            .set(load_dwarf_for(path, &file, &self.build_id, debug)?);
-        Ok(())
+        let loaded = self.dwarf.get_or_init(|| {
+            let data = read_file(path).map_err(|e| e.to_string())?;
+            let file = object::File::parse(&*data).map_err(|e| parse_error(path, e).to_string())?;
+            let build_id = match file.build_id() {
+                Ok(Some(id)) => hex(id),
+                _ => String::new(),
+            };
+            if build_id != self.build_id {
+                return Err(format!("{} changed while it was read", path.display()));
+            }
+            load_dwarf_for(path, &file, &self.build_id, debug).map_err(|e| e.to_string())
+        });
+        loaded
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| Error::new(e.clone()))
     }
 
     /// The DWARF of the binary, if loaded and present.
     pub fn dwarf(&self) -> Option<&addr2line::Context<Reader>> {
-        self.dwarf.get().and_then(Option::as_ref)
+        self.dwarf
+            .get()
+            .and_then(|d| d.as_ref().ok())
+            .and_then(Option::as_ref)
     }
 
     /// The symbol `llvm-symbolizer` names for `addr`: the last symbol at or before it,
