@@ -264,12 +264,11 @@ fn terminal_session_runs_reports_options_help_and_redirection() {
     assert_eq!(t.quit(), Some(0));
 }
 
-#[test]
-fn piped_commands_run_without_a_terminal() {
-    let dir = scratch_dir("pipe");
+/// Runs the shell on the heap profile in `dir` with `input` piped to it.
+fn piped_shell(input: &str, dir: &Path) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
         .arg(heap())
-        .current_dir(&dir)
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -279,9 +278,18 @@ fn piped_commands_run_without_a_terminal() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"top5 -cum\nfocus=main\ntop3\nsample_index=alloc_space\nfocus=\ntop2\nquit\n")
+        .write_all(input.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn piped_commands_run_without_a_terminal() {
+    let dir = scratch_dir("pipe");
+    let out = piped_shell(
+        "top5 -cum\nfocus=main\ntop3\nsample_index=alloc_space\nfocus=\ntop2\nquit\n",
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(0));
     // Without a terminal the prompt is printed to stdout before each command is read.
     let expected = format!(
@@ -311,21 +319,7 @@ fn end_of_input_ends_the_shell() {
 fn shell_outputs(commands: &[&str], dir: &Path) -> Vec<String> {
     let mut input: String = commands.iter().map(|c| format!("{c}\n")).collect();
     input.push_str("quit\n");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
-        .arg(heap())
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = piped_shell(&input, dir);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     // The prompt is printed before each command is read: the output of command i
