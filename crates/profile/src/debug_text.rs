@@ -122,7 +122,7 @@ impl Profile {
             }
             out.extend_from_slice(b": ");
             for l in s.locations {
-                out.extend_from_slice(ids.of(l as usize));
+                ids.push(l as usize, out);
             }
             out.push(b'\n');
             let (strs, nums) = s
@@ -475,10 +475,15 @@ impl LabelEntries {
 }
 
 /// Each location's id followed by a space, as a stack prints it, by location index.
+/// Texts of up to 8 bytes (ids below 10^7) are also kept as one word each, written with
+/// one store rather than a copy of a few bytes.
 struct LocationIds {
     text: Vec<u8>,
     /// Where each location's text starts in `text`, and where the last one ends.
     bounds: Vec<usize>,
+    /// Each location's text in the low bytes of a word, and its length (0 when longer
+    /// than a word: then only `text` has it).
+    words: Vec<([u8; 8], u8)>,
 }
 
 impl LocationIds {
@@ -487,13 +492,24 @@ impl LocationIds {
         let mut ids = LocationIds {
             text: Vec::with_capacity(locations.len() * 8),
             bounds: Vec::with_capacity(locations.len() + 1),
+            words: Vec::with_capacity(locations.len()),
         };
         ids.bounds.push(0);
         let mut number = itoa::Buffer::new();
         for loc in locations {
+            let start = ids.text.len();
             ids.text.extend_from_slice(number.format(loc.id).as_bytes());
             ids.text.push(b' ');
             ids.bounds.push(ids.text.len());
+            let printed = &ids.text[start..];
+            let mut word = [0u8; 8];
+            let len = if printed.len() <= word.len() {
+                word[..printed.len()].copy_from_slice(printed);
+                printed.len() as u8
+            } else {
+                0
+            };
+            ids.words.push((word, len));
         }
         ids
     }
@@ -503,6 +519,17 @@ impl LocationIds {
         match (self.bounds.get(index), self.bounds.get(index + 1)) {
             (Some(&start), Some(&end)) => &self.text[start..end],
             _ => b"? ",
+        }
+    }
+
+    /// Appends the printed id of location `index` to `out` (see [`of`](Self::of)).
+    fn push(&self, index: usize, out: &mut Vec<u8>) {
+        match self.words.get(index) {
+            Some(&(word, len)) if len != 0 => {
+                out.extend_from_slice(&word);
+                out.truncate(out.len() - word.len() + len as usize);
+            }
+            _ => out.extend_from_slice(self.of(index)),
         }
     }
 }
@@ -618,6 +645,30 @@ mod tests {
              \x20               b:[x y] thread:[main]\n\
              \x20               bytes:[16 bytes 32 ] n:[3]\n\
              Locations\n     7: 0x10 \nMappings\n"
+        );
+    }
+
+    #[test]
+    fn stacks_print_location_ids_of_every_length() {
+        let mut p = Profile::new(1);
+        let ty = p.intern("samples");
+        let unit = p.intern("count");
+        p.sample_types.push(ValueType { ty, unit });
+        // Ids that print in one to seven digits fit a word with their space; longer
+        // ones are copied from the text.
+        let ids = [1, 9_999_999, 10_000_000, 123_456_789_012, u64::MAX];
+        for id in ids {
+            p.locations.push(Location {
+                id,
+                ..Location::default()
+            });
+        }
+        p.samples.push(&[1], &[0, 1, 2, 3, 4, 1, 0], &[]);
+        let text = p.debug_string();
+        let stack = text.lines().nth(4).expect("the sample's line");
+        assert_eq!(
+            stack,
+            "          1: 1 9999999 10000000 123456789012 18446744073709551615 9999999 1 "
         );
     }
 
