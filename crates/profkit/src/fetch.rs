@@ -374,8 +374,15 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
                     return Ok((locate_binaries(p, s), None));
                 }
             }
-            let data = std::fs::read(source)
-                .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
+            let data = std::fs::read(source).map_err(|e| {
+                // A directory opens, as in Go, and fails when read.
+                let op = if e.kind() == std::io::ErrorKind::IsADirectory {
+                    "read"
+                } else {
+                    "open"
+                };
+                profile::Error::new(format!("{op} {source}: {}", os_error(&e)))
+            })?;
             Ok((
                 locate_binaries(profile::parse_with(&data, &options)?, s),
                 None,

@@ -151,6 +151,18 @@ fn missing_file_is_reported_by_stat() {
 }
 
 #[test]
+fn directory_source_fails_when_read() {
+    let err = fails(&["-top", "."], "directory");
+    assert_eq!(
+        lines(&err),
+        [
+            ".: read .: is a directory",
+            "failed to fetch any source profiles"
+        ]
+    );
+}
+
+#[test]
 fn bad_focus_and_ignore_regexes_are_worded_as_go() {
     let cpu = input("cpu.pb.gz");
     let err = fails(&["-top", "-focus=(", &cpu], "focus");
