@@ -12,6 +12,18 @@ use crate::{legacy, merge, proto};
 /// Default limit on the decompressed size of a gzipped profile: 4 GiB.
 pub const DEFAULT_MAX_DECOMPRESSED: u64 = 4 << 30;
 
+/// How many times its size a gzipped input may inflate to beyond the default limit.
+/// Profiles inflate to a few times their size (up to 5 times among the shipped ones);
+/// a decompression bomb to about a thousand times.
+const MAX_INFLATION: u64 = 64;
+
+/// The decompression limit for a gzipped input of `compressed` bytes: the default
+/// limit, or 64 times its size when that is more. A large profile is read whatever
+/// its size; a small input cannot inflate without bound.
+pub fn decompression_limit(compressed: u64) -> u64 {
+    DEFAULT_MAX_DECOMPRESSED.max(compressed.saturating_mul(MAX_INFLATION))
+}
+
 /// How [`parse_with`] reads its input.
 #[derive(Clone, Copy, Debug)]
 pub struct ParseOptions {

@@ -284,6 +284,16 @@ fn sample_value_count_must_match_the_sample_types() {
 }
 
 #[test]
+fn large_files_may_inflate_in_proportion_to_their_size() {
+    let gib = 1u64 << 30;
+    assert_eq!(profile::decompression_limit(0), 4 * gib);
+    assert_eq!(profile::decompression_limit(40 << 20), 4 * gib);
+    // A 2 GB gzipped profile may inflate to 128 GB, not 4 GiB.
+    assert_eq!(profile::decompression_limit(2 * gib), 128 * gib);
+    assert_eq!(profile::decompression_limit(u64::MAX), u64::MAX);
+}
+
+#[test]
 fn gzip_bomb_is_refused_past_the_limit() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&vec![0u8; 24 << 20]).unwrap();

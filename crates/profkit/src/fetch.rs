@@ -360,7 +360,7 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
             let options = profile::ParseOptions {
                 keep_labels: s.labels,
                 keep_stacks: s.stacks,
-                ..profile::ParseOptions::default()
+                max_decompressed: profile::decompression_limit(metadata.len()),
             };
             // profile.proto, gzipped or not, is read (and inflated) on one core and
             // decoded on the other as it arrives; anything else (or any problem) is

@@ -163,7 +163,11 @@ fn transport_error(url: &str, e: &ureq::Error) -> String {
 /// Fetches and parses a profile from `url`.
 pub fn fetch_profile(url: &str, timeout: Duration) -> Result<Profile> {
     let data = fetch_bytes(url, timeout)?;
-    profile::parse(&data)
+    let options = profile::ParseOptions {
+        max_decompressed: profile::decompression_limit(data.len() as u64),
+        ..profile::ParseOptions::default()
+    };
+    profile::parse_with(&data, &options)
 }
 
 #[cfg(test)]
