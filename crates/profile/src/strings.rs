@@ -164,6 +164,13 @@ impl StringTable {
         index.add(s, next, &self.buf, &self.ends).map(StrId)
     }
 
+    /// Whether a string of `len` bytes can be added: strings are addressed by 32-bit
+    /// ids and offsets, which hold 4 GiB of text. Decoders check it before adding.
+    pub fn has_room_for(&self, len: usize) -> bool {
+        self.buf.len().saturating_add(len) <= u32::MAX as usize
+            && self.ends.len() < u32::MAX as usize
+    }
+
     /// Appends `s`, leaving the index as it is.
     fn append(&mut self, s: &str) -> StrId {
         let id = StrId(self.ends.len() as u32);
@@ -199,6 +206,17 @@ impl StringTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_holds_at_most_four_gib_of_text() {
+        let mut t = StringTable::new();
+        assert!(t.has_room_for(u32::MAX as usize));
+        assert!(!t.has_room_for(u32::MAX as usize + 1));
+        t.push("abc");
+        assert!(t.has_room_for(u32::MAX as usize - 3));
+        assert!(!t.has_room_for(u32::MAX as usize - 2));
+        assert!(!t.has_room_for(usize::MAX));
+    }
 
     #[test]
     fn id_zero_is_the_empty_string() {

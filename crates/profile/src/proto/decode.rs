@@ -108,10 +108,13 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
                     }
                 } else {
                     string_bytes += bytes.len();
-                    match std::str::from_utf8(bytes) {
-                        Ok(s) => p.strings.push(s),
-                        Err(_) => p.strings.push(&String::from_utf8_lossy(bytes)),
-                    };
+                    let text = String::from_utf8_lossy(bytes);
+                    if !p.strings.has_room_for(text.len()) {
+                        return Err(Error::new(format!(
+                            "string_table: more than 4 GiB of strings (byte offset {at})"
+                        )));
+                    }
+                    p.strings.push(&text);
                 }
                 strings_seen += 1;
             }
@@ -259,6 +262,11 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
         }
         if labels.len() > 1 {
             canonical_label_order(&mut labels, &p.strings);
+        }
+        if !samples.has_room_for_sample() {
+            return Err(Error::new(format!(
+                "sample at byte offset {at}: more than 4294967295 samples or frames in one profile"
+            )));
         }
         samples.end_sample(&labels);
     }

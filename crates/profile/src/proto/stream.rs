@@ -233,7 +233,7 @@ impl StreamDecoder {
             }
         }
         let n = self.samples.values.len() - values_before;
-        if *self.width.get_or_insert(n) != n {
+        if *self.width.get_or_insert(n) != n || !self.samples.has_room_for_sample() {
             return Err(Unsupported);
         }
         self.samples.end_sample(&self.labels);

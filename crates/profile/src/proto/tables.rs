@@ -107,10 +107,11 @@ impl TableFields {
                         return Err(Error::new("string_table[0] must be ''"));
                     }
                 } else {
-                    match std::str::from_utf8(bytes) {
-                        Ok(s) => p.strings.push(s),
-                        Err(_) => p.strings.push(&String::from_utf8_lossy(bytes)),
-                    };
+                    let text = String::from_utf8_lossy(bytes);
+                    if !p.strings.has_room_for(text.len()) {
+                        return Err(Error::new("string_table: more than 4 GiB of strings"));
+                    }
+                    p.strings.push(&text);
                 }
                 self.strings_seen += 1;
             }

@@ -227,6 +227,13 @@ impl Samples {
         self.frames.extend_from_slice(locations);
     }
 
+    /// Whether the sample being built can end: frame offsets and sample indices are
+    /// 32-bit, which holds 4 billion frames (at least 4 GB of location ids on the wire).
+    /// Decoders check it before [`end_sample`](Self::end_sample).
+    pub(crate) fn has_room_for_sample(&self) -> bool {
+        self.frames.len() <= u32::MAX as usize && self.frame_offsets.len() < u32::MAX as usize
+    }
+
     /// Ends the sample being built, with the frames pushed since the last one and
     /// `labels`.
     pub(crate) fn end_sample(&mut self, labels: &[Label]) {
