@@ -103,47 +103,14 @@ impl UnitType {
         }
         Some((value / factor, name))
     }
-
-    /// Converts `value` from `from` to `to` if `from` belongs to this family.
-    fn convert(&self, value: i64, from: &str, to: &str) -> Option<(f64, &'static str)> {
-        let from = self.sniff_unit(from)?;
-        let v = value as f64 * from.factor;
-        if to == "minimum" || to == "auto" {
-            if let Some(r) = self.auto_scale(v) {
-                return Some(r);
-            }
-            return Some((
-                v / self.default_unit.factor,
-                self.default_unit.canonical_name,
-            ));
-        }
-        match self.sniff_unit(to) {
-            Some(to) => Some((v / to.factor, to.canonical_name)),
-            None => Some((
-                v / self.default_unit.factor,
-                self.default_unit.canonical_name,
-            )),
-        }
-    }
 }
 
 /// Converts `value` from unit `from` to unit `to` (a unit name, `auto` or `minimum` for
 /// the largest unit that keeps the value at least 1), returning the converted value and
 /// the name of the unit it is in (empty for plain counts).
 pub fn scale(value: i64, from: &str, to: &str) -> (f64, String) {
-    if value < 0 && value != i64::MIN {
-        let (v, u) = scale(-value, from, to);
-        return (-v, u);
-    }
-    for ut in &UNIT_TYPES {
-        if let Some((v, u)) = ut.convert(value, from, to) {
-            return (v, u.to_string());
-        }
-    }
-    match to {
-        "count" | "sample" | "unit" | "minimum" | "auto" => (value as f64, String::new()),
-        _ => (value as f64, to.to_string()),
-    }
+    let (v, u) = LabelScaler::new(from, to).scale(value);
+    (v, u.to_string())
 }
 
 /// Formats `value` in unit `unit` with an automatically chosen unit, such as `1.50MB`.
@@ -232,7 +199,8 @@ impl<'a> LabelScaler<'a> {
         out.push_str(unit);
     }
 
-    /// [`scale`] of `value` with these units.
+    /// `value` converted with these units, and the name of the unit it is in (empty
+    /// for plain counts): what [`scale`] returns.
     fn scale(&self, value: i64) -> (f64, &'a str) {
         if value < 0 && value != i64::MIN {
             let (v, u) = self.scale(-value);
