@@ -834,7 +834,14 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
     // its function alone, unless its identity names the object file: its id is found
     // once per function, not once per location.
     let mut of_function = vec![NONE; prof.functions.len()];
-    for loc in &prof.locations {
+    let used = used_locations(prof);
+    for (i, loc) in prof.locations.iter().enumerate() {
+        if used.as_ref().is_some_and(|used| !used[i]) {
+            // No sample counted goes through it: no frames, and no identities only
+            // it has (nodes without a value, which no graph shows).
+            offsets.push(infos.len() as u32);
+            continue;
+        }
         if loc.lines.is_empty() {
             let key = names.frame_key(loc, None, o);
             infos.push(frame(key, names, table));
@@ -861,6 +868,25 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
         offsets.push(infos.len() as u32);
     }
     LocationInfos { offsets, infos }
+}
+
+/// Which locations the samples counted use, when a filter left some samples out:
+/// their stacks then often go through a small part of the locations, and the others
+/// need no identities. `None` when every sample counts (their stacks are taken to use
+/// every location, rather than read through once more to find out).
+fn used_locations(prof: &Profile) -> Option<Vec<bool>> {
+    if !prof.samples.has_selection() {
+        return None;
+    }
+    let mut used = vec![false; prof.locations.len()];
+    for sample in prof.samples.iter() {
+        for loc in sample.locations {
+            if let Some(u) = used.get_mut(loc as usize) {
+                *u = true;
+            }
+        }
+    }
+    Some(used)
 }
 
 /// The identity of frame `line` of `loc` (`None`: a location without lines).

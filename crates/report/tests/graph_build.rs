@@ -598,3 +598,68 @@ fn mean_tags_sum_the_divisors_of_their_samples_on_every_core() {
     assert_eq!(numeric.iter().map(|t| t.cum_div).sum::<i64>(), cum_div);
     assert_eq!(numeric.iter().map(|t| t.cum).sum::<i64>(), cum);
 }
+
+/// A profile whose function `f` has two locations, the first used only by samples a
+/// filter leaves out: main (location 3) calls f through location 0 (value 5), g
+/// through location 1 (3), f through location 2 (3) and h through location 4 (1).
+/// With `selected`, the samples through locations 0 and 4 are stored and left out by
+/// a selection; without, they are not in the profile at all.
+fn profile_with_unused_first_locations(selected: bool) -> Profile {
+    let mut p = profile(&["main", "f", "g", "h"], &[]);
+    let f = p.locations[1].clone();
+    p.locations = vec![
+        Location { id: 1, ..f.clone() },
+        Location {
+            id: 2,
+            ..p.locations[2].clone()
+        },
+        Location { id: 3, ..f },
+        Location {
+            id: 4,
+            ..p.locations[0].clone()
+        },
+        Location {
+            id: 5,
+            ..p.locations[3].clone()
+        },
+    ];
+    let samples: [(&[u32], i64, bool); 4] = [
+        (&[0, 3], 5, false),
+        (&[1, 3], 3, true),
+        (&[2, 3], 3, true),
+        (&[4, 3], 1, false),
+    ];
+    for (stack, v, kept) in samples {
+        if selected || kept {
+            p.samples.push(&[v], stack, &[]);
+        }
+    }
+    if selected {
+        p.samples.select(|i, _| samples[i].2);
+    }
+    p
+}
+
+#[test]
+fn reports_of_selected_samples_equal_reports_of_those_samples_alone() {
+    use report::{generate, Options, OutputFormat};
+    let render = |mut p: Profile, format: OutputFormat| {
+        let mut o = Options::new(format, &p, 0);
+        o.symbol = Some(regex::Regex::new("main").unwrap());
+        let mut out = Vec::new();
+        generate(&mut out, &mut p, &o).expect("report");
+        String::from_utf8(out).expect("utf-8 report")
+    };
+    for format in [
+        OutputFormat::Text,
+        OutputFormat::Dot,
+        OutputFormat::Tree,
+        OutputFormat::Callgrind,
+        OutputFormat::Traces,
+    ] {
+        let selected = render(profile_with_unused_first_locations(true), format);
+        let alone = render(profile_with_unused_first_locations(false), format);
+        assert_eq!(selected, alone, "{format:?}");
+        assert!(selected.contains(" f"), "{format:?}: {selected}");
+    }
+}
