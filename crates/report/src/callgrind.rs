@@ -37,6 +37,10 @@ pub fn print_callgrind(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
     let mut objfiles = CompressedNames::default();
     let mut files = CompressedNames::default();
     let mut names = CompressedNames::default();
+    // The ids of each callee's file and name once written: most nodes are the callee
+    // of many edges, and their names are long.
+    let mut callee_files = vec![0; g.node_id_limit()];
+    let mut callee_names = vec![0; g.node_id_limit()];
     let mut prev: Option<&NodeInfo> = None;
     for &id in &g.nodes {
         let n = g.node(id);
@@ -61,9 +65,9 @@ pub fn print_callgrind(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
             let (c, _) = scale(e.weight, &o.sample_unit, &o.output_unit);
             let callee = g.node(e.dest);
             out.extend_from_slice(b"cfl=");
-            files.write(&mut out, &callee.info.file);
+            files.write_known(&mut out, &callee.info.file, &mut callee_files[e.dest]);
             out.extend_from_slice(b"\ncfn=");
-            names.write(&mut out, node_name(e.dest));
+            names.write_known(&mut out, node_name(e.dest), &mut callee_names[e.dest]);
             out.extend_from_slice(b"\ncalls=0 ");
             write_address(&mut out, prev, callee.info.address);
             let _ = writeln!(out, " {}\n* * {}", callee.info.lineno, go_float_to_int(c));
@@ -115,11 +119,23 @@ struct CompressedNames<'a> {
 impl<'a> CompressedNames<'a> {
     /// Writes `name` compressed (nothing for an empty name).
     fn write(&mut self, out: &mut Vec<u8>, name: &'a str) {
+        let mut known = 0;
+        self.write_known(out, name, &mut known);
+    }
+
+    /// [`write`](Self::write), with `known` the id of `name` if already looked up (0
+    /// when not), which the lookup sets.
+    fn write_known(&mut self, out: &mut Vec<u8>, name: &'a str, known: &mut usize) {
+        if *known != 0 {
+            let _ = write!(out, "({known})");
+            return;
+        }
         if name.is_empty() {
             return;
         }
         let next = self.ids.len() + 1;
         let id = *self.ids.entry(name).or_insert(next);
+        *known = id;
         let _ = write!(out, "({id})");
         if id == next {
             out.push(b' ');

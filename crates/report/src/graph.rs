@@ -1784,6 +1784,12 @@ impl Graph {
         &self.arena[id]
     }
 
+    /// One more than the largest node id: the length of a table indexed by node ids
+    /// (the ids of nodes the graph no longer lists included).
+    pub fn node_id_limit(&self) -> usize {
+        self.arena.len()
+    }
+
     /// The edge with this id.
     pub fn edge(&self, id: EdgeId) -> &Edge {
         &self.edges[id]
