@@ -217,5 +217,14 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "(1) main|(2) f||(1)|(2)|(3) g|"
         );
+        // A name looked up once is written by its id from then on.
+        let (mut out, mut known) = (Vec::new(), 0);
+        names.write_known(&mut out, "f", &mut known);
+        assert_eq!(known, 2);
+        names.write_known(&mut out, "h", &mut known);
+        let (mut h, mut out_h) = (0, Vec::new());
+        names.write_known(&mut out_h, "h", &mut h);
+        assert_eq!(String::from_utf8(out).unwrap(), "(2)(2)");
+        assert_eq!(String::from_utf8(out_h).unwrap(), "(4) h");
     }
 }
