@@ -34,8 +34,9 @@ pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
         first.compatible(other)?;
     }
     let mut merge = Merge::new(first);
-    for src in &profiles {
-        merge.add(src)?;
+    // Each profile is freed once added: the merge holds only the profiles not yet in.
+    for src in profiles {
+        merge.add(&src)?;
     }
     Ok(merge.finish())
 }
