@@ -94,14 +94,7 @@ pub fn compose_dot(out: &mut String, g: &Graph, c: &DotConfig) {
             edges.extend(node.out_edges.values());
         }
 
-        edges.sort_by(|&a, &b| {
-            let (ea, eb) = (g.edge(a), g.edge(b));
-            eb.weight
-                .unsigned_abs()
-                .cmp(&ea.weight.unsigned_abs())
-                .then_with(|| g.node(ea.src).name.cmp(&g.node(eb.src).name))
-                .then_with(|| g.node(ea.dest).name.cmp(&g.node(eb.dest).name))
-        });
+        edges.sort_by(|&a, &b| g.compare_edges(a, b));
         for e in edges {
             write_edge(out, g, e, &dot_id, &has_nodelets, c);
         }

@@ -2148,18 +2148,26 @@ impl Graph {
     }
 
     /// Edges of `edges` sorted by decreasing weight magnitude, then source and
-    /// destination names.
+    /// destination names, then (ends that print alike) their identities: an order that
+    /// does not depend on how nodes are numbered.
     pub fn sorted_edges(&self, edges: &EdgeMap) -> Vec<EdgeId> {
         let mut list: Vec<EdgeId> = edges.values().collect();
-        list.sort_by(|&a, &b| {
-            let (ea, eb) = (&self.edges[a], &self.edges[b]);
-            eb.weight
-                .wrapping_abs()
-                .cmp(&ea.weight.wrapping_abs())
-                .then_with(|| self.arena[ea.src].name.cmp(&self.arena[eb.src].name))
-                .then_with(|| self.arena[ea.dest].name.cmp(&self.arena[eb.dest].name))
-        });
+        list.sort_by(|&a, &b| self.compare_edges(a, b));
         list
+    }
+
+    /// The order of [`sorted_edges`](Self::sorted_edges).
+    pub fn compare_edges(&self, a: EdgeId, b: EdgeId) -> std::cmp::Ordering {
+        let (ea, eb) = (&self.edges[a], &self.edges[b]);
+        let (sa, sb) = (&self.arena[ea.src], &self.arena[eb.src]);
+        let (da, db) = (&self.arena[ea.dest], &self.arena[eb.dest]);
+        eb.weight
+            .wrapping_abs()
+            .cmp(&ea.weight.wrapping_abs())
+            .then_with(|| sa.name.cmp(&sb.name))
+            .then_with(|| da.name.cmp(&db.name))
+            .then_with(|| compare_identity(sa, sb))
+            .then_with(|| compare_identity(da, db))
     }
 
     /// Removes residual edges implied by a longer path between the same nodes.

@@ -663,3 +663,69 @@ fn reports_of_selected_samples_equal_reports_of_those_samples_alone() {
         assert!(selected.contains(" f"), "{format:?}: {selected}");
     }
 }
+
+/// A profile in which main calls code of two libraries of one name, `/a/libx.so` and
+/// `/b/libx.so`, frames without symbols that print alike, equally often; the first
+/// location of `/a/libx.so`'s code is used only by a sample through `other`. With
+/// `selected`, that sample is stored and left out by a selection; without, it is not
+/// in the profile.
+fn profile_with_callees_that_print_alike(selected: bool) -> Profile {
+    let mut p = profile(&["main", "other"], &[]);
+    for (i, file) in ["/a/libx.so", "/b/libx.so"].iter().enumerate() {
+        let filename = p.intern(file);
+        p.mappings.push(profile::Mapping {
+            id: i as u64 + 1,
+            memory_start: 0x1000 + 0x2000 * i as u64,
+            memory_limit: 0x2000 + 0x2000 * i as u64,
+            filename,
+            ..profile::Mapping::default()
+        });
+    }
+    let (main, other) = (p.locations[0].clone(), p.locations[1].clone());
+    let lib = |id, mapping, address| Location {
+        id,
+        mapping: Some(mapping),
+        address,
+        ..Location::default()
+    };
+    p.locations = vec![
+        lib(1, 0, 0x1100),
+        lib(2, 1, 0x3200),
+        lib(3, 0, 0x1300),
+        Location { id: 4, ..main },
+        Location { id: 5, ..other },
+    ];
+    let samples: [(&[u32], i64, bool); 3] =
+        [(&[0, 4], 7, false), (&[1, 3], 3, true), (&[2, 3], 3, true)];
+    for (stack, v, kept) in samples {
+        if selected || kept {
+            p.samples.push(&[v], stack, &[]);
+        }
+    }
+    if selected {
+        p.samples.select(|i, _| samples[i].2);
+    }
+    p.aggregate(true, true, false, false, false, false)
+        .expect("valid profile");
+    p
+}
+
+#[test]
+fn edges_whose_ends_print_alike_are_ordered_by_identity_not_by_numbering() {
+    use report::{generate, Options, OutputFormat};
+    let render = |mut p: Profile, format: OutputFormat| {
+        let o = Options::new(format, &p, 0);
+        let mut out = Vec::new();
+        generate(&mut out, &mut p, &o).expect("report");
+        String::from_utf8(out).expect("utf-8 report")
+    };
+    for format in [
+        OutputFormat::Dot,
+        OutputFormat::Tree,
+        OutputFormat::Callgrind,
+    ] {
+        let selected = render(profile_with_callees_that_print_alike(true), format);
+        let alone = render(profile_with_callees_that_print_alike(false), format);
+        assert_eq!(selected, alone, "{format:?}");
+    }
+}
