@@ -2,9 +2,11 @@
 //! `profileNNN.<ext>` when stdout is a terminal (driven through a pty with `script`), and
 //! graphical formats rendered by graphviz's `dot`, with a clear error when it is missing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod scratch;
+use scratch::ScratchDir;
 
 fn input(name: &str) -> String {
     format!(
@@ -13,17 +15,9 @@ fn input(name: &str) -> String {
     )
 }
 
-/// A fresh empty directory for one test.
-fn scratch_dir(tag: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "profkit-cli-output-{}-{tag}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh empty directory for one test, removed when dropped.
+fn scratch_dir(tag: &str) -> ScratchDir {
+    ScratchDir::new(&format!("profkit-cli-output-{tag}"))
 }
 
 fn profkit(args: &[&str], dir: &Path) -> Output {

@@ -7,7 +7,6 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,21 +15,16 @@ fn inputs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/conformance/differential")
 }
 
+mod scratch;
+use scratch::ScratchDir;
+
 fn input(name: &str) -> String {
     inputs_dir().join("inputs").join(name).display().to_string()
 }
 
-/// A fresh empty directory for one test.
-fn scratch_dir(tag: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "profkit-cli-sources-{}-{tag}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh empty directory for one test, removed when dropped.
+fn scratch_dir(tag: &str) -> ScratchDir {
+    ScratchDir::new(&format!("profkit-cli-sources-{tag}"))
 }
 
 /// Runs profkit in the conformance directory (so `inputs/x` paths read as in pprof's

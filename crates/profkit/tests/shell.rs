@@ -4,9 +4,8 @@
 //! same commands on the same profile.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,17 +58,12 @@ fn heap() -> String {
     )
 }
 
-/// A fresh empty directory for one test.
-fn scratch_dir(tag: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "profkit-shell-{}-{tag}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+mod scratch;
+use scratch::ScratchDir;
+
+/// A fresh empty directory for one test, removed when dropped.
+fn scratch_dir(tag: &str) -> ScratchDir {
+    ScratchDir::new(&format!("profkit-shell-{tag}"))
 }
 
 /// What a terminal shows, without escape sequences and carriage returns.

@@ -23,11 +23,12 @@ int main(int argc, char **argv) { printf("%d\n", other(argc * 1000)); return 0; 
 /// Where a position-independent binary is loaded in the made-up process.
 const LOAD_BASE: u64 = 0x5555_5555_4000;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("profkit-disasm-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+mod scratch;
+use scratch::ScratchDir;
+
+/// A fresh empty directory for one test, removed when dropped.
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new(&format!("profkit-disasm-{name}"))
 }
 
 fn have_gcc() -> bool {
@@ -140,7 +141,7 @@ fn unsymbolized_profile(bin: &Path) -> (Profile, i64, i64) {
 
 /// Writes the profile of the program built with `flags` and returns the directory,
 /// binary, profile path and the sample totals of `work` and `other`.
-fn setup(name: &str, flags: &[&str]) -> (PathBuf, PathBuf, PathBuf, i64, i64) {
+fn setup(name: &str, flags: &[&str]) -> (ScratchDir, PathBuf, PathBuf, i64, i64) {
     let dir = scratch(name);
     let bin = build(&dir, flags);
     let (p, work, other) = unsymbolized_profile(&bin);
@@ -352,7 +353,7 @@ fn disasm_without_a_match_fails_with_pprofs_message() {
             prof.to_str().unwrap(),
         ])
         .current_dir(&dir)
-        .env("HOME", &dir)
+        .env("HOME", dir.as_os_str())
         .output()
         .expect("run profkit");
     assert!(!out.status.success());

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -105,14 +105,15 @@ fn handle(mut stream: TcpStream, profile: &[u8], posts: &Posts) {
     let _ = stream.write_all(&reply);
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("profkit-remote-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+mod scratch;
+use scratch::ScratchDir;
+
+/// A fresh empty directory for one test, removed when dropped.
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new(&format!("profkit-remote-{name}"))
 }
 
-fn profkit(dir: &PathBuf, args: &[&str]) -> (String, String) {
+fn profkit(dir: &Path, args: &[&str]) -> (String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_profkit"))
         .args(args)
         .current_dir(dir)

@@ -4,14 +4,18 @@ use std::process::Command;
 
 use object::{Object, ObjectSymbol};
 
+// The command line's tests' scratch directories, shared rather than written twice.
+#[path = "../../profkit/tests/scratch/mod.rs"]
+mod scratch;
+use scratch::ScratchDir;
+
 #[test]
 fn disassembles_a_function_in_both_syntaxes_with_lines() {
     if Command::new("gcc").arg("--version").output().is_err() {
         eprintln!("skipping: gcc is not installed");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("symbolize-disasm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("mkdir");
+    let dir = ScratchDir::new("symbolize-disasm");
     let src = dir.join("d.c");
     std::fs::write(
         &src,
@@ -90,8 +94,7 @@ fn instruction_text_matches_gnu_objdump_for_compiled_functions() {
         eprintln!("skipping: gcc or objdump is not installed");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("symbolize-objdump-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("mkdir");
+    let dir = ScratchDir::new("symbolize-objdump");
     let src = dir.join("p.c");
     std::fs::write(
         &src,

@@ -8,6 +8,11 @@ use object::{Object, ObjectSegment};
 use profile::{Location, Mapping, Profile};
 use symbolize::{symbolize, DemangleMode, SymbolizeOptions};
 
+// The command line's tests' scratch directories, shared rather than written twice.
+#[path = "../../profkit/tests/scratch/mod.rs"]
+mod scratch;
+use scratch::ScratchDir;
+
 const C_PROGRAM: &str = r#"
 #include <stdio.h>
 static int sq(int x) { return x * x; }
@@ -46,11 +51,9 @@ fn have(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("symbolize-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+/// A fresh empty directory for one test, removed when dropped.
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new(&format!("symbolize-test-{name}"))
 }
 
 fn run(cmd: &mut Command) {
