@@ -640,27 +640,39 @@ fn profile_with_unused_first_locations(selected: bool) -> Profile {
     p
 }
 
+/// The report `format` of `p` (with `main` as the symbol regex of reports that take
+/// one), as text.
+fn report_of(mut p: Profile, format: report::OutputFormat) -> String {
+    let mut o = report::Options::new(format, &p, 0);
+    o.symbol = Some(regex::Regex::new("main").unwrap());
+    let mut out = Vec::new();
+    report::generate(&mut out, &mut p, &o).expect("report");
+    String::from_utf8(out).expect("utf-8 report")
+}
+
+/// The reports `formats` of `profile(true)` (samples stored, some left out by a
+/// selection), each checked equal to the same report of `profile(false)` (only the
+/// samples selected).
+fn reports_selected_and_alone(
+    profile: fn(bool) -> Profile,
+    formats: &[report::OutputFormat],
+) -> Vec<String> {
+    formats
+        .iter()
+        .map(|&format| {
+            let selected = report_of(profile(true), format);
+            assert_eq!(selected, report_of(profile(false), format), "{format:?}");
+            selected
+        })
+        .collect()
+}
+
 #[test]
 fn reports_of_selected_samples_equal_reports_of_those_samples_alone() {
-    use report::{generate, Options, OutputFormat};
-    let render = |mut p: Profile, format: OutputFormat| {
-        let mut o = Options::new(format, &p, 0);
-        o.symbol = Some(regex::Regex::new("main").unwrap());
-        let mut out = Vec::new();
-        generate(&mut out, &mut p, &o).expect("report");
-        String::from_utf8(out).expect("utf-8 report")
-    };
-    for format in [
-        OutputFormat::Text,
-        OutputFormat::Dot,
-        OutputFormat::Tree,
-        OutputFormat::Callgrind,
-        OutputFormat::Traces,
-    ] {
-        let selected = render(profile_with_unused_first_locations(true), format);
-        let alone = render(profile_with_unused_first_locations(false), format);
-        assert_eq!(selected, alone, "{format:?}");
-        assert!(selected.contains(" f"), "{format:?}: {selected}");
+    use report::OutputFormat as F;
+    let formats = [F::Text, F::Dot, F::Tree, F::Callgrind, F::Traces];
+    for report in reports_selected_and_alone(profile_with_unused_first_locations, &formats) {
+        assert!(report.contains(" f"), "{report}");
     }
 }
 
@@ -712,20 +724,7 @@ fn profile_with_callees_that_print_alike(selected: bool) -> Profile {
 
 #[test]
 fn edges_whose_ends_print_alike_are_ordered_by_identity_not_by_numbering() {
-    use report::{generate, Options, OutputFormat};
-    let render = |mut p: Profile, format: OutputFormat| {
-        let o = Options::new(format, &p, 0);
-        let mut out = Vec::new();
-        generate(&mut out, &mut p, &o).expect("report");
-        String::from_utf8(out).expect("utf-8 report")
-    };
-    for format in [
-        OutputFormat::Dot,
-        OutputFormat::Tree,
-        OutputFormat::Callgrind,
-    ] {
-        let selected = render(profile_with_callees_that_print_alike(true), format);
-        let alone = render(profile_with_callees_that_print_alike(false), format);
-        assert_eq!(selected, alone, "{format:?}");
-    }
+    use report::OutputFormat as F;
+    let formats = [F::Dot, F::Tree, F::Callgrind];
+    reports_selected_and_alone(profile_with_callees_that_print_alike, &formats);
 }
