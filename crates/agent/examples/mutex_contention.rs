@@ -28,8 +28,8 @@ fn main() {
         t.join().expect("worker");
     }
     let p = profkit_agent::mutex_profile();
-    let contentions: i64 = p.samples.iter().map(|s| s.values[0]).sum();
-    let delay: i64 = p.samples.iter().map(|s| s.values[1]).sum();
+    let contentions: i64 = p.samples.iter().map(|s| s.values.at(0)).sum();
+    let delay: i64 = p.samples.iter().map(|s| s.values.at(1)).sum();
     std::fs::write("mutex.pb.gz", profile::proto::encode_gzip(&p)).expect("write mutex.pb.gz");
     println!("wrote mutex.pb.gz: {contentions} contentions, {delay} ns of delay");
 }

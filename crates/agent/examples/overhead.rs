@@ -87,7 +87,7 @@ fn main() {
         let profiler = profkit_agent::CpuProfiler::start(100).expect("start cpu profile");
         profileds.push(throughput(2, secs));
         let p = profiler.stop();
-        samples += p.samples.iter().map(|s| s.values[0]).sum::<i64>();
+        samples += p.samples.iter().map(|s| s.values.at(0)).sum::<i64>();
     }
     let (base, profiled) = (median(bases), median(profileds));
     println!(

@@ -71,7 +71,7 @@ fn main() {
         }
         lost += profiler.lost_samples();
         let p = profiler.stop();
-        samples += p.samples.iter().map(|s| s.values[0]).sum::<i64>();
+        samples += p.samples.iter().map(|s| s.values.at(0)).sum::<i64>();
         std::hint::black_box(profile::proto::encode_gzip(&p).len());
         std::hint::black_box(profile::proto::encode_gzip(&profkit_agent::heap_profile()).len());
         std::hint::black_box(profkit_agent::mutex_text().len());

@@ -144,7 +144,17 @@ pub fn heap_text() -> String {
         .samples
         .iter()
         .enumerate()
-        .map(|(i, s)| (i, [s.values[0], s.values[1], s.values[2], s.values[3]]))
+        .map(|(i, s)| {
+            (
+                i,
+                [
+                    s.values.at(0),
+                    s.values.at(1),
+                    s.values.at(2),
+                    s.values.at(3),
+                ],
+            )
+        })
         .collect();
     records.sort_by_key(|&(i, v)| (v[3], i));
     let mut total = [0i64; 4];
@@ -186,7 +196,7 @@ pub fn mutex_text() -> String {
     let period = crate::set_mutex_profile_fraction(-1);
     let p = crate::mutex_profile();
     let mut order: Vec<usize> = (0..p.samples.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(p.samples.get(i).values[1]), i));
+    order.sort_by_key(|&i| (std::cmp::Reverse(p.samples.get(i).values.at(1)), i));
     let mut out = format!(
         "--- mutex:\ncycles/second={}\nsampling period={period}\n",
         1_000_000_000
@@ -195,7 +205,12 @@ pub fn mutex_text() -> String {
     for i in order {
         let s = p.samples.get(i);
         let period = i64::from(period.max(1));
-        let _ = write!(out, "{} {}", s.values[1] / period, s.values[0] / period);
+        let _ = write!(
+            out,
+            "{} {}",
+            s.values.at(1) / period,
+            s.values.at(0) / period
+        );
         write_record_stack(&mut out, &p, s.locations, false, &mut entries);
     }
     let mut out = align_tabs(&out);

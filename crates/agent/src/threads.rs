@@ -148,11 +148,11 @@ fn profile_from(stacks: &[ThreadStack]) -> Profile {
 /// for each distinct stack its count and addresses, and one `#` line per source frame.
 pub fn threads_text(name: &str) -> String {
     let p = threads_profile();
-    let total: i64 = p.samples.iter().map(|s| s.values[0]).sum();
+    let total: i64 = p.samples.iter().map(|s| s.values.at(0)).sum();
     let mut out = format!("{name} profile: total {total}\n");
     let mut entries = HashMap::new();
     for s in p.samples.iter() {
-        let _ = write!(out, "{}", s.values[0]);
+        let _ = write!(out, "{}", s.values.at(0));
         crate::text::write_record_stack(&mut out, &p, s.locations, true, &mut entries);
     }
     let mut out = crate::text::align_tabs(&out);

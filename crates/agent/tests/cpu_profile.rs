@@ -48,7 +48,7 @@ fn samples_in(p: &Profile, name: &str) -> i64 {
                 })
             })
         })
-        .map(|s| s.values[0])
+        .map(|s| s.values.at(0))
         .sum()
 }
 
@@ -89,7 +89,7 @@ fn busy_threads_get_one_sample_per_period_of_cpu_time_and_the_hot_function_domin
     assert!(p.duration_nanos > 0);
 
     let hot = samples_in(&p, "busy_known_function");
-    let total: i64 = p.samples.iter().map(|s| s.values[0]).sum();
+    let total: i64 = p.samples.iter().map(|s| s.values.at(0)).sum();
     let want = (THREADS as f64) * CPU.as_secs_f64() * 100.0;
     eprintln!("hot {hot} total {total} want {want} lost {lost}");
     assert_eq!(lost, 0);
@@ -137,9 +137,9 @@ fn samples_carry_the_labels_in_force_and_the_thread_name() {
             };
             has("route", "/api") && has("thread", "labelled-worker")
         })
-        .map(|s| s.values[0])
+        .map(|s| s.values.at(0))
         .sum();
-    let total: i64 = p.samples.iter().map(|s| s.values[0]).sum();
+    let total: i64 = p.samples.iter().map(|s| s.values.at(0)).sum();
     assert!(labelled >= 70, "labelled samples {labelled} of {total}");
 }
 
@@ -184,5 +184,5 @@ fn handler_runs_while_threads_allocate_lock_and_unwind_without_deadlock() {
     }
     let p = profiler.stop();
     assert!(threads.len() >= 4, "{} threads answered", threads.len());
-    assert!(p.samples.iter().map(|s| s.values[0]).sum::<i64>() > 100);
+    assert!(p.samples.iter().map(|s| s.values.at(0)).sum::<i64>() > 100);
 }

@@ -68,9 +68,9 @@ fn hot_samples_carry_the_whole_call_chain_without_frame_pointers() {
         let names = stack_names(&p, s.locations);
         let at = |f: &str| names.iter().position(|n| n.ends_with(f));
         let Some(c) = at("::chain_c") else { continue };
-        hot += s.values[0];
+        hot += s.values.at(0);
         match (at("::chain_b"), at("::chain_a")) {
-            (Some(b), Some(a)) if c < b && b < a => complete += s.values[0],
+            (Some(b), Some(a)) if c < b && b < a => complete += s.values.at(0),
             _ => eprintln!("incomplete: {names:?}"),
         }
     }

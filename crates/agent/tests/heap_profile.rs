@@ -28,7 +28,7 @@ fn total_for(p: &Profile, name: &str, index: usize) -> i64 {
                 })
             })
         })
-        .map(|s| s.values[index])
+        .map(|s| s.values.at(index))
         .sum()
 }
 
@@ -62,7 +62,7 @@ fn known_allocation_site_dominates_with_the_right_byte_count() {
         (alloc - want).abs() < want * 0.10,
         "alloc {alloc} want {want}"
     );
-    let all_inuse: i64 = p.samples.iter().map(|s| s.values[3]).sum();
+    let all_inuse: i64 = p.samples.iter().map(|s| s.values.at(3)).sum();
     assert!(
         inuse > all_inuse as f64 * 0.8,
         "site {inuse} of {all_inuse}"

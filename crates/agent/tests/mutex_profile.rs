@@ -60,8 +60,8 @@ fn each_contended_release_counts_once_with_its_delay_at_the_releasing_stack() {
             in_release,
             "every contention is charged to the releasing stack"
         );
-        count += s.values[0];
-        delay += s.values[1];
+        count += s.values.at(0);
+        delay += s.values.at(1);
     }
     assert_eq!(count, 2 * ROUNDS);
     // Each waiter waited about 30 ms (at least the hold after it started waiting).

@@ -68,10 +68,10 @@ impl Profile {
         if self.sample_types.is_empty() && !self.samples.is_empty() {
             return Err(Error::new("missing sample type information"));
         }
-        if self.samples.width != self.sample_types.len() && !self.samples.is_empty() {
+        if self.samples.width() != self.sample_types.len() && !self.samples.is_empty() {
             return Err(Error::new(format!(
                 "mismatch: sample has {} values vs. {} types",
-                self.samples.width,
+                self.samples.width(),
                 self.sample_types.len()
             )));
         }

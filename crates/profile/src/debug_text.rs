@@ -114,7 +114,7 @@ impl Profile {
         let mut number = itoa::Buffer::new();
         for i in range {
             let s = self.samples.get(i);
-            for &v in s.values {
+            for v in s.values {
                 let text = number.format(v);
                 // Right-aligned in 10 columns, after a space.
                 out.resize(out.len() + 1 + 10usize.saturating_sub(text.len()), b' ');

@@ -38,7 +38,7 @@ pub use parse::{
     parse_uncompressed, parse_with, ParseOptions, DEFAULT_MAX_DECOMPRESSED,
 };
 pub use sample_types::compatibilize_sample_types;
-pub use samples::{SampleRef, Samples, Stack, StackIter};
+pub use samples::{SampleRef, Samples, Stack, StackIter, Values, ValuesIter};
 pub use strings::{StrId, StringTable};
 pub use tagfilter::TagFilter;
 pub use transform::DIFF_BASE_LABEL;

@@ -13,7 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Error, Result};
 use crate::model::{Function, Label, Line, Lines, Location, Mapping, Profile, ValueType};
-use crate::samples::Stack;
+use crate::samples::{Stack, Values};
 use crate::strings::StrId;
 
 /// Marks an entry of an index map that has no value yet.
@@ -147,8 +147,8 @@ impl Profile {
 }
 
 /// Whether every value is zero.
-fn is_zero(values: &[i64]) -> bool {
-    values.iter().all(|&v| v == 0)
+fn is_zero(values: Values<'_>) -> bool {
+    values.iter().all(|v| v == 0)
 }
 
 /// A hasher for keys that are already well-mixed 64-bit hashes.
@@ -244,6 +244,8 @@ struct Merger {
     locations: HashChains,
     functions: HashMap<FunctionKey, u32, foldhash::fast::RandomState>,
     mappings: HashMap<MappingKey, u32>,
+    /// Scratch: the current sample's values.
+    values: Vec<i64>,
     /// Scratch: the current sample's stack, mapped.
     stack: Vec<u32>,
     /// Scratch: the current sample's labels, mapped.
@@ -279,6 +281,7 @@ impl Merger {
             locations: HashChains::default(),
             functions: HashMap::default(),
             mappings: HashMap::new(),
+            values: Vec::new(),
             stack: Vec::new(),
             labels: Vec::new(),
             lines: Vec::new(),
@@ -343,7 +346,7 @@ impl Merger {
         &mut self,
         src: &Profile,
         map: &mut SourceMap,
-        values: &[i64],
+        values: Values<'_>,
         locations: Stack<'_>,
         labels: &[Label],
     ) {
@@ -380,19 +383,18 @@ impl Merger {
         });
         match found {
             Some(i) => {
-                for (sum, &v) in self
-                    .out
-                    .samples
-                    .values_mut(i as usize)
-                    .iter_mut()
-                    .zip(values)
-                {
-                    *sum = sum.wrapping_add(v);
+                let samples = &mut self.out.samples;
+                for (c, v) in values.iter().enumerate() {
+                    let sum = samples.value(i as usize, c).wrapping_add(v);
+                    samples.set_value(i as usize, c, sum);
                 }
             }
             None => {
                 let index = self.out.samples.len() as u32;
-                self.out.samples.push(values, &self.stack, &self.labels);
+                values.copy_into(&mut self.values);
+                self.out
+                    .samples
+                    .push(&self.values, &self.stack, &self.labels);
                 self.samples.insert(hash, index);
             }
         }

@@ -182,7 +182,7 @@ impl Profile {
         Profile {
             strings: self.strings.clone(),
             sample_types: self.sample_types.clone(),
-            samples: Samples::new(self.samples.width),
+            samples: Samples::new(self.samples.width()),
             mappings: self.mappings.clone(),
             locations: self.locations.clone(),
             functions: self.functions.clone(),

@@ -38,21 +38,20 @@ impl Profile {
         if ratios.iter().all(|&r| r == 1.0) {
             return Ok(());
         }
-        let width = self.samples.width;
-        for values in self.samples.values.chunks_exact_mut(width.max(1)) {
+        self.samples.map_values(|values| {
             for (v, &r) in values.iter_mut().zip(ratios) {
                 if r != 1.0 {
                     *v = (*v as f64 * r).round() as i64;
                 }
             }
-        }
+        });
         let keep: Vec<bool> = (0..self.samples.len())
             .map(|i| {
                 self.samples
                     .values(i)
                     .iter()
                     .zip(ratios)
-                    .any(|(&v, &r)| r != 1.0 && v != 0)
+                    .any(|(v, &r)| r != 1.0 && v != 0)
             })
             .collect();
         if keep.iter().all(|&k| k) {
@@ -69,7 +68,7 @@ impl Profile {
         let totals = |p: &Profile| {
             let mut sums = vec![0i64; self.width()];
             for s in p.samples.iter() {
-                for (sum, &v) in sums.iter_mut().zip(s.values) {
+                for (sum, v) in sums.iter_mut().zip(s.values.iter()) {
                     *sum = sum.wrapping_add(v);
                 }
             }

@@ -178,7 +178,7 @@ fn concatenated_profiles_are_merged() {
     let mut both = proto::encode(&p);
     both.extend_from_slice(&proto::encode(&p));
     let merged = parse(&both).unwrap();
-    let total = |p: &Profile| -> i64 { p.samples.iter().map(|s| s.values[1]).sum() };
+    let total = |p: &Profile| -> i64 { p.samples.iter().map(|s| s.values.at(1)).sum() };
     assert_eq!(total(&merged), 2 * total(&p));
 }
 

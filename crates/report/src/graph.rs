@@ -1795,10 +1795,10 @@ impl Graph {
         &self.edges[id]
     }
 
-    fn sample_weights(o: &GraphOptions, values: &[i64]) -> (i64, i64) {
-        let w = values.get(o.sample_index).copied().unwrap_or(0);
+    fn sample_weights(o: &GraphOptions, values: profile::Values<'_>) -> (i64, i64) {
+        let w = values.get(o.sample_index).unwrap_or(0);
         let dw = if o.mean {
-            values.first().copied().unwrap_or(0)
+            values.first().unwrap_or(0)
         } else {
             0
         };

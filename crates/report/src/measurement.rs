@@ -214,18 +214,18 @@ fn scale_n(p: &mut Profile, ratios: &[f64]) {
     if ratios.iter().all(|&r| r == 1.0) {
         return;
     }
-    for i in 0..p.samples.len() {
-        for (v, &r) in p.samples.values_mut(i).iter_mut().zip(ratios) {
+    p.samples.map_values(|values| {
+        for (v, &r) in values.iter_mut().zip(ratios) {
             if r != 1.0 {
                 *v = go_float_to_int((*v as f64 * r).round());
             }
         }
-    }
+    });
     p.samples.retain(|_, s| {
         s.values
             .iter()
             .zip(ratios)
-            .any(|(&v, &r)| r != 1.0 && v != 0)
+            .any(|(v, &r)| r != 1.0 && v != 0)
     });
 }
 

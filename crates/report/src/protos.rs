@@ -18,9 +18,11 @@ fn write_gzipped(w: &mut dyn Write, p: &Profile) -> Result<()> {
 pub fn print_proto(w: &mut dyn Write, p: &mut Profile, o: &Options) -> Result<()> {
     let r = o.ratio;
     if r > 0.0 && r != 1.0 {
-        for v in &mut p.samples.values {
-            *v = go_float_to_int(*v as f64 * r);
-        }
+        p.samples.map_values(|values| {
+            for v in values {
+                *v = go_float_to_int(*v as f64 * r);
+            }
+        });
     }
     write_gzipped(w, p)
 }

@@ -507,14 +507,9 @@ pub fn compute_total(prof: &Profile, o: &Options) -> i64 {
     let true_value = prof.strings.find("true");
     let (mut div, mut total, mut diff_div, mut diff_total) = (0i64, 0i64, 0i64, 0i64);
     for s in prof.samples.iter() {
-        let v = s
-            .values
-            .get(o.sample_index)
-            .copied()
-            .unwrap_or(0)
-            .wrapping_abs();
+        let v = s.values.get(o.sample_index).unwrap_or(0).wrapping_abs();
         let d = if o.mean {
-            s.values.first().copied().unwrap_or(0)
+            s.values.first().unwrap_or(0)
         } else {
             0
         };

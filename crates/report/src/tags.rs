@@ -32,7 +32,7 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     let mut set_sums = vec![0i64; samples.label_set_count()];
     let mut set_used = vec![false; samples.label_set_count()];
     for i in 0..samples.len() {
-        let v = samples.values(i).get(o.sample_index).copied().unwrap_or(0);
+        let v = samples.values(i).get(o.sample_index).unwrap_or(0);
         let set = samples.label_set_of(i) as usize;
         set_sums[set] = set_sums[set].wrapping_add(v);
         set_used[set] = true;

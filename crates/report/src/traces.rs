@@ -39,9 +39,9 @@ pub fn print_traces(w: &mut dyn Write, rpt: &Report) -> Result<()> {
         out.extend_from_slice(SEPARATOR.as_bytes());
         out.push(b'\n');
         labels.write(&mut out, s.labels, prof, &o.num_label_units);
-        let mut v = s.values.get(o.sample_index).copied().unwrap_or(0);
+        let mut v = s.values.get(o.sample_index).unwrap_or(0);
         if o.mean {
-            let d = s.values.first().copied().unwrap_or(0);
+            let d = s.values.first().unwrap_or(0);
             if d != 0 {
                 v = v.wrapping_div(d);
             }

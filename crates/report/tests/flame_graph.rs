@@ -293,7 +293,7 @@ fn folded_values_of_a_shipped_profile_sum_to_its_total() {
     );
     let data = std::fs::read(path).expect("shipped profile");
     let mut p = profile::parse(&data).expect("profile parses");
-    let total: i64 = p.samples.iter().map(|s| s.values[1]).sum();
+    let total: i64 = p.samples.iter().map(|s| s.values.at(1)).sum();
     let out = render(&mut p, OutputFormat::Folded, 1);
     let mut sum = 0;
     let mut lines = 0;
@@ -425,9 +425,9 @@ fn reference_frames(p: &mut Profile, threshold: i64) -> Vec<(String, u32, i64, i
     for s in p.samples.iter() {
         let is_base = !s.labels.is_empty();
         let (v, b) = if is_base {
-            (0, -s.values[0])
+            (0, -s.values.at(0))
         } else {
-            (s.values[0], 0)
+            (s.values.at(0), 0)
         };
         let mut node = &mut root;
         node.value += v;
@@ -533,7 +533,7 @@ fn folded_matches_the_distinct_stacks_sorted_by_name() {
                     names.push(p.str(p.functions[line.function as usize].name).to_string());
                 }
             }
-            *sums.entry(names).or_default() += s.values[0];
+            *sums.entry(names).or_default() += s.values.at(0);
         }
         let expected: String = sums
             .iter()

@@ -382,8 +382,8 @@ fn plain_call_tree(p: &Profile, o: &GraphOptions) -> Graph {
     }
     const ROOT: usize = usize::MAX;
     for s in p.samples.iter() {
-        let w = s.values[o.sample_index];
-        let dw = if o.mean { s.values[0] } else { 0 };
+        let w = s.values.at(o.sample_index);
+        let dw = if o.mean { s.values.at(0) } else { 0 };
         if w == 0 && dw == 0 {
             continue;
         }

@@ -140,7 +140,7 @@ fn parse_samples<'a>(kind: Kind, mut text: &'a str, b: &mut Builder) -> Result<&
                     }
                 }
             }
-            if b.profile.samples.width != 2 {
+            if b.profile.samples.width() != 2 {
                 return Err(Failure::Malformed(Error::new(
                     "missing sample type information",
                 )));
@@ -200,7 +200,7 @@ pub(super) fn finish(mut b: Builder, text: &str) -> Result<Profile, Failure> {
         };
         b.set_line(index, name, file, line_number);
     }
-    if b.profile.samples.width != b.profile.sample_types.len() {
+    if b.profile.samples.width() != b.profile.sample_types.len() {
         if !b.profile.samples.is_empty() {
             return Err(Failure::Malformed(Error::new(
                 "missing sample type information",

@@ -50,8 +50,7 @@ pub(super) fn parse(text: &str) -> Result<Profile, Failure> {
         if same_as_previous || addresses.is_empty() {
             let samples = &mut b.profile.samples;
             if let Some(last) = samples.len().checked_sub(1) {
-                let v = &mut samples.values_mut(last)[0];
-                *v = v.wrapping_add(1);
+                samples.set_value(last, 0, samples.value(last, 0).wrapping_add(1));
             }
             continue;
         }

@@ -201,6 +201,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
     let mut samples = Samples::new(width);
     samples.reserve(tables.samples, 0);
     let mut labels: Vec<Label> = Vec::new();
+    let mut values: Vec<i64> = Vec::new();
     let mut r = Reader::new(data, base);
     while !r.is_empty() {
         let (field, _, value) = r.field()?;
@@ -208,7 +209,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
             continue;
         }
         let (bytes, at) = wire::bytes(value, "sample")?;
-        let values_before = samples.values.len();
+        values.clear();
         labels.clear();
         let mut sr = r.nested((bytes, at));
         while !sr.is_empty() {
@@ -237,7 +238,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
                         )));
                     }
                 }
-                2 => sr.for_each_int(v, |x| samples.values.push(x as i64))?,
+                2 => sr.for_each_int(v, |x| values.push(x as i64))?,
                 3 => {
                     let l = label(sr.nested(wire::bytes(v, "sample.label")?))?;
                     check(l.key, "label.key")?;
@@ -251,7 +252,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
                 _ => {}
             }
         }
-        let nvalues = samples.values.len() - values_before;
+        let nvalues = values.len();
         if nvalues != width {
             if width == 0 {
                 return Err(Error::new("missing sample type information"));
@@ -268,7 +269,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
                 "sample at byte offset {at}: more than 4294967295 samples or frames in one profile"
             )));
         }
-        samples.end_sample(&labels);
+        samples.end_sample(&values, &labels);
     }
     p.samples = samples;
     Ok(p)

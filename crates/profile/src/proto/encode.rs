@@ -107,7 +107,7 @@ fn write_samples(
         let values = samples.values(i);
         let labels = samples.labels(i);
         let frames_len: usize = frames.iter().map(|&l| ids.lens[l as usize] as usize).sum();
-        let values_len: usize = values.iter().map(|&v| varint_len(v as u64)).sum();
+        let values_len: usize = values.iter().map(|v| varint_len(v as u64)).sum();
         // A label is written even when all its fields are zero.
         let labels_len: usize = labels
             .iter()
@@ -127,7 +127,7 @@ fn write_samples(
         if values_len > 0 {
             w.key(2, LEN);
             w.varint(values_len as u64);
-            for &v in values {
+            for v in values {
                 w.varint(v as u64);
             }
         }
@@ -149,7 +149,7 @@ const ENCODE_CHUNK: usize = 1 << 20;
 /// Encodes `p` as an uncompressed profile.proto message.
 pub fn encode(p: &Profile) -> Vec<u8> {
     let mut out =
-        Vec::with_capacity(p.samples.values.len() * 2 + p.samples.frame_count() * 2 + 1024);
+        Vec::with_capacity(p.samples.len() * p.width() * 2 + p.samples.frame_count() * 2 + 1024);
     encode_into(p, &mut |bytes| out.extend_from_slice(bytes));
     out
 }
@@ -240,7 +240,7 @@ pub fn encode_into(p: &Profile, sink: &mut dyn FnMut(&[u8])) {
 /// compressed bytes only.
 pub fn encode_gzip_to(p: &Profile, out: &mut Vec<u8>) {
     use std::io::Write;
-    let large = p.samples.frame_count() + p.samples.values.len() > PARALLEL_GZIP_MIN / 2;
+    let large = p.samples.frame_count() + p.samples.len() * p.width() > PARALLEL_GZIP_MIN / 2;
     let level = if large {
         flate2::Compression::fast()
     } else {

@@ -49,6 +49,8 @@ pub struct StreamDecoder {
     has_strings: bool,
     /// Reused for the labels of one sample.
     labels: Vec<Label>,
+    /// Reused for the values of one sample.
+    values: Vec<i64>,
     /// Store the samples' labels (else only the units of numeric ones).
     keep_labels: bool,
     /// Store the samples' stacks (else only check their location ids).
@@ -79,6 +81,7 @@ impl StreamDecoder {
             last_field: 0,
             has_strings: false,
             labels: Vec::new(),
+            values: Vec::new(),
             keep_labels: true,
             keep_stacks: true,
             dropped_label_units: Vec::new(),
@@ -176,7 +179,7 @@ impl StreamDecoder {
     /// Decodes one sample message, `data[start..end]`, into the columns. Bytes of
     /// `data` past `end` may be read ahead but are never decoded.
     fn sample(&mut self, data: &[u8], start: usize, end: usize) -> Result<(), Unsupported> {
-        let values_before = self.samples.values.len();
+        self.values.clear();
         self.labels.clear();
         let mut pos = start;
         while pos < end {
@@ -202,12 +205,12 @@ impl StreamDecoder {
                 // value, packed
                 0x12 => {
                     let (a, b) = read_len(data, &mut pos, end)?;
-                    push_values(data, a, b, &mut self.samples.values)?;
+                    push_values(data, a, b, &mut self.values)?;
                 }
                 // value, one
                 0x10 => {
                     let v = read_varint(data, &mut pos, end)?;
-                    self.samples.values.push(v as i64);
+                    self.values.push(v as i64);
                 }
                 // label
                 0x1a => {
@@ -232,11 +235,14 @@ impl StreamDecoder {
                 _ => skip_unknown(data, &mut pos, end, key)?,
             }
         }
-        let n = self.samples.values.len() - values_before;
+        let n = self.values.len();
+        if self.width.is_none() {
+            self.samples.set_width(n);
+        }
         if *self.width.get_or_insert(n) != n || !self.samples.has_room_for_sample() {
             return Err(Unsupported);
         }
-        self.samples.end_sample(&self.labels);
+        self.samples.end_sample(&self.values, &self.labels);
         Ok(())
     }
 
@@ -251,7 +257,9 @@ impl StreamDecoder {
         if !samples.is_empty() && self.width != Some(width) {
             return Err(Unsupported);
         }
-        samples.width = width;
+        if samples.stored_len() == 0 {
+            samples.set_width(width);
+        }
         if self.max_label_string as usize >= p.strings.len() && !samples.is_empty() {
             return Err(Unsupported);
         }

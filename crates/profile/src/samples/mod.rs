@@ -2,7 +2,8 @@
 //!
 //! Samples are the bulk of a large profile: 800,000 samples of 40 frames each hold 32
 //! million location references. They are kept as
-//! - values: one flat `i64` array, `width` per sample;
+//! - values: one row per sample, packed in blocks of rows, each column of a block in
+//!   as many bits as its largest value needs ([`values`]);
 //! - stacks: the location indices of all samples concatenated and bit-packed in as
 //!   many bits as the largest index needs ([`packed`]), with one offset per sample;
 //! - labels: label sets that samples repeat stored once ([`label_sets`]), one set id
@@ -19,6 +20,7 @@
 
 mod label_sets;
 mod packed;
+mod values;
 
 use std::fmt;
 
@@ -26,6 +28,8 @@ use crate::model::Label;
 use label_sets::LabelSets;
 use packed::PackedU32s;
 pub use packed::{Stack, StackIter};
+use values::ValueRows;
+pub use values::{Values, ValuesIter};
 
 /// All samples of a profile in columnar form.
 ///
@@ -35,10 +39,9 @@ pub use packed::{Stack, StackIter};
 #[derive(Clone)]
 pub struct Samples {
     /// Number of values per sample (the number of sample types).
-    pub width: usize,
-    /// Values of all stored samples, `width` per sample (selected or not: read a
-    /// sample's values with [`values`](Self::values)).
-    pub values: Vec<i64>,
+    width: usize,
+    /// Values of all stored samples, a row of `width` per sample (selected or not).
+    values: ValueRows,
     /// Location indices of all samples, concatenated, leaf first.
     frames: PackedU32s,
     /// `len() + 1` offsets into `frames`.
@@ -87,7 +90,7 @@ impl fmt::Debug for Samples {
 #[derive(Clone, Copy, Debug)]
 pub struct SampleRef<'a> {
     /// The sample's values, one per sample type.
-    pub values: &'a [i64],
+    pub values: Values<'a>,
     /// The sample's stack as location indices, leaf first.
     pub locations: Stack<'a>,
     /// The sample's labels.
@@ -99,13 +102,25 @@ impl Samples {
     pub fn new(width: usize) -> Samples {
         Samples {
             width,
-            values: Vec::new(),
+            values: ValueRows::new(width),
             frames: PackedU32s::new(),
             frame_offsets: vec![0],
             label_sets: LabelSets::new(),
             sample_labels: Vec::new(),
             selection: None,
         }
+    }
+
+    /// Number of values per sample (the number of sample types).
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Sets the number of values per sample of a sample set that has none stored.
+    pub(crate) fn set_width(&mut self, width: usize) {
+        assert_eq!(self.stored_len(), 0, "the width of stored samples is fixed");
+        self.width = width;
+        self.values = ValueRows::new(width);
     }
 
     /// Number of samples (the selected ones, when some were left out).
@@ -151,7 +166,7 @@ impl Samples {
 
     /// Bytes of memory the samples occupy, a measure for benchmarks.
     pub fn heap_bytes(&self) -> usize {
-        self.values.capacity() * 8
+        self.values.heap_bytes()
             + self.frames.heap_bytes()
             + self.frame_offsets.capacity() * 4
             + self.label_sets.label_count() * std::mem::size_of::<Label>()
@@ -173,7 +188,7 @@ impl Samples {
     /// Makes room for `samples` more samples of `frames` frames in all.
     pub fn reserve(&mut self, samples: usize, frames: usize) {
         self.apply_selection();
-        self.values.reserve(samples * self.width);
+        self.values.reserve(samples);
         self.frames.reserve(frames);
         self.frame_offsets.reserve(samples);
         self.sample_labels.reserve(samples);
@@ -183,39 +198,55 @@ impl Samples {
     pub fn push(&mut self, values: &[i64], locations: &[u32], labels: &[Label]) {
         debug_assert_eq!(values.len(), self.width);
         self.apply_selection();
-        self.values.extend_from_slice(values);
         self.frames.extend_from_slice(locations);
-        self.end_sample(labels);
+        self.end_sample(values, labels);
     }
 
-    /// Appends a sample whose stack is `locations`, read from another sample set.
-    pub fn push_stack(&mut self, values: &[i64], locations: Stack<'_>, labels: &[Label]) {
+    /// Appends a sample whose values and stack are read from another sample set.
+    pub fn push_stack(&mut self, values: Values<'_>, locations: Stack<'_>, labels: &[Label]) {
         debug_assert_eq!(values.len(), self.width);
         self.apply_selection();
-        self.values.extend_from_slice(values);
         self.frames.reserve(locations.len());
         for l in locations {
             self.frames.push(l);
         }
-        self.end_sample(labels);
+        let values: smallvec::SmallVec<[i64; 8]> = values.iter().collect();
+        self.end_sample(&values, labels);
     }
 
     /// Replaces the values of every sample with `width` new ones that `f` computes
     /// from the old ones; stacks and labels stay.
     pub(crate) fn rewrite_values(&mut self, width: usize, mut f: impl FnMut(&[i64], &mut [i64])) {
         self.apply_selection();
-        let mut values = vec![0; self.len() * width];
-        if width > 0 {
-            for (i, out) in values.chunks_exact_mut(width).enumerate() {
-                f(self.values(i), out);
-            }
+        let mut values = ValueRows::new(width);
+        values.reserve(self.len());
+        let (mut old, mut new) = (Vec::new(), vec![0; width]);
+        for i in 0..self.len() {
+            self.values(i).copy_into(&mut old);
+            new.fill(0);
+            f(&old, &mut new);
+            values.push(&new);
         }
         self.values = values;
         self.width = width;
     }
 
-    /// Appends a frame to the sample being built by a decoder (whose values go
-    /// straight to [`values`](Self::values)); [`end_sample`](Self::end_sample) ends it.
+    /// Changes the values of every sample in place: `f` gets each sample's values
+    /// and may change them.
+    pub fn map_values(&mut self, mut f: impl FnMut(&mut [i64])) {
+        let mut row = Vec::with_capacity(self.width);
+        for i in 0..self.len() {
+            self.values(i).copy_into(&mut row);
+            f(&mut row);
+            let at = self.at(i);
+            for (c, &v) in row.iter().enumerate() {
+                self.values.set(at, c, v);
+            }
+        }
+    }
+
+    /// Appends a frame to the sample being built by a decoder;
+    /// [`end_sample`](Self::end_sample) ends it.
     #[inline]
     pub(crate) fn push_frame(&mut self, location: u32) {
         self.frames.push(location);
@@ -234,10 +265,11 @@ impl Samples {
         self.frames.len() <= u32::MAX as usize && self.frame_offsets.len() < u32::MAX as usize
     }
 
-    /// Ends the sample being built, with the frames pushed since the last one and
-    /// `labels`.
-    pub(crate) fn end_sample(&mut self, labels: &[Label]) {
+    /// Ends the sample being built, with the frames pushed since the last one,
+    /// `values` (`width` of them) and `labels`.
+    pub(crate) fn end_sample(&mut self, values: &[i64], labels: &[Label]) {
         debug_assert!(self.selection.is_none());
+        self.values.push(values);
         self.frame_offsets.push(self.frames.len() as u32);
         let set = self.label_sets.intern(labels);
         self.sample_labels.push(set);
@@ -254,15 +286,22 @@ impl Samples {
 
     /// Values of sample `i`.
     #[inline]
-    pub fn values(&self, i: usize) -> &[i64] {
-        let i = self.at(i);
-        &self.values[i * self.width..(i + 1) * self.width]
+    pub fn values(&self, i: usize) -> Values<'_> {
+        Values::new(&self.values, self.at(i))
     }
 
-    /// Mutable values of sample `i`.
-    pub fn values_mut(&mut self, i: usize) -> &mut [i64] {
-        let i = self.at(i);
-        &mut self.values[i * self.width..(i + 1) * self.width]
+    /// Value `c` of sample `i` (`c` below [`width`](Self::width)).
+    #[inline]
+    pub fn value(&self, i: usize, c: usize) -> i64 {
+        debug_assert!(c < self.width);
+        self.values.get(self.at(i), c)
+    }
+
+    /// Sets value `c` of sample `i` to `v`.
+    pub fn set_value(&mut self, i: usize, c: usize, v: i64) {
+        assert!(c < self.width, "value {c} of {}", self.width);
+        let at = self.at(i);
+        self.values.set(at, c, v);
     }
 
     /// Location indices of sample `i`, leaf first.
@@ -375,7 +414,6 @@ impl Samples {
         let mut written = 0usize;
         let mut kept = 0;
         let mut start = 0usize;
-        let w = self.width;
         for i in 0..self.len() {
             // Read before `frame_offsets[kept + 1]` (which may be this slot) is written.
             let end = self.frame_offsets[i + 1] as usize;
@@ -401,7 +439,7 @@ impl Samples {
             }
             written += out.len();
             self.frame_offsets[kept + 1] = written as u32;
-            self.values.copy_within(i * w..(i + 1) * w, kept * w);
+            self.values.copy_row(i, kept);
             self.sample_labels[kept] = self.sample_labels[i];
             kept += 1;
         }
@@ -410,7 +448,7 @@ impl Samples {
             None => self.frames.truncate(written),
         }
         self.frame_offsets.truncate(kept + 1);
-        self.values.truncate(kept * w);
+        self.values.truncate(kept);
         self.sample_labels.truncate(kept);
     }
 
@@ -472,7 +510,6 @@ impl Samples {
         let Some(first_dropped) = kept.iter().position(|&k| !k) else {
             return;
         };
-        let w = self.width;
         let mut out = first_dropped;
         let mut frames_end = self.frame_offsets[out] as usize;
         for (i, _) in kept
@@ -485,14 +522,14 @@ impl Samples {
                 self.frame_offsets[i] as usize,
                 self.frame_offsets[i + 1] as usize,
             );
-            self.values.copy_within(i * w..(i + 1) * w, out * w);
+            self.values.copy_row(i, out);
             self.frames.copy_within(a..b, frames_end);
             self.sample_labels[out] = self.sample_labels[i];
             frames_end += b - a;
             out += 1;
             self.frame_offsets[out] = frames_end as u32;
         }
-        self.values.truncate(out * w);
+        self.values.truncate(out);
         self.frames.truncate(frames_end);
         self.frame_offsets.truncate(out + 1);
         self.sample_labels.truncate(out);
@@ -555,12 +592,12 @@ mod tests {
         let mut s = three_samples();
         s.retain(|_, _| true);
         assert_eq!(s, three_samples());
-        s.retain(|_, sample| sample.values[0] == 2);
+        s.retain(|_, sample| sample.values.at(0) == 2);
         assert_eq!(s.len(), 1);
         assert_eq!(s.locations(0), [3]);
         s.retain(|_, _| false);
         assert!(s.is_empty());
-        assert!(s.values.is_empty() && s.frame_count() == 0);
+        assert!(s.stored_len() == 0 && s.frame_count() == 0);
     }
 
     #[test]

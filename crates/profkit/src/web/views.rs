@@ -76,11 +76,11 @@ fn focused_samples(
     ignore: Option<&regex::Regex>,
 ) -> Samples {
     let all = &loaded.samples;
-    let mut kept = Samples::new(all.width);
+    let mut kept = Samples::new(all.width());
     let mut start = 0;
     while start < all.len() {
         let end = (start + FILTER_BLOCK).min(all.len());
-        let mut block = Samples::new(all.width);
+        let mut block = Samples::new(all.width());
         for i in start..end {
             let s = all.get(i);
             block.push_stack(s.values, s.locations, s.labels);
@@ -92,7 +92,7 @@ fn focused_samples(
         }
         start = end;
     }
-    shell.samples = Samples::new(all.width);
+    shell.samples = Samples::new(all.width());
     kept
 }
 

@@ -160,7 +160,7 @@ impl<'a> StackPartition<'a> {
     pub(super) fn new(prof: &'a Profile, sample_index: usize) -> StackPartition<'a> {
         let samples = &prof.samples;
         let frames = LocationFrames::of(prof);
-        let n = if sample_index < samples.width {
+        let n = if sample_index < samples.width() {
             samples.len()
         } else {
             0
@@ -235,12 +235,7 @@ impl<'a> StackPartition<'a> {
     /// its sign restored.
     #[inline]
     fn value_of(&self, i: usize) -> (i64, i64) {
-        let v = self
-            .samples
-            .values(i)
-            .get(self.sample_index)
-            .copied()
-            .unwrap_or(0);
+        let v = self.samples.values(i).get(self.sample_index).unwrap_or(0);
         if self.is_base.get(i).copied().unwrap_or(false) {
             (0, -v)
         } else {
