@@ -13,7 +13,7 @@ mod call_tree;
 mod edge_map;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 pub use edge_map::EdgeMap;
 use profile::key_index::KeyIndex;
@@ -420,7 +420,10 @@ impl FrameKey {
 struct Names<'p> {
     prof: &'p Profile,
     raw: Vec<u32>,
-    raw_index: TextMap<&'p str, u32>,
+    /// The first string id of each distinct text met, found by text.
+    raw_index: KeyIndex,
+    /// Hashes the texts of `raw_index`.
+    text_hash: foldhash::fast::RandomState,
     file: Vec<u32>,
     file_index: TextMap<String, u32>,
     files: Vec<String>,
@@ -432,10 +435,8 @@ impl<'p> Names<'p> {
             prof,
             raw: vec![NONE; prof.strings.len()],
             // Names and files of functions and mappings are most of what is looked up.
-            raw_index: TextMap::with_capacity_and_hasher(
-                prof.functions.len() + prof.mappings.len(),
-                Default::default(),
-            ),
+            raw_index: KeyIndex::with_capacity(prof.functions.len() + prof.mappings.len()),
+            text_hash: Default::default(),
             file: vec![NONE; prof.strings.len()],
             file_index: TextMap::default(),
             files: vec![String::new()],
@@ -448,11 +449,21 @@ impl<'p> Names<'p> {
         match self.raw.get(i) {
             Some(&c) if c != NONE => c,
             Some(_) => {
-                let s = self.prof.str(id);
+                let prof = self.prof;
+                let s = prof.str(id);
                 let c = if s.is_empty() {
                     0
                 } else {
-                    *self.raw_index.entry(s).or_insert(i as u32)
+                    let text_hash = &self.text_hash;
+                    let text = |c: u32| prof.str(StrId(c));
+                    self.raw_index
+                        .get_or_insert(
+                            text_hash.hash_one(s),
+                            i as u32,
+                            |c| text(c) == s,
+                            |c| text_hash.hash_one(text(c)),
+                        )
+                        .unwrap_or(i as u32)
                 };
                 self.raw[i] = c;
                 c
@@ -531,7 +542,9 @@ impl<'p> Names<'p> {
             if s.is_empty() {
                 Some(0)
             } else {
-                self.raw_index.get(s).copied()
+                let prof = self.prof;
+                self.raw_index
+                    .find(self.text_hash.hash_one(s), |c| prof.str(StrId(c)) == s)
             }
         };
         let file = if info.file.is_empty() {
@@ -712,6 +725,22 @@ impl<'p> FrameTable<'p> {
     /// the kept set: identities numbered in the same order, frames left out marked
     /// [`NONE`].
     fn restricted(&self, kept: &NodeSet) -> (InfoTable, LocationInfos) {
+        let (table, infos) = self.restricted_infos(kept);
+        let offsets = self.locs.offsets.clone();
+        (table, LocationInfos { offsets, infos })
+    }
+
+    /// [`restricted`](Self::restricted), taking this table's place: its identities of
+    /// every frame are freed before the caller goes on.
+    fn into_restricted(self, kept: &NodeSet) -> (Names<'p>, InfoTable, LocationInfos) {
+        let (table, infos) = self.restricted_infos(kept);
+        let FrameTable { names, locs, .. } = self;
+        let offsets = locs.offsets;
+        (names, table, LocationInfos { offsets, infos })
+    }
+
+    /// The table and each frame's identity of [`restricted`](Self::restricted).
+    fn restricted_infos(&self, kept: &NodeSet) -> (InfoTable, Vec<u32>) {
         let all = &self.table;
         let kept_keys: std::collections::HashSet<FrameKey, BuildHasherDefault<FxHasher>> = kept
             .iter()
@@ -759,11 +788,7 @@ impl<'p> FrameTable<'p> {
                 new
             })
             .collect();
-        let locs = LocationInfos {
-            offsets: self.locs.offsets.clone(),
-            infos,
-        };
-        (table, locs)
+        (table, infos)
     }
 }
 
@@ -775,10 +800,25 @@ struct Identities<'f> {
     locs: std::borrow::Cow<'f, LocationInfos>,
 }
 
-/// The identities of every frame of `prof` for a graph built with `o`: from
-/// `o.frames` when they fit, else worked out.
-fn frame_identities<'f>(prof: &'f Profile, o: &'f GraphOptions<'f>) -> Identities<'f> {
+/// The identities of every frame of `prof` for a graph built with `o`: from `owned`
+/// or `o.frames` when they fit, else worked out.
+fn frame_identities<'f>(
+    prof: &'f Profile,
+    o: &'f GraphOptions<'f>,
+    owned: Option<FrameTable<'f>>,
+) -> Identities<'f> {
     use std::borrow::Cow;
+    if let Some(frames) = owned.filter(|f| f.fits(prof, o)) {
+        let (names, table, locs) = match o.kept_nodes {
+            Some(kept) => frames.into_restricted(kept),
+            None => (frames.names, frames.table, frames.locs),
+        };
+        return Identities {
+            names: Cow::Owned(names),
+            table: Cow::Owned(table),
+            locs: Cow::Owned(locs),
+        };
+    }
     match (o.frames.filter(|f| f.fits(prof, o)), o.kept_nodes) {
         (Some(frames), Some(kept)) => {
             let (table, locs) = frames.restricted(kept);
@@ -1398,6 +1438,11 @@ impl<'p> NodeTotals<'p> {
         &self.frames
     }
 
+    /// The frame identities alone ([`frames`](Self::frames)), the values dropped.
+    pub fn into_frames(self) -> FrameTable<'p> {
+        self.frames
+    }
+
     /// The flat and cumulative value of each node (divided for mean reports), as
     /// [`Node::flat_value`] and [`Node::cum_value`], in node order.
     pub fn node_values(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
@@ -1775,7 +1820,24 @@ impl Graph {
         if o.call_tree {
             Graph::new_trimmed_tree(prof, o, |_| 0).0
         } else {
-            Graph::new_graph(prof, o)
+            Graph::new_graph(prof, o, None)
+        }
+    }
+
+    /// [`new`](Self::new) with the frame identities of this same profile, worked out
+    /// already and no longer needed after (by [`NodeTotals::into_frames`]): the graph
+    /// takes them over, and frees the identities of the frames it leaves out before
+    /// summing the samples. Ignored for call trees and when made with other name
+    /// options.
+    pub fn with_frames<'p>(
+        prof: &'p Profile,
+        o: &GraphOptions<'p>,
+        frames: FrameTable<'p>,
+    ) -> Graph {
+        if o.call_tree {
+            Graph::new_trimmed_tree(prof, o, |_| 0).0
+        } else {
+            Graph::new_graph(prof, o, Some(frames))
         }
     }
 
@@ -1822,8 +1884,12 @@ impl Graph {
         })
     }
 
-    fn new_graph(prof: &Profile, o: &GraphOptions) -> Graph {
-        let Identities { names, table, locs } = frame_identities(prof, o);
+    fn new_graph<'p>(
+        prof: &'p Profile,
+        o: &GraphOptions<'p>,
+        frames: Option<FrameTable<'p>>,
+    ) -> Graph {
+        let Identities { names, table, locs } = frame_identities(prof, o, frames);
         let mut g = Graph::default();
         // Identity ids and node ids coincide: every identity gets its node.
         g.arena.reserve_exact(table.len());

@@ -130,6 +130,90 @@ impl LabelSets {
     }
 }
 
+/// The label set of each stored sample. Nothing is stored while every sample has the
+/// empty set (id 0), as when a profile is read without its labels: one id per sample
+/// is made only once some sample has another set.
+#[derive(Clone, Default)]
+pub(crate) struct SetIds {
+    /// Empty, or one id per sample.
+    ids: Vec<u32>,
+    /// Number of samples.
+    len: usize,
+}
+
+impl SetIds {
+    /// Number of samples.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The set of sample `i` (below [`len`](Self::len)).
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> u32 {
+        debug_assert!(i < self.len);
+        self.ids.get(i).copied().unwrap_or(0)
+    }
+
+    /// Gives every sample its own id, from then on (the samples so far have set 0
+    /// unless they have theirs already).
+    fn materialize(&mut self) {
+        self.ids.resize(self.len, 0);
+    }
+
+    /// Appends a sample of set `id`.
+    #[inline]
+    pub(crate) fn push(&mut self, id: u32) {
+        if id != 0 || !self.ids.is_empty() {
+            self.materialize();
+            self.ids.push(id);
+        }
+        self.len += 1;
+    }
+
+    /// Gives sample `i` set `id`.
+    pub(crate) fn set(&mut self, i: usize, id: u32) {
+        if id != 0 {
+            self.materialize();
+        }
+        if let Some(slot) = self.ids.get_mut(i) {
+            *slot = id;
+        }
+    }
+
+    /// Replaces every sample's set `id` with `f(id)`.
+    pub(crate) fn map(&mut self, mut f: impl FnMut(u32) -> u32) {
+        if self.ids.is_empty() && self.len > 0 && f(0) != 0 {
+            self.materialize();
+        }
+        for id in &mut self.ids {
+            *id = f(*id);
+        }
+    }
+
+    /// Keeps the first `len` samples.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.ids.truncate(len);
+        self.len = self.len.min(len);
+    }
+
+    /// Makes room for `samples` more samples.
+    pub(crate) fn reserve(&mut self, samples: usize) {
+        if !self.ids.is_empty() {
+            self.ids.reserve(samples);
+        }
+    }
+
+    /// Gives back the room beyond the ids held.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.ids.shrink_to_fit();
+    }
+
+    /// Bytes of memory the ids occupy.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.ids.capacity() * 4
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +225,41 @@ mod tests {
             str: StrId(str),
             ..Label::default()
         }
+    }
+
+    #[test]
+    fn samples_without_labels_store_no_set_ids() {
+        let mut ids = SetIds::default();
+        for _ in 0..1000 {
+            ids.push(0);
+        }
+        ids.set(5, 0);
+        ids.map(|id| id);
+        assert_eq!((ids.len(), ids.heap_bytes()), (1000, 0));
+        assert_eq!(ids.get(999), 0);
+    }
+
+    #[test]
+    fn the_first_sample_with_labels_gives_the_earlier_ones_the_empty_set() {
+        let mut ids = SetIds::default();
+        ids.push(0);
+        ids.push(0);
+        ids.push(3);
+        ids.push(0);
+        assert_eq!((0..4).map(|i| ids.get(i)).collect::<Vec<_>>(), [0, 0, 3, 0]);
+        // Setting a set, or mapping the empty set to another, stores ids too.
+        let mut set = SetIds::default();
+        set.push(0);
+        set.push(0);
+        set.set(1, 7);
+        assert_eq!((set.get(0), set.get(1)), (0, 7));
+        let mut mapped = SetIds::default();
+        mapped.push(0);
+        mapped.push(0);
+        mapped.map(|id| id + 2);
+        assert_eq!((mapped.get(0), mapped.get(1)), (2, 2));
+        mapped.truncate(1);
+        assert_eq!(mapped.len(), 1);
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod values;
 use std::fmt;
 
 use crate::model::Label;
-use label_sets::LabelSets;
+use label_sets::{LabelSets, SetIds};
 use packed::PackedU32s;
 pub use packed::{Stack, StackIter};
 use values::ValueRows;
@@ -49,7 +49,7 @@ pub struct Samples {
     /// The label sets.
     label_sets: LabelSets,
     /// The label set of each sample.
-    sample_labels: Vec<u32>,
+    sample_labels: SetIds,
     /// When a [`select`](Self::select) left some samples out: the stored indices of the
     /// samples that count, increasing.
     selection: Option<Vec<u32>>,
@@ -106,7 +106,7 @@ impl Samples {
             frames: PackedU32s::new(),
             frame_offsets: vec![0],
             label_sets: LabelSets::new(),
-            sample_labels: Vec::new(),
+            sample_labels: SetIds::default(),
             selection: None,
         }
     }
@@ -171,7 +171,7 @@ impl Samples {
             + self.frame_offsets.capacity() * 4
             + self.label_sets.label_count() * std::mem::size_of::<Label>()
             + self.label_sets.len() * 8
-            + self.sample_labels.capacity() * 4
+            + self.sample_labels.heap_bytes()
             + self.selection.as_ref().map_or(0, |s| s.capacity() * 4)
     }
 
@@ -316,7 +316,7 @@ impl Samples {
     /// Labels of sample `i`.
     #[inline]
     pub fn labels(&self, i: usize) -> &[Label] {
-        self.label_sets.get(self.sample_labels[self.at(i)])
+        self.label_sets.get(self.sample_labels.get(self.at(i)))
     }
 
     /// The id of the label set of sample `i` (see [`label_set`](Self::label_set)).
@@ -326,7 +326,7 @@ impl Samples {
     /// sets may have different ids.
     #[inline]
     pub fn label_set_of(&self, i: usize) -> u32 {
-        self.sample_labels[self.at(i)]
+        self.sample_labels.get(self.at(i))
     }
 
     /// The labels of label set `id`.
@@ -383,15 +383,16 @@ impl Samples {
         let mut new_sets = LabelSets::new();
         let mut remap = vec![UNSEEN; self.label_sets.len()];
         let mut out = Vec::new();
-        for set in &mut self.sample_labels {
-            let slot = &mut remap[*set as usize];
+        let old_sets = &self.label_sets;
+        self.sample_labels.map(|set| {
+            let slot = &mut remap[set as usize];
             if *slot == UNSEEN {
                 out.clear();
-                f(self.label_sets.get(*set), &mut out);
+                f(old_sets.get(set), &mut out);
                 *slot = new_sets.intern(&out);
             }
-            *set = *slot;
-        }
+            *slot
+        });
         self.label_sets = new_sets;
     }
 
@@ -440,7 +441,7 @@ impl Samples {
             written += out.len();
             self.frame_offsets[kept + 1] = written as u32;
             self.values.copy_row(i, kept);
-            self.sample_labels[kept] = self.sample_labels[i];
+            self.sample_labels.set(kept, self.sample_labels.get(i));
             kept += 1;
         }
         match moved {
@@ -524,7 +525,7 @@ impl Samples {
             );
             self.values.copy_row(i, out);
             self.frames.copy_within(a..b, frames_end);
-            self.sample_labels[out] = self.sample_labels[i];
+            self.sample_labels.set(out, self.sample_labels.get(i));
             frames_end += b - a;
             out += 1;
             self.frame_offsets[out] = frames_end as u32;
