@@ -357,7 +357,7 @@ impl ProfileBuilder {
         let i = self.profile.locations.len() as u32;
         self.profile.locations.push(Location {
             id: i as u64 + 1,
-            mapping,
+            mapping: mapping.map(profile::MappingIndex::new),
             address: pc,
             lines: lines.into(),
             is_folded: false,

@@ -185,7 +185,7 @@ impl Profile {
         out.extend_from_slice(b": ");
         push_hex(out, loc.address);
         out.push(b' ');
-        if let Some(m) = loc.mapping.and_then(|m| self.mappings.get(m as usize)) {
+        if let Some(m) = loc.mapping.and_then(|m| self.mappings.get(m.index())) {
             out.extend_from_slice(b"M=");
             out.extend_from_slice(number.format(m.id).as_bytes());
             out.push(b' ');
@@ -704,7 +704,7 @@ mod tests {
         p.locations.push(Location {
             id: 1234567,
             address: 0xdead_beef,
-            mapping: Some(0),
+            mapping: Some(crate::MappingIndex::new(0)),
             lines: vec![line(0, 5, 2), line(1, 11, 0), line(9, 1, 0)].into(),
             is_folded: true,
         });

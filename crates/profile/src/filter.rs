@@ -52,7 +52,7 @@ impl FunctionMatches {
 
     fn mapping(&self, loc: &Location) -> bool {
         loc.mapping
-            .and_then(|m| self.mappings.get(m as usize).copied())
+            .and_then(|m| self.mappings.get(m.index()).copied())
             .unwrap_or(false)
     }
 

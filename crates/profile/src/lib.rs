@@ -32,7 +32,9 @@ pub mod units;
 pub use error::{Error, Result};
 pub use filter::NameMatches;
 pub use merge::merge;
-pub use model::{Function, Label, Line, Lines, Location, Mapping, Profile, ValueType};
+pub use model::{
+    Function, Label, Line, Lines, Location, Mapping, MappingIndex, Profile, ValueType,
+};
 pub use parse::{
     decompression_limit, gunzip, is_gzip, parse, parse_stream, parse_stream_with,
     parse_uncompressed, parse_with, ParseOptions, DEFAULT_MAX_DECOMPRESSED,

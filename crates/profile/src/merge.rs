@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Error, Result};
-use crate::model::{Function, Label, Line, Lines, Location, Mapping, Profile, ValueType};
+use crate::model::{
+    Function, Label, Line, Lines, Location, Mapping, MappingIndex, Profile, ValueType,
+};
 use crate::samples::{Stack, Values};
 use crate::strings::StrId;
 
@@ -508,8 +510,8 @@ impl Merger {
             return NONE;
         };
         let (mapping, offset) = match loc.mapping {
-            Some(m) => match self.map_mapping(src, map, m) {
-                Some((merged, offset)) => (Some(merged), offset),
+            Some(m) => match self.map_mapping(src, map, m.index() as u32) {
+                Some((merged, offset)) => (Some(MappingIndex::new(merged)), offset),
                 None => (None, 0),
             },
             None => (None, 0),
@@ -526,10 +528,10 @@ impl Merger {
         // pprof's location key: the address relative to the mapping start, the
         // mapping, the folded flag, each line's function and line number, and the
         // column of the last line only.
-        let start = mapping.map_or(0, |m| self.out.mappings[m as usize].memory_start);
+        let start = mapping.map_or(0, |m| self.out.mappings[m.index()].memory_start);
         let key_address = address.wrapping_sub(start);
         let mut hash = mix(
-            mix(key_address, mapping.map_or(0, |m| m as u64 + 1)),
+            mix(key_address, mapping.map_or(0, |m| m.index() as u64 + 1)),
             loc.is_folded as u64,
         );
         hash = mix(hash, lines.len() as u64);

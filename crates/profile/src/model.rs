@@ -73,14 +73,35 @@ pub struct Line {
 /// (no allocation of its own); inlined frames spill to the heap.
 pub type Lines = smallvec::SmallVec<[Line; 1]>;
 
+/// The index of a location's mapping in [`Profile::mappings`], held in four bytes:
+/// `Option<MappingIndex>` takes four too, where `Option<u32>` takes eight (a profile
+/// has hundreds of thousands of locations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MappingIndex(std::num::NonZeroU32);
+
+impl MappingIndex {
+    /// The mapping at `index` in [`Profile::mappings`]; `index` is below `u32::MAX`.
+    pub fn new(index: u32) -> MappingIndex {
+        match index.checked_add(1).and_then(std::num::NonZeroU32::new) {
+            Some(n) => MappingIndex(n),
+            None => panic!("mapping index {index} out of range"),
+        }
+    }
+
+    /// The index in [`Profile::mappings`].
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
+}
+
 /// A program counter, with the source lines it maps to; the last line is the caller,
 /// the ones before it are inlined into it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
     /// The id this location had in the input (non-zero, unique within the profile).
     pub id: u64,
-    /// Index into [`Profile::mappings`], if the location has a mapping.
-    pub mapping: Option<u32>,
+    /// Its mapping, if the location has one.
+    pub mapping: Option<MappingIndex>,
     /// Instruction address (0 when unknown).
     pub address: u64,
     /// Source frames at this address, innermost (inlined callee) first.
@@ -197,5 +218,25 @@ impl Profile {
             dropped_label_units: self.dropped_label_units.clone(),
             doc_url: self.doc_url,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapping_index_gives_back_its_index() {
+        for i in [0, 1, 7, u32::MAX - 1] {
+            assert_eq!(MappingIndex::new(i).index(), i as usize);
+        }
+    }
+
+    #[test]
+    fn locations_stay_small() {
+        // Profiles hold hundreds of thousands of locations: an optional mapping takes
+        // four bytes, and a location with one line allocates nothing.
+        assert_eq!(std::mem::size_of::<Option<MappingIndex>>(), 4);
+        assert!(std::mem::size_of::<Location>() <= 56);
     }
 }

@@ -83,7 +83,7 @@ fn canonical(p: &Profile) -> String {
         s += &format!(
             "location {} {:?} {:x} {}",
             l.id,
-            l.mapping.map(|m| p.mappings[m as usize].id),
+            l.mapping.map(|m| p.mappings[m.index()].id),
             l.address,
             l.is_folded
         );

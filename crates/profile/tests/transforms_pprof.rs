@@ -171,7 +171,7 @@ fn dump(p: &Profile) -> String {
             out,
             "location {} m{} {:#x} {:?} folded {}",
             l.id,
-            l.mapping.map_or(0, |m| p.mappings[m as usize].id),
+            l.mapping.map_or(0, |m| p.mappings[m.index()].id),
             l.address,
             lines,
             l.is_folded

@@ -38,7 +38,7 @@ fn profile_with(types: &[&str], names: &[&str]) -> Profile {
         });
         p.locations.push(Location {
             id: i as u64 + 1,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: 0x1000 + 0x10 * i as u64,
             lines: vec![Line {
                 function: i as u32,

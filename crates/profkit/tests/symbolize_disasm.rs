@@ -111,7 +111,7 @@ fn unsymbolized_profile(bin: &Path) -> (Profile, i64, i64) {
         let id = p.locations.len() as u64 + 1;
         p.locations.push(Location {
             id,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: LOAD_BASE + addr,
             ..Location::default()
         });
@@ -447,7 +447,7 @@ fn reports_that_read_no_stacks_still_warn_of_binaries_not_found() {
     for i in 0..4u64 {
         p.locations.push(Location {
             id: i + 1,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: 0x40_1000 + 16 * i,
             ..Location::default()
         });

@@ -30,7 +30,7 @@ fn unsymbolized_profile(file: &str) -> Vec<u8> {
     for (i, addr) in [0x1000u64, 0x2000, 0x3000].into_iter().enumerate() {
         p.locations.push(Location {
             id: i as u64 + 1,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: addr,
             ..Location::default()
         });

@@ -504,7 +504,7 @@ impl<'p> Names<'p> {
     /// [`node_info`] would build it.
     fn frame_key(&mut self, loc: &Location, line: Option<&Line>, o: &GraphOptions) -> FrameKey {
         let prof = self.prof;
-        let objfile = match loc.mapping.and_then(|m| prof.mappings.get(m as usize)) {
+        let objfile = match loc.mapping.and_then(|m| prof.mappings.get(m.index())) {
             Some(m) => self.raw(m.filename),
             None => 0,
         };
@@ -933,7 +933,7 @@ fn used_locations(prof: &Profile) -> Option<Vec<bool>> {
 fn node_info(prof: &Profile, loc: &Location, line: Option<usize>, o: &GraphOptions) -> NodeInfo {
     let objfile = loc
         .mapping
-        .and_then(|m| prof.mappings.get(m as usize))
+        .and_then(|m| prof.mappings.get(m.index()))
         .map(|m| prof.str(m.filename))
         .unwrap_or("");
     let line = line.and_then(|i| loc.lines.get(i));

@@ -200,7 +200,7 @@ impl<'a> Report<'a> {
         let mut dropped_nodes = 0;
         let mut defer_tags = false;
         // The first pass's frame identities, for the graphs built after it.
-        let mut first_totals: Option<NodeTotals> = None;
+        let mut first_frames: Option<FrameTable> = None;
         let (mut g, node_cutoff, edge_cutoff) = if first_pass {
             // The first pass only decides which nodes stay: node values without nodes.
             let totals = NodeTotals::new(self.prof, &self.graph_options(None, true, 0));
@@ -218,13 +218,19 @@ impl<'a> Report<'a> {
             // shows; this graph's tags then matter for its first nodes only, which get
             // them below, not for all (a node's tags can take far more memory than it).
             defer_tags = visual && o.node_count > 0 && nodes > o.node_count;
+            // The values are no longer needed, only the frames' identities.
+            let frames = totals.into_frames();
             let mut gopt = self.graph_options(kept.as_ref(), false, node_cutoff);
             if defer_tags {
                 gopt.tags = None;
             }
-            gopt.frames = Some(totals.frames());
-            let g = Graph::new(self.prof, &gopt);
-            first_totals = Some(totals);
+            let g = if o.node_count > 0 {
+                // Graphs of fewer nodes may follow, built from the same identities.
+                gopt.frames = Some(first_frames.insert(frames));
+                Graph::new(self.prof, &gopt)
+            } else {
+                Graph::with_frames(self.prof, &gopt, frames)
+            };
             (g, node_cutoff, edge_cutoff)
         } else if call_tree {
             // A call tree makes nodes only for the calling contexts the cutoff keeps.
@@ -252,7 +258,7 @@ impl<'a> Report<'a> {
             (g, node_cutoff, edge_cutoff)
         };
         let mut shared = Shared {
-            frames: first_totals.as_ref().map(NodeTotals::frames),
+            frames: first_frames.as_ref(),
             tag_sets: None,
         };
         let tag_sets;

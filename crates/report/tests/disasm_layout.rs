@@ -115,7 +115,7 @@ fn profile() -> Profile {
         let id = p.locations.len() as u64 + 1;
         p.locations.push(Location {
             id,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: addr + BASE,
             lines: vec![Line {
                 function,

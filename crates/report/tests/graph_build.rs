@@ -209,7 +209,7 @@ fn inlined_profile() -> Profile {
     for (i, (address, frames)) in locations.iter().enumerate() {
         p.locations.push(Location {
             id: i as u64 + 1,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: *address,
             lines: frames
                 .iter()
@@ -696,7 +696,7 @@ fn profile_with_callees_that_print_alike(selected: bool) -> Profile {
     let (main, other) = (p.locations[0].clone(), p.locations[1].clone());
     let lib = |id, mapping, address| Location {
         id,
-        mapping: Some(mapping),
+        mapping: Some(profile::MappingIndex::new(mapping)),
         address,
         ..Location::default()
     };

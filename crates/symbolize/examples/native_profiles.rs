@@ -155,7 +155,7 @@ fn profile_of(bin: &Path, spec: &Spec) -> Result<Profile, String> {
         locations.push(addr);
         p.locations.push(Location {
             id: locations.len() as u64,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: base + addr,
             ..Location::default()
         });

@@ -43,7 +43,7 @@ fn make_unsymbolized(bin: &str, base: u64, out: &str, addrs: &[String]) -> Resul
     for (i, a) in addrs.iter().enumerate() {
         p.locations.push(Location {
             id: i as u64 + 1,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: base + hex(a),
             ..Location::default()
         });

@@ -135,7 +135,7 @@ pub fn locate_binaries(p: &mut Profile, options: &LocateOptions) -> Vec<String> 
         });
         for l in &mut p.locations {
             let l: &mut Location = l;
-            l.mapping = Some(0);
+            l.mapping = Some(profile::MappingIndex::new(0));
         }
     }
     let exec = options.exec_name.as_deref().unwrap_or("");
@@ -200,7 +200,7 @@ mod tests {
         );
         assert!(msgs.is_empty());
         assert_eq!(p.mappings.len(), 1);
-        assert_eq!(p.locations[0].mapping, Some(0));
+        assert_eq!(p.locations[0].mapping, Some(profile::MappingIndex::new(0)));
         assert_eq!(p.str(p.mappings[0].filename), "/bin/true");
     }
 }

@@ -194,7 +194,10 @@ fn symbolize_mapping(
 ) -> Result<()> {
     let mut query = String::new();
     for l in &p.locations {
-        if l.mapping != Some(mapping) || l.address == 0 || !l.lines.is_empty() {
+        if l.mapping != Some(profile::MappingIndex::new(mapping))
+            || l.address == 0
+            || !l.lines.is_empty()
+        {
             continue;
         }
         let addr = adjust(l.address, offset).ok_or_else(|| {
@@ -251,7 +254,7 @@ fn symbolize_mapping(
         lines.insert(addr, f);
     }
     for l in &mut p.locations {
-        if l.mapping != Some(mapping) {
+        if l.mapping != Some(profile::MappingIndex::new(mapping)) {
             continue;
         }
         if let Some(&f) = lines.get(&l.address) {
@@ -330,7 +333,7 @@ mod tests {
         for (i, &a) in addrs.iter().enumerate() {
             p.locations.push(Location {
                 id: i as u64 + 1,
-                mapping: Some(0),
+                mapping: Some(profile::MappingIndex::new(0)),
                 address: a,
                 ..Location::default()
             });

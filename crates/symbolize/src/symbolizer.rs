@@ -299,7 +299,7 @@ fn local_symbolize(p: &mut Profile, options: &SymbolizeOptions, report: &mut Rep
     let mut mapping_locs: Vec<Vec<u32>> = vec![Vec::new(); p.mappings.len()];
     for (i, l) in p.locations.iter().enumerate() {
         if let Some(m) = l.mapping {
-            if let Some(v) = mapping_locs.get_mut(m as usize) {
+            if let Some(v) = mapping_locs.get_mut(m.index()) {
                 v.push(i as u32);
             }
         }

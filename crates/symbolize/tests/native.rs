@@ -163,7 +163,7 @@ fn unsymbolized_profile(bin: &Path, load_base: u64, addrs: &[u64], build_id: &st
     for (i, &a) in addrs.iter().enumerate() {
         p.locations.push(Location {
             id: i as u64 + 1,
-            mapping: Some(0),
+            mapping: Some(profile::MappingIndex::new(0)),
             address: a + load_base,
             ..Location::default()
         });
@@ -469,7 +469,7 @@ fn missing_binary_is_reported() {
     });
     p.locations.push(Location {
         id: 1,
-        mapping: Some(0),
+        mapping: Some(profile::MappingIndex::new(0)),
         address: 0x1100,
         ..Location::default()
     });

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::maps::{self, RawMapping};
-use crate::model::{Function, Label, Line, Location, Mapping, Profile, ValueType};
+use crate::model::{Function, Label, Line, Location, Mapping, MappingIndex, Profile, ValueType};
 use crate::samples::Samples;
 use crate::strings::StrId;
 
@@ -230,7 +230,7 @@ impl Builder {
             };
             locations.push(Location {
                 id: i as u64 + 1,
-                mapping,
+                mapping: mapping.map(MappingIndex::new),
                 address,
                 lines: lines.into(),
                 is_folded: false,

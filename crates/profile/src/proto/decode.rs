@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use super::wire::{self, Reader, Value};
 use crate::error::{Error, Result};
-use crate::model::{Function, Label, Line, Lines, Location, Mapping, Profile, ValueType};
+use crate::model::{
+    Function, Label, Line, Lines, Location, Mapping, MappingIndex, Profile, ValueType,
+};
 use crate::samples::Samples;
 use crate::strings::{StrId, StringTable};
 
@@ -363,7 +365,7 @@ fn location(
         })
     })?;
     // pprof leaves a location whose mapping id resolves to nothing without a mapping.
-    loc.mapping = mappings.get(mapping_id);
+    loc.mapping = mappings.get(mapping_id).map(MappingIndex::new);
     Ok(loc)
 }
 

@@ -192,7 +192,7 @@ pub fn encode_into(p: &Profile, sink: &mut dyn FnMut(&[u8])) {
     for l in &p.locations {
         w.message(4, |w| {
             w.int_opt(1, l.id);
-            w.int_opt(2, l.mapping.map_or(0, |m| p.mappings[m as usize].id));
+            w.int_opt(2, l.mapping.map_or(0, |m| p.mappings[m.index()].id));
             w.int_opt(3, l.address);
             for line in &l.lines {
                 w.message(4, |w| {

@@ -658,13 +658,14 @@ mod tests {
         }
         // Nothing refers to the locations: they were checked, and only the first
         // location of each mapping kept (symbolization reports on mappings).
-        let mut mappings: Vec<Option<u32>> = Vec::new();
+        let mut mappings: Vec<Option<crate::MappingIndex>> = Vec::new();
         for l in &whole.locations {
             if l.mapping.is_some() && !mappings.contains(&l.mapping) {
                 mappings.push(l.mapping);
             }
         }
-        let kept: Vec<Option<u32>> = p.locations.iter().map(|l| l.mapping).collect();
+        let kept: Vec<Option<crate::MappingIndex>> =
+            p.locations.iter().map(|l| l.mapping).collect();
         assert_eq!(kept, mappings);
         assert!(p.locations.len() < whole.locations.len());
         for l in &p.locations {

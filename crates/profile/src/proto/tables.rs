@@ -10,7 +10,7 @@
 use super::decode::{function, location_with, mapping, str_id, value_type, IdMap};
 use super::wire::{self, Reader};
 use crate::error::{Error, Result};
-use crate::model::{Line, Profile};
+use crate::model::{Line, MappingIndex, Profile};
 use crate::strings::StrId;
 
 /// The tables decoded so far; see the module documentation.
@@ -40,7 +40,7 @@ struct UnkeptLocations {
     /// The raw ids of the mappings a kept location refers to. One location of each
     /// mapping stays in the profile: symbolization reports on the mappings that
     /// locations use (a binary it cannot find), as it would with every location.
-    mappings: std::collections::HashSet<u32>,
+    mappings: std::collections::HashSet<MappingIndex>,
 }
 
 /// A raw id as stored until the tables are complete.
@@ -80,9 +80,11 @@ impl TableFields {
             4 => {
                 let fields = r.nested(wire::bytes(value, "location")?);
                 let (mut loc, mapping_id) = location_with(fields, &mut self.lines, raw_id)?;
+                // The mapping's id for now (minus one, so that every id fits),
+                // its index once the mappings are known.
                 loc.mapping = match mapping_id {
                     0 => None,
-                    id => Some(raw_id(id)?),
+                    id => Some(MappingIndex::new(raw_id(id)? - 1)),
                 };
                 match &mut self.unkept {
                     Some(unkept) => {
@@ -161,7 +163,10 @@ impl TableFields {
         let function_ids = IdMap::new(p.functions.iter().map(|f| f.id), "function")?;
         let missing_function = || Error::new("line refers to a missing function");
         for loc in &mut p.locations {
-            loc.mapping = loc.mapping.and_then(|id| mapping_ids.get(id as u64));
+            loc.mapping = loc
+                .mapping
+                .and_then(|id| mapping_ids.get(id.index() as u64 + 1))
+                .map(MappingIndex::new);
             for line in &mut loc.lines {
                 line.function = function_ids
                     .get(line.function as u64)
