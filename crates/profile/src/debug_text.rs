@@ -78,8 +78,12 @@ impl Profile {
 
         // Samples, then locations, formatted in blocks on every thread as one run of
         // blocks, so no thread waits between the two.
-        let sample_blocks = Blocks::of(self.samples.len(), threads);
-        let location_blocks = Blocks::of(self.locations.len(), threads);
+        // About what a sample's line takes: its values, a location id per frame and its
+        // labels (a location's lines take about 150 bytes).
+        let frames_per_sample = self.samples.frame_count() / self.samples.len().max(1);
+        let sample_bytes = 11 * self.width() + 8 * frames_per_sample + 32;
+        let sample_blocks = Blocks::of(self.samples.len(), threads, sample_bytes);
+        let location_blocks = Blocks::of(self.locations.len(), threads, 150);
         write_in_blocks(
             w,
             sample_blocks.count + location_blocks.count,
@@ -363,7 +367,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// How a run of items is cut into blocks for [`write_in_blocks`]: small enough that
-/// every thread gets several (and reuses its buffers), at most 4,096 items.
+/// every thread gets several (and reuses its buffers) and that the text in flight stays
+/// small, large enough that handing blocks over costs little.
 #[derive(Clone, Copy)]
 struct Blocks {
     items: usize,
@@ -371,9 +376,18 @@ struct Blocks {
     count: usize,
 }
 
+/// About how many bytes of text a block holds at most: each thread fills two buffers
+/// in turn, so the text in flight stays near a megabyte however large the profile (it
+/// was up to 4,096 samples a block, 5 MB or more of buffers on bench-s).
+const BLOCK_BYTES: usize = 256 << 10;
+
 impl Blocks {
-    fn of(items: usize, threads: usize) -> Blocks {
-        let size = items.div_ceil(threads.max(1) * 8).clamp(256, 4096);
+    /// Blocks of `items` items of about `item_bytes` bytes of text each, for `threads`
+    /// threads: at least eight per thread, of at most [`BLOCK_BYTES`] of text and
+    /// 4,096 items, and at least 16 items.
+    fn of(items: usize, threads: usize, item_bytes: usize) -> Blocks {
+        let most = (BLOCK_BYTES / item_bytes.max(1)).clamp(16, 4096);
+        let size = items.div_ceil(threads.max(1) * 8).clamp(16, most);
         Blocks {
             items,
             size,
@@ -723,6 +737,21 @@ mod tests {
              \x20    2: 0x0 \n\
              Mappings\n3: 0x0/0x0/0x0   \n"
         );
+    }
+
+    #[test]
+    fn blocks_hold_a_bounded_amount_of_text_and_several_per_thread() {
+        // A large profile: blocks of about BLOCK_BYTES of text, not of 4,096 items.
+        let large = Blocks::of(1_000_000, 2, 1000);
+        assert_eq!(large.size, BLOCK_BYTES / 1000);
+        assert_eq!(large.count, 1_000_000usize.div_ceil(BLOCK_BYTES / 1000));
+        // Short lines: at most 4,096 items a block.
+        assert_eq!(Blocks::of(1_000_000, 2, 8).size, 4096);
+        // A small run: eight blocks per thread, of 16 items at the least.
+        assert_eq!(Blocks::of(1600, 2, 100).size, 100);
+        assert_eq!(Blocks::of(100, 2, 100).size, 16);
+        let b = Blocks::of(100, 2, 100);
+        assert_eq!((b.count, b.range(6)), (7, 96..100));
     }
 
     #[test]
