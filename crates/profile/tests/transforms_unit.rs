@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use profile::{
-    merge, Function, Label, Line, Location, Mapping, Profile, StrId, TagFilter, ValueType,
+    merge, Function, Label, Line, Location, Mapping, MappingIndex, Profile, StrId, TagFilter,
+    ValueType,
 };
 use regex::Regex;
 
@@ -38,7 +39,7 @@ fn profile_with(types: &[&str], names: &[&str]) -> Profile {
         });
         p.locations.push(Location {
             id: i as u64 + 1,
-            mapping: Some(profile::MappingIndex::new(0)),
+            mapping: Some(MappingIndex::new(0)),
             address: 0x1000 + 0x10 * i as u64,
             lines: vec![Line {
                 function: i as u32,
@@ -567,4 +568,55 @@ fn label_frames_for_a_missing_key_have_empty_names() {
     let (root, _) = p.add_label_frames(&["absent".to_string()], &[], "minimum");
     assert!(!root);
     assert_eq!(stacks(&p), vec![vec!["main", ""], vec!["main", ""]]);
+}
+
+/// Sample `i`'s values in [`many_valued_samples`]: a growing count, a large negative
+/// number, and now and then one of 50 bits.
+fn values_of(i: i64) -> [i64; 3] {
+    let rare = if i % 1000 == 0 { 1 << 50 } else { 1 };
+    [i, -(i * 1_000_003), rare]
+}
+
+/// 10,000 samples, each with its own stack, with [`values_of`].
+fn many_valued_samples() -> Profile {
+    let names: Vec<String> = (0..100).map(|i| format!("f{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut p = profile_with(&["a", "b", "c"], &names);
+    for i in 0..10_000u32 {
+        p.samples
+            .push(&values_of(i as i64), &[i % 100, i / 100], &[]);
+    }
+    p
+}
+
+#[test]
+fn values_of_many_samples_survive_encoding_merging_scaling_and_filtering() {
+    let p = many_valued_samples();
+    let expected: Vec<Vec<i64>> = (0..10_000).map(|i| values_of(i).to_vec()).collect();
+    assert_eq!(values(&p), expected);
+    let decoded = profile::parse(&profile::proto::encode(&p)).unwrap();
+    assert_eq!(values(&decoded), expected);
+
+    // Merged with itself, every sample's values double.
+    let doubled = merge(vec![p.clone(), p.clone()]).unwrap();
+    let twice: Vec<Vec<i64>> = expected
+        .iter()
+        .map(|v| v.iter().map(|x| x * 2).collect())
+        .collect();
+    assert_eq!(values(&doubled), twice);
+
+    // Scaled by -1 (as a base is), every value changes sign.
+    let mut negated = p.clone();
+    negated.scale(-1.0);
+    let minus: Vec<Vec<i64>> = expected
+        .iter()
+        .map(|v| v.iter().map(|x| -x).collect())
+        .collect();
+    assert_eq!(values(&negated), minus);
+
+    // Samples removed from the middle of the blocks leave the others' values as they were.
+    let mut odd = p.clone();
+    odd.samples.retain(|i, _| i % 2 == 1);
+    let odd_expected: Vec<Vec<i64>> = expected.iter().skip(1).step_by(2).cloned().collect();
+    assert_eq!(values(&odd), odd_expected);
 }
