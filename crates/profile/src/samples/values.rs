@@ -30,7 +30,7 @@ pub(super) struct ValueRows {
 struct Block {
     /// Where each column starts in a row, in bits, and last the bits of a row: the
     /// width of column `c` is `offsets[c + 1] - offsets[c]`.
-    offsets: Box<[u32]>,
+    offsets: Box<[usize]>,
     /// The rows, one after another.
     words: Box<[u64]>,
 }
@@ -38,28 +38,28 @@ struct Block {
 impl Block {
     /// The rows of `values` (`width` values each), packed.
     fn pack(values: &[i64], width: usize) -> Block {
-        let mut offsets = vec![0u32; width + 1];
+        let mut widths = vec![0u32; width];
         for row in values.chunks_exact(width.max(1)) {
-            for (c, &v) in row.iter().enumerate() {
-                offsets[c + 1] = offsets[c + 1].max(bits_of(zigzag(v)));
+            for (w, &v) in widths.iter_mut().zip(row) {
+                *w = (*w).max(bits_of(zigzag(v)));
             }
         }
-        Block::pack_in(values, width, offsets)
+        Block::pack_in(values, &widths)
     }
 
-    /// The rows of `values` packed in columns of `bits[c + 1]` bits each (at least
-    /// what each value needs); `bits[0]` is 0.
-    fn pack_in(values: &[i64], width: usize, mut offsets: Vec<u32>) -> Block {
-        for c in 0..width {
-            offsets[c + 1] += offsets[c];
+    /// The rows of `values` packed in columns of `widths[c]` bits each (at least what
+    /// each value of the column needs).
+    fn pack_in(values: &[i64], widths: &[u32]) -> Block {
+        let width = widths.len();
+        let mut offsets = vec![0usize; width + 1];
+        for (c, &w) in widths.iter().enumerate() {
+            offsets[c + 1] = offsets[c] + w as usize;
         }
         let rows = values.len().checked_div(width).unwrap_or(0);
-        let row_bits = offsets[width] as usize;
-        let mut words = vec![0u64; (rows * row_bits).div_ceil(64)];
+        let mut words = vec![0u64; (rows * offsets[width]).div_ceil(64)];
         let mut at = 0;
         for row in values.chunks_exact(width.max(1)) {
-            for (c, &v) in row.iter().enumerate() {
-                let bits = offsets[c + 1] - offsets[c];
+            for (&bits, &v) in widths.iter().zip(row) {
                 write_bits(&mut words, at, bits, zigzag(v));
                 at += bits as usize;
             }
@@ -70,22 +70,22 @@ impl Block {
         }
     }
 
-    /// Bits of column `c`.
+    /// Bits of column `c` (at most 64).
     #[inline]
     fn bits(&self, c: usize) -> u32 {
-        self.offsets[c + 1] - self.offsets[c]
+        (self.offsets[c + 1] - self.offsets[c]) as u32
     }
 
     /// Where row `r` starts, in bits.
     #[inline]
     fn row_start(&self, r: usize) -> usize {
-        r * *self.offsets.last().unwrap_or(&0) as usize
+        r * self.offsets.last().copied().unwrap_or(0)
     }
 
     /// Value `c` of row `r`.
     #[inline]
     fn get(&self, r: usize, c: usize) -> i64 {
-        let at = self.row_start(r) + self.offsets[c] as usize;
+        let at = self.row_start(r) + self.offsets[c];
         unzigzag(read_bits(&self.words, at, self.bits(c)))
     }
 
@@ -167,7 +167,7 @@ impl ValueRows {
     pub(super) fn heap_bytes(&self) -> usize {
         self.blocks
             .iter()
-            .map(|b| b.words.len() * 8 + b.offsets.len() * 4)
+            .map(|b| b.words.len() * 8 + b.offsets.len() * 8)
             .sum::<usize>()
             + self.blocks.capacity() * std::mem::size_of::<Block>()
             + self.tail.capacity() * 8
@@ -217,19 +217,16 @@ impl ValueRows {
         let z = zigzag(v);
         let bits = block.bits(c);
         if bits_of(z) <= bits {
-            let at = block.row_start(i % BLOCK) + block.offsets[c] as usize;
+            let at = block.row_start(i % BLOCK) + block.offsets[c];
             write_bits(&mut block.words, at, bits, z);
             return;
         }
         let mut values = block.unpack(width);
         values[(i % BLOCK) * width + c] = v;
         // The other columns keep their widths.
-        let mut widths = vec![0u32; width + 1];
-        for k in 0..width {
-            widths[k + 1] = block.bits(k);
-        }
-        widths[c + 1] = bits_of(z);
-        *block = Block::pack_in(&values, width, widths);
+        let mut widths: Vec<u32> = (0..width).map(|k| block.bits(k)).collect();
+        widths[c] = bits_of(z);
+        *block = Block::pack_in(&values, &widths);
     }
 
     /// Copies row `from` over row `to`.
