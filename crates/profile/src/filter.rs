@@ -134,11 +134,14 @@ impl Profile {
                 }
             }
         }
+        // Without an ignore expression, the first focused frame decides.
+        let can_ignore = ignore.is_some();
         let passes = |stack: &mut dyn Iterator<Item = u32>| {
             let mut focused = false;
             for l in stack {
                 match marks.get(l as usize) {
                     Some(Mark::Ignore) => return false,
+                    Some(Mark::Focus) if !can_ignore => return true,
                     Some(Mark::Focus) => focused = true,
                     _ => {}
                 }
@@ -146,8 +149,10 @@ impl Profile {
             focused
         };
         if !any_hidden {
-            // Stacks stay as they are: samples are only selected, nothing moves.
-            self.samples.select(|_, s| passes(&mut s.locations.iter()));
+            // Stacks stay as they are: samples are only selected, nothing moves; they
+            // are judged on every core.
+            let keep = self.samples.decide(|_, s| passes(&mut s.locations.iter()));
+            self.samples.select_by(&keep);
             return result;
         }
         self.samples.rewrite_stacks(|_, stack, _, out| {
@@ -245,19 +250,27 @@ impl Profile {
         if focus.is_none() && ignore.is_none() {
             return (!self.samples.is_empty(), false);
         }
+        // A sample's labels decide: each label set is judged once (bit 0: focused,
+        // bit 1: ignored).
+        const UNSEEN: u8 = u8::MAX;
+        let mut by_set = vec![UNSEEN; self.samples.label_set_count()];
         let (mut any_focused, mut any_ignored) = (false, false);
-        let keep: Vec<bool> = self
-            .samples
-            .iter()
-            .map(|s| {
-                let focused = focus.is_none_or(|f| f.matches(self, s));
-                let ignored = ignore.is_some_and(|f| f.matches(self, s));
+        let keep: Vec<bool> = (0..self.samples.len())
+            .map(|i| {
+                let set = self.samples.label_set_of(i) as usize;
+                if by_set[set] == UNSEEN {
+                    let s = self.samples.get(i);
+                    let focused = focus.is_none_or(|f| f.matches(self, s));
+                    let ignored = ignore.is_some_and(|f| f.matches(self, s));
+                    by_set[set] = focused as u8 | (ignored as u8) << 1;
+                }
+                let (focused, ignored) = (by_set[set] & 1 != 0, by_set[set] & 2 != 0);
                 any_focused |= focused;
                 any_ignored |= ignored;
                 focused && !ignored
             })
             .collect();
-        self.samples.select(|i, _| keep[i]);
+        self.samples.select_by(&keep);
         (any_focused, any_ignored)
     }
 }

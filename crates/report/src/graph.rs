@@ -997,41 +997,6 @@ fn join_labels(prof: &Profile, labels: &[profile::Label]) -> String {
     parts.join("\\n")
 }
 
-/// Samples with fewer frames than this are aggregated on one thread.
-const PARALLEL_MIN_FRAMES: usize = 1 << 18;
-
-/// Splits the samples into contiguous ranges of about equal frame counts, one per
-/// core when there is enough work.
-fn sample_ranges(prof: &Profile) -> Vec<std::ops::Range<usize>> {
-    let samples = &prof.samples;
-    let n = samples.len();
-    let frames = samples.frame_count();
-    let parts = std::thread::available_parallelism().map_or(1, |p| p.get());
-    if parts < 2 || frames < PARALLEL_MIN_FRAMES {
-        return std::iter::once(0..n).collect();
-    }
-    let mut ranges = Vec::with_capacity(parts);
-    let mut start = 0;
-    for k in 1..parts {
-        let target = frames / parts * k;
-        // The first sample that starts at or past the target frame.
-        let (mut lo, mut hi) = (0, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if samples.frame_offset(mid) < target {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let end = lo.max(start);
-        ranges.push(start..end);
-        start = end;
-    }
-    ranges.push(start..n);
-    ranges
-}
-
 /// Values of a node summed over some samples, with the stamp of the last sample that
 /// counted it (cum counts a node once per sample). Their divisors, which only mean
 /// reports sum, are kept apart (see [`Partial::divisors`]).
@@ -1316,7 +1281,7 @@ fn accumulate_all(
     edge_ends: Option<&[bool]>,
     tag_sets: Option<&TagSets>,
 ) -> Partial {
-    let ranges = sample_ranges(prof);
+    let ranges = prof.samples.parallel_ranges();
     let job = |range: std::ops::Range<usize>| {
         accumulate(prof, o, locs, node_count, edge_ends, tag_sets, range)
     };

@@ -31,6 +31,9 @@ pub use packed::{Stack, StackIter};
 use values::ValueRows;
 pub use values::{Values, ValuesIter};
 
+/// Sample sets with fewer frames than this are worked through on one thread.
+pub const PARALLEL_MIN_FRAMES: usize = 1 << 18;
+
 /// All samples of a profile in columnar form.
 ///
 /// Sample `i` has values `values[i*width..(i+1)*width]`, a stack of location indices
@@ -467,16 +470,87 @@ impl Samples {
         self.compact(&stored);
     }
 
+    /// Splits the samples into contiguous ranges of about equal frame counts, one per
+    /// core when there is enough work (at least [`PARALLEL_MIN_FRAMES`] frames), else
+    /// one range of them all.
+    pub fn parallel_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let n = self.len();
+        let frames = self.frame_count();
+        let parts = std::thread::available_parallelism().map_or(1, |p| p.get());
+        if parts < 2 || frames < PARALLEL_MIN_FRAMES {
+            return std::iter::once(0..n).collect();
+        }
+        let mut ranges = Vec::with_capacity(parts);
+        let mut start = 0;
+        for k in 1..parts {
+            let target = frames / parts * k;
+            // The first sample that starts at or past the target frame.
+            let (mut lo, mut hi) = (0, n);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if self.frame_offset(mid) < target {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            let end = lo.max(start);
+            ranges.push(start..end);
+            start = end;
+        }
+        ranges.push(start..n);
+        ranges
+    }
+
+    /// Whether `keep(index, sample)` holds for each sample, worked out on every core
+    /// (over [`parallel_ranges`](Self::parallel_ranges)) when there is enough work.
+    pub fn decide(&self, keep: impl Fn(usize, SampleRef<'_>) -> bool + Sync) -> Vec<bool> {
+        let ranges = self.parallel_ranges();
+        let decide = |range: std::ops::Range<usize>| -> Vec<bool> {
+            range.map(|i| keep(i, self.get(i))).collect()
+        };
+        if ranges.len() == 1 {
+            return decide(0..self.len());
+        }
+        let parts: Vec<Vec<bool>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ranges
+                .into_iter()
+                .map(|r| scope.spawn(move || decide(r)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        parts.concat()
+    }
+
     /// Leaves out the samples for which `keep(index, sample)` is false, without moving
     /// anything: they stay stored, and come back with
     /// [`clear_selection`](Self::clear_selection) unless an operation that rewrites
     /// the storage (pushing, rewriting stacks or labels) removes them first.
     pub fn select(&mut self, mut keep: impl FnMut(usize, SampleRef<'_>) -> bool) {
-        // The indices kept, listed from the first sample left out: a selection that
-        // keeps every sample costs no list.
+        if let Some(selected) = self.selection_where(|i| keep(i, self.get(i))) {
+            self.selection = Some(selected);
+        }
+    }
+
+    /// [`select`](Self::select) by a decision per sample: sample `i` stays when
+    /// `keep[i]` (as [`decide`](Self::decide) gives them).
+    pub fn select_by(&mut self, keep: &[bool]) {
+        assert_eq!(keep.len(), self.len(), "one decision per sample");
+        if let Some(selected) = self.selection_where(|i| keep[i]) {
+            self.selection = Some(selected);
+        }
+    }
+
+    /// The stored indices of the samples `i` for which `kept(i)`, or `None` when it
+    /// keeps every sample (which then costs no list: the list starts at the first
+    /// sample left out).
+    fn selection_where(&self, mut kept: impl FnMut(usize) -> bool) -> Option<Vec<u32>> {
         let mut selected: Option<Vec<u32>> = None;
         for i in 0..self.len() {
-            let kept = keep(i, self.get(i));
+            let kept = kept(i);
             match &mut selected {
                 Some(list) if kept => list.push(self.at(i) as u32),
                 Some(_) => {}
@@ -484,9 +558,7 @@ impl Samples {
                 None => selected = Some((0..i).map(|j| self.at(j) as u32).collect()),
             }
         }
-        if selected.is_some() {
-            self.selection = selected;
-        }
+        selected
     }
 
     /// Whether a [`select`](Self::select) left samples out.
@@ -555,6 +627,40 @@ mod tests {
         s.push(&[2], &[3], &[]);
         s.push(&[3], &[4, 5, 6], &[l(2), l(3)]);
         s
+    }
+
+    /// 30,000 samples of 10 frames: enough frames to be worked through on every core.
+    fn many_samples() -> Samples {
+        let mut s = Samples::new(1);
+        for i in 0..30_000u32 {
+            let stack: Vec<u32> = (0..10).map(|d| (i * 7 + d) % 1000).collect();
+            s.push(&[i as i64], &stack, &[]);
+        }
+        s
+    }
+
+    #[test]
+    fn parallel_ranges_cover_every_sample_once_in_order() {
+        let s = many_samples();
+        assert!(s.frame_count() >= PARALLEL_MIN_FRAMES);
+        let ranges = s.parallel_ranges();
+        assert_eq!(ranges.first().map(|r| r.start), Some(0));
+        assert_eq!(ranges.last().map(|r| r.end), Some(s.len()));
+        assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+        assert_eq!(three_samples().parallel_ranges().len(), 1);
+    }
+
+    #[test]
+    fn decisions_on_every_core_select_what_a_sequential_select_does() {
+        let keep = |_: usize, s: SampleRef<'_>| s.locations.iter().any(|l| l % 13 == 0);
+        let mut by_decisions = many_samples();
+        let decisions = by_decisions.decide(keep);
+        assert_eq!(decisions.len(), by_decisions.len());
+        by_decisions.select_by(&decisions);
+        let mut sequential = many_samples();
+        sequential.select(keep);
+        assert!(by_decisions.has_selection());
+        assert_eq!(by_decisions, sequential);
     }
 
     #[test]
