@@ -1281,24 +1281,9 @@ fn accumulate_all(
     edge_ends: Option<&[bool]>,
     tag_sets: Option<&TagSets>,
 ) -> Partial {
-    let ranges = prof.samples.parallel_ranges();
-    let job = |range: std::ops::Range<usize>| {
-        accumulate(prof, o, locs, node_count, edge_ends, tag_sets, range)
-    };
-    let partials: Vec<Partial> = if ranges.len() == 1 {
-        ranges.into_iter().map(job).collect()
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = ranges
-                .into_iter()
-                .map(|r| scope.spawn(move || job(r)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
+    let partials = prof
+        .samples
+        .on_each_range(|range| accumulate(prof, o, locs, node_count, edge_ends, tag_sets, range));
     Partial::merge(partials)
 }
 

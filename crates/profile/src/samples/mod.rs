@@ -32,7 +32,7 @@ use values::ValueRows;
 pub use values::{Values, ValuesIter};
 
 /// Sample sets with fewer frames than this are worked through on one thread.
-pub const PARALLEL_MIN_FRAMES: usize = 1 << 18;
+const PARALLEL_MIN_FRAMES: usize = 1 << 18;
 
 /// All samples of a profile in columnar form.
 ///
@@ -471,7 +471,7 @@ impl Samples {
     }
 
     /// Splits the samples into contiguous ranges of about equal frame counts, one per
-    /// core when there is enough work (at least [`PARALLEL_MIN_FRAMES`] frames), else
+    /// core when there is enough work (at least 256 Ki frames), else
     /// one range of them all.
     pub fn parallel_ranges(&self) -> Vec<std::ops::Range<usize>> {
         let n = self.len();
@@ -505,24 +505,31 @@ impl Samples {
     /// Whether `keep(index, sample)` holds for each sample, worked out on every core
     /// (over [`parallel_ranges`](Self::parallel_ranges)) when there is enough work.
     pub fn decide(&self, keep: impl Fn(usize, SampleRef<'_>) -> bool + Sync) -> Vec<bool> {
+        self.on_each_range(|range| -> Vec<bool> { range.map(|i| keep(i, self.get(i))).collect() })
+            .concat()
+    }
+
+    /// `work` on each of the [`parallel_ranges`](Self::parallel_ranges), each on a
+    /// thread of its own when there are several, the results in range order.
+    pub fn on_each_range<T: Send>(
+        &self,
+        work: impl Fn(std::ops::Range<usize>) -> T + Sync,
+    ) -> Vec<T> {
         let ranges = self.parallel_ranges();
-        let decide = |range: std::ops::Range<usize>| -> Vec<bool> {
-            range.map(|i| keep(i, self.get(i))).collect()
-        };
         if ranges.len() == 1 {
-            return decide(0..self.len());
+            return ranges.into_iter().map(work).collect();
         }
-        let parts: Vec<Vec<bool>> = std::thread::scope(|scope| {
+        let work = &work;
+        std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .into_iter()
-                .map(|r| scope.spawn(move || decide(r)))
+                .map(|r| scope.spawn(move || work(r)))
                 .collect();
             handles
                 .into_iter()
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
-        });
-        parts.concat()
+        })
     }
 
     /// Leaves out the samples for which `keep(index, sample)` is false, without moving
