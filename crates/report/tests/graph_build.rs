@@ -239,7 +239,7 @@ fn inlined_profile() -> Profile {
 }
 
 #[test]
-fn graphs_from_a_first_pass_frame_table_equal_graphs_built_alone() {
+fn graphs_from_a_first_pass_frame_table_lent_or_handed_over_equal_graphs_built_alone() {
     let p = inlined_profile();
     let full = Graph::new(&p, &GraphOptions::default());
     let infos: Vec<_> = full.arena.iter().map(|n| n.info.clone()).collect();
@@ -263,10 +263,18 @@ fn graphs_from_a_first_pass_frame_table_equal_graphs_built_alone() {
                 frames: Some(totals.frames()),
                 ..alone.clone()
             };
+            let built_alone = format!("{:?}", Graph::new(&p, &alone));
             assert_eq!(
                 format!("{:?}", Graph::new(&p, &shared)),
-                format!("{:?}", Graph::new(&p, &alone)),
+                built_alone,
                 "kept set {mask:#b}, call tree {call_tree}"
+            );
+            // A table handed over to the graph gives the same graph.
+            let handed_over = NodeTotals::new(&p, &GraphOptions::default()).into_frames();
+            assert_eq!(
+                format!("{:?}", Graph::with_frames(&p, &alone, handed_over)),
+                built_alone,
+                "handed over, kept set {mask:#b}, call tree {call_tree}"
             );
         }
     }
