@@ -276,6 +276,11 @@ pub struct GraphOptions<'a> {
     /// shows the edges of some nodes only (`-peek`). Nodes and their values are
     /// unaffected. Not for call trees.
     pub edge_ends: Option<&'a Regex>,
+    /// Only make the edges into the nodes some location calls inline (a frame other
+    /// than its outermost): the edges that decide which nodes a text report marks
+    /// `(inline)` or `(partial-inline)`, which is all it shows of edges. Nodes and
+    /// their values are unaffected. Not for call trees.
+    pub inline_mark_edges_only: bool,
     /// The frame identities of this same profile, worked out already (by
     /// [`NodeTotals::frames`]): a graph built with them skips that work. Ignored when
     /// they were made with other name options.
@@ -1278,13 +1283,52 @@ fn accumulate_all(
     o: &GraphOptions,
     locs: &LocationInfos,
     node_count: usize,
-    edge_ends: Option<&[bool]>,
+    edges: EdgeFilter,
     tag_sets: Option<&TagSets>,
 ) -> Partial {
     let partials = prof
         .samples
-        .on_each_range(|range| accumulate(prof, o, locs, node_count, edge_ends, tag_sets, range));
+        .on_each_range(|range| accumulate(prof, o, locs, node_count, edges, tag_sets, range));
     Partial::merge(partials)
+}
+
+/// Which edges a graph makes, by the nodes at their ends (node values are summed
+/// whatever it is).
+#[derive(Clone, Copy)]
+enum EdgeFilter<'a> {
+    /// Every edge.
+    All,
+    /// The edges with a marked end, source or destination.
+    Touching(&'a [bool]),
+    /// The edges into a marked node.
+    Into(&'a [bool]),
+}
+
+impl EdgeFilter<'_> {
+    fn keeps(self, src: u32, dest: u32) -> bool {
+        match self {
+            EdgeFilter::All => true,
+            EdgeFilter::Touching(m) => m[src as usize] || m[dest as usize],
+            EdgeFilter::Into(m) => m[dest as usize],
+        }
+    }
+}
+
+/// Marks the identities that some location's frames call inline: any frame of a
+/// location but its last (outermost) one.
+fn inline_callees(locs: &LocationInfos, count: usize) -> Vec<bool> {
+    let mut marked = vec![false; count];
+    for w in locs.offsets.windows(2) {
+        let frames = &locs.infos[w[0] as usize..w[1] as usize];
+        if let Some((_, inner)) = frames.split_last() {
+            for &n in inner {
+                if let Some(m) = marked.get_mut(n as usize) {
+                    *m = true;
+                }
+            }
+        }
+    }
+    marked
 }
 
 /// The identity and values of every node of a graph, without the nodes themselves: what
@@ -1321,6 +1365,7 @@ impl<'p> NodeTotals<'p> {
             nodes_only: rx.is_none(),
             tags: None,
             edge_ends: None,
+            inline_mark_edges_only: false,
             call_tree: false,
             ..o.clone()
         };
@@ -1331,7 +1376,10 @@ impl<'p> NodeTotals<'p> {
                 .map(|i| rx.is_match(&frames.info(i).printable_name()))
                 .collect()
         });
-        let acc = accumulate_all(prof, &o, &frames.locs, count, matched.as_deref(), None);
+        let edges = matched
+            .as_deref()
+            .map_or(EdgeFilter::All, EdgeFilter::Touching);
+        let acc = accumulate_all(prof, &o, &frames.locs, count, edges, None);
         let values = acc.nodes;
         let divisors = acc.divisors;
         let nodes = (0..count as u32)
@@ -1437,7 +1485,7 @@ fn accumulate(
     o: &GraphOptions,
     locs: &LocationInfos,
     node_count: usize,
-    edge_ends: Option<&[bool]>,
+    edges: EdgeFilter,
     tag_sets: Option<&TagSets>,
     range: std::ops::Range<usize>,
 ) -> Partial {
@@ -1482,11 +1530,7 @@ fn accumulate(
                         touched.push(n);
                     }
                 }
-                if parent != NONE
-                    && parent != n
-                    && !o.nodes_only
-                    && edge_ends.is_none_or(|m| m[parent as usize] || m[n as usize])
-                {
+                if parent != NONE && parent != n && !o.nodes_only && edges.keeps(parent, n) {
                     let inline = ni != last;
                     let order = edge_map.len() as u32;
                     let edge = edge_map.entry(pair_key(parent, n)).or_insert(EdgeSlot {
@@ -1862,23 +1906,26 @@ impl Graph {
             ),
             _ => None,
         };
-        let edge_ends: Option<Vec<bool>> = o
-            .edge_ends
-            .filter(|_| !o.nodes_only)
-            .map(|rx| g.arena.iter().map(|n| rx.is_match(&n.name)).collect());
+        let marked: Option<Vec<bool>> = if o.nodes_only {
+            None
+        } else if let Some(rx) = o.edge_ends {
+            Some(g.arena.iter().map(|n| rx.is_match(&n.name)).collect())
+        } else if o.inline_mark_edges_only {
+            Some(inline_callees(&locs, g.arena.len()))
+        } else {
+            None
+        };
+        let edges = match (&marked, o.edge_ends) {
+            (None, _) => EdgeFilter::All,
+            (Some(m), Some(_)) => EdgeFilter::Touching(m),
+            (Some(m), None) => EdgeFilter::Into(m),
+        };
         let Partial {
             nodes: node_accs,
             divisors,
             edges: edge_accs,
             tags: merged_tags,
-        } = accumulate_all(
-            prof,
-            o,
-            &locs,
-            g.arena.len(),
-            edge_ends.as_deref(),
-            tag_sets.as_deref(),
-        );
+        } = accumulate_all(prof, o, &locs, g.arena.len(), edges, tag_sets.as_deref());
         for (node, acc) in g.arena.iter_mut().zip(&node_accs) {
             node.flat = acc.flat;
             node.cum = acc.cum;

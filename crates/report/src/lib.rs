@@ -32,7 +32,7 @@ pub use report::{
     compute_total, format_time_utc, graph_total, trim_function_paths, trim_path, Report,
     TrimmedGraph,
 };
-pub use text::{text_items, TextItem};
+pub use text::{inline_mark, text_items, TextItem};
 
 /// A report format; each renders the profile differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

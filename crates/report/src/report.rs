@@ -155,6 +155,8 @@ impl<'a> Report<'a> {
                 OutputFormat::Tree if !self.call_tree() => o.symbol.as_ref(),
                 _ => None,
             },
+            // A text report shows of edges only the inline marks they give nodes.
+            inline_mark_edges_only: o.format == OutputFormat::Text && !self.call_tree(),
             frames: None,
             tag_sets: None,
         };

@@ -6,6 +6,7 @@ use std::io::Write;
 
 use profile::Result;
 
+use crate::graph::{Graph, NodeId};
 use crate::measurement::percentage;
 use crate::report::{graph_total, Report};
 use crate::write_error;
@@ -46,23 +47,10 @@ pub fn text_items(rpt: &mut Report) -> (Vec<TextItem>, Vec<String>) {
         .iter()
         .map(|&id| {
             let n = g.node(id);
-            let (mut inline, mut noinline) = (false, false);
-            for e in n.in_edges.values() {
-                if g.edge(e).inline {
-                    inline = true;
-                } else {
-                    noinline = true;
-                }
-            }
-            let inline_label = match (inline, noinline) {
-                (true, true) => "(partial-inline)",
-                (true, false) => "(inline)",
-                _ => "",
-            };
             let (flat, cum) = (n.flat_value(), n.cum_value());
             TextItem {
                 name: n.name.clone(),
-                inline_label: inline_label.to_string(),
+                inline_label: inline_mark(g, id).to_string(),
                 flat,
                 cum,
                 flat_format: rpt.format_value(flat),
@@ -71,6 +59,24 @@ pub fn text_items(rpt: &mut Report) -> (Vec<TextItem>, Vec<String>) {
         })
         .collect();
     (items, labels)
+}
+
+/// The mark a text report gives node `id` of `g` by its callers' edges: `(inline)` when
+/// every edge into it is an inlined call, `(partial-inline)` when some are, else empty.
+pub fn inline_mark(g: &Graph, id: NodeId) -> &'static str {
+    let (mut inline, mut noinline) = (false, false);
+    for e in g.node(id).in_edges.values() {
+        if g.edge(e).inline {
+            inline = true;
+        } else {
+            noinline = true;
+        }
+    }
+    match (inline, noinline) {
+        (true, true) => "(partial-inline)",
+        (true, false) => "(inline)",
+        _ => "",
+    }
 }
 
 /// Writes the text report.

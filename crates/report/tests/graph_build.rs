@@ -289,6 +289,72 @@ fn graphs_from_a_first_pass_frame_table_lent_or_handed_over_equal_graphs_built_a
 }
 
 #[test]
+fn graphs_with_inline_mark_edges_only_mark_nodes_as_graphs_with_every_edge() {
+    let p = inlined_profile();
+    let full = Graph::new(&p, &GraphOptions::default());
+    let infos: Vec<_> = full.arena.iter().map(|n| n.info.clone()).collect();
+    let marks = |g: &Graph| -> Vec<String> {
+        let mut listed: Vec<String> = g
+            .nodes
+            .iter()
+            .map(|&n| {
+                let node = g.node(n);
+                let mark = report::inline_mark(g, n);
+                format!("{:?} {}/{} {mark}", node.info, node.flat, node.cum)
+            })
+            .collect();
+        listed.sort();
+        listed
+    };
+    let mut marked = 0;
+    // Every subset of the first ten identities, plus the rest or not, and edge
+    // cutoffs that drop some edges (a dropped edge gives no mark).
+    for mask in 0u32..(1 << 11) {
+        let kept: report::graph::NodeSet = infos
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| mask & (1 << i.min(10)) != 0)
+            .map(|(_, info)| info.clone())
+            .collect();
+        let every_edge = GraphOptions {
+            kept_nodes: Some(&kept),
+            ..GraphOptions::default()
+        };
+        let marking = GraphOptions {
+            inline_mark_edges_only: true,
+            ..every_edge.clone()
+        };
+        for cutoff in [0, 3, 6] {
+            let mut expected = Graph::new(&p, &every_edge);
+            expected.trim_low_frequency_edges(cutoff);
+            let mut g = Graph::new(&p, &marking);
+            g.trim_low_frequency_edges(cutoff);
+            assert_eq!(
+                marks(&g),
+                marks(&expected),
+                "kept {mask:#b}, cutoff {cutoff}"
+            );
+            assert!(g.edges.len() <= expected.edges.len());
+            marked += g
+                .nodes
+                .iter()
+                .filter(|&&n| !report::inline_mark(&g, n).is_empty())
+                .count();
+        }
+    }
+    assert!(marked > 0, "no node was ever marked");
+    // Nodes called only as the outermost frame of their locations get no edges in.
+    let g = Graph::new(
+        &p,
+        &GraphOptions {
+            inline_mark_edges_only: true,
+            ..GraphOptions::default()
+        },
+    );
+    assert!(g.edges.len() < full.edges.len());
+}
+
+#[test]
 fn a_frame_table_made_with_other_name_options_is_not_used() {
     let p = inlined_profile();
     let totals = NodeTotals::new(&p, &GraphOptions::default());
