@@ -18,6 +18,7 @@ mod label_frames;
 pub mod legacy;
 pub mod merge;
 mod model;
+pub mod parallel;
 mod parse;
 pub mod proto;
 mod prune;

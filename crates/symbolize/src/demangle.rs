@@ -269,30 +269,32 @@ pub fn demangle_profile(p: &mut Profile, force: bool, mode: DemangleMode) {
     if mode == DemangleMode::None {
         return;
     }
-    // The name found for each system name, by string index: most profiles repeat few
-    // system names, and most names (Go, Java, already demangled) come back unchanged,
-    // which needs no new string.
-    let mut found: Vec<Option<profile::StrId>> = vec![None; p.strings.len()];
-    for i in 0..p.functions.len() {
-        let f = &p.functions[i];
-        if !f.name.is_empty() && f.system_name != f.name {
-            continue;
-        }
-        let sys = f.system_name;
-        let name = match found.get(sys.index()).copied().flatten() {
-            Some(n) => n,
-            None => {
-                let n = match simplify_name(p.str(sys), mode) {
-                    Some(n) => p.intern(&n),
-                    None => sys,
-                };
-                if let Some(slot) = found.get_mut(sys.index()) {
-                    *slot = Some(n);
+    // Names equal to their system name (or empty) take it, demangled when that
+    // changes it. Most names (Go, Java, already demangled) come back unchanged: they
+    // are judged on every core, and only the new names are interned, in function order.
+    let functions = &p.functions;
+    let strings = &p.strings;
+    let renamed: Vec<(usize, String)> =
+        profile::parallel::on_each_part(functions.len(), 1 << 13, |range| {
+            let mut renamed = Vec::new();
+            for i in range {
+                let f = &functions[i];
+                if f.name.is_empty() || f.system_name == f.name {
+                    if let Some(n) = simplify_name(strings.get(f.system_name), mode) {
+                        renamed.push((i, n));
+                    }
                 }
-                n
             }
-        };
-        p.functions[i].name = name;
+            renamed
+        })
+        .concat();
+    for f in &mut p.functions {
+        if f.name.is_empty() {
+            f.name = f.system_name;
+        }
+    }
+    for (i, name) in renamed {
+        p.functions[i].name = p.intern(&name);
     }
 }
 
@@ -314,6 +316,15 @@ fn simplify_name(sys: &str, mode: DemangleMode) -> Option<String> {
     if !looks_like_demangled_cpp(sys) {
         return None;
     }
+    // Only groups of parameters or template arguments are removed: a name without
+    // their brackets stays as it is.
+    let has = |open: u8, close: u8| memchr::memchr2(open, close, sys.as_bytes()).is_some();
+    let parens =
+        matches!(mode, DemangleMode::Simplified | DemangleMode::Templates) && has(b'(', b')');
+    let angles = mode == DemangleMode::Simplified && has(b'<', b'>');
+    if !parens && !angles {
+        return None;
+    }
     let mut name = sys.to_string();
     if matches!(mode, DemangleMode::Simplified | DemangleMode::Templates) {
         name = remove_matching(&name, b'(', b')');
@@ -327,6 +338,44 @@ fn simplify_name(sys: &str, mode: DemangleMode) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demangling_many_functions_renames_each_as_one_at_a_time() {
+        // Enough functions to be judged on several cores; mangled names spread over
+        // them, repeated, with empty and already demangled names among them.
+        let mut p = Profile::new(1);
+        let mut expected = Vec::new();
+        for i in 0..40_000u64 {
+            let (sys, name, want) = match i % 5 {
+                0 => ("_ZN3foo3barEv".to_string(), "", "foo::bar".to_string()),
+                1 => (format!("pkg.F{i}"), "same", format!("pkg.F{i}")),
+                2 => (format!("_ZN2ns1fIiEEvT_{i}"), "kept", "kept".to_string()),
+                3 => (format!("pkg.G{i}[...]"), "", format!("pkg.G{i}[...]")),
+                _ => (
+                    format!("std::vector<int>::push_back{i}(int)"),
+                    "",
+                    format!("std::vector::push_back{i}"),
+                ),
+            };
+            let sys = p.intern(&sys);
+            let name = match name {
+                "same" => sys,
+                "" => profile::StrId::EMPTY,
+                other => p.intern(other),
+            };
+            p.functions.push(profile::Function {
+                id: i + 1,
+                name,
+                system_name: sys,
+                ..profile::Function::default()
+            });
+            expected.push(want);
+        }
+        demangle_profile(&mut p, false, DemangleMode::Simplified);
+        for (i, (f, want)) in p.functions.iter().zip(&expected).enumerate() {
+            assert_eq!(p.str(f.name), want, "function {i}");
+        }
+    }
 
     #[test]
     fn names_cpp_demangle_rejects_still_simplify() {

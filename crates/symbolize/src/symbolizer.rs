@@ -296,12 +296,20 @@ struct FunctionKey {
 }
 
 fn local_symbolize(p: &mut Profile, options: &SymbolizeOptions, report: &mut Report) {
+    // Mappings that have symbols already are left alone (unless forced): most
+    // profiles' mappings all do, and their locations need not be gathered.
+    let wanted: Vec<bool> = p
+        .mappings
+        .iter()
+        .map(|m| options.force || !(m.has_functions || m.has_filenames || m.has_line_numbers))
+        .collect();
+    if !wanted.contains(&true) {
+        return;
+    }
     let mut mapping_locs: Vec<Vec<u32>> = vec![Vec::new(); p.mappings.len()];
     for (i, l) in p.locations.iter().enumerate() {
-        if let Some(m) = l.mapping {
-            if let Some(v) = mapping_locs.get_mut(m.index()) {
-                v.push(i as u32);
-            }
+        if let Some(m) = l.mapping.filter(|m| wanted.get(m.index()) == Some(&true)) {
+            mapping_locs[m.index()].push(i as u32);
         }
     }
     let debug = DebugSearch {

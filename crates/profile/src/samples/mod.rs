@@ -515,21 +515,7 @@ impl Samples {
         &self,
         work: impl Fn(std::ops::Range<usize>) -> T + Sync,
     ) -> Vec<T> {
-        let ranges = self.parallel_ranges();
-        if ranges.len() == 1 {
-            return ranges.into_iter().map(work).collect();
-        }
-        let work = &work;
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = ranges
-                .into_iter()
-                .map(|r| scope.spawn(move || work(r)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
+        crate::parallel::on_each(self.parallel_ranges(), work)
     }
 
     /// Leaves out the samples for which `keep(index, sample)` is false, without moving
