@@ -32,12 +32,18 @@ struct FunctionMatches {
 
 impl FunctionMatches {
     fn new(p: &Profile, re: &Regex) -> FunctionMatches {
-        FunctionMatches {
-            functions: p
-                .functions
+        // Judged on every core, each with its own copy of the regex (threads sharing
+        // one contend for its matching caches).
+        let functions = crate::parallel::on_each_part(p.functions.len(), 1 << 13, |range| {
+            let re = re.clone();
+            p.functions[range]
                 .iter()
                 .map(|f| re.is_match(p.str(f.name)) || re.is_match(p.str(f.filename)))
-                .collect(),
+                .collect::<Vec<bool>>()
+        })
+        .concat();
+        FunctionMatches {
+            functions,
             mappings: p
                 .mappings
                 .iter()
@@ -70,6 +76,26 @@ enum Mark {
     Ignore,
 }
 
+/// Whether a stack passes `-focus` and `-ignore` by its locations' marks: no ignored
+/// frame and some focused one. Without an ignore expression, the first focused frame
+/// decides.
+fn stack_passes(marks: &[Mark], can_ignore: bool, stack: impl Iterator<Item = u32>) -> bool {
+    let mut focused = false;
+    for l in stack {
+        match marks.get(l as usize) {
+            Some(Mark::Ignore) => return false,
+            Some(Mark::Focus) if !can_ignore => return true,
+            Some(Mark::Focus) => focused = true,
+            _ => {}
+        }
+    }
+    focused
+}
+
+/// A label set's tag filter verdict not worked out yet (a verdict is bit 0: focused,
+/// bit 1: ignored).
+const UNSEEN_SET: u8 = u8::MAX;
+
 impl Profile {
     /// Applies pprof's `-focus`, `-ignore`, `-hide` and `-show` (as
     /// `FilterSamplesByName`).
@@ -97,17 +123,10 @@ impl Profile {
             matcher(hide),
             matcher(show),
         );
-        let mut marks = vec![Mark::None; self.locations.len()];
+        let marks = self.focus_marks(focus_m.as_ref(), ignore_m.as_ref(), &mut result);
         let mut hidden = vec![false; self.locations.len()];
         let mut any_hidden = false;
         for (i, loc) in self.locations.iter_mut().enumerate() {
-            if ignore_m.as_ref().is_some_and(|m| m.location(loc)) {
-                result.ignore = true;
-                marks[i] = Mark::Ignore;
-            } else if focus_m.as_ref().is_none_or(|m| m.location(loc)) {
-                result.focus = true;
-                marks[i] = Mark::Focus;
-            }
             if let Some(m) = &hide_m {
                 if m.location(loc) {
                     result.hide = true;
@@ -134,29 +153,18 @@ impl Profile {
                 }
             }
         }
-        // Without an ignore expression, the first focused frame decides.
         let can_ignore = ignore.is_some();
-        let passes = |stack: &mut dyn Iterator<Item = u32>| {
-            let mut focused = false;
-            for l in stack {
-                match marks.get(l as usize) {
-                    Some(Mark::Ignore) => return false,
-                    Some(Mark::Focus) if !can_ignore => return true,
-                    Some(Mark::Focus) => focused = true,
-                    _ => {}
-                }
-            }
-            focused
-        };
         if !any_hidden {
             // Stacks stay as they are: samples are only selected, nothing moves; they
             // are judged on every core.
-            let keep = self.samples.decide(|_, s| passes(&mut s.locations.iter()));
+            let keep = self
+                .samples
+                .decide(|_, s| stack_passes(&marks, can_ignore, s.locations.iter()));
             self.samples.select_by(&keep);
             return result;
         }
         self.samples.rewrite_stacks(|_, stack, _, out| {
-            if !passes(&mut stack.iter().copied()) {
+            if !stack_passes(&marks, can_ignore, stack.iter().copied()) {
                 return false;
             }
             out.extend(
@@ -167,6 +175,96 @@ impl Profile {
             !out.is_empty()
         });
         result
+    }
+
+    /// Applies `-focus` and `-ignore`, then `-tagfocus` and `-tagignore`: what
+    /// [`filter_samples_by_name`](Self::filter_samples_by_name) without hide or show
+    /// expressions followed by [`filter_samples_by_tag`](Self::filter_samples_by_tag)
+    /// do, in one pass on every core. A sample's labels are judged first; its stack is
+    /// walked only when they keep it, or when no sample passing the name filters has
+    /// yet been found that their verdict would report as focused or ignored.
+    pub fn filter_samples_by_name_and_tag(
+        &mut self,
+        focus: Option<&Regex>,
+        ignore: Option<&Regex>,
+        tag_focus: Option<&TagFilter>,
+        tag_ignore: Option<&TagFilter>,
+    ) -> (NameMatches, (bool, bool)) {
+        let mut names = NameMatches::default();
+        let matcher = |re: Option<&Regex>| re.map(|re| FunctionMatches::new(self, re));
+        let (focus_m, ignore_m) = (matcher(focus), matcher(ignore));
+        let marks = self.focus_marks(focus_m.as_ref(), ignore_m.as_ref(), &mut names);
+        let can_ignore = ignore.is_some();
+        let sets = self.samples.label_set_count();
+        let judged = self.samples.on_each_range(|range| {
+            // Each thread has its own copies of the regexes (see FunctionMatches::new).
+            let (tag_focus, tag_ignore) = (tag_focus.cloned(), tag_ignore.cloned());
+            let mut by_set = vec![UNSEEN_SET; sets];
+            let (mut any_focused, mut any_ignored) = (false, false);
+            let keep: Vec<bool> = range
+                .map(|i| {
+                    let s = self.samples.get(i);
+                    let set = self.samples.label_set_of(i) as usize;
+                    let verdict = match by_set.get(set) {
+                        Some(&v) if v != UNSEEN_SET => v,
+                        _ => {
+                            let focused = tag_focus.as_ref().is_none_or(|f| f.matches(self, s));
+                            let ignored = tag_ignore.as_ref().is_some_and(|f| f.matches(self, s));
+                            let v = focused as u8 | (ignored as u8) << 1;
+                            if let Some(slot) = by_set.get_mut(set) {
+                                *slot = v;
+                            }
+                            v
+                        }
+                    };
+                    let (focused, ignored) = (verdict & 1 != 0, verdict & 2 != 0);
+                    let kept_by_tags = focused && !ignored;
+                    let needed =
+                        kept_by_tags || (focused && !any_focused) || (ignored && !any_ignored);
+                    if !needed || !stack_passes(&marks, can_ignore, s.locations.iter()) {
+                        return false;
+                    }
+                    any_focused |= focused;
+                    any_ignored |= ignored;
+                    kept_by_tags
+                })
+                .collect();
+            (keep, any_focused, any_ignored)
+        });
+        let (mut any_focused, mut any_ignored) = (false, false);
+        let mut keep = Vec::with_capacity(self.samples.len());
+        for (part, focused, ignored) in judged {
+            keep.extend(part);
+            any_focused |= focused;
+            any_ignored |= ignored;
+        }
+        self.samples.select_by(&keep);
+        (names, (any_focused, any_ignored))
+    }
+
+    /// The focus state of every location (ignored, focused, or neither), recording in
+    /// `result` whether each expression matched some location. Without a focus
+    /// expression, every location not ignored is focused.
+    fn focus_marks(
+        &self,
+        focus: Option<&FunctionMatches>,
+        ignore: Option<&FunctionMatches>,
+        result: &mut NameMatches,
+    ) -> Vec<Mark> {
+        self.locations
+            .iter()
+            .map(|loc| {
+                if ignore.is_some_and(|m| m.location(loc)) {
+                    result.ignore = true;
+                    Mark::Ignore
+                } else if focus.is_none_or(|m| m.location(loc)) {
+                    result.focus = true;
+                    Mark::Focus
+                } else {
+                    Mark::None
+                }
+            })
+            .collect()
     }
 
     /// Applies pprof's `-show_from` (as `ShowFrom`): drops the frames of each stack
@@ -252,13 +350,12 @@ impl Profile {
         }
         // A sample's labels decide: each label set is judged once (bit 0: focused,
         // bit 1: ignored).
-        const UNSEEN: u8 = u8::MAX;
-        let mut by_set = vec![UNSEEN; self.samples.label_set_count()];
+        let mut by_set = vec![UNSEEN_SET; self.samples.label_set_count()];
         let (mut any_focused, mut any_ignored) = (false, false);
         let keep: Vec<bool> = (0..self.samples.len())
             .map(|i| {
                 let set = self.samples.label_set_of(i) as usize;
-                if by_set[set] == UNSEEN {
+                if by_set[set] == UNSEEN_SET {
                     let s = self.samples.get(i);
                     let focused = focus.is_none_or(|f| f.matches(self, s));
                     let ignored = ignore.is_some_and(|f| f.matches(self, s));

@@ -620,3 +620,78 @@ fn values_of_many_samples_survive_encoding_merging_scaling_and_filtering() {
     let odd_expected: Vec<Vec<i64>> = expected.iter().skip(1).step_by(2).cloned().collect();
     assert_eq!(values(&odd), odd_expected);
 }
+
+/// A profile of 12,000 samples of 24 frames (enough for the filters to split them over
+/// the cores), over eight functions, each sample labelled `handler` with one of four
+/// values. Samples whose handler is `h1` mostly go through `rare`, which few others do.
+fn filtered_profile() -> Profile {
+    let names = ["main", "serve", "a", "b", "rare", "leaf", "x", "y"];
+    let mut p = profile_with(&["samples"], &names);
+    let handlers: Vec<Label> = (0..4)
+        .map(|h| label(&mut p, "handler", &format!("h{h}")))
+        .collect();
+    for i in 0..12_000u32 {
+        let h = (i * 7 + i / 13) % 4;
+        let rare = if h == 1 { i % 50 != 0 } else { i % 997 == 0 };
+        let stack: Vec<u32> = (0..24)
+            .map(|d| match d {
+                23 => 0,
+                22 => 1,
+                0 if rare => 4,
+                0 => 5,
+                _ => [2, 3, 6, 7][((i as usize) * 31 + d * 17) % 4],
+            })
+            .collect();
+        p.samples
+            .push(&[i as i64 + 1], &stack, &[handlers[h as usize]]);
+    }
+    p
+}
+
+#[test]
+fn name_and_tag_filters_together_select_and_warn_as_applied_in_turn() {
+    let base = filtered_profile();
+    let u = units(&base);
+    let rx = |s: &str| Regex::new(s).unwrap();
+    let tag = |name: &str, s: &str| TagFilter::parse(name, s, &u).unwrap();
+    let focuses = [None, Some(rx("rare")), Some(rx("^x$")), Some(rx("nothing"))];
+    let ignores = [None, Some(rx("rare")), Some(rx("^y$")), Some(rx("nothing"))];
+    let tag_focuses = [
+        None,
+        Some(tag("tagfocus", "handler=h1")),
+        Some(tag("tagfocus", "handler=h[02]")),
+        Some(tag("tagfocus", "handler=none")),
+    ];
+    let tag_ignores = [
+        None,
+        Some(tag("tagignore", "handler=h1")),
+        Some(tag("tagignore", "handler=h3")),
+        Some(tag("tagignore", "handler=none")),
+    ];
+    let mut kept_some = 0;
+    for focus in &focuses {
+        for ignore in &ignores {
+            for tag_focus in &tag_focuses {
+                for tag_ignore in &tag_ignores {
+                    let mut in_turn = base.clone();
+                    let names =
+                        in_turn.filter_samples_by_name(focus.as_ref(), ignore.as_ref(), None, None);
+                    let tags =
+                        in_turn.filter_samples_by_tag(tag_focus.as_ref(), tag_ignore.as_ref());
+                    let mut together = base.clone();
+                    let got = together.filter_samples_by_name_and_tag(
+                        focus.as_ref(),
+                        ignore.as_ref(),
+                        tag_focus.as_ref(),
+                        tag_ignore.as_ref(),
+                    );
+                    let case = format!("{focus:?} {ignore:?} {tag_focus:?} {tag_ignore:?}");
+                    assert_eq!(got, (names, tags), "{case}");
+                    assert_eq!(values(&together), values(&in_turn), "{case}");
+                    kept_some += usize::from(!in_turn.samples.is_empty());
+                }
+            }
+        }
+    }
+    assert!(kept_some > 50, "only {kept_some} cases keep samples");
+}

@@ -621,12 +621,29 @@ fn apply_focus(
     let tag_ignore = tag_filter("tagignore", &cfg.tag_ignore)?;
     let prune_from = regex_option("prune_from", &cfg.prune_from)?;
 
-    let m = p.filter_samples_by_name(
-        focus.as_ref(),
-        ignore.as_ref(),
-        hide.as_ref(),
-        show.as_ref(),
-    );
+    // Name filters that only select samples, and tag filters, are applied together.
+    let together = (focus.is_some() || ignore.is_some())
+        && (tag_focus.is_some() || tag_ignore.is_some())
+        && hide.is_none()
+        && show.is_none()
+        && show_from.is_none();
+    let (m, tags) = if together {
+        let (m, tags) = p.filter_samples_by_name_and_tag(
+            focus.as_ref(),
+            ignore.as_ref(),
+            tag_focus.as_ref(),
+            tag_ignore.as_ref(),
+        );
+        (m, Some(tags))
+    } else {
+        let m = p.filter_samples_by_name(
+            focus.as_ref(),
+            ignore.as_ref(),
+            hide.as_ref(),
+            show.as_ref(),
+        );
+        (m, None)
+    };
     warn_no_matches(focus.is_none() || m.focus, "Focus");
     warn_no_matches(ignore.is_none() || m.ignore, "Ignore");
     warn_no_matches(hide.is_none() || m.hide, "Hide");
@@ -635,7 +652,8 @@ fn apply_focus(
         let matched = p.show_from(sf);
         warn_no_matches(matched, "ShowFrom");
     }
-    let (tfm, tim) = p.filter_samples_by_tag(tag_focus.as_ref(), tag_ignore.as_ref());
+    let (tfm, tim) =
+        tags.unwrap_or_else(|| p.filter_samples_by_tag(tag_focus.as_ref(), tag_ignore.as_ref()));
     warn_no_matches(tag_focus.is_none() || tfm, "TagFocus");
     warn_no_matches(tag_ignore.is_none() || tim, "TagIgnore");
 
