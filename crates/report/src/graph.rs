@@ -28,8 +28,9 @@ pub type NodeId = usize;
 pub type EdgeId = usize;
 /// Tags of a node, keyed by their printed name.
 pub type TagMap = BTreeMap<String, Tag>;
-/// A set of node identities: which nodes a rebuilt graph keeps.
-pub type NodeSet = HashSet<NodeInfo>;
+/// A set of node identities: which nodes a rebuilt graph keeps. (Hashed with a hash
+/// seeded per process, fast on the identities' long names.)
+pub type NodeSet = HashSet<NodeInfo, foldhash::fast::RandomState>;
 
 /// What identifies a node: the frame's function, file, line and address, as far as the
 /// profile's granularity keeps them.
