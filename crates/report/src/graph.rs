@@ -690,11 +690,11 @@ impl<'p> FrameTable<'p> {
         // A node per function, and with addresses or line numbers (a finer
         // granularity) up to one per frame more: sized once rather than grown through
         // ever larger tables, each in fresh memory.
-        let frames: usize = prof.locations.iter().map(|l| l.lines.len().max(1)).sum();
-        let finer = prof
-            .locations
-            .iter()
-            .any(|l| l.address != 0 || l.lines.iter().any(|line| line.line != 0));
+        // One pass over the locations, which can take megabytes.
+        let (frames, finer) = prof.locations.iter().fold((0, false), |(n, finer), l| {
+            let finer = finer || l.address != 0 || l.lines.iter().any(|line| line.line != 0);
+            (n + l.lines.len().max(1), finer)
+        });
         let identities = if finer {
             frames + prof.functions.len()
         } else {
@@ -882,7 +882,7 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
     let mut of_function = vec![NONE; prof.functions.len()];
     let used = used_locations(prof);
     for (i, loc) in prof.locations.iter().enumerate() {
-        if used.as_ref().is_some_and(|used| !used[i]) {
+        if used.as_ref().is_some_and(|used| !used.contains(i)) {
             // No sample counted goes through it: no frames, and no identities only
             // it has (nodes without a value, which no graph shows).
             offsets.push(infos.len() as u32);
@@ -920,19 +920,46 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
 /// their stacks then often go through a small part of the locations, and the others
 /// need no identities. `None` when every sample counts (their stacks are taken to use
 /// every location, rather than read through once more to find out).
-fn used_locations(prof: &Profile) -> Option<Vec<bool>> {
+fn used_locations(prof: &Profile) -> Option<UsedLocations> {
     if !prof.samples.has_selection() {
         return None;
     }
-    let mut used = vec![false; prof.locations.len()];
-    for sample in prof.samples.iter() {
-        for loc in sample.locations {
-            if let Some(u) = used.get_mut(loc as usize) {
-                *u = true;
+    // A bit per location (the bits of a large profile's locations fit a core's cache),
+    // the samples read on every core.
+    let words = prof.locations.len().div_ceil(64);
+    let parts = prof.samples.on_each_range(|range| {
+        let mut bits = vec![0u64; words];
+        for i in range {
+            for loc in prof.samples.locations(i) {
+                if let Some(w) = bits.get_mut(loc as usize / 64) {
+                    *w |= 1 << (loc % 64);
+                }
             }
         }
+        bits
+    });
+    let mut parts = parts.into_iter();
+    let mut bits = parts.next().unwrap_or_default();
+    for part in parts {
+        for (w, p) in bits.iter_mut().zip(part) {
+            *w |= p;
+        }
     }
-    Some(used)
+    Some(UsedLocations { bits })
+}
+
+/// The locations some counted sample goes through (see [`used_locations`]).
+struct UsedLocations {
+    /// Bit `i % 64` of word `i / 64`: location `i` is used.
+    bits: Vec<u64>,
+}
+
+impl UsedLocations {
+    fn contains(&self, loc: usize) -> bool {
+        self.bits
+            .get(loc / 64)
+            .is_some_and(|w| w >> (loc % 64) & 1 != 0)
+    }
 }
 
 /// The identity of frame `line` of `loc` (`None`: a location without lines).

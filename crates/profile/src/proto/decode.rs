@@ -204,6 +204,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
     samples.reserve(tables.samples, 0);
     let mut labels: Vec<Label> = Vec::new();
     let mut values: Vec<i64> = Vec::new();
+    let mut orderer = LabelOrderer::new(&p.strings);
     let mut r = Reader::new(data, base);
     while !r.is_empty() {
         let (field, _, value) = r.field()?;
@@ -264,7 +265,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
             )));
         }
         if labels.len() > 1 {
-            canonical_label_order(&mut labels, &p.strings);
+            orderer.order(&mut labels);
         }
         if !samples.has_room_for_sample() {
             return Err(Error::new(format!(
@@ -288,6 +289,41 @@ pub(crate) fn canonical_label_order(labels: &mut [Label], strings: &StringTable)
         labels.sort_by(|a, b| {
             (a.is_numeric(), strings.get(a.key)).cmp(&(b.is_numeric(), strings.get(b.key)))
         });
+    }
+}
+
+/// Puts many label sets in [`canonical_label_order`], remembering the last sequence
+/// of keys found in order: most sets repeat the keys of the one before (a handler and
+/// a tenant on every sample), and are then checked by comparing ids, not texts.
+pub(crate) struct LabelOrderer<'s> {
+    strings: &'s StringTable,
+    /// Whether each label is numeric, and its key, of the last set put in order.
+    ordered: Vec<(bool, StrId)>,
+}
+
+impl<'s> LabelOrderer<'s> {
+    /// An orderer of labels whose keys are strings of `strings`.
+    pub(crate) fn new(strings: &'s StringTable) -> LabelOrderer<'s> {
+        LabelOrderer {
+            strings,
+            ordered: Vec::new(),
+        }
+    }
+
+    /// Puts `labels` in canonical order.
+    pub(crate) fn order(&mut self, labels: &mut [Label]) {
+        let same_keys = labels.len() == self.ordered.len()
+            && labels
+                .iter()
+                .zip(&self.ordered)
+                .all(|(l, &k)| (l.is_numeric(), l.key) == k);
+        if same_keys {
+            return;
+        }
+        canonical_label_order(labels, self.strings);
+        self.ordered.clear();
+        self.ordered
+            .extend(labels.iter().map(|l| (l.is_numeric(), l.key)));
     }
 }
 
@@ -455,4 +491,45 @@ pub(crate) fn split_concatenated(data: &[u8]) -> Result<Vec<(usize, usize)>> {
     }
     parts.push((start, data.len()));
     Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_orderer_orders_each_set_as_canonical_order_does() {
+        let mut strings = StringTable::new();
+        let [a, b, bytes, x, y, z] = ["a", "b", "bytes", "x", "y", "z"].map(|s| strings.push(s));
+        let text = |k: StrId, v: StrId| Label {
+            key: k,
+            str: v,
+            ..Label::default()
+        };
+        let number = |k: StrId, n: i64| Label {
+            key: k,
+            num: n,
+            ..Label::default()
+        };
+        // Sets in turn: repeating key sequences, in order or not, values of one key in
+        // input order, numeric labels after string ones.
+        let sets = vec![
+            vec![text(b, x), text(a, y)],
+            vec![text(a, z), text(b, y)],
+            vec![text(b, y), text(a, x)],
+            vec![text(b, z), text(b, x), text(a, y)],
+            vec![number(bytes, 4), text(b, x)],
+            vec![text(b, y), number(bytes, 4)],
+            vec![number(bytes, 2), number(bytes, 1), text(a, x)],
+            vec![text(b, x), text(a, y)],
+        ];
+        let mut orderer = LabelOrderer::new(&strings);
+        for set in sets {
+            let mut expected = set.clone();
+            canonical_label_order(&mut expected, &strings);
+            let mut got = set.clone();
+            orderer.order(&mut got);
+            assert_eq!(got, expected, "{set:?}");
+        }
+    }
 }

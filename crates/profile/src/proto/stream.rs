@@ -16,7 +16,7 @@
 
 use std::collections::HashSet;
 
-use super::decode::canonical_label_order;
+use super::decode::LabelOrderer;
 use super::tables::TableFields;
 use super::wire::{self, LEN};
 use crate::model::{Label, Profile};
@@ -279,7 +279,8 @@ impl StreamDecoder {
             })
         };
         mapped.ok_or(Unsupported)?;
-        samples.reorder_labels(|labels| canonical_label_order(labels, &p.strings));
+        let mut orderer = LabelOrderer::new(&p.strings);
+        samples.reorder_labels(|labels| orderer.order(labels));
         p.samples = samples;
         p.dropped_label_units = self.dropped_label_units;
         // The tables and columns grew by doubling; what they hold now stays for the
