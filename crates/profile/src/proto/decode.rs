@@ -292,13 +292,18 @@ pub(crate) fn canonical_label_order(labels: &mut [Label], strings: &StringTable)
     }
 }
 
-/// Puts many label sets in [`canonical_label_order`], remembering the last sequence
-/// of keys found in order: most sets repeat the keys of the one before (a handler and
-/// a tenant on every sample), and are then checked by comparing ids, not texts.
+/// Puts many label sets in [`canonical_label_order`], remembering how it ordered the
+/// last sequence of keys it met: most sets repeat the keys of the one before (a handler
+/// and a tenant on every sample, in the writer's order), and are then put in order by
+/// comparing ids, not texts.
 pub(crate) struct LabelOrderer<'s> {
     strings: &'s StringTable,
-    /// Whether each label is numeric, and its key, of the last set put in order.
-    ordered: Vec<(bool, StrId)>,
+    /// Whether each label is numeric, and its key, of the last set met, as met.
+    keys: Vec<(bool, StrId)>,
+    /// The positions of that set's labels in canonical order.
+    order: Vec<usize>,
+    /// Room for a set being reordered.
+    scratch: Vec<Label>,
 }
 
 impl<'s> LabelOrderer<'s> {
@@ -306,24 +311,39 @@ impl<'s> LabelOrderer<'s> {
     pub(crate) fn new(strings: &'s StringTable) -> LabelOrderer<'s> {
         LabelOrderer {
             strings,
-            ordered: Vec::new(),
+            keys: Vec::new(),
+            order: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
     /// Puts `labels` in canonical order.
     pub(crate) fn order(&mut self, labels: &mut [Label]) {
-        let same_keys = labels.len() == self.ordered.len()
+        let same_keys = labels.len() == self.keys.len()
             && labels
                 .iter()
-                .zip(&self.ordered)
+                .zip(&self.keys)
                 .all(|(l, &k)| (l.is_numeric(), l.key) == k);
-        if same_keys {
+        if !same_keys {
+            self.keys.clear();
+            self.keys
+                .extend(labels.iter().map(|l| (l.is_numeric(), l.key)));
+            self.order.clear();
+            self.order.extend(0..labels.len());
+            let strings = self.strings;
+            let keys = &self.keys;
+            // Stable, as canonical_label_order's sort: values of one key keep their order.
+            self.order.sort_by(|&a, &b| {
+                let (a, b) = (keys[a], keys[b]);
+                (a.0, strings.get(a.1)).cmp(&(b.0, strings.get(b.1)))
+            });
+        }
+        if self.order.iter().enumerate().all(|(i, &at)| i == at) {
             return;
         }
-        canonical_label_order(labels, self.strings);
-        self.ordered.clear();
-        self.ordered
-            .extend(labels.iter().map(|l| (l.is_numeric(), l.key)));
+        self.scratch.clear();
+        self.scratch.extend(self.order.iter().map(|&at| labels[at]));
+        labels.copy_from_slice(&self.scratch);
     }
 }
 
@@ -515,12 +535,14 @@ mod tests {
         // input order, numeric labels after string ones.
         let sets = vec![
             vec![text(b, x), text(a, y)],
+            vec![text(b, z), text(a, z)],
             vec![text(a, z), text(b, y)],
             vec![text(b, y), text(a, x)],
             vec![text(b, z), text(b, x), text(a, y)],
             vec![number(bytes, 4), text(b, x)],
             vec![text(b, y), number(bytes, 4)],
             vec![number(bytes, 2), number(bytes, 1), text(a, x)],
+            vec![number(bytes, 3), number(bytes, 5), text(a, y)],
             vec![text(b, x), text(a, y)],
         ];
         let mut orderer = LabelOrderer::new(&strings);
