@@ -158,6 +158,22 @@ impl Samples {
         self.frames.len()
     }
 
+    /// Whether the samples (the selected ones, with a selection) have at least `count`
+    /// frames in all; a selection is counted only as far as needed.
+    fn has_frames(&self, count: usize) -> bool {
+        match &self.selection {
+            None => self.frames.len() >= count,
+            Some(selected) => {
+                let mut frames = 0;
+                selected.iter().any(|&i| {
+                    let i = i as usize;
+                    frames += (self.frame_offsets[i + 1] - self.frame_offsets[i]) as usize;
+                    frames >= count
+                })
+            }
+        }
+    }
+
     /// Where the frames of sample `i` start among the [`frame_count`](Self::frame_count)
     /// stored frames; it grows with `i`, and `frame_offset(len())` is `frame_count()`.
     pub fn frame_offset(&self, i: usize) -> usize {
@@ -471,13 +487,13 @@ impl Samples {
     }
 
     /// Splits the samples into contiguous ranges of about equal frame counts, one per
-    /// core when there is enough work (at least 256 Ki frames), else
-    /// one range of them all.
+    /// core when there is enough work (the samples, selected ones only, have at least
+    /// 256 Ki frames), else one range of them all.
     pub fn parallel_ranges(&self) -> Vec<std::ops::Range<usize>> {
         let n = self.len();
         let frames = self.frame_count();
         let parts = std::thread::available_parallelism().map_or(1, |p| p.get());
-        if parts < 2 || frames < PARALLEL_MIN_FRAMES {
+        if parts < 2 || !self.has_frames(PARALLEL_MIN_FRAMES) {
             return std::iter::once(0..n).collect();
         }
         let mut ranges = Vec::with_capacity(parts);
@@ -641,6 +657,21 @@ mod tests {
         assert_eq!(ranges.last().map(|r| r.end), Some(s.len()));
         assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
         assert_eq!(three_samples().parallel_ranges().len(), 1);
+    }
+
+    #[test]
+    fn a_small_selection_of_many_samples_is_worked_through_on_one_thread() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut few = many_samples();
+        few.select(|i, _| i % 1000 == 0);
+        assert_eq!(few.parallel_ranges(), vec![0..few.len()]);
+        let mut most = many_samples();
+        most.select(|i, _| i % 1000 != 0);
+        let ranges = most.parallel_ranges();
+        if cores >= 2 {
+            assert!(ranges.len() >= 2, "{ranges:?}");
+        }
+        assert_eq!(ranges.last().map(|r| r.end), Some(most.len()));
     }
 
     #[test]
