@@ -918,10 +918,17 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
 
 /// Which locations the samples counted use, when a filter left some samples out:
 /// their stacks then often go through a small part of the locations, and the others
-/// need no identities. `None` when every sample counts (their stacks are taken to use
-/// every location, rather than read through once more to find out).
+/// need no identities. `None` when every sample counts, or when the selected samples
+/// have many times more frames than there are locations: their stacks are then taken
+/// to use every location, rather than read through once more to find out (reading a
+/// frame costs a few nanoseconds, giving a location an identity tens).
 fn used_locations(prof: &Profile) -> Option<UsedLocations> {
-    if !prof.samples.has_selection() {
+    const FRAMES_PER_LOCATION: usize = 8;
+    if !prof.samples.has_selection()
+        || prof
+            .samples
+            .has_frames(prof.locations.len().saturating_mul(FRAMES_PER_LOCATION))
+    {
         return None;
     }
     // A bit per location (the bits of a large profile's locations fit a core's cache),

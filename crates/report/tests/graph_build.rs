@@ -679,6 +679,11 @@ fn mean_tags_sum_the_divisors_of_their_samples_on_every_core() {
 /// With `selected`, the samples through locations 0 and 4 are stored and left out by
 /// a selection; without, they are not in the profile at all.
 fn profile_with_unused_first_locations(selected: bool) -> Profile {
+    profile_with_unused_first_locations_repeated(selected, 1)
+}
+
+/// [`profile_with_unused_first_locations`] with each sample repeated `times` times.
+fn profile_with_unused_first_locations_repeated(selected: bool, times: usize) -> Profile {
     let mut p = profile(&["main", "f", "g", "h"], &[]);
     let f = p.locations[1].clone();
     p.locations = vec![
@@ -705,13 +710,21 @@ fn profile_with_unused_first_locations(selected: bool) -> Profile {
     ];
     for (stack, v, kept) in samples {
         if selected || kept {
-            p.samples.push(&[v], stack, &[]);
+            for _ in 0..times {
+                p.samples.push(&[v], stack, &[]);
+            }
         }
     }
     if selected {
-        p.samples.select(|i, _| samples[i].2);
+        p.samples.select(|i, _| samples[i / times].2);
     }
     p
+}
+
+/// The same profile with its selected samples holding many frames per location, which
+/// the graphs identify all locations for rather than find the ones they use.
+fn profile_with_unused_first_locations_many_times(selected: bool) -> Profile {
+    profile_with_unused_first_locations_repeated(selected, 100)
 }
 
 /// The report `format` of `p` (with `main` as the symbol regex of reports that take
@@ -745,8 +758,13 @@ fn reports_selected_and_alone(
 fn reports_of_selected_samples_equal_reports_of_those_samples_alone() {
     use report::OutputFormat as F;
     let formats = [F::Text, F::Dot, F::Tree, F::Callgrind, F::Traces];
-    for report in reports_selected_and_alone(profile_with_unused_first_locations, &formats) {
-        assert!(report.contains(" f"), "{report}");
+    for profile in [
+        profile_with_unused_first_locations,
+        profile_with_unused_first_locations_many_times,
+    ] {
+        for report in reports_selected_and_alone(profile, &formats) {
+            assert!(report.contains(" f"), "{report}");
+        }
     }
 }
 

@@ -160,7 +160,7 @@ impl Samples {
 
     /// Whether the samples (the selected ones, with a selection) have at least `count`
     /// frames in all; a selection is counted only as far as needed.
-    fn has_frames(&self, count: usize) -> bool {
+    pub fn has_frames(&self, count: usize) -> bool {
         match &self.selection {
             None => self.frames.len() >= count,
             Some(selected) => {
