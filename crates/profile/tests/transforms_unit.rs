@@ -695,3 +695,48 @@ fn name_and_tag_filters_together_select_and_warn_as_applied_in_turn() {
     }
     assert!(kept_some > 50, "only {kept_some} cases keep samples");
 }
+
+#[test]
+fn numeric_label_units_of_many_samples_are_those_of_the_first_samples_to_use_them() {
+    // 12,000 samples of 24 frames: enough to be read on several cores. `size` is in
+    // kB in the first half and MB in the second; `wait` has a unit only from sample
+    // 9,000 on; `count` never has one; `bytes` comes only in the second half.
+    let names = ["main", "a", "b"];
+    let mut p = profile_with(&["samples"], &names);
+    for i in 0..12_000i64 {
+        let mut labels = vec![num_label(
+            &mut p,
+            "size",
+            i,
+            if i < 6_000 { "kB" } else { "MB" },
+        )];
+        labels.push(num_label(
+            &mut p,
+            "wait",
+            i % 7,
+            if i < 9_000 { "" } else { "seconds" },
+        ));
+        labels.push(num_label(&mut p, "count", 1, ""));
+        if i >= 6_000 {
+            labels.push(num_label(&mut p, "bytes", i % 13, "B"));
+        }
+        let stack: Vec<u32> = (0..24).map(|d| (d % 3) as u32).collect();
+        p.samples.push(&[1], &stack, &labels);
+    }
+    let (units, ignored) = p.num_label_units();
+    let want = |k: &str, u: &str| (k.to_string(), u.to_string());
+    let mut units: Vec<_> = units.into_iter().collect();
+    units.sort();
+    assert_eq!(
+        units,
+        vec![
+            want("bytes", "B"),
+            want("count", "count"),
+            want("size", "kB"),
+            want("wait", "seconds")
+        ]
+    );
+    let mut ignored: Vec<_> = ignored.into_iter().collect();
+    ignored.sort();
+    assert_eq!(ignored, vec![("size".to_string(), vec!["MB".to_string()])]);
+}

@@ -513,20 +513,22 @@ fn dropped_label(count: usize, noun: &str, what: &str, value: &str) -> String {
 pub fn compute_total(prof: &Profile, o: &Options) -> i64 {
     let base_key = prof.strings.find("pprof::base");
     let true_value = prof.strings.find("true");
+    let base = base_key.zip(true_value);
     let (mut div, mut total, mut diff_div, mut diff_total) = (0i64, 0i64, 0i64, 0i64);
-    for s in prof.samples.iter() {
-        let v = s.values.get(o.sample_index).unwrap_or(0).wrapping_abs();
+    // Values (and labels when a base may be marked) only: no sample views.
+    let samples = &prof.samples;
+    for i in 0..samples.len() {
+        let values = samples.values(i);
+        let v = values.get(o.sample_index).unwrap_or(0).wrapping_abs();
         let d = if o.mean {
-            s.values.first().unwrap_or(0)
+            values.first().unwrap_or(0)
         } else {
             0
         };
         total = total.wrapping_add(v);
         div = div.wrapping_add(d);
-        let is_base = match (base_key, true_value) {
-            (Some(k), Some(t)) => s.labels.iter().any(|l| l.key == k && l.str == t),
-            _ => false,
-        };
+        let is_base =
+            base.is_some_and(|(k, t)| samples.labels(i).iter().any(|l| l.key == k && l.str == t));
         if is_base {
             diff_total = diff_total.wrapping_add(v);
             diff_div = diff_div.wrapping_add(d);
