@@ -133,36 +133,6 @@ impl Profile {
         })
     }
 
-    /// The key and unit of each numeric label of the samples, in sample order, but for
-    /// a key's unit met again with no other unit of that key in between (which changes
-    /// nothing [`num_label_units`](Self::num_label_units) works out). Worked out on
-    /// every core; each core looks at each label set once.
-    fn numeric_label_pairs(&self) -> Vec<(StrId, StrId)> {
-        let samples = &self.samples;
-        let sets = samples.label_set_count();
-        samples
-            .on_each_range(|range| {
-                let mut seen = vec![false; sets];
-                let mut last_unit: HashMap<StrId, StrId, foldhash::fast::RandomState> =
-                    HashMap::default();
-                let mut pairs = Vec::new();
-                for i in range {
-                    let set = samples.label_set_of(i);
-                    match seen.get_mut(set as usize) {
-                        Some(s) if !*s => *s = true,
-                        _ => continue,
-                    }
-                    for l in samples.label_set(set).iter().filter(|l| l.is_numeric()) {
-                        if last_unit.insert(l.key, l.num_unit) != Some(l.num_unit) {
-                            pairs.push((l.key, l.num_unit));
-                        }
-                    }
-                }
-                pairs
-            })
-            .concat()
-    }
-
     /// The unit of each numeric label key, and the other units seen for a key, as
     /// pprof's `NumLabelUnits`.
     ///
@@ -173,7 +143,12 @@ impl Profile {
         let mut units: HashMap<&str, &str> = HashMap::new();
         let mut ignored: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         let mut keys: HashSet<&str> = HashSet::new();
-        let kept = self.numeric_label_pairs();
+        let kept = self
+            .samples
+            .distinct_label_sets()
+            .flatten()
+            .filter(|l| l.is_numeric())
+            .map(|l| (l.key, l.num_unit));
         // The (key, unit) seen last for each key id: label sets repeat the same pairs
         // millions of times, and a repeat changes nothing.
         let mut last_unit: Vec<Option<StrId>> = vec![None; self.strings.len()];
