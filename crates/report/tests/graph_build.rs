@@ -238,6 +238,17 @@ fn inlined_profile() -> Profile {
     p
 }
 
+/// The identities among `infos` that `mask` picks: bit `i` for each of the first ten,
+/// bit 10 for all the others.
+fn subset(infos: &[report::graph::NodeInfo], mask: u32) -> report::graph::NodeSet {
+    infos
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| mask & (1 << i.min(10)) != 0)
+        .map(|(_, info)| info.clone())
+        .collect()
+}
+
 #[test]
 fn graphs_from_a_first_pass_frame_table_lent_or_handed_over_equal_graphs_built_alone() {
     let p = inlined_profile();
@@ -247,12 +258,7 @@ fn graphs_from_a_first_pass_frame_table_lent_or_handed_over_equal_graphs_built_a
     let totals = NodeTotals::new(&p, &GraphOptions::default());
     // Every subset of the first ten identities, plus the rest or not.
     for mask in 0u32..(1 << 11) {
-        let kept: report::graph::NodeSet = infos
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| mask & (1 << i.min(10)) != 0)
-            .map(|(_, info)| info.clone())
-            .collect();
+        let kept = subset(&infos, mask);
         for call_tree in [false, true] {
             let alone = GraphOptions {
                 kept_nodes: Some(&kept),
@@ -310,12 +316,7 @@ fn graphs_with_inline_mark_edges_only_mark_nodes_as_graphs_with_every_edge() {
     // Every subset of the first ten identities, plus the rest or not, and edge
     // cutoffs that drop some edges (a dropped edge gives no mark).
     for mask in 0u32..(1 << 11) {
-        let kept: report::graph::NodeSet = infos
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| mask & (1 << i.min(10)) != 0)
-            .map(|(_, info)| info.clone())
-            .collect();
+        let kept = subset(&infos, mask);
         let every_edge = GraphOptions {
             kept_nodes: Some(&kept),
             ..GraphOptions::default()
