@@ -730,24 +730,23 @@ impl<'p> FrameTable<'p> {
     /// The table and location frames [`location_infos`] would give with `kept` as
     /// the kept set: identities numbered in the same order, frames left out marked
     /// [`NONE`].
-    fn restricted(&self, kept: &NodeSet) -> (InfoTable, LocationInfos) {
-        let (table, infos) = self.restricted_infos(kept);
+    fn restricted(&self, is_kept: &[bool]) -> (InfoTable, LocationInfos) {
+        let (table, infos) = self.restricted_infos(is_kept);
         let offsets = self.locs.offsets.clone();
         (table, LocationInfos { offsets, infos })
     }
 
     /// [`restricted`](Self::restricted), taking this table's place: its identities of
     /// every frame are freed before the caller goes on.
-    fn into_restricted(self, kept: &NodeSet) -> (Names<'p>, InfoTable, LocationInfos) {
-        let (table, infos) = self.restricted_infos(kept);
+    fn into_restricted(self, is_kept: &[bool]) -> (Names<'p>, InfoTable, LocationInfos) {
+        let (table, infos) = self.restricted_infos(is_kept);
         let FrameTable { names, locs, .. } = self;
         let offsets = locs.offsets;
         (names, table, LocationInfos { offsets, infos })
     }
 
-    /// The table and each frame's identity of [`restricted`](Self::restricted).
-    fn restricted_infos(&self, kept: &NodeSet) -> (InfoTable, Vec<u32>) {
-        let all = &self.table;
+    /// Whether each identity of the table, by number, is in `kept`.
+    fn kept_identities(&self, kept: &NodeSet) -> Vec<bool> {
         let kept_keys: std::collections::HashSet<FrameKey, BuildHasherDefault<FxHasher>> = kept
             .iter()
             .filter_map(|info| self.names.key_of(info))
@@ -759,13 +758,19 @@ impl<'p> FrameTable<'p> {
                 *slot = true;
             }
         }
-        let is_kept: Vec<bool> = all
+        self.table
             .keys
             .iter()
             .map(|k| {
                 kept_name.get(k.name as usize).copied().unwrap_or(true) && kept_keys.contains(k)
             })
-            .collect();
+            .collect()
+    }
+
+    /// The table and each frame's identity of [`restricted`](Self::restricted): the
+    /// identities `is_kept` marks (by number), renumbered in order.
+    fn restricted_infos(&self, is_kept: &[bool]) -> (InfoTable, Vec<u32>) {
+        let all = &self.table;
         let mut renumbered = vec![NONE; all.len()];
         let mut table = InfoTable::new();
         let mut add = |table: &mut InfoTable, id: u32| -> u32 {
@@ -782,7 +787,7 @@ impl<'p> FrameTable<'p> {
             .infos
             .iter()
             .map(|&id| {
-                if !is_kept[id as usize] {
+                if !is_kept.get(id as usize).copied().unwrap_or(false) {
                     return NONE;
                 }
                 let new = add(&mut table, id);
@@ -807,17 +812,23 @@ struct Identities<'f> {
 }
 
 /// The identities of every frame of `prof` for a graph built with `o`: from `owned`
-/// or `o.frames` when they fit, else worked out.
+/// or `o.frames` when they fit, else worked out. With `keep`, the identities of
+/// `owned` it marks (by number) are kept instead of `o.kept_nodes`.
 fn frame_identities<'f>(
     prof: &'f Profile,
     o: &'f GraphOptions<'f>,
     owned: Option<FrameTable<'f>>,
+    keep: Option<&[bool]>,
 ) -> Identities<'f> {
     use std::borrow::Cow;
     if let Some(frames) = owned.filter(|f| f.fits(prof, o)) {
-        let (names, table, locs) = match o.kept_nodes {
-            Some(kept) => frames.into_restricted(kept),
-            None => (frames.names, frames.table, frames.locs),
+        let (names, table, locs) = match (keep, o.kept_nodes) {
+            (Some(keep), _) => frames.into_restricted(keep),
+            (None, Some(kept)) => {
+                let keep = frames.kept_identities(kept);
+                frames.into_restricted(&keep)
+            }
+            (None, None) => (frames.names, frames.table, frames.locs),
         };
         return Identities {
             names: Cow::Owned(names),
@@ -827,7 +838,7 @@ fn frame_identities<'f>(
     }
     match (o.frames.filter(|f| f.fits(prof, o)), o.kept_nodes) {
         (Some(frames), Some(kept)) => {
-            let (table, locs) = frames.restricted(kept);
+            let (table, locs) = frames.restricted(&frames.kept_identities(kept));
             Identities {
                 names: Cow::Borrowed(&frames.names),
                 table: Cow::Owned(table),
@@ -1513,6 +1524,21 @@ impl<'p> NodeTotals<'p> {
             .map(|&n| self.frames.info(n))
             .collect()
     }
+
+    /// The nodes [`discard_low_frequency_nodes`](Self::discard_low_frequency_nodes)
+    /// keeps, by number in [`frames`](Self::frames) (for
+    /// [`Graph::with_frames_keeping`]), and how many they are.
+    pub fn reaching(&self, cutoff: i64) -> (Vec<bool>, usize) {
+        let mut keep = vec![false; self.frames.table.len()];
+        let mut count = 0;
+        for &n in &self.nodes {
+            if self.values[n as usize].cum.wrapping_abs() >= cutoff {
+                keep[n as usize] = true;
+                count += 1;
+            }
+        }
+        (keep, count)
+    }
 }
 
 fn accumulate(
@@ -1849,7 +1875,7 @@ impl Graph {
         if o.call_tree {
             Graph::new_trimmed_tree(prof, o, |_| 0).0
         } else {
-            Graph::new_graph(prof, o, None)
+            Graph::new_graph(prof, o, None, None)
         }
     }
 
@@ -1866,8 +1892,33 @@ impl Graph {
         if o.call_tree {
             Graph::new_trimmed_tree(prof, o, |_| 0).0
         } else {
-            Graph::new_graph(prof, o, Some(frames))
+            Graph::new_graph(prof, o, Some(frames), None)
         }
+    }
+
+    /// [`with_frames`](Self::with_frames) of the nodes whose identities `keep` marks,
+    /// by their number in `frames` (as [`NodeTotals::reaching`] gives them): a kept set
+    /// that a first pass over the same table decided, without making the identities'
+    /// texts. `o.kept_nodes` is not looked at. Not for call trees.
+    pub fn with_frames_keeping<'p>(
+        prof: &'p Profile,
+        o: &GraphOptions<'p>,
+        frames: FrameTable<'p>,
+        keep: &[bool],
+    ) -> Graph {
+        if o.call_tree || !frames.fits(prof, o) {
+            // The numbers mean nothing to another table: the kept set by identity.
+            let kept: NodeSet = (0..frames.table.len() as u32)
+                .filter(|&i| keep.get(i as usize).copied().unwrap_or(false))
+                .map(|i| frames.info(i))
+                .collect();
+            let o = GraphOptions {
+                kept_nodes: Some(&kept),
+                ..o.clone()
+            };
+            return Graph::with_frames(prof, &o, frames);
+        }
+        Graph::new_graph(prof, o, Some(frames), Some(keep))
     }
 
     /// The node with this id.
@@ -1917,8 +1968,9 @@ impl Graph {
         prof: &'p Profile,
         o: &GraphOptions<'p>,
         frames: Option<FrameTable<'p>>,
+        keep: Option<&[bool]>,
     ) -> Graph {
-        let Identities { names, table, locs } = frame_identities(prof, o, frames);
+        let Identities { names, table, locs } = frame_identities(prof, o, frames, keep);
         let mut g = Graph::default();
         // Identity ids and node ids coincide: every identity gets its node.
         g.arena.reserve_exact(table.len());

@@ -209,17 +209,22 @@ impl<'a> Report<'a> {
             let (total, _) = totals.sum();
             let node_cutoff = go_float_to_int(total as f64 * o.node_fraction).wrapping_abs();
             let edge_cutoff = go_float_to_int(total as f64 * o.edge_fraction).wrapping_abs();
-            let kept = (node_cutoff > 0)
-                .then(|| totals.discard_low_frequency_nodes(node_cutoff))
-                .filter(|kept| kept.len() != totals.len());
-            if let Some(kept) = &kept {
-                dropped_nodes = totals.len() - kept.len();
-            }
-            let nodes = kept.as_ref().map_or(totals.len(), |k| k.len());
+            // The kept nodes by their number in the first pass's table.
+            let keep = (node_cutoff > 0)
+                .then(|| totals.reaching(node_cutoff))
+                .filter(|&(_, count)| count != totals.len());
+            let nodes = keep.as_ref().map_or(totals.len(), |&(_, count)| count);
+            dropped_nodes = totals.len() - nodes;
             // A drawing with more nodes than it shows is built again for the ones it
             // shows; this graph's tags then matter for its first nodes only, which get
             // them below, not for all (a node's tags can take far more memory than it).
             defer_tags = visual && o.node_count > 0 && nodes > o.node_count;
+            // Graphs of fewer nodes may follow, built from the same identities, and
+            // given their kept nodes by identity; a text report builds no other.
+            let kept: Option<NodeSet> = keep
+                .as_ref()
+                .filter(|_| o.node_count > 0)
+                .map(|_| totals.discard_low_frequency_nodes(node_cutoff));
             // The values are no longer needed, only the frames' identities.
             let frames = totals.into_frames();
             let mut gopt = self.graph_options(kept.as_ref(), false, node_cutoff);
@@ -227,9 +232,10 @@ impl<'a> Report<'a> {
                 gopt.tags = None;
             }
             let g = if o.node_count > 0 {
-                // Graphs of fewer nodes may follow, built from the same identities.
                 gopt.frames = Some(first_frames.insert(frames));
                 Graph::new(self.prof, &gopt)
+            } else if let Some((keep, _)) = &keep {
+                Graph::with_frames_keeping(self.prof, &gopt, frames, keep)
             } else {
                 Graph::with_frames(self.prof, &gopt, frames)
             };

@@ -356,6 +356,42 @@ fn graphs_with_inline_mark_edges_only_mark_nodes_as_graphs_with_every_edge() {
 }
 
 #[test]
+fn graphs_keeping_a_first_pass_nodes_by_number_equal_graphs_keeping_them_by_identity() {
+    let p = inlined_profile();
+    let o = GraphOptions::default();
+    let totals = NodeTotals::new(&p, &o);
+    let mut cutoffs: Vec<i64> = Graph::new(&p, &o)
+        .arena
+        .iter()
+        .map(|n| n.cum.wrapping_abs())
+        .collect();
+    cutoffs.sort();
+    cutoffs.dedup();
+    assert!(cutoffs.len() >= 4, "{cutoffs:?}");
+    for cutoff in cutoffs.iter().map(|c| c + 1).chain([0]) {
+        let (keep, count) = totals.reaching(cutoff);
+        let kept = totals.discard_low_frequency_nodes(cutoff);
+        assert_eq!(count, kept.len(), "cutoff {cutoff}");
+        for inline_mark_edges_only in [false, true] {
+            let o = GraphOptions {
+                inline_mark_edges_only,
+                ..GraphOptions::default()
+            };
+            let by_identity = GraphOptions {
+                kept_nodes: Some(&kept),
+                ..o.clone()
+            };
+            let frames = || NodeTotals::new(&p, &GraphOptions::default()).into_frames();
+            assert_eq!(
+                format!("{:?}", Graph::with_frames_keeping(&p, &o, frames(), &keep)),
+                format!("{:?}", Graph::with_frames(&p, &by_identity, frames())),
+                "cutoff {cutoff}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_frame_table_made_with_other_name_options_is_not_used() {
     let p = inlined_profile();
     let totals = NodeTotals::new(&p, &GraphOptions::default());

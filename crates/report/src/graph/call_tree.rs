@@ -150,7 +150,7 @@ impl Graph {
         o: &GraphOptions,
         cutoff: impl FnOnce(i64) -> i64,
     ) -> (Graph, i64, usize) {
-        let Identities { names, table, locs } = frame_identities(prof, o, None);
+        let Identities { names, table, locs } = frame_identities(prof, o, None, None);
         let tree = CompactTree::build(prof, o, &table, &locs);
         let shown: Vec<bool> = (0..tree.len())
             .map(|n| is_shown(tree.flat[n], tree.cum[n], o.drop_negative))
