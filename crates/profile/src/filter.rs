@@ -92,9 +92,49 @@ fn stack_passes(marks: &[Mark], can_ignore: bool, stack: impl Iterator<Item = u3
     focused
 }
 
-/// A label set's tag filter verdict not worked out yet (a verdict is bit 0: focused,
-/// bit 1: ignored).
-const UNSEEN_SET: u8 = u8::MAX;
+/// The verdicts of `-tagfocus` and `-tagignore` on samples: a sample's labels decide,
+/// and each label set is judged once.
+struct TagVerdicts {
+    /// Copies of the filters: threads sharing one regex contend for its matching
+    /// caches (see [`FunctionMatches::new`]).
+    focus: Option<TagFilter>,
+    ignore: Option<TagFilter>,
+    /// Each label set's verdict (bit 0: focused, bit 1: ignored), or [`UNSEEN`].
+    by_set: Vec<u8>,
+}
+
+/// A label set's verdict not worked out yet.
+const UNSEEN: u8 = u8::MAX;
+
+impl TagVerdicts {
+    fn new(p: &Profile, focus: Option<&TagFilter>, ignore: Option<&TagFilter>) -> TagVerdicts {
+        TagVerdicts {
+            focus: focus.cloned(),
+            ignore: ignore.cloned(),
+            by_set: vec![UNSEEN; p.samples.label_set_count()],
+        }
+    }
+
+    /// Whether sample `i` of `p` is focused (true without a focus filter) and whether
+    /// it is ignored.
+    fn of(&mut self, p: &Profile, i: usize) -> (bool, bool) {
+        let set = p.samples.label_set_of(i) as usize;
+        let verdict = match self.by_set.get(set) {
+            Some(&v) if v != UNSEEN => v,
+            _ => {
+                let s = p.samples.get(i);
+                let focused = self.focus.as_ref().is_none_or(|f| f.matches(p, s));
+                let ignored = self.ignore.as_ref().is_some_and(|f| f.matches(p, s));
+                let v = focused as u8 | (ignored as u8) << 1;
+                if let Some(slot) = self.by_set.get_mut(set) {
+                    *slot = v;
+                }
+                v
+            }
+        };
+        (verdict & 1 != 0, verdict & 2 != 0)
+    }
+}
 
 impl Profile {
     /// Applies pprof's `-focus`, `-ignore`, `-hide` and `-show` (as
@@ -195,33 +235,18 @@ impl Profile {
         let (focus_m, ignore_m) = (matcher(focus), matcher(ignore));
         let marks = self.focus_marks(focus_m.as_ref(), ignore_m.as_ref(), &mut names);
         let can_ignore = ignore.is_some();
-        let sets = self.samples.label_set_count();
         let judged = self.samples.on_each_range(|range| {
-            // Each thread has its own copies of the regexes (see FunctionMatches::new).
-            let (tag_focus, tag_ignore) = (tag_focus.cloned(), tag_ignore.cloned());
-            let mut by_set = vec![UNSEEN_SET; sets];
+            let mut verdicts = TagVerdicts::new(self, tag_focus, tag_ignore);
             let (mut any_focused, mut any_ignored) = (false, false);
             let keep: Vec<bool> = range
                 .map(|i| {
-                    let s = self.samples.get(i);
-                    let set = self.samples.label_set_of(i) as usize;
-                    let verdict = match by_set.get(set) {
-                        Some(&v) if v != UNSEEN_SET => v,
-                        _ => {
-                            let focused = tag_focus.as_ref().is_none_or(|f| f.matches(self, s));
-                            let ignored = tag_ignore.as_ref().is_some_and(|f| f.matches(self, s));
-                            let v = focused as u8 | (ignored as u8) << 1;
-                            if let Some(slot) = by_set.get_mut(set) {
-                                *slot = v;
-                            }
-                            v
-                        }
-                    };
-                    let (focused, ignored) = (verdict & 1 != 0, verdict & 2 != 0);
+                    let (focused, ignored) = verdicts.of(self, i);
                     let kept_by_tags = focused && !ignored;
                     let needed =
                         kept_by_tags || (focused && !any_focused) || (ignored && !any_ignored);
-                    if !needed || !stack_passes(&marks, can_ignore, s.locations.iter()) {
+                    if !needed
+                        || !stack_passes(&marks, can_ignore, self.samples.locations(i).iter())
+                    {
                         return false;
                     }
                     any_focused |= focused;
@@ -348,20 +373,11 @@ impl Profile {
         if focus.is_none() && ignore.is_none() {
             return (!self.samples.is_empty(), false);
         }
-        // A sample's labels decide: each label set is judged once (bit 0: focused,
-        // bit 1: ignored).
-        let mut by_set = vec![UNSEEN_SET; self.samples.label_set_count()];
+        let mut verdicts = TagVerdicts::new(self, focus, ignore);
         let (mut any_focused, mut any_ignored) = (false, false);
         let keep: Vec<bool> = (0..self.samples.len())
             .map(|i| {
-                let set = self.samples.label_set_of(i) as usize;
-                if by_set[set] == UNSEEN_SET {
-                    let s = self.samples.get(i);
-                    let focused = focus.is_none_or(|f| f.matches(self, s));
-                    let ignored = ignore.is_some_and(|f| f.matches(self, s));
-                    by_set[set] = focused as u8 | (ignored as u8) << 1;
-                }
-                let (focused, ignored) = (by_set[set] & 1 != 0, by_set[set] & 2 != 0);
+                let (focused, ignored) = verdicts.of(self, i);
                 any_focused |= focused;
                 any_ignored |= ignored;
                 focused && !ignored
