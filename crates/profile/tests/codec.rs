@@ -315,6 +315,24 @@ fn gzip_bomb_is_refused_past_the_limit() {
 }
 
 #[test]
+fn strings_that_are_not_utf8_keep_their_valid_text_and_have_the_rest_replaced() {
+    // sample_type {type: 1, unit: 2}, then the string table.
+    let mut b = vec![0x0a, 0x04, 0x08, 0x01, 0x10, 0x02];
+    for s in [&b""[..], b"caf\xc3\xa9", b"bad\xff\xfeend\xe2\x82"] {
+        b.push(0x32);
+        b.push(s.len() as u8);
+        b.extend_from_slice(s);
+    }
+    let whole = proto::decode(&b).unwrap();
+    let streamed = profile::parse_stream(std::io::Cursor::new(b.clone()), u64::MAX).unwrap();
+    for p in [&whole, &streamed] {
+        let t = p.sample_types[0];
+        assert_eq!(p.str(t.ty), "caf\u{e9}");
+        assert_eq!(p.str(t.unit), "bad\u{fffd}\u{fffd}end\u{fffd}");
+    }
+}
+
+#[test]
 fn nonzero_first_string_is_an_error() {
     let e = proto::decode(&[0x32, 0x01, b'x']).unwrap_err().to_string();
     assert!(e.starts_with("string_table[0] must be ''"), "{e}");

@@ -110,7 +110,7 @@ pub fn decode_at(data: &[u8], base: usize) -> Result<Profile> {
                     }
                 } else {
                     string_bytes += bytes.len();
-                    let text = String::from_utf8_lossy(bytes);
+                    let text = wire::text(bytes);
                     if !p.strings.has_room_for(text.len()) {
                         return Err(Error::new(format!(
                             "string_table: more than 4 GiB of strings (byte offset {at})"

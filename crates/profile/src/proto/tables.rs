@@ -109,7 +109,7 @@ impl TableFields {
                         return Err(Error::new("string_table[0] must be ''"));
                     }
                 } else {
-                    let text = String::from_utf8_lossy(bytes);
+                    let text = wire::text(bytes);
                     if !p.strings.has_room_for(text.len()) {
                         return Err(Error::new("string_table: more than 4 GiB of strings"));
                     }

@@ -278,6 +278,18 @@ pub fn bytes<'a>(value: Value<'a>, what: &str) -> Result<(&'a [u8], usize)> {
     }
 }
 
+/// The text of a string field: its bytes when they are UTF-8, else with each invalid
+/// sequence replaced by U+FFFD. Validating first takes the standard library's word-at-a-
+/// time path over ASCII, several times faster than the replacing scan (which goes byte
+/// by byte) over the megabytes of names a large profile holds.
+#[inline]
+pub fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// Appends protocol-buffer fields to a byte vector.
 #[derive(Default)]
 pub struct Writer {
