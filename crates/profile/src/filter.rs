@@ -8,7 +8,7 @@
 use regex::Regex;
 
 use crate::model::{Location, Profile};
-use crate::tagfilter::TagFilter;
+use crate::tagfilter::{TagFilter, TagMatcher};
 
 /// Which of the name filters matched something (pprof warns about the ones that did
 /// not).
@@ -95,10 +95,10 @@ fn stack_passes(marks: &[Mark], can_ignore: bool, stack: impl Iterator<Item = u3
 /// The verdicts of `-tagfocus` and `-tagignore` on samples: a sample's labels decide,
 /// and each label set is judged once.
 struct TagVerdicts {
-    /// Copies of the filters: threads sharing one regex contend for its matching
-    /// caches (see [`FunctionMatches::new`]).
-    focus: Option<TagFilter>,
-    ignore: Option<TagFilter>,
+    /// Matchers of copies of the filters: threads sharing one regex contend for its
+    /// matching caches (see [`FunctionMatches::new`]).
+    focus: Option<TagMatcher>,
+    ignore: Option<TagMatcher>,
     /// Each label set's verdict (bit 0: focused, bit 1: ignored), or [`UNSEEN`].
     by_set: Vec<u8>,
 }
@@ -109,8 +109,8 @@ const UNSEEN: u8 = u8::MAX;
 impl TagVerdicts {
     fn new(p: &Profile, focus: Option<&TagFilter>, ignore: Option<&TagFilter>) -> TagVerdicts {
         TagVerdicts {
-            focus: focus.cloned(),
-            ignore: ignore.cloned(),
+            focus: focus.cloned().map(TagMatcher::new),
+            ignore: ignore.cloned().map(TagMatcher::new),
             by_set: vec![UNSEEN; p.samples.label_set_count()],
         }
     }
@@ -122,9 +122,9 @@ impl TagVerdicts {
         let verdict = match self.by_set.get(set) {
             Some(&v) if v != UNSEEN => v,
             _ => {
-                let s = p.samples.get(i);
-                let focused = self.focus.as_ref().is_none_or(|f| f.matches(p, s));
-                let ignored = self.ignore.as_ref().is_some_and(|f| f.matches(p, s));
+                let labels = p.samples.labels(i);
+                let focused = self.focus.as_mut().is_none_or(|f| f.matches(p, labels));
+                let ignored = self.ignore.as_mut().is_some_and(|f| f.matches(p, labels));
                 let v = focused as u8 | (ignored as u8) << 1;
                 if let Some(slot) = self.by_set.get_mut(set) {
                     *slot = v;
@@ -373,16 +373,26 @@ impl Profile {
         if focus.is_none() && ignore.is_none() {
             return (!self.samples.is_empty(), false);
         }
-        let mut verdicts = TagVerdicts::new(self, focus, ignore);
+        let judged = self.samples.on_each_range(|range| {
+            let mut verdicts = TagVerdicts::new(self, focus, ignore);
+            let (mut any_focused, mut any_ignored) = (false, false);
+            let keep: Vec<bool> = range
+                .map(|i| {
+                    let (focused, ignored) = verdicts.of(self, i);
+                    any_focused |= focused;
+                    any_ignored |= ignored;
+                    focused && !ignored
+                })
+                .collect();
+            (keep, any_focused, any_ignored)
+        });
         let (mut any_focused, mut any_ignored) = (false, false);
-        let keep: Vec<bool> = (0..self.samples.len())
-            .map(|i| {
-                let (focused, ignored) = verdicts.of(self, i);
-                any_focused |= focused;
-                any_ignored |= ignored;
-                focused && !ignored
-            })
-            .collect();
+        let mut keep = Vec::with_capacity(self.samples.len());
+        for (part, focused, ignored) in judged {
+            keep.extend(part);
+            any_focused |= focused;
+            any_ignored |= ignored;
+        }
         self.samples.select_by(&keep);
         (any_focused, any_ignored)
     }

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::model::Profile;
+use crate::model::{Label, Profile};
 use crate::samples::SampleRef;
+use crate::strings::StrId;
 use crate::units::scale;
 
 /// A compiled `-tagfocus`/`-tagignore` filter.
@@ -88,35 +89,101 @@ impl TagFilter {
 
     /// Whether `sample` of `profile` passes the filter.
     pub fn matches(&self, profile: &Profile, sample: SampleRef<'_>) -> bool {
-        match &self.kind {
-            Kind::Range(range) => sample.labels.iter().any(|l| {
+        TagMatcher::new(self.clone()).matches(profile, sample.labels)
+    }
+}
+
+/// A label's string not judged yet (see [`TagMatcher`]).
+const UNSEEN: u8 = u8::MAX;
+
+/// A [`TagFilter`] judging the label sets of one profile, each string judged once: a
+/// large profile repeats a few keys and values over a million label sets, and reading
+/// a remembered verdict costs far less than comparing a string or running a regex.
+/// Each thread judging sets needs its own (they would contend for the regexes' caches).
+pub(crate) struct TagMatcher {
+    filter: TagFilter,
+    /// Per string id as a label key: [`UNSEEN`], or whether the filter looks at the
+    /// key's labels (every key, when the filter names none).
+    key_verdicts: Vec<u8>,
+    /// Per string id as a string label's value, for regexes with a key: [`UNSEEN`], or
+    /// whether some regex matches it.
+    value_verdicts: Vec<u8>,
+    /// For regexes without a key: per `key:value` pair, which regexes match it (bit
+    /// `i` for regex `i`, up to 64 of them; more are matched every time).
+    pair_matches: HashMap<(StrId, StrId), u64, foldhash::fast::RandomState>,
+    /// For ranges: per key, the unit of its numeric labels.
+    key_units: HashMap<StrId, String, foldhash::fast::RandomState>,
+}
+
+impl TagMatcher {
+    /// A matcher for `filter`, which it owns (a clone per thread).
+    pub(crate) fn new(filter: TagFilter) -> TagMatcher {
+        TagMatcher {
+            filter,
+            key_verdicts: Vec::new(),
+            value_verdicts: Vec::new(),
+            pair_matches: HashMap::default(),
+            key_units: HashMap::default(),
+        }
+    }
+
+    /// Whether a sample of `profile` with `labels` passes the filter.
+    pub(crate) fn matches(&mut self, profile: &Profile, labels: &[Label]) -> bool {
+        match &self.filter.kind {
+            Kind::Range(range) => labels.iter().any(|l| {
                 if !l.is_numeric() {
                     return false;
                 }
-                let key = profile.str(l.key);
-                if self.key.as_deref().is_some_and(|k| k != key) {
+                let filter = &self.filter;
+                let verdicts = &mut self.key_verdicts;
+                if !remembered(verdicts, l.key, || {
+                    filter
+                        .key
+                        .as_deref()
+                        .is_none_or(|k| k == profile.str(l.key))
+                }) {
                     return false;
                 }
-                let unit = self.units.get(key).map_or("", String::as_str);
+                let unit = self.key_units.entry(l.key).or_insert_with(|| {
+                    filter
+                        .units
+                        .get(profile.str(l.key))
+                        .cloned()
+                        .unwrap_or_default()
+                });
                 range.contains(l.num, unit)
             }),
-            Kind::Regexes(regexes) => match &self.key {
-                Some(want) => sample.labels.iter().any(|l| {
+            Kind::Regexes(regexes) => match &self.filter.key {
+                Some(want) => labels.iter().any(|l| {
                     !l.is_numeric()
-                        && profile.str(l.key) == want
-                        && regexes.iter().any(|rx| rx.is_match(profile.str(l.str)))
+                        && remembered(&mut self.key_verdicts, l.key, || profile.str(l.key) == want)
+                        && remembered(&mut self.value_verdicts, l.str, || {
+                            regexes.iter().any(|rx| rx.is_match(profile.str(l.str)))
+                        })
                 }),
+                None if regexes.len() <= 64 => {
+                    let mut found = 0u64;
+                    let mut text = String::new();
+                    for l in labels.iter().filter(|l| !l.is_numeric()) {
+                        found |= *self.pair_matches.entry((l.key, l.str)).or_insert_with(|| {
+                            key_value_text(profile, l, &mut text);
+                            regexes
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, rx)| rx.is_match(&text))
+                                .fold(0, |bits, (i, _)| bits | 1 << i)
+                        });
+                    }
+                    found.count_ones() as usize == regexes.len()
+                }
                 None => {
                     let mut text = String::new();
                     regexes.iter().all(|rx| {
-                        sample.labels.iter().any(|l| {
+                        labels.iter().any(|l| {
                             if l.is_numeric() {
                                 return false;
                             }
-                            text.clear();
-                            text.push_str(profile.str(l.key));
-                            text.push(':');
-                            text.push_str(profile.str(l.str));
+                            key_value_text(profile, l, &mut text);
                             rx.is_match(&text)
                         })
                     })
@@ -124,6 +191,31 @@ impl TagFilter {
             },
         }
     }
+}
+
+/// The verdict `judge` gives string `id`, remembered in `verdicts` (grown as needed).
+#[inline]
+fn remembered(verdicts: &mut Vec<u8>, id: StrId, judge: impl FnOnce() -> bool) -> bool {
+    let i = id.index();
+    if i >= verdicts.len() {
+        verdicts.resize(i + 1, UNSEEN);
+    }
+    match verdicts[i] {
+        UNSEEN => {
+            let v = judge();
+            verdicts[i] = v as u8;
+            v
+        }
+        v => v != 0,
+    }
+}
+
+/// Writes string label `l` as `key:value` into `text`, as regexes without a key see it.
+fn key_value_text(profile: &Profile, l: &Label, text: &mut String) {
+    text.clear();
+    text.push_str(profile.str(l.key));
+    text.push(':');
+    text.push_str(profile.str(l.str));
 }
 
 /// The first line of a regex error (the crate's messages span several lines).

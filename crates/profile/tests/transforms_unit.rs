@@ -352,6 +352,13 @@ fn tag_filter_without_key_needs_every_expression_on_key_value_pairs() {
     let p = tag_profile();
     assert_eq!(matching(&p, "io,steady"), [true, false]);
     assert_eq!(matching(&p, "pool:cpu"), [false, true]);
+    // Many expressions: each must match (both samples have a pair with an `o`, only
+    // the first one `steady`).
+    for n in [2, 64, 65, 100] {
+        let mut rx: Vec<String> = (0..n - 1).map(|i| format!("x{i}|o")).collect();
+        rx.push("steady".into());
+        assert_eq!(matching(&p, &rx.join(",")), [true, false], "{n}");
+    }
 }
 
 #[test]
@@ -390,6 +397,64 @@ fn filter_samples_by_tag_keeps_focused_and_not_ignored() {
         (true, true)
     );
     assert_eq!(values(&p), vec![vec![2]]);
+}
+
+#[test]
+fn tag_filters_judge_many_samples_as_they_judge_each_sample_alone() {
+    // Enough frames for the samples to be judged on every core, and labels that share
+    // keys and values (one text both a key and a value) across thousands of sets.
+    let mut p = profile_with(&["a"], &["main"]);
+    let stack = vec![0u32; 100];
+    let strings = ["io", "cpu", "pool", "steady", "phase", "io-2"];
+    for i in 0..3000usize {
+        let pick = |k: usize| strings[(i * 7 + k * 3 + i / 11) % strings.len()];
+        let mut labels = vec![
+            label(&mut p, pick(0), pick(1)),
+            label(&mut p, "pool", pick(2)),
+            num_label(&mut p, "bytes", (i as i64 % 9) * 300, "bytes"),
+        ];
+        if i % 5 == 0 {
+            labels.push(label(&mut p, "phase", &format!("step{}", i % 13)));
+        }
+        p.samples.push(&[i as i64 + 1], &stack, &labels);
+    }
+    let u = units(&p);
+    // 64 expressions, each to be matched by some pair, and 65.
+    let many = |n: usize| -> String {
+        let mut rx: Vec<String> = (0..n - 1).map(|i| format!("x{i}|o")).collect();
+        rx.push("steady".into());
+        rx.join(",")
+    };
+    let filters = [
+        "pool=io",
+        "pool=^io$,steady",
+        "phase=step[0-3]",
+        "io,pool",
+        "phase:io",
+        "pool",
+        &many(64),
+        &many(65),
+        "1kb:",
+        "bytes=:900b",
+        "pool=1kb:",
+    ];
+    for focus in filters {
+        for ignore in [None, Some("pool=cpu"), Some("2kb:")] {
+            let focus = TagFilter::parse("tagfocus", focus, &u).unwrap();
+            let ignore = ignore.map(|i| TagFilter::parse("tagignore", i, &u).unwrap());
+            let expected: Vec<Vec<i64>> = p
+                .samples
+                .iter()
+                .filter(|&s| {
+                    focus.matches(&p, s) && !ignore.as_ref().is_some_and(|i| i.matches(&p, s))
+                })
+                .map(|s| s.values.to_vec())
+                .collect();
+            let mut q = p.clone();
+            q.filter_samples_by_tag(Some(&focus), ignore.as_ref());
+            assert_eq!(values(&q), expected, "{focus:?} {ignore:?}");
+        }
+    }
 }
 
 #[test]
