@@ -532,6 +532,58 @@ fn reading_as_it_decodes_gives_what_a_whole_read_gives_gzipped_or_not() {
 }
 
 #[test]
+fn labels_of_many_sets_are_put_in_canonical_order_as_a_whole_read_puts_them() {
+    // More label sets than one thread reorders, with their keys in varying orders
+    // (numeric labels, repeated keys) that the writer keeps.
+    let mut p = Profile::new(1);
+    let ty = p.intern("samples");
+    let unit = p.intern("count");
+    p.sample_types.push(profile::ValueType { ty, unit });
+    let keys: Vec<profile::StrId> = ["zone", "handler", "tenant"]
+        .iter()
+        .map(|k| p.intern(k))
+        .collect();
+    let (bytes, bytes_unit) = (p.intern("bytes"), p.intern("bytes"));
+    let values: Vec<profile::StrId> = (0..50).map(|v| p.intern(&format!("v{v}"))).collect();
+    for i in 0..150_000usize {
+        // String labels (a key twice in some), and a number that makes each set its own.
+        let mut labels: Vec<profile::Label> = (0..2 + i % 3)
+            .map(|k| profile::Label {
+                key: keys[(i / 7 + k * (1 + i % 2)) % keys.len()],
+                str: values[(i + k) % 50],
+                ..profile::Label::default()
+            })
+            .collect();
+        let number = profile::Label {
+            key: bytes,
+            num: i as i64,
+            num_unit: bytes_unit,
+            ..profile::Label::default()
+        };
+        labels.insert(i % (labels.len() + 1), number);
+        p.samples.push(&[i as i64 + 1], &[], &labels);
+    }
+    let raw = proto::encode(&p);
+    let whole = proto::decode(&raw).unwrap();
+    let streamed = profile::parse_stream(&raw[..], 1 << 30).unwrap();
+    let texts = |q: &Profile, i: usize| -> Vec<(String, String, i64)> {
+        q.samples
+            .labels(i)
+            .iter()
+            .map(|l| (q.str(l.key).to_string(), q.str(l.str).to_string(), l.num))
+            .collect()
+    };
+    assert_eq!(streamed.samples.len(), whole.samples.len());
+    let mut reordered = 0;
+    for i in 0..whole.samples.len() {
+        let got = texts(&streamed, i);
+        assert_eq!(got, texts(&whole, i), "sample {i}");
+        reordered += (got != texts(&p, i)) as usize;
+    }
+    assert!(reordered > 50_000, "{reordered} sets reordered");
+}
+
+#[test]
 fn inputs_not_decodable_as_read_are_left_to_the_whole_read() {
     let inputs = conformance().join("differential/inputs");
     let heap = std::fs::read(inputs.join("heap.pb.gz")).unwrap();

@@ -279,8 +279,11 @@ impl StreamDecoder {
             })
         };
         mapped.ok_or(Unsupported)?;
-        let mut orderer = LabelOrderer::new(&p.strings);
-        samples.reorder_labels(|labels| orderer.order(labels));
+        let strings = &p.strings;
+        samples.reorder_labels(|| {
+            let mut orderer = LabelOrderer::new(strings);
+            move |labels: &mut [Label]| orderer.order(labels)
+        });
         p.samples = samples;
         p.dropped_label_units = self.dropped_label_units;
         // The tables and columns grew by doubling; what they hold now stays for the

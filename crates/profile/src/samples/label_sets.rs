@@ -116,15 +116,39 @@ impl LabelSets {
         id
     }
 
-    /// Reorders the labels within each set with `order`, which must keep them the
-    /// same labels.
-    pub(crate) fn reorder(&mut self, mut order: impl FnMut(&mut [Label])) {
-        for i in 0..self.len() {
-            let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
-            if b - a > 1 {
-                order(&mut self.labels[a..b]);
-            }
+    /// Reorders the labels within each set with an orderer `orderer` makes, which must
+    /// keep them the same labels. The sets are cut into consecutive parts, one per core
+    /// when there are many, each reordered on a thread of its own with its own orderer.
+    pub(crate) fn reorder<O: FnMut(&mut [Label])>(&mut self, orderer: impl Fn() -> O + Sync) {
+        /// Fewer sets than this per part take less time than starting a thread.
+        const MIN_SETS_PER_PART: usize = 1 << 16;
+        let offsets = &self.offsets;
+        let mut rest: &mut [Label] = &mut self.labels;
+        let mut pieces = Vec::new();
+        for sets in crate::parallel::parts(offsets.len() - 1, MIN_SETS_PER_PART) {
+            let start = offsets[sets.start] as usize;
+            let (piece, tail) = rest.split_at_mut(offsets[sets.end] as usize - start);
+            rest = tail;
+            pieces.push((sets, start, piece));
         }
+        let reorder = |(sets, start, piece): (std::ops::Range<usize>, usize, &mut [Label])| {
+            let mut order = orderer();
+            for i in sets {
+                let (a, b) = (offsets[i] as usize - start, offsets[i + 1] as usize - start);
+                if b - a > 1 {
+                    order(&mut piece[a..b]);
+                }
+            }
+        };
+        let last = pieces.pop();
+        std::thread::scope(|scope| {
+            for piece in pieces {
+                scope.spawn(|| reorder(piece));
+            }
+            if let Some(piece) = last {
+                reorder(piece);
+            }
+        });
         // The cache is keyed by the hash of the old order.
         self.recent.fill(VACANT);
     }
@@ -279,7 +303,7 @@ mod tests {
     fn reordered_sets_keep_their_ids_and_are_found_again() {
         let mut sets = LabelSets::new();
         let a = sets.intern(&[label(3, 4), label(1, 2)]);
-        sets.reorder(|labels| labels.sort_by_key(|l| l.key.0));
+        sets.reorder(|| |labels: &mut [Label]| labels.sort_by_key(|l| l.key.0));
         assert_eq!(sets.get(a), &[label(1, 2), label(3, 4)]);
         let again = sets.intern(&[label(1, 2), label(3, 4)]);
         assert_eq!(sets.get(again), sets.get(a));

@@ -386,11 +386,14 @@ impl Samples {
         self.frames.map_in_place(max, f)
     }
 
-    /// Reorders the labels of each label set with `order` (which must keep them the
-    /// same labels).
-    pub(crate) fn reorder_labels(&mut self, order: impl FnMut(&mut [Label])) {
+    /// Reorders the labels of each label set with orderers `orderer` makes (see
+    /// [`LabelSets::reorder`]; they must keep the labels the same).
+    pub(crate) fn reorder_labels<O: FnMut(&mut [Label])>(
+        &mut self,
+        orderer: impl Fn() -> O + Sync,
+    ) {
         self.apply_selection();
-        self.label_sets.reorder(order);
+        self.label_sets.reorder(orderer);
     }
 
     /// Rebuilds the labels: `f` gets a label set some sample has and pushes the labels
