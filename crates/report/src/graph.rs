@@ -948,6 +948,8 @@ fn used_locations(prof: &Profile) -> Option<UsedLocations> {
     let parts = prof.samples.on_each_range(|range| {
         let mut bits = vec![0u64; words];
         for i in range {
+            prof.samples.prefetch(i + PREFETCH_AHEAD);
+            prof.samples.prefetch_stack(i + PREFETCH_AHEAD / 2);
             for loc in prof.samples.locations(i) {
                 if let Some(w) = bits.get_mut(loc as usize / 64) {
                     *w |= 1 << (loc % 64);
@@ -1541,6 +1543,10 @@ impl<'p> NodeTotals<'p> {
     }
 }
 
+/// How many samples ahead of the one it works on a walk over selected samples asks
+/// for the next ones' data (see [`profile::Samples::prefetch`]).
+const PREFETCH_AHEAD: usize = 16;
+
 fn accumulate(
     prof: &Profile,
     o: &GraphOptions,
@@ -1563,6 +1569,10 @@ fn accumulate(
     let mut touched: Vec<u32> = Vec::new();
     let samples = &prof.samples;
     for si in range {
+        // Selected samples lie scattered in memory: their values, stacks and the
+        // offsets to them are asked for ahead, so that their cache misses overlap.
+        samples.prefetch(si + PREFETCH_AHEAD);
+        samples.prefetch_stack(si + PREFETCH_AHEAD / 2);
         let (w, dw) = Graph::sample_weights(o, samples.values(si));
         if w == 0 && dw == 0 {
             continue;

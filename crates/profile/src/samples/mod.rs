@@ -89,6 +89,22 @@ impl fmt::Debug for Samples {
     }
 }
 
+/// Asks the processor to start loading the cache line that holds `x` (a hint, with no
+/// other effect).
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only moves a line into the cache; it cannot fault, and `x` is
+    // a valid reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (x as *const T).cast(),
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// One sample, borrowed from [`Samples`].
 #[derive(Clone, Copy, Debug)]
 pub struct SampleRef<'a> {
@@ -330,6 +346,34 @@ impl Samples {
         let start = self.frame_offsets[i] as usize;
         let end = self.frame_offsets[i + 1] as usize;
         self.frames.stack(start, end - start)
+    }
+
+    /// Starts loading what reading sample `i` (below [`len`](Self::len)) touches
+    /// first, its values and where its stack is, into the cache, for a loop that reads
+    /// scattered samples (a selection) to call some samples ahead, and
+    /// [`prefetch_stack`](Self::prefetch_stack) of a nearer one. Reading a selected
+    /// sample costs a few cache misses; waited for one sample after another, they take
+    /// longer than the work on its frames.
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        if let Some(&at) = self.selection.as_ref().and_then(|s| s.get(i)) {
+            let at = at as usize;
+            self.values.prefetch(at);
+            if let Some(offset) = self.frame_offsets.get(at) {
+                prefetch(offset);
+            }
+        }
+    }
+
+    /// Starts loading the stack of sample `i` into the cache (see
+    /// [`prefetch`](Self::prefetch), which should have been called for it earlier).
+    #[inline]
+    pub fn prefetch_stack(&self, i: usize) {
+        if let Some(&at) = self.selection.as_ref().and_then(|s| s.get(i)) {
+            if let Some(&start) = self.frame_offsets.get(at as usize) {
+                self.frames.prefetch(start as usize);
+            }
+        }
     }
 
     /// Labels of sample `i`.

@@ -279,6 +279,19 @@ impl PackedU32s {
         Some(())
     }
 
+    /// Starts loading the element at `start` and the next cache line into the cache
+    /// (see [`super::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self, start: usize) {
+        let word = start * self.width as usize / 64;
+        if let Some(w) = self.words.get(word) {
+            super::prefetch(w);
+        }
+        if let Some(w) = self.words.get(word + 8) {
+            super::prefetch(w);
+        }
+    }
+
     /// The elements `start..start+len` as a [`Stack`].
     #[inline]
     pub(crate) fn stack(&self, start: usize, len: usize) -> Stack<'_> {

@@ -194,6 +194,24 @@ impl ValueRows {
         }
     }
 
+    /// Starts loading row `i` into the cache (see [`super::prefetch`]).
+    #[inline]
+    pub(super) fn prefetch(&self, i: usize) {
+        match self.blocks.get(i / BLOCK) {
+            Some(block) => {
+                let bit = block.row_start(i % BLOCK);
+                if let Some(word) = block.words.get(bit / 64) {
+                    super::prefetch(word);
+                }
+            }
+            None => {
+                if let Some(v) = self.tail.get((i % BLOCK) * self.width) {
+                    super::prefetch(v);
+                }
+            }
+        }
+    }
+
     /// Appends a row; `values` has `width` values.
     #[inline]
     pub(super) fn push(&mut self, values: &[i64]) {
