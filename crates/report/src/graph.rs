@@ -647,14 +647,48 @@ const NONE: u32 = u32::MAX;
 struct LocationInfos {
     offsets: Vec<u32>,
     infos: Vec<u32>,
+    /// For each location of one frame, its identity; [`SEVERAL`] for the others. Most
+    /// locations have one frame: a walk over stacks finds it with one read instead of
+    /// two (an offset, then the frame) in tables too large for a core's cache.
+    single: Vec<u32>,
 }
 
+/// See [`LocationInfos::single`].
+const SEVERAL: u32 = u32::MAX - 1;
+
 impl LocationInfos {
+    fn new(offsets: Vec<u32>, infos: Vec<u32>) -> LocationInfos {
+        let single = offsets
+            .windows(2)
+            .map(|w| match w[1].checked_sub(w[0]) {
+                Some(1) => infos[w[0] as usize],
+                _ => SEVERAL,
+            })
+            .collect();
+        LocationInfos {
+            offsets,
+            infos,
+            single,
+        }
+    }
+
     fn of(&self, loc: u32) -> &[u32] {
         let i = loc as usize;
         match (self.offsets.get(i), self.offsets.get(i + 1)) {
             (Some(&a), Some(&b)) => &self.infos[a as usize..b as usize],
             _ => &[],
+        }
+    }
+
+    /// [`of`](Self::of), reading a location of one frame through `single` (into `one`).
+    #[inline]
+    fn frames<'a>(&'a self, loc: u32, one: &'a mut [u32; 1]) -> &'a [u32] {
+        match self.single.get(loc as usize) {
+            Some(&SEVERAL) | None => self.of(loc),
+            Some(&n) => {
+                one[0] = n;
+                &one[..]
+            }
         }
     }
 }
@@ -733,7 +767,7 @@ impl<'p> FrameTable<'p> {
     fn restricted(&self, is_kept: &[bool]) -> (InfoTable, LocationInfos) {
         let (table, infos) = self.restricted_infos(is_kept);
         let offsets = self.locs.offsets.clone();
-        (table, LocationInfos { offsets, infos })
+        (table, LocationInfos::new(offsets, infos))
     }
 
     /// [`restricted`](Self::restricted), taking this table's place: its identities of
@@ -742,7 +776,7 @@ impl<'p> FrameTable<'p> {
         let (table, infos) = self.restricted_infos(is_kept);
         let FrameTable { names, locs, .. } = self;
         let offsets = locs.offsets;
-        (names, table, LocationInfos { offsets, infos })
+        (names, table, LocationInfos::new(offsets, infos))
     }
 
     /// Whether each identity of the table, by number, is in `kept`.
@@ -924,7 +958,7 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
         }
         offsets.push(infos.len() as u32);
     }
-    LocationInfos { offsets, infos }
+    LocationInfos::new(offsets, infos)
 }
 
 /// Which locations the samples counted use, when a filter left some samples out:
@@ -1050,12 +1084,19 @@ fn join_labels(prof: &Profile, labels: &[profile::Label]) -> String {
     parts.join("\\n")
 }
 
-/// Values of a node summed over some samples, with the stamp of the last sample that
-/// counted it (cum counts a node once per sample). Their divisors, which only mean
-/// reports sum, are kept apart (see [`Partial::divisors`]).
+/// Values of a node summed over some samples. Their divisors, which only mean reports
+/// sum, are kept apart (see [`Partial::divisors`]).
 #[derive(Clone, Copy, Default)]
 struct NodeAcc {
     flat: i64,
+    cum: i64,
+}
+
+/// A node's cumulative value as a walk over samples sums it, with the stamp of the last
+/// sample that counted it (cum counts a node once per sample): what the walk reads for
+/// every frame, in 16 bytes, apart from the flat values it adds to once per sample.
+#[derive(Clone, Copy, Default)]
+struct CumAcc {
     cum: i64,
     stamp: u32,
 }
@@ -1556,7 +1597,8 @@ fn accumulate(
     tag_sets: Option<&TagSets>,
     range: std::ops::Range<usize>,
 ) -> Partial {
-    let mut nodes = vec![NodeAcc::default(); node_count];
+    let mut cums = vec![CumAcc::default(); node_count];
+    let mut flats = vec![0i64; node_count];
     let mut divisors = if o.mean {
         vec![(0i64, 0i64); node_count]
     } else {
@@ -1583,14 +1625,15 @@ fn accumulate(
         let mut parent = NONE;
         let mut residual = false;
         for loc in samples.locations(si).iter().rev() {
-            let frames = locs.of(loc);
+            let mut one = [NONE];
+            let frames = locs.frames(loc, &mut one);
             let last = frames.len().wrapping_sub(1);
             for (ni, &n) in frames.iter().enumerate().rev() {
                 if n == NONE {
                     residual = true;
                     continue;
                 }
-                let node = &mut nodes[n as usize];
+                let node = &mut cums[n as usize];
                 if node.stamp != stamp {
                     node.stamp = stamp;
                     node.cum = node.cum.wrapping_add(w);
@@ -1626,8 +1669,8 @@ fn accumulate(
         }
         let leaf = (parent != NONE && !residual).then_some(parent);
         if let Some(leaf) = leaf {
-            let node = &mut nodes[leaf as usize];
-            node.flat = node.flat.wrapping_add(w);
+            let flat = &mut flats[leaf as usize];
+            *flat = flat.wrapping_add(w);
             if let Some(d) = divisors.get_mut(leaf as usize) {
                 d.0 = d.0.wrapping_add(dw);
             }
@@ -1652,6 +1695,11 @@ fn accumulate(
             inline: e.inline,
         };
     }
+    let nodes = cums
+        .iter()
+        .zip(&flats)
+        .map(|(c, &flat)| NodeAcc { flat, cum: c.cum })
+        .collect();
     Partial {
         nodes,
         divisors,
