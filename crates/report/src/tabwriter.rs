@@ -7,86 +7,124 @@
 /// column; a line with a single cell ends the run of every column.
 pub fn align_right(text: &str, padding: usize) -> String {
     let mut out = String::with_capacity(text.len() * 2);
-    let mut block: Vec<Vec<&str>> = Vec::new();
-    let mut terminated: Vec<bool> = Vec::new();
+    let mut block = Block::default();
     for raw in text.split_inclusive('\n') {
         let (line, has_newline) = match raw.strip_suffix('\n') {
             Some(l) => (l, true),
             None => (raw, false),
         };
-        let cells: Vec<&str> = line.split('\t').collect();
-        let single = cells.len() == 1;
-        block.push(cells);
-        terminated.push(has_newline);
-        if single && has_newline {
-            format_block(&block, &terminated, padding, &mut out);
+        let before = block.cells.len();
+        block
+            .cells
+            .extend(line.split('\t').map(|c| (c, cell_width(c))));
+        block.starts.push(block.cells.len());
+        block.terminated.push(has_newline);
+        if block.cells.len() - before == 1 && has_newline {
+            block.format(padding, &mut out);
             block.clear();
-            terminated.clear();
         }
     }
-    format_block(&block, &terminated, padding, &mut out);
+    block.format(padding, &mut out);
     out
 }
 
-fn format_block(lines: &[Vec<&str>], terminated: &[bool], padding: usize, out: &mut String) {
-    let mut widths = Vec::new();
-    format_columns(lines, terminated, 0, lines.len(), padding, &mut widths, out);
+/// Lines up to one that ends every column, their cells (each with its width) in one
+/// list.
+struct Block<'t> {
+    cells: Vec<(&'t str, usize)>,
+    /// Where each line's cells end in `cells` (and the next line's start), after a
+    /// leading 0.
+    starts: Vec<usize>,
+    /// Whether each line ended with a newline.
+    terminated: Vec<bool>,
+}
+
+impl Default for Block<'_> {
+    fn default() -> Self {
+        Block {
+            cells: Vec::new(),
+            starts: vec![0],
+            terminated: Vec::new(),
+        }
+    }
+}
+
+impl<'t> Block<'t> {
+    fn len(&self) -> usize {
+        self.terminated.len()
+    }
+
+    fn line(&self, i: usize) -> &[(&'t str, usize)] {
+        &self.cells[self.starts[i]..self.starts[i + 1]]
+    }
+
+    fn clear(&mut self) {
+        self.cells.clear();
+        self.starts.truncate(1);
+        self.terminated.clear();
+    }
+
+    fn format(&self, padding: usize, out: &mut String) {
+        let mut widths = Vec::new();
+        self.format_columns(0, self.len(), padding, &mut widths, out);
+    }
+
+    fn format_columns(
+        &self,
+        mut line0: usize,
+        line1: usize,
+        padding: usize,
+        widths: &mut Vec<usize>,
+        out: &mut String,
+    ) {
+        let column = widths.len();
+        let mut this = line0;
+        while this < line1 {
+            if column + 1 >= self.line(this).len() {
+                this += 1;
+                continue;
+            }
+            self.write_lines(line0, this, widths, out);
+            line0 = this;
+            let mut width = 0;
+            while this < line1 && column + 1 < self.line(this).len() {
+                width = width.max(self.line(this)[column].1 + padding);
+                this += 1;
+            }
+            widths.push(width);
+            self.format_columns(line0, this, padding, widths, out);
+            widths.pop();
+            line0 = this;
+        }
+        self.write_lines(line0, line1, widths, out);
+    }
+
+    fn write_lines(&self, from: usize, to: usize, widths: &[usize], out: &mut String) {
+        const SPACES: &str = "                                ";
+        for i in from..to {
+            for (j, &(cell, cw)) in self.line(i).iter().enumerate() {
+                if let Some(&w) = widths.get(j) {
+                    let mut pad = w.saturating_sub(cw);
+                    while pad > 0 {
+                        let n = pad.min(SPACES.len());
+                        out.push_str(&SPACES[..n]);
+                        pad -= n;
+                    }
+                }
+                out.push_str(cell);
+            }
+            if self.terminated[i] {
+                out.push('\n');
+            }
+        }
+    }
 }
 
 fn cell_width(cell: &str) -> usize {
-    cell.chars().count()
-}
-
-fn format_columns(
-    lines: &[Vec<&str>],
-    terminated: &[bool],
-    mut line0: usize,
-    line1: usize,
-    padding: usize,
-    widths: &mut Vec<usize>,
-    out: &mut String,
-) {
-    let column = widths.len();
-    let mut this = line0;
-    while this < line1 {
-        if column + 1 >= lines[this].len() {
-            this += 1;
-            continue;
-        }
-        write_lines(lines, terminated, line0, this, widths, out);
-        line0 = this;
-        let mut width = 0;
-        while this < line1 && column + 1 < lines[this].len() {
-            width = width.max(cell_width(lines[this][column]) + padding);
-            this += 1;
-        }
-        widths.push(width);
-        format_columns(lines, terminated, line0, this, padding, widths, out);
-        widths.pop();
-        line0 = this;
-    }
-    write_lines(lines, terminated, line0, line1, widths, out);
-}
-
-fn write_lines(
-    lines: &[Vec<&str>],
-    terminated: &[bool],
-    from: usize,
-    to: usize,
-    widths: &[usize],
-    out: &mut String,
-) {
-    for i in from..to {
-        for (j, cell) in lines[i].iter().enumerate() {
-            if let Some(&w) = widths.get(j) {
-                let cw = cell_width(cell);
-                out.extend(std::iter::repeat_n(' ', w.saturating_sub(cw)));
-            }
-            out.push_str(cell);
-        }
-        if terminated[i] {
-            out.push('\n');
-        }
+    if cell.is_ascii() {
+        cell.len()
+    } else {
+        cell.chars().count()
     }
 }
 
@@ -99,5 +137,15 @@ mod tests {
         let text = "key:\t Total 10\n \t1 (10%):\t a\n \t100 (90%):\t bb\n\n";
         let want = " key: Total 10\n        1 (10%): a\n      100 (90%): bb\n\n";
         assert_eq!(align_right(text, 1), want);
+    }
+
+    #[test]
+    fn pads_by_characters_past_any_width() {
+        let long = "x".repeat(70);
+        let text = format!("\t{long}:\t a\n\tµs:\t b\n");
+        // An empty first column one space wide, then the second as wide as its widest
+        // cell (71 characters) and one space.
+        let want = format!("  {long}: a\n{}µs: b\n", " ".repeat(70));
+        assert_eq!(align_right(&text, 1), want);
     }
 }

@@ -38,16 +38,29 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
         set_used[set] = true;
     }
     // (key, string value or numeric value) -> sum; a numeric value is printed in the
-    // unit of its key, whatever unit the label names.
-    let mut label_sums: FxMap<(StrId, StrId, i64), i64> = FxMap::default();
-    for (set, _) in set_used.iter().enumerate().filter(|(_, &used)| used) {
-        let v = set_sums[set];
-        for l in samples.label_set(set as u32) {
-            let id = if l.is_numeric() {
-                (l.key, StrId::EMPTY, l.num)
-            } else {
-                (l.key, l.str, 0)
-            };
+    // unit of its key, whatever unit the label names. A large profile's sets (a million
+    // and more, as many distinct numbers) are summed on every core, a table each.
+    const MIN_SETS_PER_PART: usize = 1 << 15;
+    let parts = profile::parallel::on_each_part(set_used.len(), MIN_SETS_PER_PART, |sets| {
+        let mut sums: FxMap<(StrId, StrId, i64), i64> = FxMap::default();
+        for set in sets.filter(|&set| set_used[set]) {
+            let v = set_sums[set];
+            for l in samples.label_set(set as u32) {
+                let id = if l.is_numeric() {
+                    (l.key, StrId::EMPTY, l.num)
+                } else {
+                    (l.key, l.str, 0)
+                };
+                let sum = sums.entry(id).or_insert(0);
+                *sum = sum.wrapping_add(v);
+            }
+        }
+        sums
+    });
+    let mut parts = parts.into_iter();
+    let mut label_sums = parts.next().unwrap_or_default();
+    for part in parts {
+        for (id, v) in part {
             let sum = label_sums.entry(id).or_insert(0);
             *sum = sum.wrapping_add(v);
         }
@@ -129,18 +142,26 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
                 rpt.format_value(profile_total)
             );
         }
+        // Values sorted by magnitude come in runs of equal ones (thousands of numbers
+        // that a handful of samples carry): each run's value is printed once.
+        let mut printed: Option<(i64, String)> = None;
         for (name, flat) in sorted {
-            if profile_total > 0 {
-                let _ = writeln!(
-                    text,
-                    " \t{} ({}):\t {}",
-                    rpt.format_value(flat),
-                    percentage(flat, profile_total),
-                    name
-                );
-            } else {
-                let _ = writeln!(text, " \t{}:\t {}", rpt.format_value(flat), name);
-            }
+            let value = match &printed {
+                Some((v, text)) if *v == flat => text,
+                _ => {
+                    let text = if profile_total > 0 {
+                        format!(
+                            "{} ({})",
+                            rpt.format_value(flat),
+                            percentage(flat, profile_total)
+                        )
+                    } else {
+                        rpt.format_value(flat)
+                    };
+                    &printed.insert((flat, text)).1
+                }
+            };
+            let _ = writeln!(text, " \t{value}:\t {name}");
         }
         text.push('\n');
     }
