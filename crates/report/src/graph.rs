@@ -1101,6 +1101,12 @@ struct CumAcc {
     stamp: u32,
 }
 
+// A walk's cumulative values become its node values in place (see `accumulate`).
+const _: () = assert!(
+    std::mem::size_of::<CumAcc>() == std::mem::size_of::<NodeAcc>()
+        && std::mem::align_of::<CumAcc>() == std::mem::align_of::<NodeAcc>()
+);
+
 /// An edge's weight summed over some samples.
 #[derive(Clone, Copy, Default)]
 struct EdgeAcc {
@@ -1695,10 +1701,12 @@ fn accumulate(
             inline: e.inline,
         };
     }
+    // In the room of the cumulative values (of the same size): a graph of lines has
+    // hundreds of thousands of nodes on each thread.
     let nodes = cums
-        .iter()
-        .zip(&flats)
-        .map(|(c, &flat)| NodeAcc { flat, cum: c.cum })
+        .into_iter()
+        .zip(flats)
+        .map(|(c, flat)| NodeAcc { flat, cum: c.cum })
         .collect();
     Partial {
         nodes,
