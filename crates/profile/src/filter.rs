@@ -238,22 +238,38 @@ impl Profile {
         let judged = self.samples.on_each_range(|range| {
             let mut verdicts = TagVerdicts::new(self, tag_focus, tag_ignore);
             let (mut any_focused, mut any_ignored) = (false, false);
-            let keep: Vec<bool> = range
-                .map(|i| {
-                    let (focused, ignored) = verdicts.of(self, i);
+            let mut keep = Vec::with_capacity(range.len());
+            // The samples whose labels pass lie scattered: the labels of a block of
+            // samples are judged first and the stacks to walk asked for, so that their
+            // cache misses overlap.
+            const BLOCK: usize = 16;
+            let mut start = range.start;
+            while start < range.end {
+                let block = start..(start + BLOCK).min(range.end);
+                let mut tags = [(false, false); BLOCK];
+                for (k, i) in block.clone().enumerate() {
+                    tags[k] = verdicts.of(self, i);
+                    if tags[k] == (true, false) {
+                        self.samples.prefetch_stack(i);
+                    }
+                }
+                for (k, i) in block.clone().enumerate() {
+                    let (focused, ignored) = tags[k];
                     let kept_by_tags = focused && !ignored;
                     let needed =
                         kept_by_tags || (focused && !any_focused) || (ignored && !any_ignored);
                     if !needed
                         || !stack_passes(&marks, can_ignore, self.samples.locations(i).iter())
                     {
-                        return false;
+                        keep.push(false);
+                        continue;
                     }
                     any_focused |= focused;
                     any_ignored |= ignored;
-                    kept_by_tags
-                })
-                .collect();
+                    keep.push(kept_by_tags);
+                }
+                start = block.end;
+            }
             (keep, any_focused, any_ignored)
         });
         let (mut any_focused, mut any_ignored) = (false, false);

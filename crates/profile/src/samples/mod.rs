@@ -365,14 +365,21 @@ impl Samples {
         }
     }
 
-    /// Starts loading the stack of sample `i` into the cache (see
-    /// [`prefetch`](Self::prefetch), which should have been called for it earlier).
+    /// Starts loading the stack of sample `i` into the cache, for a loop that reads the
+    /// stacks of scattered samples (a selection, or the samples a filter picks) to call
+    /// some samples ahead. For a selected sample, [`prefetch`](Self::prefetch) should
+    /// have been called earlier.
     #[inline]
     pub fn prefetch_stack(&self, i: usize) {
-        if let Some(&at) = self.selection.as_ref().and_then(|s| s.get(i)) {
-            if let Some(&start) = self.frame_offsets.get(at as usize) {
-                self.frames.prefetch(start as usize);
-            }
+        let at = match &self.selection {
+            Some(selected) => match selected.get(i) {
+                Some(&at) => at as usize,
+                None => return,
+            },
+            None => i,
+        };
+        if let Some(&start) = self.frame_offsets.get(at) {
+            self.frames.prefetch(start as usize);
         }
     }
 
