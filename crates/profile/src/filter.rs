@@ -92,6 +92,10 @@ fn stack_passes(marks: &[Mark], can_ignore: bool, stack: impl Iterator<Item = u3
     focused
 }
 
+/// Samples with fewer frames than this keep their stacks in a cache (a few megabytes of
+/// them) once read: asking for them ahead only costs.
+const PREFETCH_MIN_FRAMES: usize = 1 << 22;
+
 /// The verdicts of `-tagfocus` and `-tagignore` on samples: a sample's labels decide,
 /// and each label set is judged once.
 struct TagVerdicts {
@@ -235,13 +239,14 @@ impl Profile {
         let (focus_m, ignore_m) = (matcher(focus), matcher(ignore));
         let marks = self.focus_marks(focus_m.as_ref(), ignore_m.as_ref(), &mut names);
         let can_ignore = ignore.is_some();
+        let ahead = self.samples.has_frames(PREFETCH_MIN_FRAMES);
         let judged = self.samples.on_each_range(|range| {
             let mut verdicts = TagVerdicts::new(self, tag_focus, tag_ignore);
             let (mut any_focused, mut any_ignored) = (false, false);
             let mut keep = Vec::with_capacity(range.len());
             // The samples whose labels pass lie scattered: the labels of a block of
-            // samples are judged first and the stacks to walk asked for, so that their
-            // cache misses overlap.
+            // samples are judged first and, when the stacks are too many to stay in a
+            // cache, the stacks to walk asked for, so that their cache misses overlap.
             const BLOCK: usize = 16;
             let mut start = range.start;
             while start < range.end {
@@ -249,7 +254,7 @@ impl Profile {
                 let mut tags = [(false, false); BLOCK];
                 for (k, i) in block.clone().enumerate() {
                     tags[k] = verdicts.of(self, i);
-                    if tags[k] == (true, false) {
+                    if ahead && tags[k] == (true, false) {
                         self.samples.prefetch_stack(i);
                     }
                 }
