@@ -5,6 +5,8 @@
 //! A frame matches a regular expression when its function name or source file
 //! matches, or when its location's mapping file does.
 
+use std::borrow::Cow;
+
 use regex::Regex;
 
 use crate::model::{Location, Profile};
@@ -101,8 +103,8 @@ const PREFETCH_MIN_FRAMES: usize = 1 << 22;
 struct TagVerdicts {
     /// Matchers of copies of the filters: threads sharing one regex contend for its
     /// matching caches (see [`FunctionMatches::new`]).
-    focus: Option<TagMatcher>,
-    ignore: Option<TagMatcher>,
+    focus: Option<TagMatcher<'static>>,
+    ignore: Option<TagMatcher<'static>>,
     /// Each label set's verdict (bit 0: focused, bit 1: ignored), or [`UNSEEN`].
     by_set: Vec<u8>,
 }
@@ -113,8 +115,8 @@ const UNSEEN: u8 = u8::MAX;
 impl TagVerdicts {
     fn new(p: &Profile, focus: Option<&TagFilter>, ignore: Option<&TagFilter>) -> TagVerdicts {
         TagVerdicts {
-            focus: focus.cloned().map(TagMatcher::new),
-            ignore: ignore.cloned().map(TagMatcher::new),
+            focus: focus.map(|f| TagMatcher::new(Cow::Owned(f.clone()))),
+            ignore: ignore.map(|f| TagMatcher::new(Cow::Owned(f.clone()))),
             by_set: vec![UNSEEN; p.samples.label_set_count()],
         }
     }

@@ -7,6 +7,7 @@
 //! the key's values; without a key, when each of them matches some `key:value` of the
 //! sample.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use regex::Regex;
@@ -89,7 +90,7 @@ impl TagFilter {
 
     /// Whether `sample` of `profile` passes the filter.
     pub fn matches(&self, profile: &Profile, sample: SampleRef<'_>) -> bool {
-        TagMatcher::new(self.clone()).matches(profile, sample.labels)
+        TagMatcher::new(Cow::Borrowed(self)).matches(profile, sample.labels)
     }
 }
 
@@ -100,8 +101,8 @@ const UNSEEN: u8 = u8::MAX;
 /// large profile repeats a few keys and values over a million label sets, and reading
 /// a remembered verdict costs far less than comparing a string or running a regex.
 /// Each thread judging sets needs its own (they would contend for the regexes' caches).
-pub(crate) struct TagMatcher {
-    filter: TagFilter,
+pub(crate) struct TagMatcher<'f> {
+    filter: Cow<'f, TagFilter>,
     /// Per string id as a label key: [`UNSEEN`], or whether the filter looks at the
     /// key's labels (every key, when the filter names none).
     key_verdicts: Vec<u8>,
@@ -115,9 +116,9 @@ pub(crate) struct TagMatcher {
     key_units: HashMap<StrId, String, foldhash::fast::RandomState>,
 }
 
-impl TagMatcher {
-    /// A matcher for `filter`, which it owns (a clone per thread).
-    pub(crate) fn new(filter: TagFilter) -> TagMatcher {
+impl<'f> TagMatcher<'f> {
+    /// A matcher for `filter` (a copy of its own for a thread among others).
+    pub(crate) fn new(filter: Cow<'f, TagFilter>) -> TagMatcher<'f> {
         TagMatcher {
             filter,
             key_verdicts: Vec::new(),
