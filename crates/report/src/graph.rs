@@ -657,14 +657,15 @@ struct LocationInfos {
 const SEVERAL: u32 = u32::MAX - 1;
 
 impl LocationInfos {
-    fn new(offsets: Vec<u32>, infos: Vec<u32>) -> LocationInfos {
-        let single = offsets
-            .windows(2)
-            .map(|w| match w[1].checked_sub(w[0]) {
-                Some(1) => infos[w[0] as usize],
-                _ => SEVERAL,
-            })
-            .collect();
+    /// The frames `infos` of the locations `offsets` delimits, and `single` as it was
+    /// for the same locations' frames in another table (its values are replaced, its
+    /// memory kept: a fresh table of a large profile's locations costs page faults).
+    fn with_single_of(offsets: Vec<u32>, infos: Vec<u32>, mut single: Vec<u32>) -> LocationInfos {
+        for (s, &start) in single.iter_mut().zip(&offsets) {
+            if *s != SEVERAL {
+                *s = infos[start as usize];
+            }
+        }
         LocationInfos {
             offsets,
             infos,
@@ -767,7 +768,8 @@ impl<'p> FrameTable<'p> {
     fn restricted(&self, is_kept: &[bool]) -> (InfoTable, LocationInfos) {
         let (table, infos) = self.restricted_infos(is_kept);
         let offsets = self.locs.offsets.clone();
-        (table, LocationInfos::new(offsets, infos))
+        let single = self.locs.single.clone();
+        (table, LocationInfos::with_single_of(offsets, infos, single))
     }
 
     /// [`restricted`](Self::restricted), taking this table's place: its identities of
@@ -775,8 +777,11 @@ impl<'p> FrameTable<'p> {
     fn into_restricted(self, is_kept: &[bool]) -> (Names<'p>, InfoTable, LocationInfos) {
         let (table, infos) = self.restricted_infos(is_kept);
         let FrameTable { names, locs, .. } = self;
-        let offsets = locs.offsets;
-        (names, table, LocationInfos::new(offsets, infos))
+        (
+            names,
+            table,
+            LocationInfos::with_single_of(locs.offsets, infos, locs.single),
+        )
     }
 
     /// Whether each identity of the table, by number, is in `kept`.
@@ -903,6 +908,7 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
     let prof = names.prof;
     let mut offsets = Vec::with_capacity(prof.locations.len() + 1);
     let mut infos = Vec::with_capacity(prof.locations.len());
+    let mut single = Vec::with_capacity(prof.locations.len());
     // With a kept set, whether each distinct identity is kept, decided once.
     let mut decided: FxMap<FrameKey, u32> = FxMap::default();
     offsets.push(0);
@@ -931,8 +937,10 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
             // No sample counted goes through it: no frames, and no identities only
             // it has (nodes without a value, which no graph shows).
             offsets.push(infos.len() as u32);
+            single.push(SEVERAL);
             continue;
         }
+        let start = infos.len();
         if loc.lines.is_empty() {
             let key = names.frame_key(loc, None, o);
             infos.push(frame(key, names, table));
@@ -957,8 +965,16 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
             }
         }
         offsets.push(infos.len() as u32);
+        single.push(match &infos[start..] {
+            &[id] => id,
+            _ => SEVERAL,
+        });
     }
-    LocationInfos::new(offsets, infos)
+    LocationInfos {
+        offsets,
+        infos,
+        single,
+    }
 }
 
 /// Which locations the samples counted use, when a filter left some samples out:
