@@ -279,15 +279,7 @@ impl Profile {
             }
             (keep, any_focused, any_ignored)
         });
-        let (mut any_focused, mut any_ignored) = (false, false);
-        let mut keep = Vec::with_capacity(self.samples.len());
-        for (part, focused, ignored) in judged {
-            keep.extend(part);
-            any_focused |= focused;
-            any_ignored |= ignored;
-        }
-        self.samples.select_by(&keep);
-        (names, (any_focused, any_ignored))
+        (names, self.select_judged(judged))
     }
 
     /// The focus state of every location (ignored, focused, or neither), recording in
@@ -409,9 +401,16 @@ impl Profile {
                 .collect();
             (keep, any_focused, any_ignored)
         });
+        self.select_judged(judged)
+    }
+
+    /// Selects the samples that consecutive parts of them, judged apart, keep (each
+    /// part: whether each sample is kept, and whether some sample was focused and some
+    /// ignored by the tag filters); returns whether any was focused and any ignored.
+    fn select_judged(&mut self, parts: Vec<(Vec<bool>, bool, bool)>) -> (bool, bool) {
         let (mut any_focused, mut any_ignored) = (false, false);
         let mut keep = Vec::with_capacity(self.samples.len());
-        for (part, focused, ignored) in judged {
+        for (part, focused, ignored) in parts {
             keep.extend(part);
             any_focused |= focused;
             any_ignored |= ignored;
