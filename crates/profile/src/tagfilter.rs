@@ -98,7 +98,7 @@ impl TagFilter {
 const UNSEEN: u8 = u8::MAX;
 
 /// A [`TagFilter`] judging the label sets of one profile, each string judged once: a
-/// large profile repeats a few keys and values over a million label sets, and reading
+/// large profile repeats a few keys and values over half a million label sets, and reading
 /// a remembered verdict costs far less than comparing a string or running a regex.
 /// Each thread judging sets needs its own (they would contend for the regexes' caches).
 pub(crate) struct TagMatcher<'f> {

@@ -38,8 +38,9 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
         set_used[set] = true;
     }
     // (key, string value or numeric value) -> sum; a numeric value is printed in the
-    // unit of its key, whatever unit the label names. A large profile's sets (a million
-    // and more, as many distinct numbers) are summed on every core, a table each.
+    // unit of its key, whatever unit the label names. A large profile's sets (hundreds
+    // of thousands, with tens of thousands of distinct numbers) are summed on every
+    // core, a table each.
     const MIN_SETS_PER_PART: usize = 1 << 15;
     let parts = profile::parallel::on_each_part(set_used.len(), MIN_SETS_PER_PART, |sets| {
         let mut sums: FxMap<(StrId, StrId, i64), i64> = FxMap::default();
