@@ -278,9 +278,10 @@ pub struct GraphOptions<'a> {
     /// unaffected. Not for call trees.
     pub edge_ends: Option<&'a Regex>,
     /// Only make the edges into the nodes some location calls inline (a frame other
-    /// than its outermost): the edges that decide which nodes a text report marks
-    /// `(inline)` or `(partial-inline)`, which is all it shows of edges. Nodes and
-    /// their values are unaffected. Not for call trees.
+    /// than its outermost), and of those, into each node, the heaviest inlined call and
+    /// the heaviest other one: the edges that decide which nodes a text report marks
+    /// `(inline)` or `(partial-inline)` (at any edge cutoff), which is all it shows of
+    /// edges. Nodes and their values are unaffected. Not for call trees.
     pub inline_mark_edges_only: bool,
     /// The frame identities of this same profile, worked out already (by
     /// [`NodeTotals::frames`]): a graph built with them skips that work. Ignored when
@@ -1425,6 +1426,27 @@ impl EdgeFilter<'_> {
     }
 }
 
+/// Of `edges`, for each node they go into, the heaviest inlined call and the heaviest
+/// other call (by magnitude, the first of equals), in their order: the edges that decide
+/// the node's inline mark, whatever cutoff trims the edges below some weight (an edge
+/// of either kind stays exactly when the heaviest of that kind does).
+fn heaviest_per_mark(edges: Vec<EdgeAcc>) -> Vec<EdgeAcc> {
+    let mut heaviest: FxMap<(u32, bool), usize> = FxMap::default();
+    for (i, e) in edges.iter().enumerate() {
+        heaviest
+            .entry((e.dest, e.inline))
+            .and_modify(|best| {
+                if e.weight.wrapping_abs() > edges[*best].weight.wrapping_abs() {
+                    *best = i;
+                }
+            })
+            .or_insert(i);
+    }
+    let mut kept: Vec<usize> = heaviest.into_values().collect();
+    kept.sort_unstable();
+    kept.into_iter().map(|i| edges[i]).collect()
+}
+
 /// Marks the identities that some location's frames call inline: any frame of a
 /// location but its last (outermost) one.
 fn inline_callees(locs: &LocationInfos, count: usize) -> Vec<bool> {
@@ -2095,6 +2117,11 @@ impl Graph {
             edges: edge_accs,
             tags: merged_tags,
         } = accumulate_all(prof, o, &locs, g.arena.len(), edges, tag_sets.as_deref());
+        let edge_accs = if matches!(edges, EdgeFilter::Into(_)) {
+            heaviest_per_mark(edge_accs)
+        } else {
+            edge_accs
+        };
         for (node, acc) in g.arena.iter_mut().zip(&node_accs) {
             node.flat = acc.flat;
             node.cum = acc.cum;

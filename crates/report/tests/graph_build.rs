@@ -313,8 +313,17 @@ fn graphs_with_inline_mark_edges_only_mark_nodes_as_graphs_with_every_edge() {
         listed
     };
     let mut marked = 0;
-    // Every subset of the first ten identities, plus the rest or not, and edge
-    // cutoffs that drop some edges (a dropped edge gives no mark).
+    // Every subset of the first ten identities, plus the rest or not, and every edge
+    // cutoff that drops a different set of edges (a dropped edge gives no mark).
+    let mut cutoffs: Vec<i64> = full
+        .edges
+        .iter()
+        .flat_map(|e| [e.weight.wrapping_abs(), e.weight.wrapping_abs() + 1])
+        .chain([0])
+        .collect();
+    cutoffs.sort();
+    cutoffs.dedup();
+    assert!(cutoffs.len() >= 6, "{cutoffs:?}");
     for mask in 0u32..(1 << 11) {
         let kept = subset(&infos, mask);
         let every_edge = GraphOptions {
@@ -325,7 +334,7 @@ fn graphs_with_inline_mark_edges_only_mark_nodes_as_graphs_with_every_edge() {
             inline_mark_edges_only: true,
             ..every_edge.clone()
         };
-        for cutoff in [0, 3, 6] {
+        for &cutoff in &cutoffs {
             let mut expected = Graph::new(&p, &every_edge);
             expected.trim_low_frequency_edges(cutoff);
             let mut g = Graph::new(&p, &marking);
@@ -353,6 +362,63 @@ fn graphs_with_inline_mark_edges_only_mark_nodes_as_graphs_with_every_edge() {
         },
     );
     assert!(g.edges.len() < full.edges.len());
+}
+
+#[test]
+fn inline_marks_of_a_node_with_many_callers_survive_edge_cutoffs_as_with_every_edge() {
+    // `x` is inlined into `a` (1) and `b` (10), and called from `c` (2) and `d` (20):
+    // which of its edges a cutoff keeps decides its mark.
+    let mut p = profile(&["x", "a", "b", "c", "d", "main"], &[]);
+    let frames = |functions: &[u32]| -> Vec<Line> {
+        functions
+            .iter()
+            .map(|&function| Line {
+                function,
+                line: 0,
+                column: 0,
+            })
+            .collect()
+    };
+    for (id, functions) in [(7u64, [0u32, 1]), (8, [0, 2])] {
+        p.locations.push(Location {
+            id,
+            lines: frames(&functions).into(),
+            ..Location::default()
+        });
+    }
+    for (stack, v) in [
+        (&[6u32, 5][..], 1),
+        (&[7, 5], 10),
+        (&[0, 3, 5], 2),
+        (&[0, 4, 5], 20),
+    ] {
+        p.samples.push(&[v], stack, &[]);
+    }
+    let x = |g: &Graph| g.nodes.iter().copied().find(|&n| g.node(n).name == "x");
+    let mut marks = Vec::new();
+    for cutoff in 0..=21 {
+        let mut every_edge = Graph::new(&p, &GraphOptions::default());
+        every_edge.trim_low_frequency_edges(cutoff);
+        let mut marking = Graph::new(
+            &p,
+            &GraphOptions {
+                inline_mark_edges_only: true,
+                ..GraphOptions::default()
+            },
+        );
+        marking.trim_low_frequency_edges(cutoff);
+        let expected = report::inline_mark(&every_edge, x(&every_edge).unwrap());
+        assert_eq!(
+            report::inline_mark(&marking, x(&marking).unwrap()),
+            expected,
+            "cutoff {cutoff}"
+        );
+        marks.push(expected);
+    }
+    // Past the lighter calls of each kind the mark stays; past the inlined ones it goes.
+    assert_eq!(marks[0], "(partial-inline)");
+    assert_eq!(marks[5], "(partial-inline)");
+    assert_eq!(marks[15], "");
 }
 
 #[test]
