@@ -90,7 +90,10 @@ impl TagFilter {
 
     /// Whether `sample` of `profile` passes the filter.
     pub fn matches(&self, profile: &Profile, sample: SampleRef<'_>) -> bool {
-        TagMatcher::new(Cow::Borrowed(self)).matches(profile, sample.labels)
+        // One sample: nothing to remember (a table per string id would cost more).
+        let mut once = TagMatcher::new(Cow::Borrowed(self));
+        once.remember = false;
+        once.matches(profile, sample.labels)
     }
 }
 
@@ -103,6 +106,8 @@ const UNSEEN: u8 = u8::MAX;
 /// Each thread judging sets needs its own (they would contend for the regexes' caches).
 pub(crate) struct TagMatcher<'f> {
     filter: Cow<'f, TagFilter>,
+    /// Whether verdicts per string id are kept (not for a single sample).
+    remember: bool,
     /// Per string id as a label key: [`UNSEEN`], or whether the filter looks at the
     /// key's labels (every key, when the filter names none).
     key_verdicts: Vec<u8>,
@@ -121,6 +126,7 @@ impl<'f> TagMatcher<'f> {
     pub(crate) fn new(filter: Cow<'f, TagFilter>) -> TagMatcher<'f> {
         TagMatcher {
             filter,
+            remember: true,
             key_verdicts: Vec::new(),
             value_verdicts: Vec::new(),
             pair_matches: HashMap::default(),
@@ -137,7 +143,7 @@ impl<'f> TagMatcher<'f> {
                 }
                 let filter = &self.filter;
                 let verdicts = &mut self.key_verdicts;
-                if !remembered(verdicts, l.key, || {
+                if !remembered(self.remember, verdicts, l.key, || {
                     filter
                         .key
                         .as_deref()
@@ -157,8 +163,10 @@ impl<'f> TagMatcher<'f> {
             Kind::Regexes(regexes) => match &self.filter.key {
                 Some(want) => labels.iter().any(|l| {
                     !l.is_numeric()
-                        && remembered(&mut self.key_verdicts, l.key, || profile.str(l.key) == want)
-                        && remembered(&mut self.value_verdicts, l.str, || {
+                        && remembered(self.remember, &mut self.key_verdicts, l.key, || {
+                            profile.str(l.key) == want
+                        })
+                        && remembered(self.remember, &mut self.value_verdicts, l.str, || {
                             regexes.iter().any(|rx| rx.is_match(profile.str(l.str)))
                         })
                 }),
@@ -194,9 +202,18 @@ impl<'f> TagMatcher<'f> {
     }
 }
 
-/// The verdict `judge` gives string `id`, remembered in `verdicts` (grown as needed).
+/// The verdict `judge` gives string `id`, remembered in `verdicts` (grown as needed)
+/// when `remember`.
 #[inline]
-fn remembered(verdicts: &mut Vec<u8>, id: StrId, judge: impl FnOnce() -> bool) -> bool {
+fn remembered(
+    remember: bool,
+    verdicts: &mut Vec<u8>,
+    id: StrId,
+    judge: impl FnOnce() -> bool,
+) -> bool {
+    if !remember {
+        return judge();
+    }
     let i = id.index();
     if i >= verdicts.len() {
         verdicts.resize(i + 1, UNSEEN);
