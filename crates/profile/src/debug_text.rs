@@ -377,9 +377,10 @@ struct Blocks {
 }
 
 /// About how many bytes of text a block holds at most: each thread fills two buffers
-/// in turn, so the text in flight stays near a megabyte however large the profile (it
-/// was up to 4,096 samples a block, 5 MB or more of buffers on bench-s).
-const BLOCK_BYTES: usize = 256 << 10;
+/// in turn, so the text in flight stays near half a megabyte however large the profile
+/// (it was up to 4,096 samples a block, 5 MB or more of buffers on bench-s; blocks of
+/// 256 KiB held 0.5 MB more at the peak of `-raw` on bench-s, in the same time).
+const BLOCK_BYTES: usize = 128 << 10;
 
 impl Blocks {
     /// Blocks of `items` items of about `item_bytes` bytes of text each, for `threads`
@@ -488,62 +489,54 @@ impl LabelEntries {
     }
 }
 
-/// Each location's id followed by a space, as a stack prints it, by location index.
-/// Texts of up to 8 bytes (ids below 10^7) are also kept as one word each, written with
-/// one store rather than a copy of a few bytes.
-struct LocationIds {
-    text: Vec<u8>,
-    /// Where each location's text starts in `text`, and where the last one ends.
-    bounds: Vec<usize>,
-    /// Each location's text in the low bytes of a word, and its length (0 when longer
-    /// than a word: then only `text` has it).
-    words: Vec<([u8; 8], u8)>,
+/// Each location's id followed by a space, as a stack prints it, by location index,
+/// made once: stacks repeat them millions of times. The text of an id below 10^7 (with
+/// its space, at most 8 bytes) is kept in one word, from its low byte up, the rest zero
+/// (digits and spaces are never zero bytes), and written with one store rather than a
+/// copy of a few bytes; a longer id is kept as 0 and printed from its location.
+struct LocationIds<'p> {
+    words: Vec<u64>,
+    locations: &'p [Location],
 }
 
-impl LocationIds {
+impl<'p> LocationIds<'p> {
     /// The printed ids of `locations`.
-    fn of_locations(locations: &[Location]) -> LocationIds {
-        let mut ids = LocationIds {
-            text: Vec::with_capacity(locations.len() * 8),
-            bounds: Vec::with_capacity(locations.len() + 1),
-            words: Vec::with_capacity(locations.len()),
-        };
-        ids.bounds.push(0);
+    fn of_locations(locations: &'p [Location]) -> LocationIds<'p> {
         let mut number = itoa::Buffer::new();
-        for loc in locations {
-            let start = ids.text.len();
-            ids.text.extend_from_slice(number.format(loc.id).as_bytes());
-            ids.text.push(b' ');
-            ids.bounds.push(ids.text.len());
-            let printed = &ids.text[start..];
-            let mut word = [0u8; 8];
-            let len = if printed.len() <= word.len() {
-                word[..printed.len()].copy_from_slice(printed);
-                printed.len() as u8
-            } else {
-                0
-            };
-            ids.words.push((word, len));
-        }
-        ids
+        let words = locations
+            .iter()
+            .map(|loc| {
+                let digits = number.format(loc.id).as_bytes();
+                let mut word = [0u8; 8];
+                match word.get_mut(..digits.len() + 1) {
+                    Some(text) => {
+                        text[..digits.len()].copy_from_slice(digits);
+                        text[digits.len()] = b' ';
+                        u64::from_le_bytes(word)
+                    }
+                    None => 0,
+                }
+            })
+            .collect();
+        LocationIds { words, locations }
     }
 
-    /// The printed id of location `index`, or `"? "` for an index out of range.
-    fn of(&self, index: usize) -> &[u8] {
-        match (self.bounds.get(index), self.bounds.get(index + 1)) {
-            (Some(&start), Some(&end)) => &self.text[start..end],
-            _ => b"? ",
-        }
-    }
-
-    /// Appends the printed id of location `index` to `out` (see [`of`](Self::of)).
+    /// Appends the printed id of location `index` to `out`, or `"? "` for an index out
+    /// of range.
+    #[inline]
     fn push(&self, index: usize, out: &mut Vec<u8>) {
         match self.words.get(index) {
-            Some(&(word, len)) if len != 0 => {
-                out.extend_from_slice(&word);
-                out.truncate(out.len() - word.len() + len as usize);
+            Some(&word) if word != 0 => {
+                let len = 8 - (word.leading_zeros() / 8) as usize;
+                out.extend_from_slice(&word.to_le_bytes());
+                out.truncate(out.len() - 8 + len);
             }
-            _ => out.extend_from_slice(self.of(index)),
+            Some(_) => {
+                let mut number = itoa::Buffer::new();
+                out.extend_from_slice(number.format(self.locations[index].id).as_bytes());
+                out.push(b' ');
+            }
+            None => out.extend_from_slice(b"? "),
         }
     }
 }
@@ -669,7 +662,7 @@ mod tests {
         let unit = p.intern("count");
         p.sample_types.push(ValueType { ty, unit });
         // Ids that print in one to seven digits fit a word with their space; longer
-        // ones are copied from the text.
+        // ones are printed from their location.
         let ids = [1, 9_999_999, 10_000_000, 123_456_789_012, u64::MAX];
         for id in ids {
             p.locations.push(Location {
