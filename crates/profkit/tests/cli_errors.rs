@@ -186,6 +186,23 @@ fn bad_list_regex_names_the_argument() {
 }
 
 #[test]
+fn peek_matching_nothing_prints_only_the_error() {
+    // pprof renders a report whole before printing it: one that fails prints nothing.
+    let dir = scratch_dir("peek-none");
+    let out = profkit(
+        &["-symbolize=none", "-peek=nomatch", &input("mutex.pb.gz")],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "no matches found for regexp: nomatch\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn unknown_option_is_named() {
     let err = fails(&["-bogus", &input("cpu.pb.gz")], "bogus");
     assert_eq!(err, "flag provided but not defined: -bogus\n");

@@ -101,11 +101,11 @@ pub fn print_tree(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
         out.push_str(SEPARATOR);
         out.push('\n');
     }
-    w.write_all(out.as_bytes()).map_err(write_error)?;
+    // A report that fails prints nothing, as pprof's, which renders into a buffer.
     if let Some(rx) = rx {
         if matched == 0 {
             return Err(Error::new(format!("no matches found for regexp: {rx}")));
         }
     }
-    Ok(())
+    w.write_all(out.as_bytes()).map_err(write_error)
 }
