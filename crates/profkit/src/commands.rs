@@ -3,6 +3,8 @@
 
 use report::OutputFormat;
 
+use crate::viewer::Viewer;
+
 /// What happens to a report's bytes after it is generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostProcess {
@@ -29,6 +31,8 @@ pub struct Command {
     pub has_param: bool,
     /// One-line description.
     pub description: &'static str,
+    /// The program that shows the report when no `-output` is given (`web`, `gv`, …).
+    pub viewer: Option<Viewer>,
 }
 
 const fn cmd(
@@ -46,6 +50,29 @@ const fn cmd(
         file_extension,
         has_param,
         description,
+        viewer: None,
+    }
+}
+
+/// `command`, shown in `viewer`.
+const fn shown_in(mut command: Command, viewer: Viewer) -> Command {
+    command.viewer = Some(viewer);
+    command
+}
+
+/// A viewer that is a web browser.
+const fn browser(suffix: &'static str) -> Viewer {
+    Viewer {
+        suffix,
+        program: None,
+    }
+}
+
+/// A viewer that is `program` (a command line).
+const fn program(suffix: &'static str, program: &'static str) -> Viewer {
+    Viewer {
+        suffix,
+        program: Some(program),
     }
 }
 
@@ -86,6 +113,28 @@ pub const COMMANDS: &[Command] = &[
         false,
         "Outputs a graph in DOT format",
     ),
+    shown_in(
+        cmd(
+            "eog",
+            F::Dot,
+            P::Dot("svg"),
+            None,
+            false,
+            "Visualize graph through eog",
+        ),
+        program("svg", "eog"),
+    ),
+    shown_in(
+        cmd(
+            "evince",
+            F::Dot,
+            P::Dot("pdf"),
+            None,
+            false,
+            "Visualize graph through evince",
+        ),
+        program("pdf", "evince"),
+    ),
     cmd(
         "flamegraph",
         F::FlameGraph,
@@ -109,6 +158,28 @@ pub const COMMANDS: &[Command] = &[
         Some("gif"),
         false,
         "Outputs a graph image in GIF format",
+    ),
+    shown_in(
+        cmd(
+            "gv",
+            F::Dot,
+            P::Dot("ps"),
+            None,
+            false,
+            "Visualize graph through gv",
+        ),
+        program("ps", "gv --noantialias"),
+    ),
+    shown_in(
+        cmd(
+            "kcachegrind",
+            F::Callgrind,
+            P::None,
+            None,
+            false,
+            "Visualize report in KCachegrind",
+        ),
+        program("grind", "kcachegrind"),
     ),
     cmd(
         "list",
@@ -222,13 +293,27 @@ pub const COMMANDS: &[Command] = &[
         false,
         "Outputs a text rendering of call graph",
     ),
-    cmd(
-        "weblist",
-        F::WebList,
-        P::None,
-        None,
-        true,
-        "Display annotated source in a web browser",
+    shown_in(
+        cmd(
+            "web",
+            F::Dot,
+            P::Svg,
+            None,
+            false,
+            "Visualize graph through web browser",
+        ),
+        browser("svg"),
+    ),
+    shown_in(
+        cmd(
+            "weblist",
+            F::WebList,
+            P::None,
+            None,
+            true,
+            "Display annotated source in a web browser",
+        ),
+        browser("html"),
     ),
 ];
 

@@ -334,7 +334,9 @@ pub fn run(args: &[String]) -> i32 {
         eprintln!("{}", crate::usage::command_line_usage().trim_end());
         return 0;
     }
-    match run_inner(args) {
+    let outcome = run_inner(args);
+    crate::viewer::remove_shown_files();
+    match outcome {
         Ok(()) => 0,
         Err(Failure(message)) => {
             let message = message.trim_end();
@@ -353,7 +355,10 @@ fn run_inner(args: &[String]) -> Result<(), Failure> {
     }
     let profile = fetch::fetch_profiles(&inv.sources).map_err(Failure)?;
     match inv.command {
-        Some((command, arg)) if command.post == PostProcess::None => {
+        Some((command, arg))
+            if command.post == PostProcess::None
+                && (command.viewer.is_none() || !inv.config.output.is_empty()) =>
+        {
             // Text and binary reports stream into their destination.
             let prepared = prepare_report(profile, command, arg.as_deref(), &inv.config)?;
             let mut out = crate::output::Output::for_report(command, &inv.config)?;

@@ -13,6 +13,7 @@ mod regexp;
 mod shell;
 mod tempfile;
 mod usage;
+mod viewer;
 mod web;
 
 /// Large profiles decode into large columns; huge pages make filling them cheaper.

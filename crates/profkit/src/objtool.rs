@@ -24,6 +24,9 @@ impl Binaries {
             .borrow_mut()
             .entry(path.to_string())
             .or_insert_with(|| {
+                // A file that cannot be opened is worded as `go tool pprof` words it.
+                std::fs::File::open(path)
+                    .map_err(|e| format!("open {path}: {}", crate::fetch::os_error(&e)))?;
                 ObjectFile::open(Path::new(path))
                     .map(Rc::new)
                     .map_err(|e| e.to_string())

@@ -17,6 +17,10 @@ use crate::fetch::os_error;
 pub struct Output {
     writer: BufWriter<Box<dyn Write>>,
     target: Target,
+    /// Printed on stderr when the report is complete (pprof's `Generating report in
+    /// FILE`, which it prints once it has rendered the report): a report that fails
+    /// announces nothing.
+    announcement: Option<String>,
 }
 
 enum Target {
@@ -36,20 +40,35 @@ impl Output {
     /// binary formats when stdout is a terminal, or stdout.
     pub fn for_report(command: &Command, cfg: &Config) -> Result<Output, Failure> {
         if !cfg.output.is_empty() {
-            eprintln!("Generating report in {}", cfg.output);
-            return Output::file(&cfg.output);
+            return Output::announced_file(&cfg.output);
         }
         if let Some(ext) = command.file_extension {
             if std::io::stdout().is_terminal() {
                 let path = crate::tempfile::new_path(".", "profile", &format!(".{ext}"))?;
-                eprintln!("Generating report in {path}");
-                return Output::file(&path);
+                return Output::announced_file(&path);
             }
         }
         Ok(Output {
             writer: BufWriter::with_capacity(1 << 16, Box::new(std::io::stdout())),
             target: Target::Stdout,
+            announcement: None,
         })
+    }
+
+    /// The file at `path`, announced when complete; a file that cannot be made is
+    /// announced at once, before its error, as pprof does.
+    fn announced_file(path: &str) -> Result<Output, Failure> {
+        let announcement = format!("Generating report in {path}");
+        match Output::file(path) {
+            Ok(mut out) => {
+                out.announcement = Some(announcement);
+                Ok(out)
+            }
+            Err(e) => {
+                eprintln!("{announcement}");
+                Err(e)
+            }
+        }
     }
 
     /// The file at `path`.
@@ -66,6 +85,7 @@ impl Output {
                 return Ok(Output {
                     writer: BufWriter::with_capacity(1 << 16, Box::new(f)),
                     target: Target::Device,
+                    announcement: None,
                 });
             }
         }
@@ -86,6 +106,7 @@ impl Output {
                 path: path.to_string(),
                 done: false,
             },
+            announcement: None,
         })
     }
 
@@ -96,6 +117,9 @@ impl Output {
 
     /// Flushes the report and, for a file, moves it into place.
     pub fn finish(mut self) -> Result<(), Failure> {
+        if let Some(announcement) = self.announcement.take() {
+            eprintln!("{announcement}");
+        }
         let flushed = self.writer.flush();
         match &mut self.target {
             Target::Stdout => match flushed {
@@ -127,8 +151,12 @@ impl Drop for Output {
     }
 }
 
-/// Writes a whole report to its destination.
+/// Writes a whole report to its destination, or shows it in its viewer when it has one
+/// and no `-output` is given.
 pub fn write_report(data: &[u8], command: &Command, cfg: &Config) -> Result<(), Failure> {
+    if let Some(viewer) = command.viewer.filter(|_| cfg.output.is_empty()) {
+        return crate::viewer::show(data, viewer, crate::viewer::Wait::ForExit);
+    }
     let mut out = Output::for_report(command, cfg)?;
     if let Err(e) = out.writer().write_all(data) {
         if !matches!(out.target, Target::Stdout) || e.kind() != std::io::ErrorKind::BrokenPipe {

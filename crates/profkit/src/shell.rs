@@ -219,6 +219,9 @@ impl Shell {
         } else {
             driver::generate_report(self.profile.clone(), command, arg.as_deref(), &cfg)?
         };
+        if let Some(viewer) = command.viewer.filter(|_| cfg.output.is_empty()) {
+            return crate::viewer::show(&out, viewer, crate::viewer::Wait::No);
+        }
         if cfg.output.is_empty() && command.file_extension.is_some() {
             // Binary reports never go to the terminal in the shell.
             let ext = command.file_extension.unwrap_or("out");

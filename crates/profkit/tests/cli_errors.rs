@@ -203,6 +203,37 @@ fn peek_matching_nothing_prints_only_the_error() {
 }
 
 #[test]
+fn failing_report_to_a_file_announces_nothing() {
+    // pprof says "Generating report in FILE" only once the report is rendered.
+    let err = fails(&["-peek=nomatch", &input("cpu.pb.gz")], "announce");
+    assert_eq!(err, "no matches found for regexp: nomatch\n");
+}
+
+#[test]
+fn disassembly_names_binaries_it_cannot_open_on_stdout() {
+    // The profile's binary, /tmp/demo/bin/cpuprof, is not on this machine: pprof says
+    // so on standard output, and prints nothing of the failed report.
+    if std::path::Path::new("/tmp/demo/bin/cpuprof").exists() {
+        return;
+    }
+    let dir = scratch_dir("disasm-missing");
+    let out = profkit(
+        &["-symbolize=none", "-disasm=main", &input("cpu.pb.gz")],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "open /tmp/demo/bin/cpuprof: no such file or directory\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "no matches found for regexp main\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn unknown_option_is_named() {
     let err = fails(&["-bogus", &input("cpu.pb.gz")], "bogus");
     assert_eq!(err, "flag provided but not defined: -bogus\n");

@@ -111,9 +111,19 @@ pub(crate) struct SymbolNodes<'a> {
     pub nodes: Vec<NodeId>,
 }
 
+/// The symbols [`symbols_with_nodes`] selects.
+pub(crate) struct SelectedSymbols<'a> {
+    /// How many symbols matched, with samples or not.
+    pub found: usize,
+    /// The matching symbols with samples, and their nodes.
+    pub symbols: Vec<SymbolNodes<'a>>,
+    /// Why each binary that could not be read was passed over.
+    pub unreadable: Vec<String>,
+}
+
 /// Selects the symbols to show and the graph nodes of each (pprof's
 /// `symbolsFromBinaries` and `nodesPerSymbol`). Nodes are matched to the symbols of
-/// the binary of their own mapping. Errors opening a binary are printed on stderr.
+/// the binary of their own mapping; binaries that cannot be read are passed over.
 /// `symbol_matches` selects symbols by name; the report's regex selects binaries.
 pub(crate) fn symbols_with_nodes<'a>(
     rpt: &'a Report<'_>,
@@ -121,7 +131,7 @@ pub(crate) fn symbols_with_nodes<'a>(
     obj: &dyn ObjTool,
     address: Option<u64>,
     symbol_matches: &dyn Fn(&str) -> bool,
-) -> (usize, Vec<SymbolNodes<'a>>) {
+) -> SelectedSymbols<'a> {
     let prof = rpt.prof;
     let rx = rpt.options.symbol.as_ref();
     let matches = |s: &str| rx.is_none_or(|re| re.is_match(s));
@@ -140,6 +150,7 @@ pub(crate) fn symbols_with_nodes<'a>(
     }
     let mut found = 0;
     let mut out = Vec::new();
+    let mut unreadable = Vec::new();
     for m in &prof.mappings {
         let file = prof.str(m.filename);
         // An address may also be one in the binary: look in every binary with samples.
@@ -185,7 +196,7 @@ pub(crate) fn symbols_with_nodes<'a>(
         let syms = match obj.symbols(&mapping, symbol_matches, in_binary) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("{e}");
+                unreadable.push(e.to_string());
                 continue;
             }
         };
@@ -214,7 +225,11 @@ pub(crate) fn symbols_with_nodes<'a>(
             }
         }
     }
-    (found, out)
+    SelectedSymbols {
+        found,
+        symbols: out,
+        unreadable,
+    }
 }
 
 /// The error when no symbol with samples was selected.
@@ -302,17 +317,23 @@ pub fn print_assembly(w: &mut dyn Write, rpt: &Report<'_>, obj: &dyn ObjTool) ->
     let g = rpt.new_graph(None);
     let address = o.symbol.as_ref().and_then(|re| parse_address(re.as_str()));
     let io = crate::write_error;
-    writeln!(w, "Total: {}", rpt.format_value(rpt.total)).map_err(io)?;
     let rx = o.symbol.as_ref();
     let matches = |s: &str| rx.is_none_or(|re| re.is_match(s));
-    let (found, mut syms) = symbols_with_nodes(rpt, &g, obj, address, &matches);
+    let selected = symbols_with_nodes(rpt, &g, obj, address, &matches);
+    // pprof prints why a binary could not be read on standard output as it meets it,
+    // ahead of the report (which it renders whole before printing).
+    for e in &selected.unreadable {
+        println!("{e}");
+    }
+    let mut syms = selected.symbols;
     syms.sort_by(|a, b| {
         let name = |s: &SymbolNodes<'_>| s.sym.names.first().cloned().unwrap_or_default();
         name(a).cmp(&name(b)).then(a.sym.start.cmp(&b.sym.start))
     });
     if syms.is_empty() {
-        return Err(no_match_error(rpt, address, found));
+        return Err(no_match_error(rpt, address, selected.found));
     }
+    writeln!(w, "Total: {}", rpt.format_value(rpt.total)).map_err(io)?;
     let dot = |v: i64| {
         if v == 0 {
             ".".to_string()

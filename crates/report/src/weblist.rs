@@ -60,8 +60,9 @@ pub fn print_weblist(w: &mut dyn Write, rpt: &Report<'_>, obj: Option<&dyn ObjTo
     let mut code_of_symbols: Vec<SymbolCode> = Vec::new();
     if let Some(obj) = obj {
         let all = |_: &str| true;
-        let (_, syms) = disasm::symbols_with_nodes(rpt, &g, obj, None, &all);
-        for s in syms {
+        // Binaries that cannot be read are passed over in silence, as pprof's.
+        let selected = disasm::symbols_with_nodes(rpt, &g, obj, None, &all);
+        for s in selected.symbols {
             // Only symbols holding a node of a listed function.
             if !s.nodes.iter().any(|&n| matches(&g.node(n).info.name)) {
                 continue;

@@ -1,0 +1,231 @@
+//! Reports shown in a viewer program (`-web`, `-weblist`, `-gv`, `-evince`, `-eog`,
+//! `-kcachegrind`): the report saved as `pprofNNN.<suffix>` in the temporary
+//! directory, handed to the first viewer that starts, waited for, and removed when the
+//! run ends; the viewers are shell scripts standing in for the real programs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod scratch;
+use scratch::ScratchDir;
+
+fn input(name: &str) -> String {
+    format!(
+        "{}/../../testdata/conformance/differential/inputs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A test's directory: `tmp` is the run's temporary directory, `bin` its only PATH
+/// entry besides graphviz's, `seen` where a stand-in viewer copies the file it gets.
+struct Setup {
+    dir: ScratchDir,
+    tmp: PathBuf,
+    bin: PathBuf,
+    seen: PathBuf,
+}
+
+impl Setup {
+    fn new(tag: &str) -> Setup {
+        let dir = ScratchDir::new(&format!("profkit-viewers-{tag}"));
+        let (tmp, bin) = (dir.join("tmp"), dir.join("bin"));
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        // Graphviz renders the drawings; it stays reachable through a link.
+        if let Some(dot) = find_in_path("dot") {
+            std::os::unix::fs::symlink(dot, bin.join("dot")).unwrap();
+        }
+        let seen = dir.join("seen");
+        Setup {
+            dir,
+            tmp,
+            bin,
+            seen,
+        }
+    }
+
+    /// A stand-in viewer named `name` in `bin` that records its arguments, copies the
+    /// file it is given to `seen` and exits with `status`.
+    fn viewer(&self, name: &str, status: i32) -> PathBuf {
+        let path = self.bin.join(name);
+        let script = format!(
+            "#!/bin/sh\nPATH=/usr/bin:/bin\nfor last; do :; done\necho \"$@\" > '{seen}.args'\ncp \"$last\" '{seen}'\nexit {status}\n",
+            seen = self.seen.display()
+        );
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn profkit(&self, args: &[&str], browser: Option<&Path>) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_profkit"));
+        c.args(args)
+            .current_dir(&*self.dir)
+            .env("TMPDIR", &self.tmp)
+            .env("PATH", &self.bin)
+            .env_remove("DISPLAY")
+            .env_remove("BROWSER");
+        if let Some(b) = browser {
+            c.env("BROWSER", b);
+        }
+        c.output().unwrap()
+    }
+
+    /// The text the viewer was given, and the arguments it was started with.
+    fn shown(&self) -> (String, String) {
+        let text = std::fs::read_to_string(&self.seen).expect("the viewer got no file");
+        let args = std::fs::read_to_string(self.seen.with_extension("args")).unwrap();
+        (text, args.trim_end().to_string())
+    }
+
+    /// The files left in the temporary directory.
+    fn left_in_tmp(&self) -> Vec<String> {
+        std::fs::read_dir(&self.tmp)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn web_shows_the_svg_in_the_browser_and_removes_it_when_done() {
+    let s = Setup::new("web");
+    if find_in_path("dot").is_none() {
+        eprintln!("skipped: graphviz is not installed");
+        return;
+    }
+    let browser = s.viewer("browser", 0);
+    let out = s.profkit(
+        &["-symbolize=none", "-web", &input("cpu.pb.gz")],
+        Some(&browser),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let (svg, args) = s.shown();
+    let expected = s.profkit(&["-symbolize=none", "-svg", &input("cpu.pb.gz")], None);
+    assert_eq!(
+        svg.as_bytes(),
+        expected.stdout,
+        "the browser gets what -svg prints"
+    );
+    assert_eq!(args, s.tmp.join("pprof001.svg").display().to_string());
+    assert!(s.left_in_tmp().is_empty(), "left {:?}", s.left_in_tmp());
+}
+
+#[test]
+fn browsers_are_tried_in_turn_after_the_one_named_by_browser() {
+    let s = Setup::new("browsers");
+    // $BROWSER names no program: the common browsers come next.
+    let missing = s.bin.join("no-such-browser");
+    s.viewer("chromium", 0);
+    let out = s.profkit(
+        &["-symbolize=none", "-weblist=main", &input("cpu.pb.gz")],
+        Some(&missing),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (html, args) = s.shown();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(args.ends_with("pprof001.html"), "{args}");
+}
+
+#[test]
+fn kcachegrind_gets_the_callgrind_report() {
+    let s = Setup::new("kcachegrind");
+    s.viewer("kcachegrind", 0);
+    let out = s.profkit(
+        &["-symbolize=none", "-kcachegrind", &input("cpu.pb.gz")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (grind, args) = s.shown();
+    let expected = s.profkit(
+        &["-symbolize=none", "-callgrind", &input("cpu.pb.gz")],
+        None,
+    );
+    assert_eq!(grind.as_bytes(), expected.stdout);
+    assert!(args.ends_with("pprof001.grind"), "{args}");
+}
+
+#[test]
+fn gv_is_started_with_its_option() {
+    let s = Setup::new("gv");
+    if find_in_path("dot").is_none() {
+        eprintln!("skipped: graphviz is not installed");
+        return;
+    }
+    s.viewer("gv", 0);
+    let out = s.profkit(&["-symbolize=none", "-gv", &input("cpu.pb.gz")], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (ps, args) = s.shown();
+    assert!(ps.starts_with("%!PS"), "{}", &ps[..ps.len().min(40)]);
+    assert_eq!(
+        args,
+        format!("--noantialias {}", s.tmp.join("pprof001.ps").display())
+    );
+}
+
+#[test]
+fn a_viewer_that_fails_fails_the_run_with_its_exit_status() {
+    let s = Setup::new("fails");
+    s.viewer("kcachegrind", 3);
+    let out = s.profkit(
+        &["-symbolize=none", "-kcachegrind", &input("cpu.pb.gz")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "exit status 3\n");
+    assert!(s.left_in_tmp().is_empty(), "left {:?}", s.left_in_tmp());
+}
+
+#[test]
+fn a_missing_viewer_is_named_as_go_names_it() {
+    let s = Setup::new("missing");
+    let out = s.profkit(
+        &["-symbolize=none", "-kcachegrind", &input("cpu.pb.gz")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "exec: \"kcachegrind\": executable file not found in $PATH\n"
+    );
+    assert!(s.left_in_tmp().is_empty(), "left {:?}", s.left_in_tmp());
+}
+
+#[test]
+fn an_output_file_is_written_instead_of_shown() {
+    let s = Setup::new("output");
+    s.viewer("kcachegrind", 0);
+    let file = s.dir.join("out.grind");
+    let flag = format!("-output={}", file.display());
+    let out = s.profkit(
+        &[
+            "-symbolize=none",
+            "-kcachegrind",
+            &flag,
+            &input("cpu.pb.gz"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!s.seen.exists(), "the viewer was started");
+    let expected = s.profkit(
+        &["-symbolize=none", "-callgrind", &input("cpu.pb.gz")],
+        None,
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), expected.stdout);
+}
