@@ -46,6 +46,9 @@ const SOURCE_VALUE_FLAGS: &[&str] = &[
     "timeout",
     "add_comment",
     "seconds",
+    "tls_ca",
+    "tls_cert",
+    "tls_key",
     "tools",
     "http",
 ];
@@ -219,6 +222,11 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
             .map(String::from),
         labels: true,
         stacks: true,
+        tls: crate::http::TlsFiles {
+            cert: parsed.get("tls_cert").unwrap_or("").to_string(),
+            key: parsed.get("tls_key").unwrap_or("").to_string(),
+            ca: parsed.get("tls_ca").unwrap_or("").to_string(),
+        },
     };
     if sources.normalize && sources.bases.is_empty() {
         return Err(Failure("must have base profile to normalize by".into()));

@@ -37,6 +37,8 @@ pub struct Sources {
     /// The report needs the samples' stacks. When it does not (`-tags`), a profile
     /// read from a file leaves them out, which saves most of its memory.
     pub stacks: bool,
+    /// The TLS files for fetching from servers (`-tls_cert`, `-tls_key`, `-tls_ca`).
+    pub tls: crate::http::TlsFiles,
 }
 
 /// Fetches, merges and combines every source as pprof does, returning the profile to
@@ -85,7 +87,7 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         eprintln!("{w}");
     }
     if !options.none {
-        let mut post = |url: &str, body: &str| post_bytes(url, body);
+        let mut post = |url: &str, body: &str| post_bytes(url, body, &s.tls);
         let with_remote = remote
             .as_ref()
             .map(|sources| -> symbolize::Remote<'_> { (sources, &mut post) });
@@ -325,14 +327,11 @@ fn join_sources(into: &mut Fetched, other: Fetched) {
 }
 
 /// POSTs `body` to `url` for remote symbolization, with pprof's error wording.
-fn post_bytes(url: &str, body: &str) -> Result<Vec<u8>> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(60)))
-        .http_status_as_error(false)
-        .build()
-        .into();
+fn post_bytes(url: &str, body: &str, tls: &crate::http::TlsFiles) -> Result<Vec<u8>> {
+    let (agent, target) = crate::http::agent_for(url, tls, std::time::Duration::from_secs(60))
+        .map_err(|e| profile::Error::new(format!("http post {url}: {e}")))?;
     let mut response = agent
-        .post(url)
+        .post(&target)
         .content_type("application/octet-stream")
         .send(body.as_bytes())
         .map_err(|e| profile::Error::new(format!("http post {url}: {e}")))?;
@@ -390,7 +389,7 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
         }
         Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
             Some((url, timeout)) => {
-                let mut p = locate_binaries(crate::http::fetch_profile(&url, timeout)?, s);
+                let mut p = locate_binaries(crate::http::fetch_profile(&url, &s.tls, timeout)?, s);
                 let sources = symbolize::MappingSources::collect(&mut p, &url);
                 Ok((p, Some(sources)))
             }

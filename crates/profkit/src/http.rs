@@ -1,10 +1,19 @@
-//! Fetching profiles over HTTP, with pprof's URL rules (`host:port/path` means http, `-seconds`
-//! becomes `?seconds=N`, the timeout follows the duration).
+//! Fetching profiles over HTTP, with pprof's URL rules (`host:port/path` means http, a URL
+//! without a path asks for Go's CPU profile handler, `-seconds` becomes `?seconds=N`, the
+//! timeout follows the duration, `https+insecure://` is https without checking the
+//! server's certificate).
+//!
+//! `-tls_cert`, `-tls_key` and `-tls_ca` apply to every request, profiles and
+//! symbols, as pprof's help says they do (`go tool pprof` fetches profiles through a
+//! client of its own that leaves them out, and uses them for symbols only).
 
 use std::time::Duration;
 
 use profile::{Error, Profile, Result};
 use url::Url;
+
+/// The path of Go's CPU profile handler, asked for when a URL has no path.
+const CPU_PROFILE_HANDLER: &str = "/debug/pprof/profile";
 
 /// Largest response body accepted, in bytes.
 const MAX_BODY: u64 = 4 << 30;
@@ -32,6 +41,10 @@ pub fn adjust_url(source: &str, seconds: i64, timeout: i64) -> Option<(String, D
     };
     if !url.has_host() || url.host_str() == Some("") {
         return None;
+    }
+    // A server named without a path is asked for a CPU profile, Go's handler for it.
+    if matches!(url.path(), "" | "/") {
+        url.set_path(CPU_PROFILE_HANDLER);
     }
     let mut pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -80,17 +93,108 @@ fn go_duration(seconds: i64) -> String {
     }
 }
 
-/// Fetches the bytes at `url`, allowing `timeout` plus five seconds.
-pub fn fetch_bytes(url: &str, timeout: Duration) -> Result<Vec<u8>> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout + Duration::from_secs(5)))
+/// The files of pprof's `-tls_cert`, `-tls_key` and `-tls_ca` (empty when not given):
+/// a client certificate and its key to present to servers, and the certificate
+/// authorities to trust instead of the usual ones.
+#[derive(Clone, Debug, Default)]
+pub struct TlsFiles {
+    /// PEM file of the client certificate (and its chain).
+    pub cert: String,
+    /// PEM file of the client certificate's private key.
+    pub key: String,
+    /// PEM file of the certificate authorities to trust.
+    pub ca: String,
+}
+
+/// A URL scheme pprof reads as https without checking the server's certificate.
+const INSECURE_HTTPS: &str = "https+insecure://";
+
+/// An agent for requests to `url` (whose scheme may be `https+insecure`) with `tls`,
+/// and the URL to request; fails, worded as pprof, when the TLS files cannot be used.
+pub fn agent_for(
+    url: &str,
+    tls: &TlsFiles,
+    timeout: Duration,
+) -> std::result::Result<(ureq::Agent, String), String> {
+    use ureq::tls::{RootCerts, TlsConfig};
+    let (url, insecure) = match url.strip_prefix(INSECURE_HTTPS) {
+        Some(rest) => (format!("https://{rest}"), true),
+        None => (url.to_string(), false),
+    };
+    let mut config = TlsConfig::builder().disable_verification(insecure);
+    match (tls.cert.is_empty(), tls.key.is_empty()) {
+        (false, false) => config = config.client_cert(Some(client_cert(tls)?)),
+        (true, false) => {
+            return Err("-tls_key is specified, so -tls_cert must also be specified".into())
+        }
+        (false, true) => {
+            return Err("-tls_cert is specified, so -tls_key must also be specified".into())
+        }
+        (true, true) => {}
+    }
+    if !tls.ca.is_empty() {
+        let pem = std::fs::read(&tls.ca).map_err(|e| {
+            format!(
+                "could not load CA specified by -tls_ca: open {}: {}",
+                tls.ca,
+                crate::fetch::os_error(&e)
+            )
+        })?;
+        config = config.root_certs(RootCerts::new_with_certs(&pem_certificates(&pem)));
+    }
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
         .http_status_as_error(false)
+        .tls_config(config.build())
         .build()
         .into();
+    Ok((agent, url))
+}
+
+/// The client certificate and key of `tls` (both given).
+fn client_cert(tls: &TlsFiles) -> std::result::Result<ureq::tls::ClientCert, String> {
+    use ureq::tls::{ClientCert, PemItem};
+    let fail = |why: String| {
+        format!("could not load certificate/key pair specified by -tls_cert and -tls_key: {why}")
+    };
+    let read = |path: &str| {
+        std::fs::read(path)
+            .map_err(|e| fail(format!("open {path}: {}", crate::fetch::os_error(&e))))
+    };
+    let certs = pem_certificates(&read(&tls.cert)?);
+    if certs.is_empty() {
+        return Err(fail(
+            "tls: failed to find any PEM data in certificate input".into(),
+        ));
+    }
+    let key = ureq::tls::parse_pem(&read(&tls.key)?)
+        .find_map(|item| match item {
+            Ok(PemItem::PrivateKey(k)) => Some(k),
+            _ => None,
+        })
+        .ok_or_else(|| fail("tls: failed to find any PEM data in key input".into()))?;
+    Ok(ClientCert::new_with_certs(&certs, key))
+}
+
+/// The certificates of a PEM file (other blocks, and blocks that do not parse, are
+/// passed over, as Go's `AppendCertsFromPEM` passes them over).
+fn pem_certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
+    ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Fetches the bytes at `url`, allowing `timeout` plus five seconds.
+pub fn fetch_bytes(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Vec<u8>> {
+    let (agent, target) = agent_for(url, tls, timeout + Duration::from_secs(5))
+        .map_err(|e| Error::new(format!("Get {url:?}: {e}")))?;
     let mut response = agent
-        .get(url)
+        .get(&target)
         .call()
-        .map_err(|e| Error::new(format!("Get {url:?}: {}", transport_error(url, &e))))?;
+        .map_err(|e| Error::new(format!("Get {target:?}: {}", transport_error(&target, &e))))?;
     let status = response.status();
     if status.as_u16() != 200 {
         let line = format!(
@@ -127,8 +231,8 @@ pub fn fetch_bytes(url: &str, timeout: Duration) -> Result<Vec<u8>> {
         .read_to_vec()
         .map_err(|e| {
             Error::new(format!(
-                "Get {url:?}: reading body: {}",
-                transport_error(url, &e)
+                "Get {target:?}: reading body: {}",
+                transport_error(&target, &e)
             ))
         })
 }
@@ -149,7 +253,14 @@ fn transport_error(url: &str, e: &ureq::Error) -> String {
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("dial tcp {host}:{port}: connect: connection refused")
         }
-        ureq::Error::Io(io) => crate::fetch::os_error(io),
+        ureq::Error::Io(io) => match io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(tls) => tls_error(tls),
+            None => crate::fetch::os_error(io),
+        },
+        ureq::Error::Rustls(tls) => tls_error(tls),
         ureq::Error::Timeout(ureq::Timeout::RecvBody) => {
             "context deadline exceeded (Client.Timeout exceeded while reading body)".into()
         }
@@ -160,9 +271,56 @@ fn transport_error(url: &str, e: &ureq::Error) -> String {
     }
 }
 
+/// Why a TLS connection failed, worded as Go's `crypto/tls` and `crypto/x509` word the
+/// usual causes.
+fn tls_error(e: &rustls::Error) -> String {
+    use rustls::{CertificateError as C, OtherError};
+    let verify = |why: String| format!("tls: failed to verify certificate: x509: {why}");
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer | C::BadSignature => {
+                verify("certificate signed by unknown authority".into())
+            }
+            // A self-signed certificate: its own authority, unknown.
+            C::Other(OtherError(other)) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                verify("certificate signed by unknown authority".into())
+            }
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => {
+                verify("certificate has expired or is not yet valid".into())
+            }
+            C::NotValidForNameContext {
+                expected,
+                presented,
+            } => verify(format!(
+                "certificate is valid for {}, not {}",
+                presented.join(", "),
+                expected.to_str()
+            )),
+            C::NotValidForName => verify("certificate is not valid for the server's name".into()),
+            other => format!("tls: {other:?}"),
+        },
+        rustls::Error::AlertReceived(alert) => {
+            let name = format!("{alert:?}");
+            // Go names alerts in words: `CertificateRequired` is "certificate required".
+            let mut words = String::new();
+            for (i, ch) in name.chars().enumerate() {
+                if ch.is_ascii_uppercase() && i > 0 {
+                    words.push(' ');
+                }
+                words.push(ch.to_ascii_lowercase());
+            }
+            format!("remote error: tls: {words}")
+        }
+        other => format!("tls: {other}"),
+    }
+}
+
 /// Fetches and parses a profile from `url`.
-pub fn fetch_profile(url: &str, timeout: Duration) -> Result<Profile> {
-    let data = fetch_bytes(url, timeout)?;
+pub fn fetch_profile(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Profile> {
+    let data = fetch_bytes(url, tls, timeout)?;
     let options = profile::ParseOptions {
         max_decompressed: profile::decompression_limit(data.len() as u64),
         ..profile::ParseOptions::default()
@@ -188,6 +346,16 @@ mod tests {
         let (u, t) = adjust_url("http://h:1/debug/pprof/profile?a=1", 30, -1).unwrap();
         assert_eq!(u, "http://h:1/debug/pprof/profile?a=1&seconds=30");
         assert_eq!(t, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn a_server_without_a_path_is_asked_for_a_cpu_profile() {
+        for source in ["127.0.0.1:6060", "http://127.0.0.1:6060/", "localhost:6060"] {
+            let (u, _) = adjust_url(source, -1, -1).unwrap();
+            assert!(u.ends_with(":6060/debug/pprof/profile"), "{source}: {u}");
+        }
+        let (u, _) = adjust_url("http://h:1/debug/pprof/heap", -1, -1).unwrap();
+        assert_eq!(u, "http://h:1/debug/pprof/heap");
     }
 
     #[test]

@@ -34,6 +34,8 @@ const SOURCES: &str = "
     profile.pb.gz         A profile in profile.proto format, gzipped or not
     legacy_profile        A profile in one of pprof's legacy formats
     http://host/profile   A URL serving a profile
+    https+insecure://host/profile
+                          The same over https, without checking the certificate
     -symbolize=           Where symbol information comes from
       none                  No symbolization
       local                 Only local binaries
@@ -41,6 +43,9 @@ const SOURCES: &str = "
       remote                Only the profile's server
       force                 Symbolize again even if already symbolized
     Binary                  Path or build id of the binary to symbolize with
+    -tls_cert             Client certificate (PEM) shown to servers
+    -tls_key              Private key (PEM) of the client certificate
+    -tls_ca               Certificate authorities (PEM) to trust for servers
 ";
 
 const MISC: &str = "

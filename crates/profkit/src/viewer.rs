@@ -151,18 +151,19 @@ fn exit_text(status: std::process::ExitStatus) -> String {
     }
 }
 
-/// Go's name of a signal, for the signals that end viewers.
+/// Go's name of a signal, for the signals that end viewers (their numbers are the same
+/// on every Unix).
 #[cfg(unix)]
 fn signal_name(signal: i32) -> String {
     match signal {
-        libc::SIGHUP => "hangup".into(),
-        libc::SIGINT => "interrupt".into(),
-        libc::SIGQUIT => "quit".into(),
-        libc::SIGABRT => "aborted".into(),
-        libc::SIGKILL => "killed".into(),
-        libc::SIGSEGV => "segmentation fault".into(),
-        libc::SIGPIPE => "broken pipe".into(),
-        libc::SIGTERM => "terminated".into(),
+        1 => "hangup".into(),
+        2 => "interrupt".into(),
+        3 => "quit".into(),
+        6 => "aborted".into(),
+        9 => "killed".into(),
+        11 => "segmentation fault".into(),
+        13 => "broken pipe".into(),
+        15 => "terminated".into(),
         n => format!("signal {n}"),
     }
 }
@@ -187,7 +188,8 @@ mod tests {
             start_error("gv", &missing),
             "exec: \"gv\": executable file not found in $PATH"
         );
-        let missing = std::io::Error::from_raw_os_error(libc::ENOENT);
+        // ENOENT, 2 on every Unix.
+        let missing = std::io::Error::from_raw_os_error(2);
         assert_eq!(
             start_error("/opt/gv", &missing),
             "fork/exec /opt/gv: no such file or directory"
