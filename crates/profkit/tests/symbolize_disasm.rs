@@ -476,3 +476,80 @@ fn reports_that_read_no_stacks_still_warn_of_binaries_not_found() {
     let (tags, _) = profkit(&dir, &["-tags", &prof]);
     assert!(tags.contains("/api"), "{tags}");
 }
+
+/// GETs `path` from the web UI at `addr`: the status and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connects");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("response head");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, body.to_string())
+}
+
+#[test]
+fn web_disassembly_view_shows_the_heaviest_matching_functions() {
+    use std::io::BufRead;
+    if !have_gcc() {
+        return;
+    }
+    let (dir, bin, prof, work_total, _) = setup("webdisasm", &["-O2"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
+        .args([
+            "-http=127.0.0.1:0",
+            "-no_browser",
+            "-sample_index=samples",
+            "-symbolize=local",
+            bin.to_str().unwrap(),
+            prof.to_str().unwrap(),
+        ])
+        .current_dir(&*dir)
+        .env("HOME", &*dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("profkit starts");
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("server prints its address").unwrap();
+        if let Some(url) = line.strip_prefix("Serving web UI on http://") {
+            break url.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    let (status, page) = http_get(&addr, "/ui/disasm?f=work");
+    let (_, all) = http_get(&addr, "/ui/disasm");
+    let (missing_status, missing) = http_get(&addr, "/ui/disasm?f=nosuchfunction");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("ROUTINE ======================== work"),
+        "{page}"
+    );
+    assert!(page.contains(">Disassemble</a>"), "the view is in the menu");
+    // Every function with samples when no regex is given, the heaviest first: `work`
+    // holds every sample but those of `other`.
+    let work_at = all.find("ROUTINE ======================== work");
+    let other_at = all.find("ROUTINE ======================== other");
+    assert!(work_at.is_some() && other_at.is_some(), "{all}");
+    assert!(work_total > 0 && work_at < other_at, "{all}");
+    assert_eq!(missing_status, 400);
+    assert!(
+        missing.contains("no matches found for regexp nosuchfunction"),
+        "{missing}"
+    );
+}

@@ -326,10 +326,18 @@ pub fn print_assembly(w: &mut dyn Write, rpt: &Report<'_>, obj: &dyn ObjTool) ->
         println!("{e}");
     }
     let mut syms = selected.symbols;
-    syms.sort_by(|a, b| {
+    let by_name = |a: &SymbolNodes<'_>, b: &SymbolNodes<'_>| {
         let name = |s: &SymbolNodes<'_>| s.sym.names.first().cloned().unwrap_or_default();
         name(a).cmp(&name(b)).then(a.sym.start.cmp(&b.sym.start))
-    });
+    };
+    match o.max_functions {
+        None => syms.sort_by(by_name),
+        Some(max) => {
+            let flat = |s: &SymbolNodes<'_>| sums(&g, &s.nodes).0;
+            syms.sort_by(|a, b| flat(b).cmp(&flat(a)).then_with(|| by_name(a, b)));
+            syms.truncate(max);
+        }
+    }
     if syms.is_empty() {
         return Err(no_match_error(rpt, address, selected.found));
     }

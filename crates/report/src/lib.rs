@@ -119,6 +119,9 @@ pub struct Options {
     pub trim_path: String,
     /// Print assembly in Intel syntax.
     pub intel_syntax: bool,
+    /// Disassemble at most this many functions, those with the largest flat values
+    /// first (the web UI's limit); `None`: every matching function, by name.
+    pub max_functions: Option<usize>,
 }
 
 impl Options {
@@ -158,6 +161,7 @@ impl Options {
             source_path: String::new(),
             trim_path: String::new(),
             intel_syntax: false,
+            max_functions: None,
         }
     }
 }

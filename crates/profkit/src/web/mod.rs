@@ -313,6 +313,7 @@ fn render(state: &State, req: &Request) -> Response {
         "/ui/graph" => views::graph(state, req),
         "/ui/peek" => views::peek(state, req),
         "/ui/source" => views::source(state, req),
+        "/ui/disasm" => views::disasm(state, req),
         "/ui/download" => views::download(state),
         _ => Response::text(404, "404 page not found"),
     }

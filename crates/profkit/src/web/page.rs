@@ -36,6 +36,7 @@ const VIEWS: &[(&str, &str, &str)] = &[
     ("graph", "Graph", "graph"),
     ("peek", "Peek", "peek"),
     ("source", "Source", "source"),
+    ("disasm", "Disassemble", "disasm"),
 ];
 
 /// URL parameters that filter the profile, with the names shown for them.

@@ -358,6 +358,38 @@ pub fn source(state: &State, req: &Request) -> Response {
     text_view(state, req, view, &legend, &text)
 }
 
+/// `/ui/disasm`: the annotated disassembly (`-disasm`) of the functions matching `f`
+/// (all when empty), at most [`DISASM_FUNCTIONS`] of them, the heaviest first, as pprof
+/// shows it.
+pub fn disasm(state: &State, req: &Request) -> Response {
+    let view = "disasm";
+    let cfg = try_view!(state, req, view, config_from_url(&state.config, req));
+    let mut r = try_view!(
+        state,
+        req,
+        view,
+        prepare(state, "disasm", Some(req.param("f")), &cfg)
+    );
+    r.options.max_functions = Some(DISASM_FUNCTIONS);
+    let legend = legend(&r);
+    let mut text = Vec::new();
+    let binaries = crate::objtool::Binaries::default();
+    let rendered = report::generate_with_binaries(
+        &mut text,
+        &mut r.profile,
+        &r.options,
+        r.total,
+        Some(&binaries),
+    );
+    if let Err(e) = rendered {
+        return error_page(state, req, view, 400, &e.to_string());
+    }
+    text_view(state, req, view, &legend, &text)
+}
+
+/// The most functions `/ui/disasm` shows (pprof's limit for its web views).
+const DISASM_FUNCTIONS: usize = 50;
+
 /// `/ui/graph`: the call graph, drawn by graphviz.
 pub fn graph(state: &State, req: &Request) -> Response {
     let view = "graph";
