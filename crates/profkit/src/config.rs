@@ -207,10 +207,13 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Parses a boolean the way pprof does (Go's strconv.ParseBool plus yes/no/on/off... as pprof accepts).
+/// Parses a boolean option value as pprof does in the shell and in URLs (its
+/// `stringToBool`): any case of `true`, `t`, `yes`, `y`, `1`, or nothing at all, is true;
+/// `false`, `f`, `no`, `n`, `0` are false. (Command-line flags follow Go's
+/// `strconv.ParseBool` instead.)
 pub fn parse_bool(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
-        "1" | "t" | "true" | "y" | "yes" => Some(true),
+        "" | "1" | "t" | "true" | "y" | "yes" => Some(true),
         "0" | "f" | "false" | "n" | "no" => Some(false),
         _ => None,
     }
@@ -297,11 +300,8 @@ impl Config {
             };
         }
         let bool_value = || {
-            parse_bool(value).ok_or_else(|| {
-                ConfigError(format!(
-                    "strconv.ParseBool: parsing {value:?}: invalid syntax"
-                ))
-            })
+            parse_bool(value)
+                .ok_or_else(|| ConfigError(format!("illegal value \"{value}\" for bool variable")))
         };
         let float_value = || {
             value.trim().parse::<f64>().map_err(|_| {
@@ -379,6 +379,21 @@ pub fn format_float(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_bools_take_pprofs_spellings_and_nothing_means_true() {
+        let mut c = Config::default();
+        for (v, want) in [("", true), ("NO", false), ("Yes", true), ("f", false)] {
+            c.set("mean", v).unwrap();
+            assert_eq!(c.mean, want, "{v:?}");
+        }
+        assert_eq!(
+            c.set("mean", "maybe"),
+            Err(ConfigError(
+                "illegal value \"maybe\" for bool variable".into()
+            ))
+        );
+    }
 
     #[test]
     fn choice_words_select_their_field() {

@@ -72,7 +72,7 @@ pub fn parse(
         };
         let value = match (kind, inline) {
             (FlagKind::Bool, None) => "true".to_string(),
-            (FlagKind::Bool, Some(v)) => match crate::config::parse_bool(v) {
+            (FlagKind::Bool, Some(v)) => match go_parse_bool(v) {
                 Some(b) => b.to_string(),
                 None => {
                     return Err(format!(
@@ -95,6 +95,16 @@ pub fn parse(
     Ok(parsed)
 }
 
+/// Parses a boolean flag value as Go's `strconv.ParseBool` (which the flag package
+/// uses): `1`, `t`, `T`, `TRUE`, `true`, `True` and their false counterparts.
+fn go_parse_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +119,22 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn bool_flag_values_are_spelled_as_go_parses_them() {
+        for v in ["1", "t", "T", "TRUE", "true", "True"] {
+            let p = parse(&args(&[&format!("-cum={v}")]), kinds).unwrap();
+            assert!(p.is_true("cum"), "{v}");
+        }
+        let p = parse(&args(&["-cum=False"]), kinds).unwrap();
+        assert!(!p.is_true("cum"));
+        for v in ["yes", "y", "", "tRUE", "maybe"] {
+            assert_eq!(
+                parse(&args(&[&format!("-cum={v}")]), kinds).err(),
+                Some(format!("invalid boolean value {v:?} for -cum: parse error")),
+            );
+        }
     }
 
     #[test]
