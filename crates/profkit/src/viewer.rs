@@ -93,12 +93,17 @@ pub fn remove_shown_files() {
     }
 }
 
-/// The command lines tried for `viewer`, in order (pprof's choices: for a web browser,
-/// `$BROWSER`, then the common browsers, then `xdg-open` in a desktop session).
+/// The command lines tried for `viewer`, in order (for a web browser, `$BROWSER`, then
+/// the common browsers, then `xdg-open` in a desktop session, as pprof tries them).
 fn candidates(viewer: Viewer) -> Vec<String> {
-    if let Some(program) = viewer.program {
-        return vec![program.to_string()];
+    match viewer.program {
+        Some(program) => vec![program.to_string()],
+        None => browsers(),
     }
+}
+
+/// The command lines that may open a web page, in the order pprof tries them.
+pub fn browsers() -> Vec<String> {
     let mut list = Vec::new();
     if let Some(browser) = std::env::var("BROWSER").ok().filter(|b| !b.is_empty()) {
         list.push(browser);

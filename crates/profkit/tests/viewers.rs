@@ -1,7 +1,8 @@
 //! Reports shown in a viewer program (`-web`, `-weblist`, `-gv`, `-evince`, `-eog`,
 //! `-kcachegrind`): the report saved as `pprofNNN.<suffix>` in the temporary
 //! directory, handed to the first viewer that starts, waited for, and removed when the
-//! run ends; the viewers are shell scripts standing in for the real programs.
+//! run ends; and the web UI opened in the same browsers. The viewers are shell scripts
+//! standing in for the real programs.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -228,4 +229,63 @@ fn an_output_file_is_written_instead_of_shown() {
         None,
     );
     assert_eq!(std::fs::read(&file).unwrap(), expected.stdout);
+}
+
+/// Starts `profkit -http=127.0.0.1:0` (no `-no_browser`) on a profile with `browser`
+/// as `$BROWSER`; returns the server, the URL it serves and the rest of its stderr.
+fn web_ui(
+    s: &Setup,
+    browser: &Path,
+) -> (
+    std::process::Child,
+    String,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
+        .args(["-http=127.0.0.1:0", "-symbolize=none", &input("cpu.pb.gz")])
+        .current_dir(&*s.dir)
+        .env("TMPDIR", &s.tmp)
+        .env("PATH", &s.bin)
+        .env("BROWSER", browser)
+        .env_remove("DISPLAY")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the server's address").unwrap();
+        if let Some(url) = line.strip_prefix("Serving web UI on ") {
+            break url.to_string();
+        }
+    };
+    (child, url, lines)
+}
+
+#[test]
+fn the_web_ui_opens_in_the_browser() {
+    let s = Setup::new("webui");
+    let browser = s.viewer("browser", 0);
+    let (mut child, url, _) = web_ui(&s, &browser);
+    // The browser is started a moment after the server listens.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !s.seen.with_extension("args").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let args = std::fs::read_to_string(s.seen.with_extension("args")).expect("no browser");
+    assert_eq!(args.trim_end(), format!("{url}/ui/"));
+}
+
+#[test]
+fn the_web_ui_prints_its_url_when_no_browser_starts() {
+    let s = Setup::new("webui-nobrowser");
+    let (mut child, url, mut lines) = web_ui(&s, &s.bin.join("no-such-browser"));
+    let next = lines.next().map(|l| l.unwrap());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(next, Some(format!("{url}/ui/")));
 }

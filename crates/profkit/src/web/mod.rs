@@ -319,30 +319,16 @@ fn render(state: &State, req: &Request) -> Response {
     }
 }
 
-/// Opens `url` in the user's browser in the background; does nothing when no browser
-/// can be started.
+/// Opens `url` in the user's browser in the background, trying the browsers the `web`
+/// command tries; prints the URL when none starts, as pprof does.
 fn open_browser(url: String) {
     let spawned = std::thread::Builder::new()
         .name("browser".into())
         .spawn(move || {
+            // Give the server a moment to be ready.
             std::thread::sleep(std::time::Duration::from_millis(300));
-            let mut candidates: Vec<String> = Vec::new();
-            if let Ok(b) = std::env::var("BROWSER") {
-                candidates.extend(b.split(':').filter(|s| !s.is_empty()).map(String::from));
-            }
-            let defaults: &[&str] = if cfg!(target_os = "macos") {
-                &["open"]
-            } else {
-                &[
-                    "xdg-open",
-                    "x-www-browser",
-                    "sensible-browser",
-                    "www-browser",
-                ]
-            };
-            candidates.extend(defaults.iter().map(|s| s.to_string()));
-            for c in candidates {
-                let mut words = c.split_whitespace();
+            for candidate in crate::viewer::browsers() {
+                let mut words = candidate.split(' ');
                 let Some(program) = words.next() else {
                     continue;
                 };
@@ -351,12 +337,12 @@ fn open_browser(url: String) {
                     .arg(&url)
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
-                    .stderr(Stdio::null())
                     .spawn();
                 if started.is_ok() {
                     return;
                 }
             }
+            eprintln!("{url}");
         });
     drop(spawned);
 }
