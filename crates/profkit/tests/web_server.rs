@@ -138,7 +138,12 @@ fn every_view_is_served_from_the_loaded_profile() {
 
     let (status, source) = srv.page("/ui/source?f=memmove");
     assert_eq!(status, 200);
-    assert!(source.contains("ROUTINE ======================== runtime.memmove"));
+    assert!(source.contains("<div class=\"weblist\">"), "{source}");
+    assert!(source.contains("<h2>runtime.memmove</h2>"), "{source}");
+    assert!(
+        source.contains("id=\"sample-index\""),
+        "the listing sits in the UI's page"
+    );
 
     let (status, hint) = srv.page("/ui/source");
     assert_eq!(status, 200);
@@ -235,12 +240,14 @@ fn names_from_the_profile_are_escaped_in_every_view() {
     let evil = p.intern("<script>alert('pwned')</script>\"&");
     let main = p.intern("main");
     let sys = p.intern("_Zsys");
+    let file = p.intern("src/<script>alert('file')</script>.go");
     for (i, name) in [main, evil].into_iter().enumerate() {
         p.functions.push(profile::Function {
             id: i as u64 + 1,
             name,
             // A system name of its own keeps the name from being re-demangled.
             system_name: sys,
+            filename: file,
             ..Default::default()
         });
         p.locations.push(profile::Location {

@@ -122,6 +122,9 @@ pub struct Options {
     /// Disassemble at most this many functions, those with the largest flat values
     /// first (the web UI's limit); `None`: every matching function, by name.
     pub max_functions: Option<usize>,
+    /// Whether the `-weblist` page is a whole HTML document; else only the listing,
+    /// with its style and script, to be placed in another page (the web UI's).
+    pub standalone: bool,
 }
 
 impl Options {
@@ -162,6 +165,7 @@ impl Options {
             trim_path: String::new(),
             intel_syntax: false,
             max_functions: None,
+            standalone: true,
         }
     }
 }

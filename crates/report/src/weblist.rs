@@ -3,7 +3,8 @@
 //! clicking a line shows the machine instructions compiled from it, with theirs.
 //!
 //! The page is self-contained (inline style and script, nothing fetched) and every
-//! name, path and line of source is HTML-escaped.
+//! name, path and line of source is HTML-escaped. The web UI's Source view places the
+//! same listing in its own page (`Options::standalone` off).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -100,8 +101,18 @@ pub fn print_weblist(w: &mut dyn Write, rpt: &Report<'_>, obj: Option<&dyn ObjTo
     } else {
         &o.title
     };
-    write!(w, "{}", PAGE_HEAD.replace("{title}", &escape(title))).map_err(io)?;
-    writeln!(w, "<h1>{}</h1>", escape(title)).map_err(io)?;
+    if o.standalone {
+        write!(w, "{}", PAGE_HEAD.replace("{title}", &escape(title))).map_err(io)?;
+        write!(
+            w,
+            "{STYLE_AND_SCRIPT}</head>\n<body>\n<div class=\"weblist\">\n"
+        )
+        .map_err(io)?;
+        writeln!(w, "<h1>{}</h1>", escape(title)).map_err(io)?;
+    } else {
+        write!(w, "{STYLE_AND_SCRIPT}<div class=\"weblist\">\n").map_err(io)?;
+    }
+    writeln!(w, "{HINT}").map_err(io)?;
     writeln!(
         w,
         "<p class=\"legend\">Total: {}</p>",
@@ -190,7 +201,11 @@ pub fn print_weblist(w: &mut dyn Write, rpt: &Report<'_>, obj: Option<&dyn ObjTo
         }
         writeln!(w, "</pre>").map_err(io)?;
     }
-    write!(w, "{PAGE_TAIL}").map_err(io)
+    writeln!(w, "</div>").map_err(io)?;
+    if o.standalone {
+        write!(w, "{PAGE_TAIL}").map_err(io)?;
+    }
+    Ok(())
 }
 
 /// Flat and cumulative value per binary address: flat summed over the frames at an
@@ -284,25 +299,29 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// The page up to the report: document head with inline style and script.
+/// The page up to its style: the document's head.
 const PAGE_HEAD: &str = r#"<!DOCTYPE html>
 <html>
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
-<style>
-body { font-family: sans-serif; margin: 1em 2em; }
-h1 { font-size: 1.4em; }
-h2 { font-size: 1.1em; margin: 1.5em 0 0.2em; font-family: monospace; }
-.legend, .filename { color: #555; margin: 0.2em 0; }
-pre { font-size: 0.9em; border: 1px solid #ccc; padding: 0.5em; overflow-x: auto; }
-.line { display: block; }
-.livesrc { cursor: pointer; color: #000; }
-.livesrc:hover { background: #eef; }
-.nop { color: #888; }
-.asm { display: none; color: #006; background: #f4f4f8; }
-.asm.open { display: block; }
-.inl { color: #a60; }
+"#;
+
+/// The listing's style and script (scoped to `.weblist` so that the listing can sit
+/// in another page).
+const STYLE_AND_SCRIPT: &str = r#"<style>
+.weblist { font-family: sans-serif; margin: 1em 2em; }
+.weblist h1 { font-size: 1.4em; }
+.weblist h2 { font-size: 1.1em; margin: 1.5em 0 0.2em; font-family: monospace; }
+.weblist .legend, .weblist .filename { color: #555; margin: 0.2em 0; }
+.weblist pre { font-size: 0.9em; border: 1px solid #ccc; padding: 0.5em; overflow-x: auto; }
+.weblist .line { display: block; }
+.weblist .livesrc { cursor: pointer; color: #000; }
+.weblist .livesrc:hover { background: #eef; }
+.weblist .nop { color: #888; }
+.weblist .asm { display: none; color: #006; background: #f4f4f8; }
+.weblist .asm.open { display: block; }
+.weblist .inl { color: #a60; }
 </style>
 <script>
 function pkToggle(e) {
@@ -312,10 +331,11 @@ function pkToggle(e) {
   if (asm && asm.classList.contains('asm')) asm.classList.toggle('open');
 }
 </script>
-</head>
-<body>
-<p class="legend">Click a line of source to show or hide its instructions.</p>
 "#;
+
+/// How to read the listing, above it.
+const HINT: &str =
+    r#"<p class="legend">Click a line of source to show or hide its instructions.</p>"#;
 
 /// The end of the page.
 const PAGE_TAIL: &str = "</body>\n</html>\n";

@@ -331,7 +331,8 @@ pub fn peek(state: &State, req: &Request) -> Response {
     text_view(state, req, view, &legend, &text)
 }
 
-/// `/ui/source`: the annotated source (`-list`) of the functions matching `f`.
+/// `/ui/source`: the annotated source and machine code (`-weblist`) of the functions
+/// matching `f`; a hint when `f` is empty.
 pub fn source(state: &State, req: &Request) -> Response {
     let view = "source";
     let cfg = try_view!(state, req, view, config_from_url(&state.config, req));
@@ -352,10 +353,32 @@ pub fn source(state: &State, req: &Request) -> Response {
             },
         ));
     }
-    let mut r = try_view!(state, req, view, prepare(state, "list", Some(arg), &cfg));
+    // pprof's Source view is its `weblist`: source lines, each with the instructions
+    // compiled from it.
+    let mut r = try_view!(state, req, view, prepare(state, "weblist", Some(arg), &cfg));
+    r.options.standalone = false;
     let legend = legend(&r);
-    let text = try_view!(state, req, view, render(&mut r));
-    text_view(state, req, view, &legend, &text)
+    let mut listing = Vec::new();
+    let binaries = crate::objtool::Binaries::default();
+    let rendered = report::generate_with_binaries(
+        &mut listing,
+        &mut r.profile,
+        &r.options,
+        r.total,
+        Some(&binaries),
+    );
+    if let Err(e) = rendered {
+        return error_page(state, req, view, 400, &e.to_string());
+    }
+    Response::html(page::render(
+        state,
+        req,
+        &Page {
+            view,
+            legend: &legend,
+            body: &String::from_utf8_lossy(&listing),
+        },
+    ))
 }
 
 /// `/ui/disasm`: the annotated disassembly (`-disasm`) of the functions matching `f`
