@@ -110,7 +110,7 @@ pub fn print_weblist(w: &mut dyn Write, rpt: &Report<'_>, obj: Option<&dyn ObjTo
         .map_err(io)?;
         writeln!(w, "<h1>{}</h1>", escape(title)).map_err(io)?;
     } else {
-        write!(w, "{STYLE_AND_SCRIPT}<div class=\"weblist\">\n").map_err(io)?;
+        writeln!(w, "{STYLE_AND_SCRIPT}<div class=\"weblist\">").map_err(io)?;
     }
     writeln!(w, "{HINT}").map_err(io)?;
     writeln!(
