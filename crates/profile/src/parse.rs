@@ -36,6 +36,13 @@ pub struct ParseOptions {
     /// are still recorded in [`Profile::dropped_label_units`]. Only the streaming
     /// decoder leaves labels out, so some inputs keep them regardless.
     pub keep_labels: bool,
+    /// With `keep_labels`, keep the numeric labels too. A report that reads labels only
+    /// through regular expressions on string labels (`-tagfocus=key=regexp`) can leave
+    /// the numeric ones out, which on profiles with a size or count label per sample
+    /// turns millions of distinct label sets into a few; their keys and units are still
+    /// recorded in [`Profile::dropped_label_units`]. Only the streaming decoder leaves
+    /// them out.
+    pub keep_numeric_labels: bool,
     /// Keep the samples' stacks. A report that reads only values and labels (`-tags`)
     /// can leave them out of a profile.proto input, which saves their memory (the
     /// largest part of most profiles) and the time to store them; their location ids
@@ -49,6 +56,7 @@ impl Default for ParseOptions {
         ParseOptions {
             max_decompressed: DEFAULT_MAX_DECOMPRESSED,
             keep_labels: true,
+            keep_numeric_labels: true,
             keep_stacks: true,
         }
     }

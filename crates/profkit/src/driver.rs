@@ -221,6 +221,7 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
             .filter(|b| !b.is_empty())
             .map(String::from),
         labels: true,
+        numeric_labels: true,
         stacks: true,
         tls: crate::http::TlsFiles {
             cert: parsed.get("tls_cert").unwrap_or("").to_string(),
@@ -235,8 +236,9 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     if sources.sources.len() > 1 && is_object_file(&sources.sources[0]) {
         sources.exec_name = Some(sources.sources.remove(0));
     }
-    (sources.labels, sources.stacks) =
-        sample_parts_read(command.as_ref().map(|(c, _)| *c), &config, &sources);
+    let read = sample_parts_read(command.as_ref().map(|(c, _)| *c), &config, &sources);
+    (sources.labels, sources.numeric_labels, sources.stacks) =
+        (read.labels, read.numeric_labels, read.stacks);
     Ok(Invocation {
         sources,
         config,
@@ -246,29 +248,37 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     })
 }
 
-/// Which parts of the samples a run reads, `(labels, stacks)`, so that the others can
-/// be left out when decoding. Everything, unless the run makes one report of a single
-/// profile (the shell and the web UI may run any report; merged and compared profiles
-/// are matched sample by sample). Labels are read by tag options and by the reports
-/// that print labels or tags (-tags, -traces, -raw, -proto, drawings, callgrind);
-/// stacks by every report but -tags, and by the options that select samples or
+/// The parts of the samples a run reads (see [`sample_parts_read`]).
+struct PartsRead {
+    labels: bool,
+    /// Numeric labels, when labels are read at all.
+    numeric_labels: bool,
+    stacks: bool,
+}
+
+/// Which parts of the samples a run reads, so that the others can be left out when
+/// decoding. Everything, unless the run makes one report of a single profile (the shell
+/// and the web UI may run any report; merged and compared profiles are matched sample
+/// by sample). Labels are read by tag options and by the reports that print labels or
+/// tags (-tags, -traces, -raw, -proto, drawings, callgrind); numeric labels only by
+/// those reports and by numeric ranges and label frames (`-tagfocus=1kb:`, `-tagroot`),
+/// not by the regular expressions of `-tagfocus` and `-tagignore`, which match string
+/// labels; stacks by every report but -tags, and by the options that select samples or
 /// frames by their stacks.
-fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> (bool, bool) {
+fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> PartsRead {
+    let everything = PartsRead {
+        labels: true,
+        numeric_labels: true,
+        stacks: true,
+    };
     let Some(command) = command else {
-        return (true, true);
+        return everything;
     };
     if s.sources.len() != 1 || !s.bases.is_empty() {
-        return (true, true);
+        return everything;
     }
     let any_set = |options: &[&String]| options.iter().any(|v| !v.is_empty());
-    let labels = any_set(&[
-        &cfg.tag_focus,
-        &cfg.tag_ignore,
-        &cfg.tag_show,
-        &cfg.tag_hide,
-        &cfg.tag_root,
-        &cfg.tag_leaf,
-    ]) || !matches!(
+    let prints_labels = !matches!(
         command.format,
         OutputFormat::Text
             | OutputFormat::Tree
@@ -281,6 +291,23 @@ fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> (b
             | OutputFormat::Comments
             | OutputFormat::TopProto
     );
+    let labels = prints_labels
+        || any_set(&[
+            &cfg.tag_focus,
+            &cfg.tag_ignore,
+            &cfg.tag_show,
+            &cfg.tag_hide,
+            &cfg.tag_root,
+            &cfg.tag_leaf,
+        ]);
+    let ranges = [("tagfocus", &cfg.tag_focus), ("tagignore", &cfg.tag_ignore)]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .any(|(name, v)| {
+            // A filter that does not parse fails the run later; read everything.
+            profile::TagFilter::parse(name, v, &Default::default()).map_or(true, |f| f.is_range())
+        });
+    let numeric_labels = prints_labels || ranges || any_set(&[&cfg.tag_root, &cfg.tag_leaf]);
     let stacks = any_set(&[
         &cfg.focus,
         &cfg.ignore,
@@ -291,7 +318,11 @@ fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> (b
         &cfg.tag_root,
         &cfg.tag_leaf,
     ]) || command.format != OutputFormat::Tags;
-    (labels, stacks)
+    PartsRead {
+        labels,
+        numeric_labels,
+        stacks,
+    }
 }
 
 /// Parses an integer as Go's flag package does (decimal, 0x hex, 0 octal, 0b binary).

@@ -34,6 +34,10 @@ pub struct Sources {
     /// file leaves them out (keeping the units of numeric labels for pprof's unit
     /// warnings), which saves their memory and time on large profiles.
     pub labels: bool,
+    /// With `labels`, the report needs the numeric labels too. When it does not (its
+    /// tag filters are regular expressions, which match string labels), a profile read
+    /// from a file leaves them out, keeping their units.
+    pub numeric_labels: bool,
     /// The report needs the samples' stacks. When it does not (`-tags`), a profile
     /// read from a file leaves them out, which saves most of its memory.
     pub stacks: bool,
@@ -358,6 +362,7 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
         Ok(metadata) => {
             let options = profile::ParseOptions {
                 keep_labels: s.labels,
+                keep_numeric_labels: s.numeric_labels,
                 keep_stacks: s.stacks,
                 max_decompressed: profile::decompression_limit(metadata.len()),
             };
@@ -455,6 +460,7 @@ mod tests {
     fn sources(names: &[&str]) -> (Vec<String>, Sources) {
         let s = Sources {
             labels: true,
+            numeric_labels: true,
             stacks: true,
             ..Sources::default()
         };

@@ -328,8 +328,15 @@ fn mixed_units_profile(dir: &Path) -> String {
         num: 3,
         num_unit,
     };
-    p.samples.push(&[1], &[0], &[size(bytes)]);
-    p.samples.push(&[2], &[0], &[size(kb)]);
+    let handler = p.intern("handler");
+    let path = |str| Label {
+        key: handler,
+        str,
+        ..Label::default()
+    };
+    let (a, b) = (p.intern("/a"), p.intern("/b"));
+    p.samples.push(&[1], &[0], &[path(a), size(bytes)]);
+    p.samples.push(&[2], &[0], &[path(b), size(kb)]);
     let path = dir.join("mixed_units.pb.gz");
     std::fs::write(&path, profile::proto::encode_gzip(&p)).unwrap();
     path.display().to_string()
@@ -339,16 +346,26 @@ fn mixed_units_profile(dir: &Path) -> String {
 fn label_unit_warnings_hold_whether_or_not_the_report_keeps_labels() {
     let dir = scratch_dir("units");
     let file = mixed_units_profile(&dir);
-    // -top leaves the labels out when decoding, -tags keeps them: pprof warns for both.
-    for report in ["-top", "-tags"] {
-        let out = profkit(&[report, &file], &dir);
-        assert!(out.status.success(), "{report}");
+    // -top leaves the labels out when decoding, -tags keeps them, -top with a regexp
+    // tag filter keeps the string ones only: pprof warns for all three.
+    for report in [&["-top"][..], &["-tags"], &["-top", "-tagfocus=handler=/a"]] {
+        let mut args = report.to_vec();
+        args.push(&file);
+        let out = profkit(&args, &dir);
+        assert!(out.status.success(), "{report:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains("For tag size used unit bytes, also encountered unit(s) kilobytes"),
-            "{report}: {stderr}"
+            "{report:?}: {stderr}"
         );
     }
+    let focused = profkit(&["-top", "-tagfocus=handler=/a", &file], &dir);
+    assert!(
+        String::from_utf8_lossy(&focused.stdout)
+            .contains("Showing nodes accounting for 1, 33.33% of 3 total"),
+        "{}",
+        String::from_utf8_lossy(&focused.stdout)
+    );
     let tags = profkit(&["-tags", &file], &dir);
     assert!(String::from_utf8_lossy(&tags.stdout).contains("size:"));
 }

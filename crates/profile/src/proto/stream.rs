@@ -53,6 +53,8 @@ pub struct StreamDecoder {
     values: Vec<i64>,
     /// Store the samples' labels (else only the units of numeric ones).
     keep_labels: bool,
+    /// With `keep_labels`, store the numeric labels too (else only their units).
+    keep_numeric_labels: bool,
     /// Store the samples' stacks (else only check their location ids).
     keep_stacks: bool,
     /// With labels left out: each numeric label's key and unit, once, in order.
@@ -83,6 +85,7 @@ impl StreamDecoder {
             labels: Vec::new(),
             values: Vec::new(),
             keep_labels: true,
+            keep_numeric_labels: true,
             keep_stacks: true,
             dropped_label_units: Vec::new(),
             dropped_seen: HashSet::new(),
@@ -104,6 +107,7 @@ impl StreamDecoder {
     pub fn with_options(options: &crate::ParseOptions) -> StreamDecoder {
         StreamDecoder {
             keep_labels: options.keep_labels,
+            keep_numeric_labels: options.keep_numeric_labels,
             keep_stacks: options.keep_stacks,
             // No stack refers to a location: they are checked, not stored.
             tables: if options.keep_stacks {
@@ -222,9 +226,10 @@ impl StreamDecoder {
                         .max(l.str.0)
                         .max(l.num_unit.0);
                     if !l.str.is_empty() || l.num != 0 || !l.num_unit.is_empty() {
-                        if self.keep_labels {
+                        let numeric = l.str.is_empty();
+                        if self.keep_labels && (self.keep_numeric_labels || !numeric) {
                             self.labels.push(l);
-                        } else if l.str.is_empty() {
+                        } else if numeric {
                             let units = (l.key, l.num_unit);
                             if self.dropped_seen.insert(units) {
                                 self.dropped_label_units.push(units);
@@ -624,6 +629,60 @@ mod tests {
         }
         assert!(!p.dropped_label_units.is_empty());
         assert_eq!(p.num_label_units(), whole.num_label_units());
+    }
+
+    #[test]
+    fn a_decoder_without_numeric_labels_keeps_the_string_ones_and_every_unit() {
+        // Samples with string labels and numeric ones, in two units for one key.
+        let mut p = crate::Profile::new(1);
+        let (ty, unit) = (p.intern("alloc_space"), p.intern("bytes"));
+        p.sample_types.push(crate::ValueType { ty, unit });
+        let handler = p.intern("handler");
+        let bytes = p.intern("bytes");
+        let kib = p.intern("kilobytes");
+        let paths = [p.intern("/a"), p.intern("/b")];
+        for i in 0..40i64 {
+            let mut labels = vec![Label {
+                key: handler,
+                str: paths[(i % 2) as usize],
+                ..Label::default()
+            }];
+            if i % 3 != 0 {
+                labels.push(Label {
+                    key: bytes,
+                    num: i * 8,
+                    num_unit: if i % 5 == 0 { kib } else { unit },
+                    ..Label::default()
+                });
+            }
+            p.samples.push(&[i + 1], &[], &labels);
+        }
+        let encoded = crate::proto::encode(&p);
+        let whole = decode(&encoded).expect("decode");
+        let mut d = StreamDecoder::with_options(&crate::ParseOptions {
+            keep_numeric_labels: false,
+            ..crate::ParseOptions::default()
+        });
+        d.feed(&encoded).expect("feed");
+        let q = d.finish().expect("finish");
+        assert_eq!(q.samples.len(), whole.samples.len());
+        let mut dropped = 0;
+        for i in 0..q.samples.len() {
+            let strings: Vec<Label> = whole
+                .samples
+                .labels(i)
+                .iter()
+                .filter(|l| !l.is_numeric())
+                .copied()
+                .collect();
+            dropped += whole.samples.labels(i).len() - strings.len();
+            assert_eq!(q.samples.labels(i), &strings[..], "sample {i}");
+            assert_eq!(q.samples.values(i), whole.samples.values(i));
+        }
+        assert!(dropped > 0);
+        // The units of the numeric labels left out, and pprof's warning about the second.
+        assert_eq!(q.num_label_units(), whole.num_label_units());
+        assert!(!q.num_label_units().1.is_empty());
     }
 
     /// Streams `bytes` keeping everything but the samples' stacks.
