@@ -798,6 +798,28 @@ mod tests {
     }
 
     #[test]
+    fn distinct_label_sets_come_in_the_order_samples_first_use_them() {
+        let mut s = Samples::new(1);
+        let sets = [
+            vec![l(2)],
+            vec![l(1)],
+            vec![l(2)],
+            vec![l(3), l(4)],
+            vec![l(1)],
+        ];
+        for (i, set) in sets.iter().cycle().take(50).enumerate() {
+            s.push(&[i as i64], &[], set);
+        }
+        let distinct: Vec<&[Label]> = s.distinct_label_sets().collect();
+        assert_eq!(distinct, [&[l(2)][..], &[l(1)], &[l(3), l(4)]]);
+        // A set no visible sample uses is not listed.
+        let keep: Vec<bool> = (0..50).map(|i| i % 5 != 3).collect();
+        s.select_by(&keep);
+        let distinct: Vec<&[Label]> = s.distinct_label_sets().collect();
+        assert_eq!(distinct, [&[l(2)][..], &[l(1)]]);
+    }
+
+    #[test]
     fn rewrite_labels_visits_each_used_set_once() {
         let mut s = three_samples();
         s.push(&[4], &[7], &[l(1)]);
