@@ -55,17 +55,8 @@ pub fn show(report: &[u8], viewer: Viewer, wait: Wait) -> Result<(), Failure> {
     drop(file);
     let mut error = Failure(String::new());
     for candidate in candidates(viewer) {
-        let mut words = candidate.split(' ');
-        let Some(program) = words.next() else {
-            continue;
-        };
-        let started = Command::new(program)
-            .args(words)
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn();
-        match started {
+        let program = candidate.split(' ').next().unwrap_or_default();
+        match start(&candidate, &path) {
             Ok(mut child) => {
                 let outcome = match wait {
                     Wait::ForExit => match child.wait() {
@@ -82,6 +73,19 @@ pub fn show(report: &[u8], viewer: Viewer, wait: Wait) -> Result<(), Failure> {
         }
     }
     Err(error)
+}
+
+/// Starts `command_line` (a program and its arguments, split at spaces, as pprof splits
+/// them) on `target`, with no input and its output discarded.
+pub fn start(command_line: &str, target: &str) -> std::io::Result<std::process::Child> {
+    let mut words = command_line.split(' ');
+    let program = words.next().unwrap_or_default();
+    Command::new(program)
+        .args(words)
+        .arg(target)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
 }
 
 /// Removes the report files handed to viewers.

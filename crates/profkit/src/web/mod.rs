@@ -22,7 +22,6 @@ mod views;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use profile::Profile;
@@ -328,17 +327,7 @@ fn open_browser(url: String) {
             // Give the server a moment to be ready.
             std::thread::sleep(std::time::Duration::from_millis(300));
             for candidate in crate::viewer::browsers() {
-                let mut words = candidate.split(' ');
-                let Some(program) = words.next() else {
-                    continue;
-                };
-                let started = Command::new(program)
-                    .args(words)
-                    .arg(&url)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .spawn();
-                if started.is_ok() {
+                if crate::viewer::start(&candidate, &url).is_ok() {
                     return;
                 }
             }

@@ -175,8 +175,16 @@ fn prepare<'a>(
 /// Renders a prepared report to bytes (the report's text, or its dot source).
 fn render(r: &mut Prepared<'_>) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    report::generate_with_total(&mut out, &mut r.profile, &r.options, r.total)
-        .map_err(|e| e.to_string())?;
+    // The machine-code views read the profile's binaries, opened on demand.
+    let binaries = crate::objtool::Binaries::default();
+    report::generate_with_binaries(
+        &mut out,
+        &mut r.profile,
+        &r.options,
+        r.total,
+        Some(&binaries),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(out)
 }
 
@@ -358,18 +366,7 @@ pub fn source(state: &State, req: &Request) -> Response {
     let mut r = try_view!(state, req, view, prepare(state, "weblist", Some(arg), &cfg));
     r.options.standalone = false;
     let legend = legend(&r);
-    let mut listing = Vec::new();
-    let binaries = crate::objtool::Binaries::default();
-    let rendered = report::generate_with_binaries(
-        &mut listing,
-        &mut r.profile,
-        &r.options,
-        r.total,
-        Some(&binaries),
-    );
-    if let Err(e) = rendered {
-        return error_page(state, req, view, 400, &e.to_string());
-    }
+    let listing = try_view!(state, req, view, render(&mut r));
     Response::html(page::render(
         state,
         req,
@@ -395,18 +392,7 @@ pub fn disasm(state: &State, req: &Request) -> Response {
     );
     r.options.max_functions = Some(DISASM_FUNCTIONS);
     let legend = legend(&r);
-    let mut text = Vec::new();
-    let binaries = crate::objtool::Binaries::default();
-    let rendered = report::generate_with_binaries(
-        &mut text,
-        &mut r.profile,
-        &r.options,
-        r.total,
-        Some(&binaries),
-    );
-    if let Err(e) = rendered {
-        return error_page(state, req, view, 400, &e.to_string());
-    }
+    let text = try_view!(state, req, view, render(&mut r));
     text_view(state, req, view, &legend, &text)
 }
 
