@@ -193,6 +193,11 @@ fn legend(r: &Prepared<'_>) -> Vec<String> {
     report::profile_labels(&r.profile, &r.options)
 }
 
+/// The page of `view` with `body` in it.
+fn page_view(state: &State, req: &Request, view: &str, legend: &[String], body: &str) -> Response {
+    Response::html(page::render(state, req, &Page { view, legend, body }))
+}
+
 /// The page for a view that failed: the error in place of the view.
 fn error_page(state: &State, req: &Request, view: &str, status: u16, message: &str) -> Response {
     let body = page::error_body(message);
@@ -250,15 +255,7 @@ pub fn flame_graph(state: &State, req: &Request) -> Response {
     );
     body.push_str(&flame::svg_element(&fg, &opts));
     let legend = legend(&r);
-    Response::html(page::render(
-        state,
-        req,
-        &Page {
-            view,
-            legend: &legend,
-            body: &body,
-        },
-    ))
+    page_view(state, req, view, &legend, &body)
 }
 
 /// `/ui/top`: the top entries as a sortable table.
@@ -298,15 +295,7 @@ pub fn top(state: &State, req: &Request) -> Response {
         );
     }
     body.push_str("</tbody></table>");
-    Response::html(page::render(
-        state,
-        req,
-        &Page {
-            view,
-            legend: &legend,
-            body: &body,
-        },
-    ))
+    page_view(state, req, view, &legend, &body)
 }
 
 /// A text report in a `<pre>`.
@@ -315,15 +304,7 @@ fn text_view(state: &State, req: &Request, view: &str, legend: &[String], text: 
         "<pre class=\"report\" id=\"report\">{}</pre>",
         escape(&String::from_utf8_lossy(text))
     );
-    Response::html(page::render(
-        state,
-        req,
-        &Page {
-            view,
-            legend,
-            body: &body,
-        },
-    ))
+    page_view(state, req, view, legend, &body)
 }
 
 /// `/ui/peek`: callers and callees of the functions matching `f` (all when empty), at
@@ -351,15 +332,7 @@ pub fn source(state: &State, req: &Request) -> Response {
             "<p class=\"hint\" id=\"hint\">Type a function regexp in the search box and press \
 <b>Focus</b> to list the source of the matching functions.</p>";
         let legend = legend(&r);
-        return Response::html(page::render(
-            state,
-            req,
-            &Page {
-                view,
-                legend: &legend,
-                body,
-            },
-        ));
+        return page_view(state, req, view, &legend, body);
     }
     // pprof's Source view is its `weblist`: source lines, each with the instructions
     // compiled from it.
@@ -367,15 +340,13 @@ pub fn source(state: &State, req: &Request) -> Response {
     r.options.standalone = false;
     let legend = legend(&r);
     let listing = try_view!(state, req, view, render(&mut r));
-    Response::html(page::render(
+    page_view(
         state,
         req,
-        &Page {
-            view,
-            legend: &legend,
-            body: &String::from_utf8_lossy(&listing),
-        },
-    ))
+        view,
+        &legend,
+        &String::from_utf8_lossy(&listing),
+    )
 }
 
 /// `/ui/disasm`: the annotated disassembly (`-disasm`) of the functions matching `f`
@@ -424,15 +395,7 @@ pub fn graph(state: &State, req: &Request) -> Response {
     let start = svg.find("<svg").unwrap_or(0);
     let svg = svg[start..].replace("&;", "&amp;;");
     let body = format!("<div id=\"graph\" class=\"graph\">{svg}</div>");
-    Response::html(page::render(
-        state,
-        req,
-        &Page {
-            view,
-            legend: &legend,
-            body: &body,
-        },
-    ))
+    page_view(state, req, view, &legend, &body)
 }
 
 /// `/ui/download`: the loaded profile as gzipped profile.proto.
