@@ -53,7 +53,7 @@ pub fn show(report: &[u8], viewer: Viewer, wait: Wait) -> Result<(), Failure> {
         .and_then(|()| file.flush())
         .map_err(|e| Failure(format!("writing {path}: {e}")))?;
     drop(file);
-    let mut error = Failure(String::new());
+    let mut error = Failure("no program to show the report with".into());
     for candidate in candidates(viewer) {
         let program = candidate.split(' ').next().unwrap_or_default();
         match start(&candidate, &path) {
