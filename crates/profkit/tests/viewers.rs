@@ -289,3 +289,34 @@ fn the_web_ui_prints_its_url_when_no_browser_starts() {
     let _ = child.wait();
     assert_eq!(next, Some(format!("{url}/ui/")));
 }
+
+#[test]
+fn the_shell_shows_reports_in_viewers_and_goes_on() {
+    use std::io::Write as _;
+    let s = Setup::new("shell");
+    s.viewer("kcachegrind", 0);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
+        .args(["-symbolize=none", &input("cpu.pb.gz")])
+        .current_dir(&*s.dir)
+        .env("TMPDIR", &s.tmp)
+        .env("PATH", &s.bin)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"kcachegrind\ntop 1\nquit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (grind, args) = s.shown();
+    assert!(grind.starts_with("positions: instr line"), "{grind}");
+    assert!(args.ends_with("pprof001.grind"), "{args}");
+    // The next command ran, and the file is gone once the shell has ended.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Showing top 1 nodes"));
+    assert!(s.left_in_tmp().is_empty(), "left {:?}", s.left_in_tmp());
+}
