@@ -174,6 +174,25 @@ test("focus from the search box changes the Top table", async () => {
   await page.close();
 });
 
+test("tag focus from the search box keeps the samples with the label", async () => {
+  const base = await startServer([path.join(inputs, "cpu_labels.pb.gz")]);
+  const page = await newPage();
+  await page.goto(`${base}/ui/top`);
+  const total = async () => (await page.textContent("#legend")).match(/accounting for ([^,]+),/)[1];
+  const before = await total();
+  await page.fill("#search", "phase=warmup");
+  await Promise.all([page.waitForURL(/tf=phase/), page.click('#refine button[data-param="tf"]')]);
+  assert.match(await page.textContent("#filters"), /tagfocus=phase=warmup/);
+  assert.notEqual(await total(), before);
+  await Promise.all([page.waitForURL(/ti=/), (async () => {
+    await page.fill("#search", "pool=io");
+    await page.click('#refine button[data-param="ti"]');
+  })()]);
+  assert.match(await page.textContent("#filters"), /tagignore=pool=io/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test("differential flame graph loads", async () => {
   const base = await startServer([
     "-diff_base=" + path.join(inputs, "cpu_a.pb.gz"),

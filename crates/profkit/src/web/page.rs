@@ -127,6 +127,8 @@ pub fn render(state: &State, req: &Request, page: &Page) -> String {
 <button type=\"button\" data-param=\"h\" title=\"Hide matching frames\">Hide</button>\
 <button type=\"button\" data-param=\"s\" title=\"Show only matching frames\">Show</button>\
 <button type=\"button\" data-param=\"sf\" title=\"Drop frames above the highest match\">Show from</button>\
+<button type=\"button\" data-param=\"tf\" title=\"Keep only samples with a matching label (key=regexp, or a range such as bytes=1kb:)\">Tag focus</button>\
+<button type=\"button\" data-param=\"ti\" title=\"Drop samples with a matching label (key=regexp, or a range)\">Tag ignore</button>\
 <button type=\"button\" id=\"reset-config\" title=\"Show the entire profile\">Reset</button></span>\n\
 <span id=\"search-status\"></span>\n</header>\n",
     );
