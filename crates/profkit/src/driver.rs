@@ -261,9 +261,9 @@ struct PartsRead {
 /// and the web UI may run any report; merged and compared profiles are matched sample
 /// by sample). Labels are read by tag options and by the reports that print labels or
 /// tags (-tags, -traces, -raw, -proto, drawings, callgrind); numeric labels only by
-/// those reports and by numeric ranges and label frames (`-tagfocus=1kb:`, `-tagroot`),
-/// not by the regular expressions of `-tagfocus` and `-tagignore`, which match string
-/// labels; stacks by every report but -tags, and by the options that select samples or
+/// those reports, numeric ranges, label frames and the key filters (`-tagfocus=1kb:`,
+/// `-tagroot`, `-tagshow`), not by the regular expressions of `-tagfocus` and
+/// `-tagignore`, which match string labels; stacks by every report but -tags, and by the options that select samples or
 /// frames by their stacks.
 fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> PartsRead {
     let everything = PartsRead {
@@ -307,7 +307,11 @@ fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> Pa
             // A filter that does not parse fails the run later; read everything.
             profile::TagFilter::parse(name, v, &Default::default()).map_or(true, |f| f.is_range())
         });
-    let numeric_labels = prints_labels || ranges || any_set(&[&cfg.tag_root, &cfg.tag_leaf]);
+    // Label frames are made of numeric labels too, and `-tagshow`/`-taghide` match the
+    // keys of both kinds (pprof warns when one matches none).
+    let numeric_labels = prints_labels
+        || ranges
+        || any_set(&[&cfg.tag_root, &cfg.tag_leaf, &cfg.tag_show, &cfg.tag_hide]);
     let stacks = any_set(&[
         &cfg.focus,
         &cfg.ignore,

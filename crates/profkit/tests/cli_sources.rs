@@ -370,6 +370,27 @@ fn label_unit_warnings_hold_whether_or_not_the_report_keeps_labels() {
     assert!(String::from_utf8_lossy(&tags.stdout).contains("size:"));
 }
 
+#[test]
+fn tag_key_filters_see_numeric_labels_in_reports_that_print_none() {
+    let dir = scratch_dir("tagkeys");
+    let file = mixed_units_profile(&dir);
+    // `size` is a numeric label: pprof warns only about a key no label has.
+    for (flag, warns) in [
+        ("-tagshow=size", false),
+        ("-taghide=size", false),
+        ("-taghide=nosuchkey", true),
+    ] {
+        let out = profkit(&["-top", "-tagfocus=handler=/a", flag, &file], &dir);
+        assert!(out.status.success(), "{flag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("expression matched no samples"),
+            warns,
+            "{flag}: {stderr}"
+        );
+    }
+}
+
 /// Two functions; `main` alone carries handler `/a`, `main -> work` handler `/b`.
 fn two_handlers_profile(dir: &std::path::Path) -> String {
     use profile::Label;
