@@ -237,8 +237,9 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
         sources.exec_name = Some(sources.sources.remove(0));
     }
     let read = sample_parts_read(command.as_ref().map(|(c, _)| *c), &config, &sources);
-    (sources.labels, sources.numeric_labels, sources.stacks) =
-        (read.labels, read.numeric_labels, read.stacks);
+    sources.labels = read.labels;
+    sources.numeric_labels = read.numeric_labels;
+    sources.stacks = read.stacks;
     Ok(Invocation {
         sources,
         config,
@@ -263,8 +264,8 @@ struct PartsRead {
 /// tags (-tags, -traces, -raw, -proto, drawings, callgrind); numeric labels only by
 /// those reports, numeric ranges, label frames and the key filters (`-tagfocus=1kb:`,
 /// `-tagroot`, `-tagshow`), not by the regular expressions of `-tagfocus` and
-/// `-tagignore`, which match string labels; stacks by every report but -tags, and by the options that select samples or
-/// frames by their stacks.
+/// `-tagignore`, which match string labels; stacks by every report but -tags, and by
+/// the options that select samples or frames by their stacks.
 fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> PartsRead {
     let everything = PartsRead {
         labels: true,

@@ -326,15 +326,14 @@ pub fn print_assembly(w: &mut dyn Write, rpt: &Report<'_>, obj: &dyn ObjTool) ->
         println!("{e}");
     }
     let mut syms = selected.symbols;
-    let by_name = |a: &SymbolNodes<'_>, b: &SymbolNodes<'_>| {
-        let name = |s: &SymbolNodes<'_>| s.sym.names.first().cloned().unwrap_or_default();
-        name(a).cmp(&name(b)).then(a.sym.start.cmp(&b.sym.start))
-    };
+    // By name then address; with a limit, the largest flat values first. The keys are
+    // worked out once per symbol.
+    let name = |s: &SymbolNodes<'_>| s.sym.names.first().cloned().unwrap_or_default();
     match o.max_functions {
-        None => syms.sort_by(by_name),
+        None => syms.sort_by_cached_key(|s| (name(s), s.sym.start)),
         Some(max) => {
             let flat = |s: &SymbolNodes<'_>| sums(&g, &s.nodes).0;
-            syms.sort_by(|a, b| flat(b).cmp(&flat(a)).then_with(|| by_name(a, b)));
+            syms.sort_by_cached_key(|s| (std::cmp::Reverse(flat(s)), name(s), s.sym.start));
             syms.truncate(max);
         }
     }
