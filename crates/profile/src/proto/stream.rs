@@ -59,7 +59,8 @@ pub struct StreamDecoder {
     keep_stacks: bool,
     /// With labels left out: each numeric label's key and unit, once, in order.
     dropped_label_units: Vec<(StrId, StrId)>,
-    /// The pairs of `dropped_label_units`, to find them again.
+    /// The pairs of `dropped_label_units` once they are more than a few, to find them
+    /// again.
     dropped_seen: HashSet<(StrId, StrId)>,
 }
 
@@ -89,6 +90,28 @@ impl StreamDecoder {
             keep_stacks: true,
             dropped_label_units: Vec::new(),
             dropped_seen: HashSet::new(),
+        }
+    }
+
+    /// Records the key and unit of a numeric label left out, once per pair. Profiles
+    /// have a few pairs and a label or two on each of millions of samples: the list
+    /// is searched while it is short, a hash set of the pairs once it is not.
+    fn note_dropped_unit(&mut self, units: (StrId, StrId)) {
+        const SEARCHED: usize = 8;
+        let list = &mut self.dropped_label_units;
+        let seen = if list.len() <= SEARCHED {
+            list.contains(&units)
+        } else {
+            self.dropped_seen.contains(&units)
+        };
+        if seen {
+            return;
+        }
+        list.push(units);
+        if list.len() == SEARCHED + 1 {
+            self.dropped_seen.extend(list.iter().copied());
+        } else if list.len() > SEARCHED {
+            self.dropped_seen.insert(units);
         }
     }
 
@@ -230,10 +253,7 @@ impl StreamDecoder {
                         if self.keep_labels && (self.keep_numeric_labels || !numeric) {
                             self.labels.push(l);
                         } else if numeric {
-                            let units = (l.key, l.num_unit);
-                            if self.dropped_seen.insert(units) {
-                                self.dropped_label_units.push(units);
-                            }
+                            self.note_dropped_unit((l.key, l.num_unit));
                         }
                     }
                 }
@@ -683,6 +703,39 @@ mod tests {
         // The units of the numeric labels left out, and pprof's warning about the second.
         assert_eq!(q.num_label_units(), whole.num_label_units());
         assert!(!q.num_label_units().1.is_empty());
+    }
+
+    #[test]
+    fn label_units_left_out_are_recorded_once_among_many_keys() {
+        // Twenty numeric keys, each in two units, repeated over the samples: more
+        // pairs than the decoder searches in its list.
+        let mut p = crate::Profile::new(1);
+        let (ty, unit) = (p.intern("samples"), p.intern("count"));
+        p.sample_types.push(crate::ValueType { ty, unit });
+        let keys: Vec<StrId> = (0..20).map(|k| p.intern(&format!("key{k}"))).collect();
+        let units = [p.intern("bytes"), p.intern("seconds")];
+        for i in 0..200i64 {
+            let labels: Vec<Label> = (0..3)
+                .map(|j| Label {
+                    key: keys[((i + j * 7) % 20) as usize],
+                    num: i,
+                    num_unit: units[((i / 20 + j) % 2) as usize],
+                    ..Label::default()
+                })
+                .collect();
+            p.samples.push(&[1], &[], &labels);
+        }
+        let encoded = crate::proto::encode(&p);
+        let whole = decode(&encoded).expect("decode");
+        let mut d = StreamDecoder::without_labels();
+        d.feed(&encoded).expect("feed");
+        let q = d.finish().expect("finish");
+        let mut pairs = q.dropped_label_units.clone();
+        assert_eq!(pairs.len(), 40, "each key and unit once");
+        pairs.sort();
+        pairs.dedup();
+        assert_eq!(pairs.len(), 40);
+        assert_eq!(q.num_label_units(), whole.num_label_units());
     }
 
     /// Streams `bytes` keeping everything but the samples' stacks.

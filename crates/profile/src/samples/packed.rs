@@ -54,6 +54,32 @@ fn read(words: &[u64], bit: usize, mask: u64) -> u32 {
     ((lo | hi) & mask) as u32
 }
 
+/// Writes `values`, each in `width` bits, from bit offset `bit` of `words` on, whole
+/// words at a time, keeping every bit outside the run; each value must fit.
+fn pack_into(words: &mut [u64], bit: usize, width: u32, values: &[u32]) {
+    let w = width as usize;
+    let mut word = bit >> 6;
+    let mut off = bit & 63;
+    // The bits below the run, kept (none when it starts a word).
+    let mut acc = words[word] & ((1u64 << off) - 1);
+    for &v in values {
+        let v = v as u64;
+        acc |= v << off;
+        off += w;
+        if off >= 64 {
+            words[word] = acc;
+            word += 1;
+            off -= 64;
+            // The bits of `v` that did not fit (none when `off` is zero).
+            acc = v >> (w - off);
+        }
+    }
+    if off > 0 {
+        // The bits above the run, kept.
+        words[word] = (words[word] & !((1u64 << off) - 1)) | acc;
+    }
+}
+
 /// Overwrites `width` bits at bit offset `bit` of `words` with `v`, which must fit.
 #[inline(always)]
 fn write(words: &mut [u64], bit: usize, width: u32, v: u32) {
@@ -141,29 +167,12 @@ impl PackedU32s {
         if (any as u64) >> self.width != 0 {
             self.widen_for(any);
         }
-        let w = self.width as usize;
-        let start = self.len * w;
-        let need = (start + values.len() * w).div_ceil(64) + 1;
+        let start = self.len * self.width as usize;
+        let need = (start + values.len() * self.width as usize).div_ceil(64) + 1;
         if self.words.len() < need {
             self.words.resize(need, 0);
         }
-        // Fill whole words in a register; the bits past the end are zero already.
-        let mut word = start >> 6;
-        let mut off = start & 63;
-        let mut acc = self.words[word];
-        for &v in values {
-            let v = v as u64;
-            acc |= v << off;
-            off += w;
-            if off >= 64 {
-                self.words[word] = acc;
-                word += 1;
-                off -= 64;
-                // The bits of `v` that did not fit (none when `off` is zero).
-                acc = v >> (w - off);
-            }
-        }
-        self.words[word] = acc;
+        pack_into(&mut self.words, start, self.width, values);
         self.len += values.len();
     }
 
@@ -178,10 +187,12 @@ impl PackedU32s {
         if (any as u64) >> self.width != 0 {
             self.widen_for(any);
         }
-        let w = self.width;
-        for (k, &v) in values.iter().enumerate() {
-            write(&mut self.words, (at + k) * w as usize, w, v);
-        }
+        pack_into(
+            &mut self.words,
+            at * self.width as usize,
+            self.width,
+            values,
+        );
     }
 
     /// Keeps the first `len` elements.
@@ -227,11 +238,20 @@ impl PackedU32s {
         if self.words.len() < need {
             self.words.resize(need, 0);
         }
-        // Back to front: an element's new place never overlaps an earlier element's
-        // old place.
-        for i in (0..self.len).rev() {
-            let v = read(&self.words, i * old as usize, mask(old));
-            write(&mut self.words, i * width as usize, width, v);
+        // Blocks of elements, back to front, each read whole before it is written: a
+        // block's new place starts at or after its old one and ends where the next
+        // block's new place starts, and the earlier elements' old bits lie below it.
+        const BLOCK: usize = 256;
+        let mut block = [0u32; BLOCK];
+        let mut end = self.len;
+        while end > 0 {
+            let start = end.saturating_sub(BLOCK);
+            let run = &mut block[..end - start];
+            for (k, v) in run.iter_mut().enumerate() {
+                *v = read(&self.words, (start + k) * old as usize, mask(old));
+            }
+            pack_into(&mut self.words, start * width as usize, width, run);
+            end = start;
         }
         self.clear_from(self.len * width as usize);
         self.width = width;
@@ -476,6 +496,46 @@ mod tests {
         let s = p.stack(10, 100);
         assert_eq!(s.to_vec(), values[10..110].to_vec());
         assert!(s.iter().rev().eq(values[10..110].iter().rev().copied()));
+    }
+
+    #[test]
+    fn widening_a_long_array_keeps_every_element_and_zeroes_the_tail() {
+        // Runs of growing values, appended as the decoder does: each larger run
+        // widens thousands of elements (blocks of them, back to front).
+        let mut p = PackedU32s::new();
+        let mut expected = Vec::new();
+        for bits in 1..=32u32 {
+            let top = if bits == 32 {
+                u32::MAX
+            } else {
+                (1u32 << bits) - 1
+            };
+            let run: Vec<u32> = (0..777u32)
+                .map(|i| i.wrapping_mul(2_654_435_761) & top)
+                .collect();
+            p.extend_from_slice(&run);
+            expected.extend_from_slice(&run);
+            assert_eq!(p.stack(0, p.len()).to_vec(), expected, "after {bits} bits");
+        }
+        // The bits past the last element stay zero: an appended zero reads back.
+        p.truncate(expected.len() - 5);
+        p.push(0);
+        assert_eq!(p.get(expected.len() - 5), 0);
+    }
+
+    #[test]
+    fn overwriting_a_run_keeps_its_neighbours() {
+        let mut p = PackedU32s::new();
+        let values: Vec<u32> = (0..300u32).map(|i| i * 37 % 1000).collect();
+        p.extend_from_slice(&values);
+        p.overwrite(61, &[999; 70]);
+        let mut expected = values.clone();
+        expected[61..131].fill(999);
+        assert_eq!(p.stack(0, 300).to_vec(), expected);
+        // A run that needs more bits widens the whole array first.
+        p.overwrite(0, &[1 << 20]);
+        expected[0] = 1 << 20;
+        assert_eq!(p.stack(0, 300).to_vec(), expected);
     }
 
     #[test]
