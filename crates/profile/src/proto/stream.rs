@@ -391,29 +391,76 @@ fn push_ids(
     let mut buf = [0u32; 64];
     let mut n = 0;
     let mut max = 0;
+    // Every bit any id has, to find one too large for 32 bits once at the end.
+    let mut bits = 0u64;
     while pos < end {
-        let id = match wire::varint_word(data, pos) {
-            Some((id, next)) if next <= end => {
-                pos = next;
-                id
-            }
-            _ => read_varint(data, &mut pos, end)?,
-        };
-        buf[n] = u32::try_from(id).map_err(|_| Unsupported)?.wrapping_sub(1);
-        n += 1;
-        if n == buf.len() {
-            max = buf.iter().fold(max, |m, &v| m.max(v));
+        // One word gives up to eight ids.
+        if n > buf.len() - 8 {
+            max = buf[..n].iter().fold(max, |m, &v| m.max(v));
             if keep {
-                out.push_frames(&buf);
+                out.push_frames(&buf[..n]);
             }
             n = 0;
         }
+        let got = word_varints(data, pos, end, |id| {
+            bits |= id;
+            buf[n] = (id as u32).wrapping_sub(1);
+            n += 1;
+        });
+        if got > 0 {
+            pos += got;
+            continue;
+        }
+        // A varint longer than the word, or too near the end of `data`: alone.
+        let id = read_varint(data, &mut pos, end)?;
+        bits |= id;
+        buf[n] = (id as u32).wrapping_sub(1);
+        n += 1;
+    }
+    if bits > u32::MAX as u64 {
+        return Err(Unsupported);
     }
     max = buf[..n].iter().fold(max, |m, &v| m.max(v));
     if keep {
         out.push_frames(&buf[..n]);
     }
     Ok(max)
+}
+
+/// Decodes every varint that ends within the 8 bytes at `data[pos..]` and by `end`,
+/// from one load, giving each to `each`; returns how many bytes they took (none when
+/// fewer than 8 bytes remain or the first varint does not end in them).
+///
+/// Reading ids one by one, each next load waits for the length of the varint before
+/// it; here a load serves the two or three ids of 18 bits that fit in a word.
+#[inline(always)]
+fn word_varints(data: &[u8], pos: usize, end: usize, mut each: impl FnMut(u64)) -> usize {
+    let Some(word) = data.get(pos..pos + 8) else {
+        return 0;
+    };
+    let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+    // High bit clear marks the last byte of a varint; bytes past `end` are not ours.
+    let mut stops = !w & 0x8080_8080_8080_8080;
+    let room = end - pos;
+    if room < 8 {
+        stops &= (1u64 << (room * 8)) - 1;
+    }
+    // Where the varint being decoded starts, in bits.
+    let mut from = 0;
+    while stops != 0 {
+        // Just past its last byte.
+        let to = stops.trailing_zeros() + 1;
+        let mut x = (w & (u64::MAX >> (64 - to)) & 0x7f7f_7f7f_7f7f_7f7f) >> from;
+        // Close the gaps left by the continuation bits: 7-bit groups into 14-bit
+        // pairs, into 28-bit quads, into 56 bits.
+        x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+        x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+        x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+        each(x);
+        from = to;
+        stops &= stops - 1;
+    }
+    from as usize / 8
 }
 
 /// Appends the packed varints of `data[pos..end]` as values.
@@ -522,6 +569,65 @@ mod tests {
         ))
         .expect("test profile");
         crate::gunzip(&gz, u64::MAX).expect("gunzip")
+    }
+
+    #[test]
+    fn packed_location_ids_of_every_length_read_back_up_to_the_field_end() {
+        // Ids of one to five bytes, in runs that cross words every way; past the
+        // field's end, bytes that would read as more ids.
+        let ids: Vec<u64> = (0..600u64)
+            .map(|i| match i % 7 {
+                0 => 1 + i % 127,
+                1 => 128 + i,
+                2 => 16_384 + i * 3,
+                3 => 2_097_152 + i * 101,
+                4 => 268_435_456 + i * 7_777,
+                5 => u32::MAX as u64,
+                _ => 1 + (i * 2_654_435_761) % 200_000,
+            })
+            .collect();
+        let mut field = Vec::new();
+        for &id in &ids {
+            varint(id, &mut field);
+        }
+        for cut in [0, 1, 2, 3, 5, 8, 13, field.len() - 1, field.len()] {
+            // The field ends `cut` bytes early (at a varint's end or inside one).
+            let end = field.len() - cut;
+            let mut data = field[..end].to_vec();
+            data.extend_from_slice(&[0x05; 12]);
+            let mut samples = Samples::new(1);
+            let got = push_ids(&data, 0, end, &mut samples, true);
+            let mut pos = 0;
+            let mut expected = Vec::new();
+            let mut whole = true;
+            while pos < end {
+                match super::varint(&data[..end], pos) {
+                    Ok(Some((id, next))) => {
+                        expected.push((id as u32).wrapping_sub(1));
+                        pos = next;
+                    }
+                    _ => {
+                        whole = false;
+                        break;
+                    }
+                }
+            }
+            if !whole {
+                assert!(got.is_err(), "a varint cut at {end} bytes");
+                continue;
+            }
+            let max = got.expect("ids");
+            assert_eq!(max, expected.iter().copied().max().unwrap_or(0));
+            samples.end_sample(&[1], &[]);
+            assert_eq!(samples.locations(0).to_vec(), expected, "cut {cut}");
+        }
+        // An id beyond 32 bits is not a location id.
+        let mut wide = Vec::new();
+        varint(1 << 33, &mut wide);
+        varint(5, &mut wide);
+        wide.extend_from_slice(&[0; 8]);
+        let end = wide.len() - 8;
+        assert!(push_ids(&wide, 0, end, &mut Samples::new(1), true).is_err());
     }
 
     #[test]
