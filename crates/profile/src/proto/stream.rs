@@ -445,22 +445,26 @@ fn word_varints(data: &[u8], pos: usize, end: usize, mut each: impl FnMut(u64)) 
     if room < 8 {
         stops &= (1u64 << (room * 8)) - 1;
     }
-    // Where the varint being decoded starts, in bits.
+    // The payload bits of all eight bytes side by side, once for every varint in
+    // them: 7-bit groups closed into 14-bit pairs, into 28-bit quads, into 56 bits.
+    let mut p = w & 0x7f7f_7f7f_7f7f_7f7f;
+    p = (p & 0x007f_007f_007f_007f) | ((p & 0x7f00_7f00_7f00_7f00) >> 1);
+    p = (p & 0x0000_3fff_0000_3fff) | ((p & 0x3fff_0000_3fff_0000) >> 2);
+    p = (p & 0x0000_0000_0fff_ffff) | ((p & 0x0fff_ffff_0000_0000) >> 4);
+    // Where the varint being decoded starts, in payload bits, and where the last one
+    // ended, in bytes.
     let mut from = 0;
+    let mut bytes = 0;
     while stops != 0 {
-        // Just past its last byte.
-        let to = stops.trailing_zeros() + 1;
-        let mut x = (w & (u64::MAX >> (64 - to)) & 0x7f7f_7f7f_7f7f_7f7f) >> from;
-        // Close the gaps left by the continuation bits: 7-bit groups into 14-bit
-        // pairs, into 28-bit quads, into 56 bits.
-        x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
-        x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
-        x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
-        each(x);
+        // Just past its last byte, in bits of the word and in payload bits.
+        let to_bit = stops.trailing_zeros() + 1;
+        let to = to_bit - to_bit / 8;
+        each((p & (u64::MAX >> (64 - to))) >> from);
         from = to;
+        bytes = to_bit / 8;
         stops &= stops - 1;
     }
-    from as usize / 8
+    bytes as usize
 }
 
 /// Appends the packed varints of `data[pos..end]` as values.
