@@ -2,6 +2,8 @@
 
 mod decode;
 mod encode;
+#[cfg(target_arch = "x86_64")]
+mod masked_vbyte;
 mod stream;
 mod tables;
 pub mod wire;

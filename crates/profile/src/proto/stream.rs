@@ -393,6 +393,8 @@ fn push_ids(
     let mut max = 0;
     // Every bit any id has, to find one too large for 32 bits once at the end.
     let mut bits = 0u64;
+    #[cfg(target_arch = "x86_64")]
+    let simd = super::masked_vbyte::available();
     while pos < end {
         // One word gives up to eight ids.
         if n > buf.len() - 8 {
@@ -401,6 +403,17 @@ fn push_ids(
                 out.push_frames(&buf[..n]);
             }
             n = 0;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if simd {
+            // SAFETY: the processor has the instructions, checked just above.
+            let (next, more) =
+                unsafe { super::masked_vbyte::decode(data, pos, end, &mut buf, n, 56) };
+            if more > n {
+                // Ids of at most three bytes: none too large.
+                (pos, n) = (next, more);
+                continue;
+            }
         }
         let got = word_varints(data, pos, end, |id| {
             bits |= id;
