@@ -114,8 +114,11 @@ pub fn parse_stream_with<R: Read + Send>(mut reader: R, options: &ParseOptions) 
     reader.read_exact(&mut magic).ok()?;
     let input = std::io::Cursor::new(magic).chain(reader);
     if is_gzip(&magic) {
+        // Inflating sets the pace of reading: it is given the input a megabyte at a
+        // time (the decoder's own buffer takes 32 KiB), so that it stops less often.
+        let input = std::io::BufReader::with_capacity(1 << 20, input);
         decode_pieces(
-            MultiGzDecoder::new(input),
+            flate2::bufread::MultiGzDecoder::new(input),
             options.max_decompressed,
             options,
         )
@@ -126,13 +129,14 @@ pub fn parse_stream_with<R: Read + Send>(mut reader: R, options: &ParseOptions) 
 
 /// Decodes the bytes `source` gives, read on a second thread in pieces of
 /// [`STREAM_CHUNK`] bytes and handed over as they fill (their buffers handed back for
-/// reuse); `None` on any error or past `limit` bytes.
+/// reuse, whole: only their first so many bytes are new); `None` on any error or past
+/// `limit` bytes.
 fn decode_pieces<R: Read + Send>(
     mut source: R,
     limit: u64,
     options: &ParseOptions,
 ) -> Option<Profile> {
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(4);
     let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
         let reader = std::thread::Builder::new().spawn_scoped(scope, move || -> bool {
@@ -140,8 +144,7 @@ fn decode_pieces<R: Read + Send>(
             loop {
                 let mut buf = empty_rx
                     .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(STREAM_CHUNK));
-                buf.resize(STREAM_CHUNK, 0);
+                    .unwrap_or_else(|_| vec![0; STREAM_CHUNK]);
                 let mut filled = 0;
                 while filled < buf.len() {
                     match source.read(&mut buf[filled..]) {
@@ -158,8 +161,7 @@ fn decode_pieces<R: Read + Send>(
                 if total > limit {
                     return false;
                 }
-                buf.truncate(filled);
-                if full_tx.send(buf).is_err() {
+                if full_tx.send((buf, filled)).is_err() {
                     return false;
                 }
             }
@@ -170,8 +172,8 @@ fn decode_pieces<R: Read + Send>(
         };
         let mut decoder = proto::StreamDecoder::with_options(options);
         let mut decoded = true;
-        while let Ok(chunk) = full_rx.recv() {
-            if decoder.feed(&chunk).is_err() {
+        while let Ok((chunk, filled)) = full_rx.recv() {
+            if decoder.feed(&chunk[..filled]).is_err() {
                 decoded = false;
                 break;
             }
