@@ -71,7 +71,7 @@ pub(super) fn available() -> bool {
 }
 
 /// Decodes the varints of `data[pos..end]` into `out[n..]` as values minus one, four
-/// at a time, while `n` is at most `limit` (which leaves `out` room for four more) and
+/// at a time, while `n` is at most `limit` (which leaves `out` room for eight more) and
 /// sixteen bytes can be loaded at `pos`. Stops before a varint of more than three bytes
 /// or one that does not end by `end`. Returns the new `pos` and `n`; `out` past the new
 /// `n` may have been written.
@@ -88,17 +88,47 @@ pub(super) unsafe fn decode(
     limit: usize,
 ) -> (usize, usize) {
     use std::arch::x86_64::*;
-    let limit = limit.min(out.len() - 4);
+    let limit = limit.min(out.len() - 8);
     let end = end.min(data.len());
-    let low7 = _mm_set1_epi32(0x7f);
-    let mid7 = _mm_set1_epi32(0x7f00);
-    let high7 = _mm_set1_epi32(0x7f_0000);
-    let one = _mm_set1_epi32(1);
+    // Two blocks a step while 32 bytes can be loaded: the continuation bits of both
+    // come from one pair of loads, so that where the second block starts is known from
+    // the first's pattern without waiting for a load from there.
+    while n <= limit && pos < end && data.len() - pos >= 32 {
+        // SAFETY: `pos + 32 <= data.len()`, checked above; unaligned loads.
+        let (low, high) = unsafe {
+            let at = data.as_ptr().add(pos);
+            (
+                _mm_loadu_si128(at.cast()),
+                _mm_loadu_si128(at.add(16).cast()),
+            )
+        };
+        let mut cont = _mm_movemask_epi8(low) as u32 | (_mm_movemask_epi8(high) as u32) << 16;
+        // Bytes at or past `end` count as continuations: no varint ends there.
+        let room = end - pos;
+        if room < 32 {
+            cont |= !((1 << room) - 1);
+        }
+        let first = &PATTERNS[(cont & 0xfff) as usize];
+        if first.count == 0 {
+            break;
+        }
+        let skip = first.bytes as usize;
+        let second = &PATTERNS[((cont >> skip) & 0xfff) as usize];
+        // SAFETY: `skip <= 12`, so `pos + skip + 16 <= data.len()`; an unaligned load.
+        let next = unsafe { _mm_loadu_si128(data.as_ptr().add(pos + skip).cast()) };
+        // SAFETY: `n + 8 <= out.len()`: both blocks' four lanes fit.
+        unsafe {
+            let at = out.as_mut_ptr().add(n);
+            _mm_storeu_si128(at.cast(), ids(low, first));
+            _mm_storeu_si128(at.add(first.count as usize).cast(), ids(next, second));
+        }
+        n += first.count as usize + second.count as usize;
+        pos += skip + second.bytes as usize;
+    }
     while n <= limit && pos < end && data.len() - pos >= 16 {
         // SAFETY: `pos + 16 <= data.len()`, checked above; an unaligned load.
         let bytes = unsafe { _mm_loadu_si128(data.as_ptr().add(pos).cast()) };
         let mut cont = _mm_movemask_epi8(bytes) as u32 & 0xfff;
-        // Bytes at or past `end` count as continuations: no varint ends there.
         let room = end - pos;
         if room < 12 {
             cont |= 0xfff & !((1 << room) - 1);
@@ -107,24 +137,32 @@ pub(super) unsafe fn decode(
         if pattern.count == 0 {
             break;
         }
-        // SAFETY: `shuffle` is 16 bytes; an unaligned load.
-        let shuffle = unsafe { _mm_loadu_si128(pattern.shuffle.as_ptr().cast()) };
-        let lanes = _mm_shuffle_epi8(bytes, shuffle);
-        // Lane bytes b0, b1, b2 (continuation bits and all) to b0 | b1 << 7 | b2 << 14.
-        let values = _mm_or_si128(
-            _mm_or_si128(
-                _mm_and_si128(lanes, low7),
-                _mm_srli_epi32::<1>(_mm_and_si128(lanes, mid7)),
-            ),
-            _mm_srli_epi32::<2>(_mm_and_si128(lanes, high7)),
-        );
-        let values = _mm_sub_epi32(values, one);
-        // SAFETY: `n <= limit <= out.len() - 4`: four lanes fit.
-        unsafe { _mm_storeu_si128(out.as_mut_ptr().add(n).cast(), values) };
+        // SAFETY: `n + 4 <= out.len()`: four lanes fit.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().add(n).cast(), ids(bytes, pattern)) };
         n += pattern.count as usize;
         pos += pattern.bytes as usize;
     }
     (pos, n)
+}
+
+/// The varints of `bytes` that `pattern` finds, one a lane, minus one (lanes past its
+/// count hold garbage).
+#[target_feature(enable = "ssse3")]
+#[inline]
+fn ids(bytes: std::arch::x86_64::__m128i, pattern: &Pattern) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::*;
+    // SAFETY: `shuffle` is 16 bytes; an unaligned load.
+    let shuffle = unsafe { _mm_loadu_si128(pattern.shuffle.as_ptr().cast()) };
+    let lanes = _mm_shuffle_epi8(bytes, shuffle);
+    // Lane bytes b0, b1, b2 (continuation bits and all) to b0 | b1 << 7 | b2 << 14.
+    let values = _mm_or_si128(
+        _mm_or_si128(
+            _mm_and_si128(lanes, _mm_set1_epi32(0x7f)),
+            _mm_srli_epi32::<1>(_mm_and_si128(lanes, _mm_set1_epi32(0x7f00))),
+        ),
+        _mm_srli_epi32::<2>(_mm_and_si128(lanes, _mm_set1_epi32(0x7f_0000))),
+    );
+    _mm_sub_epi32(values, _mm_set1_epi32(1))
 }
 
 #[cfg(test)]
@@ -178,27 +216,32 @@ mod tests {
             varint(id, &mut data);
             ends.push(data.len());
         }
-        // Bytes past the field end that look like one-byte ids.
+        // Bytes past the field end that look like one-byte ids, as many as the two
+        // blocks of a step need, as one needs, or fewer.
         let field_end = ends[1500];
-        data.extend_from_slice(&[5; 32]);
-        let mut pos = 0;
-        let mut got = Vec::new();
-        while pos < field_end {
-            let mut out = [0u32; 64];
-            // SAFETY: checked by `available`.
-            let (next, n) = unsafe { decode(&data, pos, field_end, &mut out, 0, 60) };
-            got.extend(out[..n].iter().map(|&v| v.wrapping_add(1) as u64));
-            if n == 0 {
-                // Where the caller decodes one varint itself.
-                let i = ends.iter().position(|&e| e > pos).unwrap();
-                got.push(ids[i]);
-                pos = ends[i];
-            } else {
-                assert!(ends.contains(&next), "stops between varints");
-                pos = next;
+        data.truncate(field_end);
+        for padding in [32, 20, 5, 0] {
+            let mut data = data.clone();
+            data.extend(std::iter::repeat_n(5, padding));
+            let mut pos = 0;
+            let mut got = Vec::new();
+            while pos < field_end {
+                let mut out = [0u32; 64];
+                // SAFETY: checked by `available`.
+                let (next, n) = unsafe { decode(&data, pos, field_end, &mut out, 0, 56) };
+                got.extend(out[..n].iter().map(|&v| v.wrapping_add(1) as u64));
+                if n == 0 {
+                    // Where the caller decodes one varint itself.
+                    let i = ends.iter().position(|&e| e > pos).unwrap();
+                    got.push(ids[i]);
+                    pos = ends[i];
+                } else {
+                    assert!(ends.contains(&next), "stops between varints");
+                    pos = next;
+                }
             }
+            assert_eq!(pos, field_end);
+            assert_eq!(got, ids[..=1500], "{padding} bytes past the field");
         }
-        assert_eq!(pos, field_end);
-        assert_eq!(got, ids[..=1500]);
     }
 }
