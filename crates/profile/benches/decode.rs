@@ -5,11 +5,21 @@
 //! `PROFKIT_BENCH_DATA` to their folder (default `target/benchdata`).
 
 use std::path::PathBuf;
-
-/// The allocator profkit runs with, so that the figures are the binary's.
-#[global_allocator]
-static ALLOC: hugealloc::HugePages = hugealloc::HugePages;
 use std::time::{Duration, Instant};
+
+/// The allocator settings profkit's `main` makes, so that the figures are the
+/// binary's: blocks of 512 KiB and more mapped apart (and given back when freed), one
+/// heap for all threads.
+fn allocate_as_profkit_does() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator setting; called first thing, while the
+    // process has one thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 512 << 10);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
 
 /// CPU time (user + system) of this process so far, from /proc (10 ms resolution);
 /// zero where /proc is missing.
@@ -79,6 +89,7 @@ fn peak_of(path: &std::path::Path) -> Option<u64> {
 }
 
 fn main() {
+    allocate_as_profkit_does();
     let args: Vec<String> = std::env::args().collect();
     if let [_, flag, path] = args.as_slice() {
         if flag == "--peak" {

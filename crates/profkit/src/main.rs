@@ -16,10 +16,6 @@ mod usage;
 mod viewer;
 mod web;
 
-/// Large profiles decode into large columns; huge pages make filling them cheaper.
-#[global_allocator]
-static ALLOC: hugealloc::HugePages = hugealloc::HugePages;
-
 fn main() {
     map_large_blocks_apart();
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -14,10 +14,6 @@ use report::flame::{self, BuildOptions, FlameGraph};
 use report::graph::{Graph, GraphOptions};
 use report::{Options, OutputFormat};
 
-/// The allocator profkit runs with, so that the figures are the binary's.
-#[global_allocator]
-static ALLOC: hugealloc::HugePages = hugealloc::HugePages;
-
 /// CPU time (user + system) of this process so far, from /proc (10 ms resolution);
 /// zero where /proc is missing.
 fn cpu_time() -> Duration {

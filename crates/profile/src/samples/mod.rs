@@ -211,7 +211,7 @@ impl Samples {
     }
 
     /// Gives back the room the columns grew into beyond what they hold (a column that
-    /// doubled holds up to half of it unused, and in huge pages all of it resident).
+    /// doubled holds up to half of it unused).
     pub fn shrink_to_fit(&mut self) {
         self.values.shrink_to_fit();
         self.frames.shrink_to_fit();
