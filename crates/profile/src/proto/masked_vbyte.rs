@@ -169,14 +169,6 @@ fn ids(bytes: std::arch::x86_64::__m128i, pattern: &Pattern) -> std::arch::x86_6
 mod tests {
     use super::*;
 
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        while v >= 0x80 {
-            out.push(v as u8 | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-
     #[test]
     fn patterns_take_up_to_four_varints_of_up_to_three_bytes_within_twelve() {
         // All single bytes: four of them.
@@ -210,18 +202,18 @@ mod tests {
                 _ => 1 << 30,
             })
             .collect();
-        let mut data = Vec::new();
+        let mut w = crate::proto::wire::Writer::default();
         let mut ends = Vec::new();
         for &id in &ids {
-            varint(id, &mut data);
-            ends.push(data.len());
+            w.varint(id);
+            ends.push(w.buf.len());
         }
         // Bytes past the field end that look like one-byte ids, as many as the two
         // blocks of a step need, as one needs, or fewer.
         let field_end = ends[1500];
-        data.truncate(field_end);
+        w.buf.truncate(field_end);
         for padding in [32, 20, 5, 0] {
-            let mut data = data.clone();
+            let mut data = w.buf.clone();
             data.extend(std::iter::repeat_n(5, padding));
             let mut pos = 0;
             let mut got = Vec::new();
