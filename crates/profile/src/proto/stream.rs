@@ -393,11 +393,12 @@ fn push_ids(
     let mut max = 0;
     // Every bit any id has, to find one too large for 32 bits once at the end.
     let mut bits = 0u64;
+    // Room is kept for the eight ids of a word, or of two blocks of four.
+    let limit = buf.len() - 8;
     #[cfg(target_arch = "x86_64")]
     let simd = super::masked_vbyte::available();
     while pos < end {
-        // One word gives up to eight ids.
-        if n > buf.len() - 8 {
+        if n > limit {
             max = buf[..n].iter().fold(max, |m, &v| m.max(v));
             if keep {
                 out.push_frames(&buf[..n]);
@@ -406,9 +407,9 @@ fn push_ids(
         }
         #[cfg(target_arch = "x86_64")]
         if simd {
-            // SAFETY: the processor has the instructions, checked just above.
+            // SAFETY: the processor has the instructions, checked before the loop.
             let (next, more) =
-                unsafe { super::masked_vbyte::decode(data, pos, end, &mut buf, n, 56) };
+                unsafe { super::masked_vbyte::decode(data, pos, end, &mut buf, n, limit) };
             if more > n {
                 // Ids of at most three bytes: none too large.
                 (pos, n) = (next, more);
