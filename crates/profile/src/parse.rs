@@ -113,17 +113,107 @@ pub fn parse_stream_with<R: Read + Send>(mut reader: R, options: &ParseOptions) 
     let mut magic = [0u8; 2];
     reader.read_exact(&mut magic).ok()?;
     let input = std::io::Cursor::new(magic).chain(reader);
-    if is_gzip(&magic) {
-        // Inflating sets the pace of reading: it is given the input a megabyte at a
-        // time (the decoder's own buffer takes 32 KiB), so that it stops less often.
-        let input = std::io::BufReader::with_capacity(1 << 20, input);
+    if !is_gzip(&magic) {
+        return decode_pieces(input, u64::MAX, options);
+    }
+    // Inflating sets the pace of reading: a third thread reads the input ahead of it,
+    // so that copying the file's bytes is not part of its work.
+    std::thread::scope(|scope| {
+        let input = ReadAhead::spawn(scope, input)?;
         decode_pieces(
             flate2::bufread::MultiGzDecoder::new(input),
             options.max_decompressed,
             options,
         )
-    } else {
-        decode_pieces(input, u64::MAX, options)
+    })
+}
+
+/// Bytes read from a source by a thread of its own, in blocks of [`ReadAhead::BLOCK`]
+/// bytes, a few blocks ahead of the consumer.
+struct ReadAhead {
+    /// Blocks as they are read; an error ends them; the channel closes at the end.
+    blocks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    /// Consumed blocks, handed back for reuse.
+    spent: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// The block being consumed.
+    current: Vec<u8>,
+    /// Bytes of it consumed.
+    pos: usize,
+}
+
+impl ReadAhead {
+    /// Bytes per block.
+    const BLOCK: usize = 1 << 18;
+
+    /// Starts reading `source` on a thread of `scope`; `None` when no thread starts.
+    fn spawn<'scope, R: Read + Send + 'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        mut source: R,
+    ) -> Option<ReadAhead> {
+        let (block_tx, blocks) = std::sync::mpsc::sync_channel(2);
+        let (spent, spent_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        std::thread::Builder::new()
+            .spawn_scoped(scope, move || loop {
+                let mut block = spent_rx.try_recv().unwrap_or_default();
+                // Only a block's unused tail (none once it has been full) is zeroed.
+                block.resize(Self::BLOCK, 0);
+                let mut filled = 0;
+                while filled < block.len() {
+                    match source.read(&mut block[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            let _ = block_tx.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                if filled == 0 {
+                    return;
+                }
+                block.truncate(filled);
+                if block_tx.send(Ok(block)).is_err() {
+                    // The consumer stopped.
+                    return;
+                }
+            })
+            .ok()?;
+        Some(ReadAhead {
+            blocks,
+            spent,
+            current: Vec::new(),
+            pos: 0,
+        })
+    }
+}
+
+impl std::io::BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos == self.current.len() {
+            // A closed channel is the end of the input.
+            if let Ok(next) = self.blocks.recv() {
+                let spent = std::mem::replace(&mut self.current, next?);
+                let _ = self.spent.try_send(spent);
+                self.pos = 0;
+            }
+        }
+        Ok(&self.current[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.current.len());
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::BufRead;
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
     }
 }
 
@@ -276,4 +366,86 @@ fn looks_like_text(data: &[u8]) -> bool {
     let head = &data[..data.len().min(512)];
     head.iter()
         .all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, Read};
+
+    use super::ReadAhead;
+
+    /// Gives `data` a few odd-sized pieces at a time, then fails if `fail` is set.
+    struct Trickle {
+        data: Vec<u8>,
+        pos: usize,
+        fail: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.pos == self.data.len() && self.fail {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(self.data.len() - self.pos).min(77_777);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    fn read_ahead(data: &[u8], fail: bool) -> std::io::Result<Vec<u8>> {
+        let source = Trickle {
+            data: data.to_vec(),
+            pos: 0,
+            fail,
+        };
+        std::thread::scope(|scope| {
+            let mut input = ReadAhead::spawn(scope, source).expect("thread");
+            let mut out = Vec::new();
+            input.read_to_end(&mut out)?;
+            Ok(out)
+        })
+    }
+
+    #[test]
+    fn read_ahead_hands_over_every_byte_in_order_across_blocks() {
+        let data: Vec<u8> = (0..ReadAhead::BLOCK * 5 + 12_345)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        assert_eq!(read_ahead(&data, false).unwrap(), data);
+        assert_eq!(read_ahead(&[], false).unwrap(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn read_ahead_passes_a_read_error_on() {
+        let data = vec![1u8; ReadAhead::BLOCK * 2 + 5];
+        let err = read_ahead(&data, true).unwrap_err();
+        assert_eq!(err.to_string(), "disk on fire");
+    }
+
+    #[test]
+    fn read_ahead_stops_when_its_consumer_does() {
+        // A source far longer than what is consumed: dropping the consumer ends the
+        // reading thread a few blocks later, and the scope returns.
+        let source = Trickle {
+            data: vec![9; ReadAhead::BLOCK * 64],
+            pos: 0,
+            fail: false,
+        };
+        let read = std::sync::atomic::AtomicUsize::new(0);
+        struct Counted<'a>(Trickle, &'a std::sync::atomic::AtomicUsize);
+        impl Read for Counted<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.read(buf)?;
+                self.1.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                Ok(n)
+            }
+        }
+        std::thread::scope(|scope| {
+            let mut input = ReadAhead::spawn(scope, Counted(source, &read)).expect("thread");
+            assert_eq!(input.fill_buf().unwrap()[0], 9);
+        });
+        let read = read.into_inner();
+        assert!(read <= ReadAhead::BLOCK * 8, "read {read} bytes");
+    }
 }
