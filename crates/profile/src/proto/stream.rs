@@ -396,7 +396,7 @@ fn push_ids(
     // Room is kept for the eight ids of a word, or of two blocks of four.
     let limit = buf.len() - 8;
     #[cfg(target_arch = "x86_64")]
-    let simd = super::masked_vbyte::available();
+    let simd = super::masked_vbyte::available() && !scalar_only();
     while pos < end {
         if n > limit {
             max = buf[..n].iter().fold(max, |m, &v| m.max(v));
@@ -439,6 +439,22 @@ fn push_ids(
         out.push_frames(&buf[..n]);
     }
     Ok(max)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by tests to decode ids without SSSE3, as on processors that lack it.
+    static SCALAR_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether ids are to be decoded without SSSE3 (only ever in tests).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn scalar_only() -> bool {
+    #[cfg(test)]
+    return SCALAR_ONLY.with(|s| s.get());
+    #[cfg(not(test))]
+    false
 }
 
 /// Decodes every varint that ends within the 8 bytes at `data[pos..]` and by `end`,
@@ -589,8 +605,22 @@ mod tests {
         crate::gunzip(&gz, u64::MAX).expect("gunzip")
     }
 
+    /// Runs `test` with ids decoded the fastest way the processor allows, then without
+    /// SSSE3.
+    fn with_and_without_simd(test: impl Fn()) {
+        for scalar in [false, true] {
+            SCALAR_ONLY.with(|s| s.set(scalar));
+            test();
+        }
+        SCALAR_ONLY.with(|s| s.set(false));
+    }
+
     #[test]
     fn packed_location_ids_of_every_length_read_back_up_to_the_field_end() {
+        with_and_without_simd(packed_location_ids_read_back);
+    }
+
+    fn packed_location_ids_read_back() {
         // Ids of one to five bytes, in runs that cross words every way; past the
         // field's end, bytes that would read as more ids.
         let ids: Vec<u64> = (0..600u64)
@@ -650,6 +680,10 @@ mod tests {
 
     #[test]
     fn streamed_decode_equals_whole_decode_at_every_chunk_size() {
+        with_and_without_simd(streamed_decode_equals_whole_decode);
+    }
+
+    fn streamed_decode_equals_whole_decode() {
         let bytes = sample_profile();
         let whole = decode(&bytes).expect("decode");
         for chunk in [1usize, 7, 64, 4096, bytes.len()] {
