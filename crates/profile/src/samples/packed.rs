@@ -69,6 +69,38 @@ fn pack_into(words: &mut [u64], bit: usize, width: u32, values: &[u32]) {
     }
 }
 
+/// Reads `out.len()` values of `width` bits from bit offset `bit` of `words` on, the
+/// reverse of [`pack_into`]: narrow values a group at a time from one 64-bit read.
+fn unpack_into(words: &[u64], bit: usize, width: u32, out: &mut [u32]) {
+    match width {
+        0..=15 => unpack_grouped::<4>(words, bit, width, out),
+        16..=21 => unpack_grouped::<3>(words, bit, width, out),
+        22..=31 => unpack_grouped::<2>(words, bit, width, out),
+        _ => unpack_grouped::<1>(words, bit, width, out),
+    }
+}
+
+/// [`unpack_into`] with the values read `K` at a time (`K * width` must be below 64).
+#[inline(always)]
+fn unpack_grouped<const K: usize>(words: &[u64], mut bit: usize, width: u32, out: &mut [u32]) {
+    let m = mask(width);
+    let (groups, rest) = out.as_chunks_mut::<K>();
+    for group in groups {
+        // The 64 bits from `bit` on (the word after the last element's is there).
+        let w = bit >> 6;
+        let off = (bit & 63) as u32;
+        let joined = (words[w] >> off) | ((words[w + 1] << 1) << (63 - off));
+        for (i, v) in group.iter_mut().enumerate() {
+            *v = ((joined >> (i as u32 * width)) & m) as u32;
+        }
+        bit += K * width as usize;
+    }
+    for v in rest {
+        *v = read(words, bit, m);
+        bit += width as usize;
+    }
+}
+
 /// [`pack_into`] with the values joined `K` at a time (`K * width` must be below 64).
 #[inline(always)]
 fn pack_grouped<const K: usize>(words: &mut [u64], bit: usize, width: u32, values: &[u32]) {
@@ -305,9 +337,7 @@ impl PackedU32s {
         while end > 0 {
             let start = end.saturating_sub(BLOCK);
             let run = &mut block[..end - start];
-            for (k, v) in run.iter_mut().enumerate() {
-                *v = read(&self.words, (start + k) * old as usize, mask(old));
-            }
+            unpack_into(&self.words, start * old as usize, old, run);
             pack_into(&mut self.words, start * width as usize, width, run);
             end = start;
         }
