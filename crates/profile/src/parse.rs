@@ -157,18 +157,13 @@ impl ReadAhead {
                 let mut block = spent_rx.try_recv().unwrap_or_default();
                 // Only a block's unused tail (none once it has been full) is zeroed.
                 block.resize(Self::BLOCK, 0);
-                let mut filled = 0;
-                while filled < block.len() {
-                    match source.read(&mut block[filled..]) {
-                        Ok(0) => break,
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            let _ = block_tx.send(Err(e));
-                            return;
-                        }
+                let filled = match fill(&mut source, &mut block) {
+                    Ok(filled) => filled,
+                    Err(e) => {
+                        let _ = block_tx.send(Err(e));
+                        return;
                     }
-                }
+                };
                 if filled == 0 {
                     return;
                 }
@@ -235,15 +230,9 @@ fn decode_pieces<R: Read + Send>(
                 let mut buf = empty_rx
                     .try_recv()
                     .unwrap_or_else(|_| vec![0; STREAM_CHUNK]);
-                let mut filled = 0;
-                while filled < buf.len() {
-                    match source.read(&mut buf[filled..]) {
-                        Ok(0) => break,
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(_) => return false,
-                    }
-                }
+                let Ok(filled) = fill(&mut source, &mut buf) else {
+                    return false;
+                };
                 if filled == 0 {
                     return true;
                 }
@@ -277,6 +266,21 @@ fn decode_pieces<R: Read + Send>(
         }
         decoder.finish().ok()
     })
+}
+
+/// Reads from `source` until `buf` is full or the input ends; returns how many bytes
+/// were read.
+fn fill(source: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match source.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Whether `data` starts with the gzip magic bytes.
