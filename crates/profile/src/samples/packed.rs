@@ -42,16 +42,23 @@ fn mask(width: u32) -> u64 {
     (1u64 << width) - 1
 }
 
-/// Reads `width` bits at bit offset `bit` of `words`; `words` must have a word past
-/// the one holding `bit`.
+/// Reads the bits under `mask` at bit offset `bit` of `words`; `words` must have a
+/// word past the one holding `bit`.
 #[inline(always)]
 fn read(words: &[u64], bit: usize, mask: u64) -> u32 {
+    (read64(words, bit) & mask) as u32
+}
+
+/// The 64 bits from bit offset `bit` of `words` on (zero past the word after the one
+/// holding `bit`, which must be there).
+#[inline(always)]
+fn read64(words: &[u64], bit: usize) -> u64 {
     let w = bit >> 6;
     let off = (bit & 63) as u32;
     let lo = words[w] >> off;
     // Shifting in two steps makes an offset of zero contribute nothing, without a branch.
     let hi = (words[w + 1] << 1) << (63 - off);
-    ((lo | hi) & mask) as u32
+    lo | hi
 }
 
 /// Writes `values`, each in `width` bits, from bit offset `bit` of `words` on, whole
@@ -86,10 +93,8 @@ fn unpack_grouped<const K: usize>(words: &[u64], mut bit: usize, width: u32, out
     let m = mask(width);
     let (groups, rest) = out.as_chunks_mut::<K>();
     for group in groups {
-        // The 64 bits from `bit` on (the word after the last element's is there).
-        let w = bit >> 6;
-        let off = (bit & 63) as u32;
-        let joined = (words[w] >> off) | ((words[w + 1] << 1) << (63 - off));
+        // The word after the last element's is there.
+        let joined = read64(words, bit);
         for (i, v) in group.iter_mut().enumerate() {
             *v = ((joined >> (i as u32 * width)) & m) as u32;
         }
