@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 use crate::model::Profile;
 use crate::{legacy, merge, proto};
 
+mod gzip;
+
 /// Default limit on the decompressed size of a gzipped profile: 4 GiB.
 pub const DEFAULT_MAX_DECOMPRESSED: u64 = 4 << 30;
 
@@ -92,11 +94,12 @@ const STREAM_CHUNK: usize = 1 << 18;
 /// neither the input nor the samples' bytes are ever held whole.
 ///
 /// Returns `None` when the input is not a profile.proto this path can decode exactly
-/// as [`parse_with`] would (a legacy format, concatenated messages, an error of any
-/// kind) or inflates to more than `limit` bytes: the caller then reads the input again
-/// and calls [`parse_with`], which handles every format and words every error. So the
-/// input must be one that can be read again (a file, not a pipe), and one whose reads
-/// return: when decoding gives up early, the reading thread is waited for.
+/// as [`parse_with`] would (a legacy format, concatenated messages or gzip members, an
+/// error of any kind) or inflates to more than `limit` bytes: the caller then reads
+/// the input again and calls [`parse_with`], which handles every format and words
+/// every error. So the input must be one that can be read again (a file, not a pipe),
+/// and one whose reads return: when decoding gives up early, the reading thread is
+/// waited for.
 pub fn parse_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {
     parse_stream_with(
         reader,
@@ -114,18 +117,67 @@ pub fn parse_stream_with<R: Read + Send>(mut reader: R, options: &ParseOptions) 
     reader.read_exact(&mut magic).ok()?;
     let input = std::io::Cursor::new(magic).chain(reader);
     if !is_gzip(&magic) {
-        return decode_pieces(input, u64::MAX, options);
+        return decode_pieces(u64::MAX, options, |pieces| read_pieces(input, pieces));
     }
     // Inflating sets the pace of reading: a third thread reads the input ahead of it,
     // so that copying the file's bytes is not part of its work.
     std::thread::scope(|scope| {
         let input = ReadAhead::spawn(scope, input)?;
-        decode_pieces(
-            flate2::bufread::MultiGzDecoder::new(input),
-            options.max_decompressed,
-            options,
-        )
+        decode_pieces(options.max_decompressed, options, |pieces| {
+            gzip::inflate_pieces(input, pieces)
+        })
     })
+}
+
+/// The reading thread's end of the hand-over of pieces of a profile to its decoder:
+/// buffers to fill (new ones, or ones the decoder is done with) and the channel that
+/// takes filled ones.
+struct Pieces {
+    /// Filled buffers, each with the range of its bytes that are new.
+    full: std::sync::mpsc::SyncSender<(Vec<u8>, std::ops::Range<usize>)>,
+    /// Buffers handed back.
+    spent: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// New bytes handed over so far.
+    total: u64,
+    /// Most new bytes to hand over.
+    limit: u64,
+}
+
+impl Pieces {
+    /// Length of every buffer: a piece's new bytes, and before them, when inflating,
+    /// the inflated bytes its matches may reach back into.
+    const BUFFER: usize = STREAM_CHUNK + gzip::HISTORY;
+
+    /// A buffer of [`Pieces::BUFFER`] bytes to fill.
+    fn buffer(&mut self) -> Vec<u8> {
+        self.spent
+            .try_recv()
+            .unwrap_or_else(|_| vec![0; Self::BUFFER])
+    }
+
+    /// Hands `buf[new]` over; false when the decoder has stopped, or when the bytes
+    /// handed over pass the limit.
+    fn send(&mut self, buf: Vec<u8>, new: std::ops::Range<usize>) -> bool {
+        self.total += new.len() as u64;
+        self.total <= self.limit && self.full.send((buf, new)).is_ok()
+    }
+}
+
+/// Reads `source` into pieces, whole; false on a read error or when `pieces` refuses
+/// one.
+fn read_pieces(mut source: impl Read, pieces: &mut Pieces) -> bool {
+    loop {
+        let mut buf = pieces.buffer();
+        let Ok(filled) = fill(&mut source, &mut buf) else {
+            return false;
+        };
+        if filled == 0 {
+            return true;
+        }
+        if !pieces.send(buf, 0..filled) {
+            return false;
+        }
+    }
 }
 
 /// Bytes read from a source by a thread of its own, in blocks of [`ReadAhead::BLOCK`]
@@ -212,38 +264,24 @@ impl Read for ReadAhead {
     }
 }
 
-/// Decodes the bytes `source` gives, read on a second thread in pieces of
-/// [`STREAM_CHUNK`] bytes and handed over as they fill (their buffers handed back for
-/// reuse, whole: only their first so many bytes are new); `None` on any error or past
-/// `limit` bytes.
-fn decode_pieces<R: Read + Send>(
-    mut source: R,
+/// Decodes the pieces `produce` hands over from a second thread (up to `limit` new
+/// bytes; their buffers handed back for reuse); `None` when decoding fails, when
+/// `produce` returns false, or past `limit` bytes.
+fn decode_pieces(
     limit: u64,
     options: &ParseOptions,
+    produce: impl FnOnce(&mut Pieces) -> bool + Send,
 ) -> Option<Profile> {
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(4);
-    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+    let (full, full_rx) = std::sync::mpsc::sync_channel(4);
+    let (empty_tx, spent) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
-        let reader = std::thread::Builder::new().spawn_scoped(scope, move || -> bool {
-            let mut total = 0u64;
-            loop {
-                let mut buf = empty_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| vec![0; STREAM_CHUNK]);
-                let Ok(filled) = fill(&mut source, &mut buf) else {
-                    return false;
-                };
-                if filled == 0 {
-                    return true;
-                }
-                total += filled as u64;
-                if total > limit {
-                    return false;
-                }
-                if full_tx.send((buf, filled)).is_err() {
-                    return false;
-                }
-            }
+        let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
+            produce(&mut Pieces {
+                full,
+                spent,
+                total: 0,
+                limit,
+            })
         });
         // Without a second thread, the caller reads the input whole.
         let Ok(reader) = reader else {
@@ -251,12 +289,12 @@ fn decode_pieces<R: Read + Send>(
         };
         let mut decoder = proto::StreamDecoder::with_options(options);
         let mut decoded = true;
-        while let Ok((chunk, filled)) = full_rx.recv() {
-            if decoder.feed(&chunk[..filled]).is_err() {
+        while let Ok((piece, new)) = full_rx.recv() {
+            if decoder.feed(&piece[new]).is_err() {
                 decoded = false;
                 break;
             }
-            let _ = empty_tx.try_send(chunk);
+            let _ = empty_tx.try_send(piece);
         }
         // Stops the reader if decoding gave up early.
         drop(full_rx);
