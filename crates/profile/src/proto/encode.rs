@@ -323,12 +323,11 @@ pub fn encode_gzip(p: &Profile) -> Vec<u8> {
 }
 
 /// Encodes `p` as gzipped profile.proto into `out`, compressing as it encodes: no
-/// copy of the whole message is made. A small profile is one gzip member at the
-/// default level; a large one is cut into pieces compressed at the fast level on
-/// every core, each its own gzip member (readers, pprof's included, read the members
-/// as one stream).
+/// copy of the whole message is made. A small profile is compressed at the default
+/// level; a large one is cut into pieces compressed apart at the fast level on every
+/// core. Either way the output is one gzip member.
 pub fn write_gzip(p: &Profile, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    gzip_members(out, |sink| encode_into(p, sink))
+    gzip_pieces(out, |sink| encode_into(p, sink))
 }
 
 /// Inputs at least this large are compressed fast and on every core.
@@ -339,7 +338,7 @@ const PARALLEL_GZIP_MIN: usize = 4 << 20;
 pub fn gzip(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() / 4 + 64);
     // Writing into a Vec cannot fail.
-    let _ = gzip_members(&mut out, |sink| {
+    let _ = gzip_pieces(&mut out, |sink| {
         for chunk in raw.chunks(GZIP_PIECE) {
             sink(chunk);
         }
@@ -347,56 +346,63 @@ pub fn gzip(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Bytes of input per gzip member of a large output.
+/// Bytes of input per piece of a large output.
 const GZIP_PIECE: usize = 1 << 20;
 
-/// `piece` as one gzip member, compressed by `deflate` (raw deflate at the fast level,
-/// reset first): the header [`flate2::write::GzEncoder`] writes at that level, the
-/// compressed bytes, then the CRC-32 and length of `piece`.
-fn gzip_member(deflate: &mut flate2::Compress, piece: &[u8]) -> Vec<u8> {
-    /// No flags or time; extra flags 4 (the fastest level); operating system unknown.
-    const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255];
+/// The header of the gzip member of a large output: no flags or time; extra flags 4
+/// (the fastest level); operating system unknown.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255];
+
+/// The last block of the deflate stream of a large output: an empty final block with
+/// the fixed codes.
+const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
+
+/// `piece` deflated by `deflate` (raw deflate at the fast level, reset first) into
+/// blocks that are not the last and end on a byte boundary, so that such pieces put
+/// one after another make one deflate stream.
+fn deflate_piece(deflate: &mut flate2::Compress, piece: &[u8]) -> Vec<u8> {
     deflate.reset();
-    let mut member = Vec::with_capacity(piece.len() / 3 + 64);
-    member.extend_from_slice(&HEADER);
+    let mut out = Vec::with_capacity(piece.len() / 3 + 64);
     loop {
         let consumed = deflate.total_in() as usize;
-        if member.capacity() - member.len() < 64 {
-            member.reserve(member.capacity() / 2);
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity() / 2);
         }
         let rest = piece.get(consumed..).unwrap_or_default();
-        match deflate.compress_vec(rest, &mut member, flate2::FlushCompress::Finish) {
-            Ok(flate2::Status::StreamEnd) => break,
+        // A sync flush ends the blocks with an empty stored one, on a byte boundary.
+        match deflate.compress_vec(rest, &mut out, flate2::FlushCompress::Sync) {
+            // Room left over: everything is in, and flushed.
+            Ok(_) if deflate.total_in() as usize == piece.len() && out.len() < out.capacity() => {
+                return out;
+            }
             Ok(_) => {}
-            // Deflating into memory does not fail; were it to, the member is made anew.
-            Err(_) => return gzip_member_anew(piece),
+            // Deflating into memory does not fail; were it to, the piece is stored.
+            Err(_) => return stored_blocks(piece),
         }
     }
-    let mut crc = flate2::Crc::new();
-    crc.update(piece);
-    member.extend_from_slice(&crc.sum().to_le_bytes());
-    member.extend_from_slice(&crc.amount().to_le_bytes());
-    member
 }
 
-/// [`gzip_member`] with a compressor of its own.
-fn gzip_member_anew(piece: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(
-        Vec::with_capacity(piece.len() / 3 + 64),
-        flate2::Compression::fast(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = gz.write_all(piece);
-    gz.finish().unwrap_or_default()
+/// `piece` as stored deflate blocks that are not the last, starting on a byte boundary.
+fn stored_blocks(piece: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(piece.len() + piece.len() / 65535 * 5 + 5);
+    for chunk in piece.chunks(u16::MAX as usize) {
+        let len = chunk.len() as u16;
+        out.push(0);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
 }
 
-/// Compresses the bytes `produce` hands its sink as gzip members of [`GZIP_PIECE`]
-/// bytes each, at the fast level, on one thread per core, and writes the members to
-/// `out` in order as they are done. Pieces in flight are bounded (two per thread) and
-/// their buffers reused, so memory stays a few megabytes whatever the size. Output of
-/// less than [`PARALLEL_GZIP_MIN`] bytes in all is one member at the default level.
-fn gzip_members(
+/// Gzips the bytes `produce` hands its sink into `out`, as one gzip member. Output of
+/// less than [`PARALLEL_GZIP_MIN`] bytes in all is compressed at the default level;
+/// more is cut into pieces of [`GZIP_PIECE`] bytes, deflated apart at the fast level
+/// on one thread per core, and written in order as they are done, between one header
+/// and one trailer (the CRC-32s of the pieces combined). Pieces in flight are bounded
+/// (two per thread) and their buffers reused, so memory stays a few megabytes
+/// whatever the size.
+fn gzip_pieces(
     out: &mut dyn std::io::Write,
     produce: impl FnOnce(&mut dyn FnMut(&[u8])),
 ) -> std::io::Result<()> {
@@ -405,10 +411,13 @@ fn gzip_members(
     use std::sync::mpsc;
     use std::sync::Mutex;
 
+    /// A piece deflated: its sequence number, deflated bytes, CRC-32, and its buffer.
+    type Done = (u64, Vec<u8>, crc32fast::Hasher, Vec<u8>);
+
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (piece_tx, piece_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
     let piece_rx = Mutex::new(piece_rx);
-    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<u8>, Vec<u8>)>();
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let (piece_rx, done_tx) = (&piece_rx, done_tx.clone());
@@ -422,8 +431,10 @@ fn gzip_members(
                         Err(_) => return,
                     };
                     let Ok((seq, piece)) = next else { return };
-                    let member = gzip_member(&mut deflate, &piece);
-                    if done_tx.send((seq, member, piece)).is_err() {
+                    let deflated = deflate_piece(&mut deflate, &piece);
+                    let mut crc = crc32fast::Hasher::new();
+                    crc.update(&piece);
+                    if done_tx.send((seq, deflated, crc, piece)).is_err() {
                         return;
                     }
                 }
@@ -431,38 +442,60 @@ fn gzip_members(
         }
         drop(done_tx);
 
-        /// The members done, written in order, and the piece buffers to reuse.
+        /// The pieces deflated, written in order after the header, the CRC-32 and size
+        /// of those written, and the piece buffers to reuse.
         struct Writer<'o> {
             out: &'o mut dyn Write,
             next: u64,
-            waiting: BTreeMap<u64, Vec<u8>>,
+            waiting: BTreeMap<u64, (Vec<u8>, crc32fast::Hasher, usize)>,
+            crc: crc32fast::Hasher,
+            size: u64,
             spare: Vec<Vec<u8>>,
             failed: Option<std::io::Error>,
         }
         impl Writer<'_> {
-            fn take(&mut self, (seq, member, mut piece): (u64, Vec<u8>, Vec<u8>)) {
+            fn write(&mut self, bytes: &[u8]) {
+                if self.failed.is_none() {
+                    self.failed = self.out.write_all(bytes).err();
+                }
+            }
+
+            fn take(&mut self, (seq, deflated, crc, mut piece): Done) {
+                self.waiting.insert(seq, (deflated, crc, piece.len()));
                 piece.clear();
                 self.spare.push(piece);
-                self.waiting.insert(seq, member);
-                while let Some(member) = self.waiting.remove(&self.next) {
-                    if self.failed.is_none() {
-                        self.failed = self.out.write_all(&member).err();
+                while let Some((deflated, crc, len)) = self.waiting.remove(&self.next) {
+                    if self.next == 0 {
+                        self.write(&GZIP_HEADER);
                     }
+                    self.write(&deflated);
+                    self.crc.combine(&crc);
+                    self.size += len as u64;
                     self.next += 1;
                 }
+            }
+
+            /// Ends the deflate stream and writes the trailer.
+            fn finish(&mut self) {
+                self.write(&FINAL_BLOCK);
+                let crc = self.crc.clone().finalize();
+                self.write(&crc.to_le_bytes());
+                self.write(&(self.size as u32).to_le_bytes());
             }
         }
         let mut w = Writer {
             out,
             next: 0,
             waiting: BTreeMap::new(),
+            crc: crc32fast::Hasher::new(),
+            size: 0,
             spare: Vec::new(),
             failed: None,
         };
         let mut sent = 0u64;
         let mut piece = Vec::with_capacity(GZIP_PIECE);
-        // The first pieces are held until there are enough of them for members to be
-        // worth it; a smaller output is compressed whole below.
+        // The first pieces are held until there are enough of them for compressing
+        // them apart to be worth it; a smaller output is compressed whole below.
         let mut held: Vec<Vec<u8>> = Vec::new();
         let mut held_bytes = 0;
         let mut send = |piece: Vec<u8>, w: &mut Writer, held: &mut Vec<Vec<u8>>| {
@@ -511,6 +544,9 @@ fn gzip_members(
                 Err(_) => break,
             }
         }
+        if w.next == sent {
+            w.finish();
+        }
         match w.failed {
             Some(e) => Err(e),
             None => Ok(()),
@@ -537,7 +573,7 @@ mod tests {
     }
 
     #[test]
-    fn members_of_one_reused_compressor_read_back_as_their_pieces() {
+    fn pieces_deflated_apart_by_one_reused_compressor_make_one_stream() {
         let pieces = [
             b"profile".repeat(50_000),
             noise(GZIP_PIECE),
@@ -545,20 +581,29 @@ mod tests {
             b"again".repeat(1_000),
         ];
         let mut deflate = flate2::Compress::new(flate2::Compression::fast(), false);
-        let mut all = Vec::new();
+        let mut stream = Vec::new();
         for piece in &pieces {
-            let member = gzip_member(&mut deflate, piece);
-            let mut back = Vec::new();
-            flate2::read::GzDecoder::new(&member[..])
-                .read_to_end(&mut back)
-                .unwrap();
-            assert!(back == *piece, "a member inflates to its piece");
-            all.extend_from_slice(&member);
+            stream.extend_from_slice(&deflate_piece(&mut deflate, piece));
         }
+        stream.extend_from_slice(&FINAL_BLOCK);
         let mut back = Vec::new();
-        flate2::read::MultiGzDecoder::new(&all[..])
+        flate2::read::DeflateDecoder::new(&stream[..])
             .read_to_end(&mut back)
             .unwrap();
-        assert!(back == pieces.concat(), "the members read as one stream");
+        assert!(back == pieces.concat(), "the pieces read as one stream");
+    }
+
+    #[test]
+    fn stored_blocks_hold_a_piece_of_any_length() {
+        for len in [0, 1, 65_535, 65_536, 200_000] {
+            let piece = noise(len);
+            let mut stream = stored_blocks(&piece);
+            stream.extend_from_slice(&FINAL_BLOCK);
+            let mut back = Vec::new();
+            flate2::read::DeflateDecoder::new(&stream[..])
+                .read_to_end(&mut back)
+                .unwrap();
+            assert!(back == piece, "{len} bytes");
+        }
     }
 }
