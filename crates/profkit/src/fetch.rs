@@ -86,7 +86,11 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         p.drop_frames = profile::StrId::EMPTY;
         p.keep_frames = profile::StrId::EMPTY;
     }
-    let (options, warnings) = symbolize::SymbolizeOptions::parse(&s.symbolize);
+    let (mut options, warnings) = symbolize::SymbolizeOptions::parse(&s.symbolize);
+    if !s.stacks {
+        // Without stacks no function name is shown or matched: demangling is moot.
+        options.demangle = symbolize::DemangleMode::None;
+    }
     for w in warnings {
         eprintln!("{w}");
     }

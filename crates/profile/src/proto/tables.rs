@@ -41,6 +41,9 @@ struct UnkeptLocations {
     /// mapping stays in the profile: symbolization reports on the mappings that
     /// locations use (a binary it cannot find), as it would with every location.
     mappings: std::collections::HashSet<MappingIndex>,
+    /// The mapping of the location before (most locations share their neighbour's),
+    /// which is in `mappings` already.
+    last_mapping: Option<MappingIndex>,
 }
 
 /// A raw id as stored until the tables are complete.
@@ -92,8 +95,11 @@ impl TableFields {
                         unkept
                             .functions
                             .extend(loc.lines.iter().map(|l| l.function));
-                        if loc.mapping.is_some_and(|m| unkept.mappings.insert(m)) {
-                            p.locations.push(loc);
+                        if loc.mapping != unkept.last_mapping {
+                            unkept.last_mapping = loc.mapping;
+                            if loc.mapping.is_some_and(|m| unkept.mappings.insert(m)) {
+                                p.locations.push(loc);
+                            }
                         }
                     }
                     None => p.locations.push(loc),
