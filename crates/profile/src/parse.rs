@@ -272,7 +272,7 @@ fn decode_pieces(
     options: &ParseOptions,
     produce: impl FnOnce(&mut Pieces) -> bool + Send,
 ) -> Option<Profile> {
-    let (full, full_rx) = std::sync::mpsc::sync_channel(4);
+    let (full, full_rx) = std::sync::mpsc::sync_channel(2);
     let (empty_tx, spent) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
         let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
