@@ -37,8 +37,8 @@ pub use model::{
     Function, Label, Line, Lines, Location, Mapping, MappingIndex, Profile, ValueType,
 };
 pub use parse::{
-    decompression_limit, gunzip, is_gzip, parse, parse_stream, parse_stream_with,
-    parse_uncompressed, parse_with, ParseOptions, DEFAULT_MAX_DECOMPRESSED,
+    decompression_limit, gunzip, is_gzip, parse, parse_stream, parse_stream_file,
+    parse_stream_with, parse_uncompressed, parse_with, ParseOptions, DEFAULT_MAX_DECOMPRESSED,
 };
 pub use sample_types::compatibilize_sample_types;
 pub use samples::{SampleRef, Samples, Stack, StackIter, Values, ValuesIter};

@@ -94,8 +94,8 @@ const STREAM_CHUNK: usize = 1 << 18;
 /// neither the input nor the samples' bytes are ever held whole.
 ///
 /// Returns `None` when the input is not a profile.proto this path can decode exactly
-/// as [`parse_with`] would (a legacy format, concatenated messages or gzip members, an
-/// error of any kind) or inflates to more than `limit` bytes: the caller then reads
+/// as [`parse_with`] would (a legacy format, concatenated messages, gzip members put
+/// end to end, which [`parse_stream_file`] reads, an error of any kind) or inflates to more than `limit` bytes: the caller then reads
 /// the input again and calls [`parse_with`], which handles every format and words
 /// every error. So the input must be one that can be read again (a file, not a pipe),
 /// and one whose reads return: when decoding gives up early, the reading thread is
@@ -112,20 +112,71 @@ pub fn parse_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {
 
 /// [`parse_stream`] with `options` (the decompression limit and whether to keep the
 /// samples' labels and stacks).
-pub fn parse_stream_with<R: Read + Send>(mut reader: R, options: &ParseOptions) -> Option<Profile> {
+pub fn parse_stream_with<R: Read + Send>(reader: R, options: &ParseOptions) -> Option<Profile> {
+    stream(reader, options).ok()
+}
+
+/// [`parse_stream_with`] on the file at `path`, which is opened again when needed: a
+/// gzip file of several members (files put end to end) is read again by flate2's
+/// reader of members, also as it is decoded. `None` as for [`parse_stream`], and when
+/// the file does not open.
+pub fn parse_stream_file(path: &std::path::Path, options: &ParseOptions) -> Option<Profile> {
+    let open = || {
+        let file = std::fs::File::open(path).ok()?;
+        Some(std::io::BufReader::with_capacity(1 << 16, file))
+    };
+    match stream(open()?, options) {
+        Ok(p) => Some(p),
+        Err(Stopped::SeveralMembers) => stream_members(open()?, options),
+        Err(Stopped::Unreadable) => None,
+    }
+}
+
+/// Why reading a profile as it is decoded stopped short of one.
+#[derive(Debug, PartialEq)]
+enum Stopped {
+    /// The input is not one the streaming path reads (or not as the whole-buffer path
+    /// would), or reading failed: it is to be read whole.
+    Unreadable,
+    /// The first member of a gzip stream ends before the input does: more members (or
+    /// bytes that are not one) follow.
+    SeveralMembers,
+}
+
+/// Reads and decodes `reader` as [`parse_stream_with`] describes, telling why it
+/// stopped short.
+fn stream<R: Read + Send>(
+    mut reader: R,
+    options: &ParseOptions,
+) -> std::result::Result<Profile, Stopped> {
     let mut magic = [0u8; 2];
-    reader.read_exact(&mut magic).ok()?;
+    reader
+        .read_exact(&mut magic)
+        .map_err(|_| Stopped::Unreadable)?;
     let input = std::io::Cursor::new(magic).chain(reader);
     if !is_gzip(&magic) {
         return decode_pieces(u64::MAX, options, |pieces| read_pieces(input, pieces));
     }
-    // Inflating sets the pace of reading: a third thread reads the input ahead of it,
-    // so that copying the file's bytes is not part of its work.
+    // Inflating and decoding set the pace of reading: a third thread reads the input
+    // ahead of them, so that copying the file's bytes is not part of their work.
     std::thread::scope(|scope| {
-        let input = ReadAhead::spawn(scope, input)?;
+        let input = ReadAhead::spawn(scope, input).ok_or(Stopped::Unreadable)?;
         decode_pieces(options.max_decompressed, options, |pieces| {
             gzip::inflate_pieces(input, pieces)
         })
+    })
+}
+
+/// Reads and decodes the gzip stream `reader` of any number of members, inflated by
+/// flate2 (zlib-rs) a piece at a time; `None` as for [`parse_stream`].
+fn stream_members<R: Read + Send>(reader: R, options: &ParseOptions) -> Option<Profile> {
+    std::thread::scope(|scope| {
+        let input = ReadAhead::spawn(scope, reader)?;
+        let members = flate2::bufread::MultiGzDecoder::new(input);
+        decode_pieces(options.max_decompressed, options, |pieces| {
+            read_pieces(members, pieces)
+        })
+        .ok()
     })
 }
 
@@ -163,19 +214,17 @@ impl Pieces {
     }
 }
 
-/// Reads `source` into pieces, whole; false on a read error or when `pieces` refuses
+/// Reads `source` into pieces, whole; fails on a read error or when `pieces` refuses
 /// one.
-fn read_pieces(mut source: impl Read, pieces: &mut Pieces) -> bool {
+fn read_pieces(mut source: impl Read, pieces: &mut Pieces) -> std::result::Result<(), Stopped> {
     loop {
         let mut buf = pieces.buffer();
-        let Ok(filled) = fill(&mut source, &mut buf) else {
-            return false;
-        };
+        let filled = fill(&mut source, &mut buf).map_err(|_| Stopped::Unreadable)?;
         if filled == 0 {
-            return true;
+            return Ok(());
         }
         if !pieces.send(buf, 0..filled) {
-            return false;
+            return Err(Stopped::Unreadable);
         }
     }
 }
@@ -265,13 +314,13 @@ impl Read for ReadAhead {
 }
 
 /// Decodes the pieces `produce` hands over from a second thread (up to `limit` new
-/// bytes; their buffers handed back for reuse); `None` when decoding fails, when
-/// `produce` returns false, or past `limit` bytes.
+/// bytes; their buffers handed back for reuse). Fails as `produce` fails, and with
+/// [`Stopped::Unreadable`] when decoding fails or past `limit` bytes.
 fn decode_pieces(
     limit: u64,
     options: &ParseOptions,
-    produce: impl FnOnce(&mut Pieces) -> bool + Send,
-) -> Option<Profile> {
+    produce: impl FnOnce(&mut Pieces) -> std::result::Result<(), Stopped> + Send,
+) -> std::result::Result<Profile, Stopped> {
     let (full, full_rx) = std::sync::mpsc::sync_channel(2);
     let (empty_tx, spent) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
@@ -284,9 +333,7 @@ fn decode_pieces(
             })
         });
         // Without a second thread, the caller reads the input whole.
-        let Ok(reader) = reader else {
-            return None;
-        };
+        let reader = reader.map_err(|_| Stopped::Unreadable)?;
         let mut decoder = proto::StreamDecoder::with_options(options);
         let mut decoded = true;
         while let Ok((piece, new)) = full_rx.recv() {
@@ -298,11 +345,13 @@ fn decode_pieces(
         }
         // Stops the reader if decoding gave up early.
         drop(full_rx);
-        let read = reader.join().unwrap_or(false);
-        if !(decoded && read) {
-            return None;
+        // What the reader says comes first: of several members, the decoder saw the
+        // first only.
+        reader.join().unwrap_or(Err(Stopped::Unreadable))?;
+        if !decoded {
+            return Err(Stopped::Unreadable);
         }
-        decoder.finish().ok()
+        decoder.finish().map_err(|_| Stopped::Unreadable)
     })
 }
 

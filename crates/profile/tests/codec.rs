@@ -616,3 +616,48 @@ fn inputs_not_decodable_as_read_are_left_to_the_whole_read() {
     assert!(profile::parse_stream(&heap[..], (raw.len() - 1) as u64).is_none());
     assert!(profile::parse_stream(&raw[..], (raw.len() - 1) as u64).is_some());
 }
+
+#[test]
+fn gzip_files_of_several_members_are_decoded_as_read_from_a_path() {
+    let inputs = conformance().join("differential/inputs");
+    let heap = std::fs::read(inputs.join("heap.pb.gz")).unwrap();
+    let raw = profile::gunzip(&heap, 1 << 30).unwrap();
+    let whole = canonical(&parse(&heap).unwrap());
+    // The profile's bytes in three members, as files put end to end are.
+    let (a, b) = (raw.len() / 3, raw.len() * 2 / 3);
+    let members = [
+        proto::gzip(&raw[..a]),
+        proto::gzip(&raw[a..b]),
+        proto::gzip(&raw[b..]),
+    ]
+    .concat();
+    assert!(
+        profile::parse_stream(&members[..], 1 << 30).is_none(),
+        "read as one member"
+    );
+    let dir = std::env::temp_dir().join(format!("profkit-members-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("members.pb.gz");
+    let options = profile::ParseOptions::default();
+    let read = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        profile::parse_stream_file(&path, &options)
+    };
+    let streamed = read(&members);
+    let single = read(&heap);
+    let junk_after = read(&[&members[..], b"junk"].concat());
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        canonical(&streamed.expect("members decoded as read")),
+        whole
+    );
+    assert_eq!(
+        canonical(&single.expect("one member decoded as read")),
+        whole
+    );
+    assert!(
+        junk_after.is_none(),
+        "bytes after the members are left to the whole read"
+    );
+    assert!(parse(&[&members[..], b"junk"].concat()).is_err());
+}

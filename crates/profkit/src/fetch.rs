@@ -375,10 +375,8 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
             // read whole and parsed as usual. A pipe cannot be read twice: it is read
             // whole first.
             if metadata.is_file() {
-                let file = std::fs::File::open(source)
-                    .map_err(|e| profile::Error::new(format!("open {source}: {}", os_error(&e))))?;
-                let reader = std::io::BufReader::with_capacity(1 << 16, file);
-                if let Some(p) = profile::parse_stream_with(reader, &options) {
+                // A file that does not open fails below, with the reason.
+                if let Some(p) = profile::parse_stream_file(source.as_ref(), &options) {
                     return Ok((locate_binaries(p, s), None));
                 }
             }

@@ -6,13 +6,14 @@
 //! trailer (the CRC-32 and size of the inflated bytes) is checked here. Only what the
 //! whole-buffer reader would read the same way is accepted: a single member whose
 //! deflate stream ends exactly where its trailer starts, the last 8 bytes of the input.
-//! Anything else (several members, bytes after the trailer, a header checksum, any
-//! error) makes [`inflate_pieces`] give up, and the caller reads the input again with
-//! the whole-buffer reader, which words the error.
+//! Anything else makes [`inflate_pieces`] give up: a stream whose first member ends
+//! before the input does (more members, or bytes that are not one) for flate2's
+//! streaming reader of members, anything else (a header checksum, any error) for the
+//! whole-buffer reader, which words the error.
 
 use std::io::{BufRead, Read};
 
-use super::Pieces;
+use super::{Pieces, Stopped};
 
 /// Bytes a piece carries before its new bytes once the stream is that long: the
 /// farthest back a deflate match reaches.
@@ -30,32 +31,27 @@ const RESERVED: u8 = 0xe0;
 /// fdeflate is given before the deflate stream.
 const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
 
-/// Inflates the gzip stream `input` (from its magic bytes on) into `pieces`. Returns
-/// false when it is not one this reader accepts (see the module documentation), when
-/// it is invalid, when reading fails, or when `pieces` refuses a piece.
-pub(super) fn inflate_pieces(mut input: impl BufRead, pieces: &mut Pieces) -> bool {
-    if skip_header(&mut input).is_none() {
-        return false;
-    }
+/// Inflates the gzip stream `input` (from its magic bytes on) into `pieces`. Fails
+/// with [`Stopped::SeveralMembers`] when the first member ends before the input does,
+/// and with [`Stopped::Unreadable`] when the stream is not one this reader accepts
+/// (see the module documentation), when it is invalid, when reading fails, or when
+/// `pieces` refuses a piece.
+pub(super) fn inflate_pieces(mut input: impl BufRead, pieces: &mut Pieces) -> Result<(), Stopped> {
+    skip_header(&mut input).ok_or(Stopped::Unreadable)?;
     let mut inflater = Inflater::new(pieces);
-    if !inflater.feed(&ZLIB_HEADER) {
-        return false;
-    }
+    inflater.feed(&ZLIB_HEADER)?;
     // The last 8 bytes read are held back: they are the trailer if the input ends there.
     let mut held = [0u8; 8];
     let mut held_len = 0;
     loop {
-        let Ok(block) = input.fill_buf() else {
-            return false;
-        };
+        let block = input.fill_buf().map_err(|_| Stopped::Unreadable)?;
         let n = block.len();
         if n == 0 {
             break;
         }
         if n >= 8 {
-            if !inflater.feed(&held[..held_len]) || !inflater.feed(&block[..n - 8]) {
-                return false;
-            }
+            inflater.feed(&held[..held_len])?;
+            inflater.feed(&block[..n - 8])?;
             held.copy_from_slice(&block[n - 8..]);
             held_len = 8;
         } else {
@@ -64,15 +60,17 @@ pub(super) fn inflate_pieces(mut input: impl BufRead, pieces: &mut Pieces) -> bo
             joined[held_len..held_len + n].copy_from_slice(block);
             let len = held_len + n;
             let spill = len.saturating_sub(8);
-            if !inflater.feed(&joined[..spill]) {
-                return false;
-            }
+            inflater.feed(&joined[..spill])?;
             held_len = len - spill;
             held[..held_len].copy_from_slice(&joined[spill..len]);
         }
         input.consume(n);
     }
-    held_len == 8 && inflater.finish(held)
+    if held_len == 8 && inflater.finish(held) {
+        Ok(())
+    } else {
+        Err(Stopped::Unreadable)
+    }
 }
 
 /// Reads a gzip member header up to its deflate stream; `None` if it is not one, or
@@ -136,28 +134,30 @@ impl<'p> Inflater<'p> {
         }
     }
 
-    /// Inflates `input`, all of which precedes the trailer; false on an error, or when
-    /// fdeflate's stream (the deflate stream and 4 more bytes) ends within it.
-    fn feed(&mut self, mut input: &[u8]) -> bool {
+    /// Inflates `input`, all of which precedes the trailer. Fails on an error, and
+    /// when fdeflate's stream (the deflate stream and 4 more bytes) ends within it:
+    /// then the first member ends before the input does.
+    fn feed(&mut self, mut input: &[u8]) -> Result<(), Stopped> {
         while !input.is_empty() {
-            let Ok((used, made)) = self.fdeflate.read(input, &mut self.buf, self.pos, false) else {
-                return false;
-            };
+            let (used, made) = self
+                .fdeflate
+                .read(input, &mut self.buf, self.pos, false)
+                .map_err(|_| Stopped::Unreadable)?;
             input = &input[used..];
             self.pos += made;
             if self.fdeflate.is_done() {
-                return false;
+                return Err(Stopped::SeveralMembers);
             }
             if self.pos == self.buf.len() {
                 if !self.hand_over() {
-                    return false;
+                    return Err(Stopped::Unreadable);
                 }
             } else if used == 0 {
                 // Neither input taken nor the piece filled: fdeflate is stuck.
-                return false;
+                return Err(Stopped::Unreadable);
             }
         }
-        true
+        Ok(())
     }
 
     /// Ends the stream: the deflate stream must end exactly before `trailer`, whose
@@ -218,7 +218,7 @@ mod tests {
 
     use flate2::{Compression, GzBuilder};
 
-    use super::super::Pieces;
+    use super::super::{Pieces, Stopped};
     use super::{inflate_pieces, HISTORY};
 
     /// Bytes that inflate through every kind of block and match: runs, text that
@@ -251,9 +251,9 @@ mod tests {
         gz.finish().unwrap()
     }
 
-    /// Inflates `gz` read `block` bytes at a time; the bytes, or `None` where
-    /// [`inflate_pieces`] gives up.
-    fn inflate(gz: &[u8], block: usize, limit: u64) -> Option<Vec<u8>> {
+    /// Inflates `gz` read `block` bytes at a time; the bytes, or why
+    /// [`inflate_pieces`] gave up.
+    fn inflate(gz: &[u8], block: usize, limit: u64) -> Result<Vec<u8>, Stopped> {
         let (full, full_rx) = std::sync::mpsc::sync_channel(1 << 12);
         let (_spent_tx, spent) = std::sync::mpsc::sync_channel(1);
         let mut pieces = Pieces {
@@ -262,13 +262,13 @@ mod tests {
             total: 0,
             limit,
         };
-        let ok = inflate_pieces(BufReader::with_capacity(block, gz), &mut pieces);
+        let read = inflate_pieces(BufReader::with_capacity(block, gz), &mut pieces);
         drop(pieces);
         let mut out = Vec::new();
         for (buf, new) in full_rx {
             out.extend_from_slice(&buf[new]);
         }
-        ok.then_some(out)
+        read.map(|()| out)
     }
 
     #[test]
@@ -295,12 +295,12 @@ mod tests {
             for block in [1, 3, 7, 8, 9, 4096, 1 << 18] {
                 let got = inflate(gz, block, u64::MAX);
                 assert!(
-                    got.as_deref() == Some(&data[..]),
+                    got.as_deref() == Ok(&data[..]),
                     "input {i}, blocks of {block}"
                 );
             }
         }
-        assert_eq!(inflate(&gzip(&[], 6), 7, u64::MAX), Some(Vec::new()));
+        assert_eq!(inflate(&gzip(&[], 6), 7, u64::MAX), Ok(Vec::new()));
     }
 
     #[test]
@@ -320,8 +320,19 @@ mod tests {
         };
         let mut header_checksum = gz.clone();
         header_checksum[3] |= 0x02;
+        // A first member that ends before the input does is left to flate2's reader of
+        // members, which reads the rest exactly (or refuses it).
+        let two = [gz.clone(), gzip(b"more", 6)].concat();
+        for block in [5, 1 << 18] {
+            let got = inflate(&two, block, u64::MAX);
+            assert_eq!(
+                got.err(),
+                Some(Stopped::SeveralMembers),
+                "blocks of {block}"
+            );
+        }
         let cases: Vec<(&str, Vec<u8>)> = vec![
-            ("two members", [gz.clone(), gzip(b"more", 6)].concat()),
+            ("two members", two),
             ("a byte after the trailer", with(gz.len(), &[0])),
             ("a byte before the trailer", with(trailer, &[0])),
             ("three bytes before the trailer", with(trailer, &[0; 3])),
@@ -338,7 +349,7 @@ mod tests {
         for (what, input) in &cases {
             for block in [5, 1 << 18] {
                 let got = inflate(input, block, u64::MAX);
-                assert!(got.is_none(), "{what}, blocks of {block}: inflated");
+                assert!(got.is_err(), "{what}, blocks of {block}: inflated");
             }
         }
         for cut in (0..gz.len())
@@ -346,10 +357,10 @@ mod tests {
             .chain(trailer..gz.len())
         {
             let got = inflate(&gz[..cut], 1 << 18, u64::MAX);
-            assert!(got.is_none(), "cut at {cut}: inflated");
+            assert!(got.is_err(), "cut at {cut}: inflated");
         }
         let limit = data.len() as u64;
-        assert!(inflate(&gz, 1 << 18, limit).is_some());
-        assert!(inflate(&gz, 1 << 18, limit - 1).is_none(), "past the limit");
+        assert!(inflate(&gz, 1 << 18, limit).is_ok());
+        assert!(inflate(&gz, 1 << 18, limit - 1).is_err(), "past the limit");
     }
 }
