@@ -95,9 +95,9 @@ const STREAM_CHUNK: usize = 1 << 18;
 ///
 /// Returns `None` when the input is not a profile.proto this path can decode exactly
 /// as [`parse_with`] would (a legacy format, concatenated messages, gzip members put
-/// end to end, which [`parse_stream_file`] reads, an error of any kind) or inflates to more than `limit` bytes: the caller then reads
-/// the input again and calls [`parse_with`], which handles every format and words
-/// every error. So the input must be one that can be read again (a file, not a pipe),
+/// end to end, which [`parse_stream_file`] reads, an error of any kind) or inflates to
+/// more than `limit` bytes: the caller then reads the input again and calls
+/// [`parse_with`], which handles every format and words every error. So the input must be one that can be read again (a file, not a pipe),
 /// and one whose reads return: when decoding gives up early, the reading thread is
 /// waited for.
 pub fn parse_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {

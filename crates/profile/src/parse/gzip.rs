@@ -113,8 +113,7 @@ struct Inflater<'p> {
     pos: usize,
     /// CRC-32 of the bytes handed over.
     crc: crc32fast::Hasher,
-    /// Number of bytes handed over.
-    total: u64,
+    /// Where the pieces go; it counts the bytes handed over.
     pieces: &'p mut Pieces,
 }
 
@@ -129,7 +128,6 @@ impl<'p> Inflater<'p> {
             start: 0,
             pos: 0,
             crc: crc32fast::Hasher::new(),
-            total: 0,
             pieces,
         }
     }
@@ -139,23 +137,11 @@ impl<'p> Inflater<'p> {
     /// then the first member ends before the input does.
     fn feed(&mut self, mut input: &[u8]) -> Result<(), Stopped> {
         while !input.is_empty() {
-            let (used, made) = self
-                .fdeflate
-                .read(input, &mut self.buf, self.pos, false)
-                .map_err(|_| Stopped::Unreadable)?;
-            input = &input[used..];
-            self.pos += made;
+            let used = self.step(input)?;
             if self.fdeflate.is_done() {
                 return Err(Stopped::SeveralMembers);
             }
-            if self.pos == self.buf.len() {
-                if !self.hand_over() {
-                    return Err(Stopped::Unreadable);
-                }
-            } else if used == 0 {
-                // Neither input taken nor the piece filled: fdeflate is stuck.
-                return Err(Stopped::Unreadable);
-            }
+            input = &input[used..];
         }
         Ok(())
     }
@@ -171,17 +157,9 @@ impl<'p> Inflater<'p> {
             if taken == 4 {
                 return false;
             }
-            let Ok((used, made)) = self.fdeflate.read(&[0], &mut self.buf, self.pos, false) else {
-                return false;
-            };
-            taken += used;
-            self.pos += made;
-            if self.pos == self.buf.len() {
-                if !self.hand_over() {
-                    return false;
-                }
-            } else if used == 0 && !self.fdeflate.is_done() {
-                return false;
+            match self.step(&[0]) {
+                Ok(used) => taken += used,
+                Err(_) => return false,
             }
         }
         if taken != 4 {
@@ -189,20 +167,38 @@ impl<'p> Inflater<'p> {
         }
         let last = self.start..self.pos;
         self.crc.update(&self.buf[last.clone()]);
-        self.total += last.len() as u64;
+        let total = self.pieces.total + last.len() as u64;
         let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
         let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
-        if self.crc.finalize() != crc || self.total as u32 != size {
+        if self.crc.finalize() != crc || total as u32 != size {
             return false;
         }
         last.is_empty() || self.pieces.send(self.buf, last)
+    }
+
+    /// Runs fdeflate once on `input`, keeping what it made and handing the piece over
+    /// when it is full; returns how many bytes of `input` it took. Fails on an error,
+    /// and when fdeflate neither took input, filled the piece nor ended: it is stuck.
+    fn step(&mut self, input: &[u8]) -> Result<usize, Stopped> {
+        let (used, made) = self
+            .fdeflate
+            .read(input, &mut self.buf, self.pos, false)
+            .map_err(|_| Stopped::Unreadable)?;
+        self.pos += made;
+        if self.pos == self.buf.len() {
+            if !self.hand_over() {
+                return Err(Stopped::Unreadable);
+            }
+        } else if used == 0 && !self.fdeflate.is_done() {
+            return Err(Stopped::Unreadable);
+        }
+        Ok(used)
     }
 
     /// Hands the full piece over and starts the next with the bytes matches may reach.
     fn hand_over(&mut self) -> bool {
         let new = self.start..self.pos;
         self.crc.update(&self.buf[new.clone()]);
-        self.total += new.len() as u64;
         let mut next = self.pieces.buffer();
         next[..HISTORY].copy_from_slice(&self.buf[self.pos - HISTORY..self.pos]);
         let full = std::mem::replace(&mut self.buf, next);
