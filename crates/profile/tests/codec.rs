@@ -375,7 +375,7 @@ fn large_profile() -> Profile {
 }
 
 #[test]
-fn large_profiles_gzip_as_one_member_compressed_in_pieces() {
+fn large_profiles_gzip_as_members_compressed_in_pieces_and_decode_as_read() {
     use std::io::Read;
     let p = large_profile();
     let raw = proto::encode(&p);
@@ -385,10 +385,16 @@ fn large_profiles_gzip_as_one_member_compressed_in_pieces() {
     );
     let gz = proto::encode_gzip(&p);
     assert_eq!(gz[8], 4, "compressed at the fast level");
+    let mut first = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut first)
+        .unwrap();
+    assert!(first.len() < raw.len(), "more than one member");
     let mut all = Vec::new();
-    let mut member = flate2::read::GzDecoder::new(&gz[..]);
-    member.read_to_end(&mut all).unwrap();
-    assert!(all == raw, "the member is the encoded profile");
+    flate2::read::MultiGzDecoder::new(&gz[..])
+        .read_to_end(&mut all)
+        .unwrap();
+    assert!(all == raw, "the members are the encoded profile");
     assert_eq!(canonical(&parse(&gz).unwrap()), canonical(&p));
     let streamed = profile::parse_stream(&gz[..], 1 << 30).expect("decoded as read");
     assert_eq!(canonical(&streamed), canonical(&p));

@@ -10,5 +10,6 @@ pub mod wire;
 
 pub(crate) use decode::{canonical_label_order, split_concatenated};
 pub use decode::{decode, decode_at};
-pub use encode::{encode, encode_gzip, encode_gzip_to, encode_into, gzip, write_gzip};
+pub(crate) use encode::DEFLATE_LENGTH_ID;
+pub use encode::{encode, encode_gzip, encode_into, gzip, write_gzip};
 pub use stream::{StreamDecoder, Unsupported};

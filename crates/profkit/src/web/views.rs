@@ -402,15 +402,12 @@ pub fn graph(state: &State, req: &Request) -> Response {
 pub fn download(state: &State) -> Response {
     let mut resp = Response::with_status(200, "application/vnd.google.protobuf+gzip", {
         // Compressed as it is encoded: only the compressed bytes are held.
-        let mut body = Vec::new();
-        profile::proto::encode_gzip_to(
+        profile::proto::encode_gzip(
             &state
                 .profile
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-            &mut body,
-        );
-        body
+        )
     });
     resp.headers.push((
         "Content-Disposition",
