@@ -9,15 +9,15 @@
 //! - a member whose header gives the length of its deflate stream (the subfield
 //!   [`DEFLATE_LENGTH_ID`], which profkit writes into the members of large outputs) is
 //!   given exactly that many bytes, which must be its whole deflate stream; members of
-//!   that kind may follow one another, each starting a piece of its own, with no bytes
-//!   before it that its matches could reach (as flate2's reader of members, the
-//!   whole-buffer path, reads them);
+//!   that kind may follow one another. Their bytes follow one another in the pieces,
+//!   but fdeflate sees none of the member before, so that no match can reach into it
+//!   (as flate2's reader of members, the whole-buffer path, refuses such matches);
 //! - any other member must end where the input does: the last 8 bytes are its trailer.
 //!
-//! Anything else makes [`inflate_pieces`] give up: a member of the second kind that
-//! ends before the input does (more members, or bytes that are not one) for flate2's
-//! streaming reader of members, anything else (a header checksum, any error) for the
-//! whole-buffer reader, which words the error.
+//! [`inflate_pieces`] gives up on anything else. A member that ends before the input,
+//! or its declared length, says it does leaves the file to flate2's streaming reader
+//! of members ([`Stopped::SeveralMembers`]); anything else (a header checksum, any
+//! error) to the whole-buffer reader, which words the error.
 
 use std::io::BufRead;
 
@@ -41,25 +41,28 @@ const RESERVED: u8 = 0xe0;
 const ZLIB_HEADER: [u8; 2] = [0x78, 0x01];
 
 /// Inflates the gzip stream `input` (from its magic bytes on) into `pieces`. Fails
-/// with [`Stopped::SeveralMembers`] when a member that does not give its length ends
-/// before the input does, and with [`Stopped::Unreadable`] when the stream is not one
-/// this reader accepts (see the module documentation), when it is invalid, when
-/// reading fails, or when `pieces` refuses a piece.
+/// with [`Stopped::SeveralMembers`] when a member ends before the input, or the
+/// length its header gives, says it does, and with [`Stopped::Unreadable`] when the
+/// stream is not one this reader accepts (see the module documentation), when it is
+/// invalid, when reading fails, or when `pieces` refuses a piece.
 pub(super) fn inflate_pieces(mut input: impl BufRead, pieces: &mut Pieces) -> Result<(), Stopped> {
     let mut inflater = Inflater::new(pieces);
     loop {
         let deflate_length = read_header(&mut input).ok_or(Stopped::Unreadable)?;
         inflater.start_member()?;
-        let Some(length) = deflate_length else {
-            return inflater.last_member(input);
-        };
-        inflater.member_of_length(&mut input, length)?;
+        match deflate_length {
+            Some(length) => inflater.member_of_length(&mut input, length)?,
+            None => {
+                inflater.last_member(input)?;
+                return inflater.finish();
+            }
+        }
         if input
             .fill_buf()
             .map_err(|_| Stopped::Unreadable)?
             .is_empty()
         {
-            return Ok(());
+            return inflater.finish();
         }
     }
 }
@@ -108,8 +111,10 @@ fn deflate_length_in(mut extra: &[u8]) -> Option<u64> {
 }
 
 /// fdeflate inflating into the pieces handed to the decoder: each piece's buffer
-/// starts with the last [`HISTORY`] bytes of the one before in the same member (but
-/// a member's first), which matches may reach back into.
+/// starts with the last [`HISTORY`] bytes of the one before (but the first), which
+/// matches may reach back into. Members follow one another in the pieces, but
+/// fdeflate sees only the current member's bytes before its position: a match cannot
+/// reach into the member before.
 struct Inflater<'p> {
     fdeflate: fdeflate::Decompressor,
     /// The piece being filled.
@@ -118,11 +123,13 @@ struct Inflater<'p> {
     start: usize,
     /// Where they end so far.
     pos: usize,
-    /// CRC-32 of the member's bytes handed over.
+    /// Where the current member's bytes start in `buf` (0 if before it).
+    member_start: usize,
+    /// CRC-32 of the member's bytes so far.
     crc: crc32fast::Hasher,
-    /// The bytes handed over before the member began.
-    member_start: u64,
-    /// Where the pieces go; it counts the bytes handed over.
+    /// Number of the member's bytes so far.
+    member_len: u64,
+    /// Where the pieces go.
     pieces: &'p mut Pieces,
 }
 
@@ -130,31 +137,32 @@ impl<'p> Inflater<'p> {
     fn new(pieces: &'p mut Pieces) -> Inflater<'p> {
         Inflater {
             fdeflate: fdeflate::Decompressor::new(),
-            buf: Vec::new(),
+            buf: pieces.buffer(),
             start: 0,
             pos: 0,
-            crc: crc32fast::Hasher::new(),
             member_start: 0,
+            crc: crc32fast::Hasher::new(),
+            member_len: 0,
             pieces,
         }
     }
 
-    /// Starts a member: a fresh fdeflate, given the zlib header, and a piece of its
-    /// own.
+    /// Starts a member where the last one ended: a fresh fdeflate, given the zlib
+    /// header.
     fn start_member(&mut self) -> Result<(), Stopped> {
-        if self.buf.is_empty() {
-            self.buf = self.pieces.buffer();
-        }
         self.fdeflate = fdeflate::Decompressor::new();
         // The "checksum" after the deflate stream is the start of the gzip trailer.
         self.fdeflate.ignore_adler32();
+        self.member_start = self.pos;
         self.crc = crc32fast::Hasher::new();
-        self.member_start = self.pieces.total;
+        self.member_len = 0;
         self.feed(&ZLIB_HEADER)
     }
 
     /// Inflates a member whose deflate stream is the next `length` bytes of `input`,
-    /// and checks its trailer after them.
+    /// and checks its trailer after them. A stream that ends first is reported as
+    /// [`Stopped::SeveralMembers`]: the length given is wrong, and the file is one
+    /// for a reader that does not trust it.
     fn member_of_length(
         &mut self,
         input: &mut impl BufRead,
@@ -230,12 +238,13 @@ impl<'p> Inflater<'p> {
     }
 
     /// Ends a member: its deflate stream must end exactly before `trailer`, whose
-    /// CRC-32 and size must be those of the member's bytes. Hands the last of them
-    /// over: the next member starts a piece of its own.
+    /// CRC-32 and size must be those of the member's bytes.
     fn end_member(&mut self, trailer: [u8; 8]) -> Result<(), Stopped> {
         // fdeflate ends its stream after 4 bytes of checksum (ignored) that follow the
-        // deflate stream, so given 4 bytes one at a time, it must take all of them: it
-        // ends after fewer if the deflate stream ended before the trailer.
+        // deflate stream, reading the bits it holds first (every byte it took counts
+        // as used, those it holds too), so given 4 bytes one at a time, it must take
+        // all of them: it ends after fewer if the deflate stream ended before the
+        // trailer.
         let mut taken = 0;
         while !self.fdeflate.is_done() {
             if taken == 4 {
@@ -243,33 +252,37 @@ impl<'p> Inflater<'p> {
             }
             taken += self.step(&[0])?;
         }
-        if taken != 4 {
-            return Err(Stopped::Unreadable);
-        }
-        let last = self.start..self.pos;
-        self.crc.update(&self.buf[last.clone()]);
-        let inflated = self.pieces.total + last.len() as u64 - self.member_start;
         let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
         let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
-        if std::mem::take(&mut self.crc).finalize() != crc || inflated as u32 != size {
+        let crc_of_bytes = std::mem::take(&mut self.crc).finalize();
+        if taken != 4 || crc_of_bytes != crc || self.member_len as u32 != size {
             return Err(Stopped::Unreadable);
         }
-        if !last.is_empty() && !self.pieces.send(std::mem::take(&mut self.buf), last) {
-            return Err(Stopped::Unreadable);
-        }
-        self.start = 0;
-        self.pos = 0;
         Ok(())
+    }
+
+    /// Hands the last piece over, once every member has ended.
+    fn finish(self) -> Result<(), Stopped> {
+        let last = self.start..self.pos;
+        if last.is_empty() || self.pieces.send(self.buf, last) {
+            Ok(())
+        } else {
+            Err(Stopped::Unreadable)
+        }
     }
 
     /// Runs fdeflate once on `input`, keeping what it made and handing the piece over
     /// when it is full; returns how many bytes of `input` it took. Fails on an error,
     /// and when fdeflate neither took input, filled the piece nor ended: it is stuck.
     fn step(&mut self, input: &[u8]) -> Result<usize, Stopped> {
+        let member = &mut self.buf[self.member_start..];
+        let at = self.pos - self.member_start;
         let (used, made) = self
             .fdeflate
-            .read(input, &mut self.buf, self.pos, false)
+            .read(input, member, at, false)
             .map_err(|_| Stopped::Unreadable)?;
+        self.crc.update(&member[at..at + made]);
+        self.member_len += made as u64;
         self.pos += made;
         if self.pos == self.buf.len() {
             if !self.hand_over() {
@@ -284,10 +297,11 @@ impl<'p> Inflater<'p> {
     /// Hands the full piece over and starts the next with the bytes matches may reach.
     fn hand_over(&mut self) -> bool {
         let new = self.start..self.pos;
-        self.crc.update(&self.buf[new.clone()]);
         let mut next = self.pieces.buffer();
-        next[..HISTORY].copy_from_slice(&self.buf[self.pos - HISTORY..self.pos]);
+        let kept = self.pos - HISTORY;
+        next[..HISTORY].copy_from_slice(&self.buf[kept..self.pos]);
         let full = std::mem::replace(&mut self.buf, next);
+        self.member_start = self.member_start.saturating_sub(kept);
         self.start = HISTORY;
         self.pos = HISTORY;
         self.pieces.send(full, new)
@@ -542,9 +556,12 @@ mod tests {
         }
     }
 
-    /// A gzip member whose deflate stream copies three bytes from one byte back, with
-    /// the trailer of what it would make after `before`: `before` three times.
-    fn member_reaching_back(before: u8) -> Vec<u8> {
+    /// A gzip member whose deflate stream, in one block of fixed codes, holds
+    /// `literals` (bytes below 144), then copies three bytes from `distance` (from 25
+    /// to 32) bytes back, with the trailer of what it would make were `before` the
+    /// bytes before it.
+    fn member_reaching_back(literals: &[u8], distance: usize, before: &[u8]) -> Vec<u8> {
+        assert!((25..=32).contains(&distance) && literals.iter().all(|&b| b < 144));
         // Bits go into bytes from the lowest; Huffman codes from their highest bit.
         let mut bits: Vec<bool> = Vec::new();
         let mut put = |value: u32, count: u32, huffman: bool| {
@@ -555,8 +572,12 @@ mod tests {
         };
         put(1, 1, false); // the final block
         put(1, 2, false); // of fixed Huffman codes
+        for &b in literals {
+            put(0x30 + b as u32, 8, true);
+        }
         put(1, 7, true); // length symbol 257: 3 bytes
-        put(0, 5, true); // distance symbol 0: 1 byte back
+        put(9, 5, true); // distance symbol 9: 25 to 32 bytes back
+        put(distance as u32 - 25, 3, false);
         put(0, 7, true); // end of block
         let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
         out.extend(bits.chunks(8).map(|byte| {
@@ -564,19 +585,58 @@ mod tests {
                 .enumerate()
                 .fold(0u8, |b, (i, &bit)| b | (bit as u8) << i)
         }));
-        out.extend(crc32fast::hash(&[before; 3]).to_le_bytes());
-        out.extend(3u32.to_le_bytes());
+        let mut made = [before, literals].concat();
+        for _ in 0..3 {
+            made.push(made[made.len() - distance]);
+        }
+        let made = &made[before.len()..];
+        out.extend(crc32fast::hash(made).to_le_bytes());
+        out.extend((made.len() as u32).to_le_bytes());
         out
     }
 
     #[test]
     fn a_member_cannot_reach_into_the_bytes_of_the_member_before() {
-        let first = with_length(&gzip(b"abc", 6), None);
-        let gz = [first, member_reaching_back(b'c')].concat();
-        for block in [1, 1 << 18] {
-            assert!(inflate(&gz, block, u64::MAX).is_err(), "blocks of {block}");
+        // The second member starts 10 bytes before the end of the first piece: its
+        // match reaches back into the first member across the hand-over, or within
+        // the piece.
+        let first = data()[..Pieces::BUFFER - 10].to_vec();
+        let literals = b"0123456789abcdefghij";
+        for (first, distance) in [(first, 25), (b"abc".repeat(20), 32)] {
+            let reaching = member_reaching_back(literals, distance, &first);
+            let gz = [with_length(&gzip(&first, 6), None), reaching.clone()].concat();
+            for block in [1, 1 << 18] {
+                assert!(inflate(&gz, block, u64::MAX).is_err(), "blocks of {block}");
+            }
+            assert!(gunzip(&gz, u64::MAX).is_err());
+            let sized = [
+                with_length(&gzip(&first, 6), None),
+                with_length(&reaching, None),
+            ]
+            .concat();
+            assert!(inflate(&sized, 1 << 18, u64::MAX).is_err());
         }
-        assert!(gunzip(&gz, u64::MAX).is_err());
-        assert!(inflate(&member_reaching_back(0), 1 << 18, u64::MAX).is_err());
+        // The same match within its own member is read.
+        let own = member_reaching_back(&[b'x'; 30], 25, b"");
+        assert_eq!(inflate(&own, 1 << 18, u64::MAX).unwrap(), [b'x'; 33]);
+    }
+
+    #[test]
+    fn many_small_members_share_pieces() {
+        let member = with_length(&gzip(b"small", 6), None);
+        let gz = member.repeat(10_000);
+        let (full, full_rx) = std::sync::mpsc::sync_channel(1 << 12);
+        let (_spent_tx, spent) = std::sync::mpsc::sync_channel(1);
+        let mut pieces = Pieces {
+            full,
+            spent,
+            total: 0,
+            limit: u64::MAX,
+        };
+        inflate_pieces(BufReader::new(&gz[..]), &mut pieces).unwrap();
+        drop(pieces);
+        let handed: Vec<_> = full_rx.iter().collect();
+        assert_eq!(handed.len(), 1, "one piece for 50,000 bytes");
+        assert!(handed[0].0[handed[0].1.clone()] == b"small".repeat(10_000));
     }
 }

@@ -442,13 +442,16 @@ fn gzip_pieces(
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (piece_tx, piece_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
-    let piece_rx = Mutex::new(piece_rx);
+    // Each worker holds the receiving end: once they are all gone (a panic, resumed
+    // below), sending fails instead of waiting for room.
+    let piece_rx = std::sync::Arc::new(Mutex::new(piece_rx));
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     // Buffers of members written, for the next members.
     let spare_members: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            let (piece_rx, done_tx, spare_members) = (&piece_rx, done_tx.clone(), &spare_members);
+            let (piece_rx, done_tx, spare_members) =
+                (piece_rx.clone(), done_tx.clone(), &spare_members);
             scope.spawn(move || {
                 // One compressor for all the thread's pieces: making one allocates its
                 // tables.
@@ -468,6 +471,7 @@ fn gzip_pieces(
             });
         }
         drop(done_tx);
+        drop(piece_rx);
 
         /// The members, written in order, and the piece buffers to reuse.
         struct Writer<'o> {
@@ -513,6 +517,10 @@ fn gzip_pieces(
         let mut held: Vec<Vec<u8>> = Vec::new();
         let mut held_bytes = 0;
         let mut send = |piece: Vec<u8>, w: &mut Writer, held: &mut Vec<Vec<u8>>| {
+            if w.failed.is_some() {
+                // The destination failed: the rest is not compressed.
+                return;
+            }
             if sent == 0 && held_bytes + piece.len() < PARALLEL_GZIP_MIN {
                 held_bytes += piece.len();
                 held.push(piece);
