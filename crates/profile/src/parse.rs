@@ -138,8 +138,10 @@ enum Stopped {
     /// The input is not one the streaming path reads (or not as the whole-buffer path
     /// would), or reading failed: it is to be read whole.
     Unreadable,
-    /// The first member of a gzip stream ends before the input does: more members (or
-    /// bytes that are not one) follow.
+    /// A member of a gzip stream that does not give the length of its deflate stream
+    /// ends before the input does (more members, or bytes that are not one, follow),
+    /// or one that gives it ends before that: the file is one for flate2's reader of
+    /// members, which reads members by their deflate streams alone.
     SeveralMembers,
 }
 
