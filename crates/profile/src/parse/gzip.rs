@@ -7,7 +7,7 @@
 //! checked here. fdeflate reads ahead of the end of a deflate stream and does not say
 //! how far, so the end of each member must be known before it is inflated:
 //! - a member whose header gives the length of its deflate stream (the subfield
-//!   [`DEFLATE_LENGTH_ID`], which profkit writes into the members of large outputs) is
+//!   [`DEFLATE_LENGTH_ID`], which profkit writes into the members of its outputs) is
 //!   given exactly that many bytes, which must be its whole deflate stream; members of
 //!   that kind may follow one another. Their bytes follow one another in the pieces,
 //!   but fdeflate sees none of the member before, so that no match can reach into it

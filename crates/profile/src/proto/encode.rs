@@ -305,18 +305,17 @@ pub fn encode_gzip(p: &Profile) -> Vec<u8> {
 }
 
 /// Encodes `p` as gzipped profile.proto into `out`, compressing as it encodes: no
-/// copy of the whole message is made. A small profile is compressed at the default
-/// level, as one gzip member; a large one is cut into pieces compressed apart on every
-/// core, a member each (see [`gzip_pieces`]).
+/// copy of the whole message is made. The bytes are cut into pieces compressed apart
+/// on every core, a gzip member each (see [`gzip_pieces`]).
 pub fn write_gzip(p: &Profile, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     gzip_pieces(out, |sink| encode_into(p, sink))
 }
 
-/// Inputs at least this large are compressed fast and on every core.
-const PARALLEL_GZIP_MIN: usize = 4 << 20;
+/// Outputs at least this large are compressed at [`LARGE_LEVEL`], smaller ones at
+/// [`SMALL_LEVEL`].
+const LARGE_OUTPUT: usize = 4 << 20;
 
-/// Gzips `raw`. Small inputs become one member at the default level; large ones are
-/// compressed as [`write_gzip`] compresses a large profile.
+/// Gzips `raw` as [`write_gzip`] compresses a profile's bytes.
 pub fn gzip(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() / 4 + 64);
     // Writing into a Vec cannot fail.
@@ -328,38 +327,48 @@ pub fn gzip(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Bytes of input per piece of a large output.
+/// Bytes of input per piece of an output.
 const GZIP_PIECE: usize = 1 << 20;
 
 /// libdeflate's level for the pieces of a large output: its fastest that compresses
 /// (0 stores). On real profiles it compresses at about the speed of zlib-rs' fastest
 /// level, to two thirds of its size.
-const PIECE_LEVEL: i32 = 1;
+const LARGE_LEVEL: i32 = 1;
+
+/// libdeflate's level for the pieces of a smaller output: the default level, whose
+/// outputs are about the size of pprof's (which compresses at Go's default level),
+/// 1.4 times as fast as zlib-rs' default level.
+const SMALL_LEVEL: i32 = 6;
 
 /// The id of the subfield of a gzip member's extra field that gives the length of the
-/// member's deflate stream, which ends where the member's trailer starts. The members
-/// of large outputs carry it, so that a reader can find where each ends before
+/// member's deflate stream, which ends where the member's trailer starts. Every member
+/// profkit writes carries it, so that a reader can find where each ends before
 /// inflating it; other readers skip it.
 pub(crate) const DEFLATE_LENGTH_ID: [u8; 2] = *b"pk";
 
-/// Length of the header of a member of a large output.
+/// Length of the header of a member.
 const MEMBER_HEADER_LEN: usize = 20;
 
-/// The header of a member of a large output whose deflate stream takes `deflated`
-/// bytes: flags FEXTRA only; no time; extra flags 4 (the fastest level); operating
-/// system unknown; an extra field of one subfield, [`DEFLATE_LENGTH_ID`], of 4 bytes.
-fn member_header(deflated: u32) -> [u8; MEMBER_HEADER_LEN] {
+/// The header of a member whose deflate stream takes `deflated` bytes, made at
+/// libdeflate's `level`: flags FEXTRA only; no time; extra flags 4 for the fastest
+/// level, else 0; operating system unknown; an extra field of one subfield,
+/// [`DEFLATE_LENGTH_ID`], of 4 bytes.
+fn member_header(deflated: u32, level: i32) -> [u8; MEMBER_HEADER_LEN] {
     let mut header = [
-        0x1f, 0x8b, 8, 0x04, 0, 0, 0, 0, 4, 255, 8, 0, 0, 0, 4, 0, 0, 0, 0, 0,
+        0x1f, 0x8b, 8, 0x04, 0, 0, 0, 0, 0, 255, 8, 0, 0, 0, 4, 0, 0, 0, 0, 0,
     ];
+    if level <= 1 {
+        header[8] = 4;
+    }
     header[12..14].copy_from_slice(&DEFLATE_LENGTH_ID);
     header[16..].copy_from_slice(&deflated.to_le_bytes());
     header
 }
 
-/// A thread's compressor of pieces into gzip members (at [`PIECE_LEVEL`]).
+/// A thread's compressor of pieces into gzip members.
 struct MemberDeflater {
-    deflate: libdeflater::Compressor,
+    /// A compressor for each level asked for so far.
+    deflaters: Vec<(i32, libdeflater::Compressor)>,
     /// Room for the deflate stream of any piece, filled with zeros once: deflating
     /// into it and copying out only what was made touches as much memory as the
     /// output takes, not the whole bound.
@@ -368,32 +377,42 @@ struct MemberDeflater {
 
 impl MemberDeflater {
     fn new() -> MemberDeflater {
-        let level = libdeflater::CompressionLvl::new(PIECE_LEVEL).unwrap_or_default();
         MemberDeflater {
-            deflate: libdeflater::Compressor::new(level),
+            deflaters: Vec::new(),
             scratch: Vec::new(),
         }
     }
 
-    /// `piece` as one gzip member whose header gives the length of its deflate stream;
-    /// made in `out`, whose bytes are replaced and whose room is reused.
-    fn member(&mut self, piece: &[u8], mut out: Vec<u8>) -> Vec<u8> {
-        let bound = self.deflate.deflate_compress_bound(piece.len());
+    /// `piece` as one gzip member, deflated at libdeflate's `level`, whose header
+    /// gives the length of its deflate stream; made in `out`, whose bytes are replaced
+    /// and whose room is reused.
+    fn member(&mut self, piece: &[u8], level: i32, mut out: Vec<u8>) -> Vec<u8> {
+        let at = match self.deflaters.iter().position(|(l, _)| *l == level) {
+            Some(at) => at,
+            None => {
+                let lvl = libdeflater::CompressionLvl::new(level).unwrap_or_default();
+                self.deflaters
+                    .push((level, libdeflater::Compressor::new(lvl)));
+                self.deflaters.len() - 1
+            }
+        };
+        let deflate = &mut self.deflaters[at].1;
+        let bound = deflate.deflate_compress_bound(piece.len());
         if self.scratch.len() < bound {
             self.scratch.resize(bound, 0);
         }
-        let deflated = self.deflate.deflate_compress(piece, &mut self.scratch);
+        let deflated = deflate.deflate_compress(piece, &mut self.scratch);
         out.clear();
         match deflated {
             Ok(n) => {
                 out.reserve(MEMBER_HEADER_LEN + n + 8);
-                out.extend_from_slice(&member_header(n as u32));
+                out.extend_from_slice(&member_header(n as u32, level));
                 out.extend_from_slice(&self.scratch[..n]);
             }
             // The bound is room enough; were it not, the piece is stored.
             Err(_) => {
                 let stored = stored_blocks(piece);
-                out.extend_from_slice(&member_header(stored.len() as u32));
+                out.extend_from_slice(&member_header(stored.len() as u32, level));
                 out.extend_from_slice(&stored);
             }
         }
@@ -421,10 +440,12 @@ fn stored_blocks(piece: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Gzips the bytes `produce` hands its sink into `out`. Output of less than
-/// [`PARALLEL_GZIP_MIN`] bytes in all is one member compressed at the default level;
-/// more is cut into pieces of [`GZIP_PIECE`] bytes, each made a member (see
-/// [`MemberDeflater::member`]) on one thread per core and written in order as they are done.
+/// Gzips the bytes `produce` hands its sink into `out`: cut into pieces of
+/// [`GZIP_PIECE`] bytes, each made a member (see [`MemberDeflater::member`]) on one
+/// thread per core and written in order as they are done, at [`SMALL_LEVEL`] when
+/// they are less than [`LARGE_OUTPUT`] bytes in all, else at [`LARGE_LEVEL`]. The
+/// first pieces are held until that is known; a single piece is compressed on the
+/// calling thread.
 /// Pieces in flight are bounded (two per thread) and their buffers reused, and the
 /// members' too, so memory stays a few megabytes whatever the size (and fresh memory,
 /// slow to touch first, is not taken for each piece).
@@ -439,9 +460,11 @@ fn gzip_pieces(
 
     /// A piece made a member: its sequence number, the member, and its buffer.
     type Done = (u64, Vec<u8>, Vec<u8>);
+    /// A piece to make a member: its sequence number, its bytes, and the level.
+    type Piece = (u64, Vec<u8>, i32);
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (piece_tx, piece_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads);
+    let (piece_tx, piece_rx) = mpsc::sync_channel::<Piece>(threads);
     // Each worker holds the receiving end: once they are all gone (a panic, resumed
     // below), sending fails instead of waiting for room.
     let piece_rx = std::sync::Arc::new(Mutex::new(piece_rx));
@@ -461,9 +484,11 @@ fn gzip_pieces(
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    let Ok((seq, piece)) = next else { return };
+                    let Ok((seq, piece, level)) = next else {
+                        return;
+                    };
                     let room = spare_members.lock().ok().and_then(|mut s| s.pop());
-                    let member = deflater.member(&piece, room.unwrap_or_default());
+                    let member = deflater.member(&piece, level, room.unwrap_or_default());
                     if done_tx.send((seq, member, piece)).is_err() {
                         return;
                     }
@@ -511,30 +536,33 @@ fn gzip_pieces(
             failed: None,
         };
         let mut sent = 0u64;
-        let mut piece = Vec::with_capacity(GZIP_PIECE);
-        // The first pieces are held until there are enough of them for compressing
-        // them apart to be worth it; a smaller output is compressed whole below.
-        let mut held: Vec<Vec<u8>> = Vec::new();
-        let mut held_bytes = 0;
-        let mut send = |piece: Vec<u8>, w: &mut Writer, held: &mut Vec<Vec<u8>>| {
-            if w.failed.is_some() {
-                // The destination failed: the rest is not compressed.
-                return;
-            }
-            if sent == 0 && held_bytes + piece.len() < PARALLEL_GZIP_MIN {
-                held_bytes += piece.len();
-                held.push(piece);
-                return;
-            }
-            for piece in held.drain(..).chain(std::iter::once(piece)) {
+        let mut dispatch = |pieces: &mut Vec<Vec<u8>>, level: i32, w: &mut Writer| {
+            for piece in pieces.drain(..) {
                 // A send fails only when every worker is gone (a panic, resumed below).
-                let _ = piece_tx.send((sent, piece));
+                let _ = piece_tx.send((sent, piece, level));
                 sent += 1;
             }
             while let Ok(done) = done_rx.try_recv() {
                 w.take(done);
             }
         };
+        // The first pieces are held until the output is known to be large, or ends.
+        let mut held: Vec<Vec<u8>> = Vec::new();
+        let mut held_bytes = 0;
+        let mut large = false;
+        let mut add = |piece: Vec<u8>, w: &mut Writer| {
+            if w.failed.is_some() {
+                // The destination failed: the rest is not compressed.
+                return;
+            }
+            held_bytes += piece.len();
+            held.push(piece);
+            if large || held_bytes >= LARGE_OUTPUT {
+                large = true;
+                dispatch(&mut held, LARGE_LEVEL, w);
+            }
+        };
+        let mut piece = Vec::with_capacity(GZIP_PIECE);
         produce(&mut |mut bytes: &[u8]| {
             while !bytes.is_empty() {
                 let n = (GZIP_PIECE - piece.len()).min(bytes.len());
@@ -545,21 +573,24 @@ fn gzip_pieces(
                         .spare
                         .pop()
                         .unwrap_or_else(|| Vec::with_capacity(GZIP_PIECE));
-                    send(std::mem::replace(&mut piece, fresh), &mut w, &mut held);
+                    add(std::mem::replace(&mut piece, fresh), &mut w);
                 }
             }
         });
         if !piece.is_empty() {
-            send(piece, &mut w, &mut held);
+            add(piece, &mut w);
+        }
+        if !large {
+            if held.len() <= 1 {
+                // One piece, or none (one empty member): no thread to hand it to.
+                let one = held.pop().unwrap_or_default();
+                let member = MemberDeflater::new().member(&one, SMALL_LEVEL, Vec::new());
+                w.write(&member);
+            } else {
+                dispatch(&mut held, SMALL_LEVEL, &mut w);
+            }
         }
         drop(piece_tx);
-        if sent == 0 {
-            let mut gz = flate2::write::GzEncoder::new(w.out, flate2::Compression::default());
-            for piece in &held {
-                gz.write_all(piece)?;
-            }
-            return gz.finish().map(drop);
-        }
         while w.next < sent {
             match done_rx.recv() {
                 Ok(done) => w.take(done),
@@ -606,6 +637,32 @@ mod tests {
         out
     }
 
+    /// Checks that `gz` is a member per piece of `pieces`, each giving the length of
+    /// its deflate stream, with extra flags `xfl`, and that gzip readers read it.
+    fn check_members(gz: &[u8], pieces: &[Vec<u8>], xfl: u8) {
+        let members = members(gz);
+        assert_eq!(members.len(), pieces.len());
+        for ((header, deflated, trailer), piece) in members.iter().zip(pieces) {
+            let mut back = Vec::new();
+            // The deflate stream ends exactly at the length given: nothing is left.
+            let mut inflate = flate2::read::DeflateDecoder::new(*deflated);
+            inflate.read_to_end(&mut back).unwrap();
+            assert!(inflate.into_inner().is_empty());
+            assert!(back == *piece);
+            assert_eq!(trailer[..4], crc32fast::hash(piece).to_le_bytes());
+            assert_eq!(trailer[4..], (piece.len() as u32).to_le_bytes());
+            assert_eq!(header[8], xfl, "the level in the extra flags");
+        }
+        let mut back = Vec::new();
+        flate2::read::MultiGzDecoder::new(gz)
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(
+            back == pieces.concat(),
+            "the members read one after another"
+        );
+    }
+
     #[test]
     fn each_member_of_a_large_output_gives_the_length_of_its_deflate_stream() {
         let pieces = [
@@ -616,29 +673,29 @@ mod tests {
             b"again".repeat(1_000),
         ];
         let all = pieces.concat();
+        assert!(all.len() > LARGE_OUTPUT, "large");
+        check_members(&gzip(&all), &pieces, 4);
+    }
+
+    #[test]
+    fn smaller_outputs_are_members_at_the_default_level_one_alone() {
+        let text = b"a profile of some size ".repeat(GZIP_PIECE / 8);
+        assert!(text.len() < LARGE_OUTPUT);
+        let pieces: Vec<Vec<u8>> = text.chunks(GZIP_PIECE).map(<[u8]>::to_vec).collect();
+        assert_eq!(pieces.len(), 3);
+        check_members(&gzip(&text), &pieces, 0);
+        // Smaller than at the fastest level.
+        let fast = MemberDeflater::new().member(&pieces[0], LARGE_LEVEL, Vec::new());
+        let small = MemberDeflater::new().member(&pieces[0], SMALL_LEVEL, Vec::new());
         assert!(
-            all.len() > PARALLEL_GZIP_MIN,
-            "large enough to be cut into pieces"
+            small.len() < fast.len(),
+            "{} against {}",
+            small.len(),
+            fast.len()
         );
-        let gz = gzip(&all);
-        let members = members(&gz);
-        assert_eq!(members.len(), pieces.len());
-        for ((header, deflated, trailer), piece) in members.iter().zip(&pieces) {
-            let mut back = Vec::new();
-            // The deflate stream ends exactly at the length given: nothing is left.
-            let mut inflate = flate2::read::DeflateDecoder::new(*deflated);
-            inflate.read_to_end(&mut back).unwrap();
-            assert!(inflate.into_inner().is_empty());
-            assert!(back == *piece);
-            assert_eq!(trailer[..4], crc32fast::hash(piece).to_le_bytes());
-            assert_eq!(trailer[4..], (piece.len() as u32).to_le_bytes());
-            assert_eq!(header[8], 4, "compressed at the fast level");
+        for one in [b"profile".to_vec(), Vec::new()] {
+            check_members(&gzip(&one), std::slice::from_ref(&one), 0);
         }
-        let mut back = Vec::new();
-        flate2::read::MultiGzDecoder::new(&gz[..])
-            .read_to_end(&mut back)
-            .unwrap();
-        assert!(back == all, "the members read one after another");
     }
 
     #[test]
