@@ -349,9 +349,12 @@ mod tests {
         gz.finish().unwrap()
     }
 
-    /// Inflates `gz` read `block` bytes at a time; the bytes, or why
-    /// [`inflate_pieces`] gave up.
-    fn inflate(gz: &[u8], block: usize, limit: u64) -> Result<Vec<u8>, Stopped> {
+    /// Pieces handed over: each buffer and the range of its new bytes.
+    type Handed = Vec<(Vec<u8>, std::ops::Range<usize>)>;
+
+    /// The pieces [`inflate_pieces`] hands over for `gz` read `block` bytes at a
+    /// time, and whether it gave up.
+    fn handed_over(gz: &[u8], block: usize, limit: u64) -> (Result<(), Stopped>, Handed) {
         let (full, full_rx) = std::sync::mpsc::sync_channel(1 << 12);
         let (_spent_tx, spent) = std::sync::mpsc::sync_channel(1);
         let mut pieces = Pieces {
@@ -362,11 +365,19 @@ mod tests {
         };
         let read = inflate_pieces(BufReader::with_capacity(block, gz), &mut pieces);
         drop(pieces);
-        let mut out = Vec::new();
-        for (buf, new) in full_rx {
-            out.extend_from_slice(&buf[new]);
-        }
-        read.map(|()| out)
+        (read, full_rx.iter().collect())
+    }
+
+    /// Inflates `gz` read `block` bytes at a time; the bytes, or why
+    /// [`inflate_pieces`] gave up.
+    fn inflate(gz: &[u8], block: usize, limit: u64) -> Result<Vec<u8>, Stopped> {
+        let (read, pieces) = handed_over(gz, block, limit);
+        read.map(|()| {
+            pieces
+                .into_iter()
+                .flat_map(|(buf, new)| buf[new].to_vec())
+                .collect()
+        })
     }
 
     #[test]
@@ -625,17 +636,8 @@ mod tests {
     fn many_small_members_share_pieces() {
         let member = with_length(&gzip(b"small", 6), None);
         let gz = member.repeat(10_000);
-        let (full, full_rx) = std::sync::mpsc::sync_channel(1 << 12);
-        let (_spent_tx, spent) = std::sync::mpsc::sync_channel(1);
-        let mut pieces = Pieces {
-            full,
-            spent,
-            total: 0,
-            limit: u64::MAX,
-        };
-        inflate_pieces(BufReader::new(&gz[..]), &mut pieces).unwrap();
-        drop(pieces);
-        let handed: Vec<_> = full_rx.iter().collect();
+        let (read, handed) = handed_over(&gz, 1 << 16, u64::MAX);
+        assert_eq!(read, Ok(()));
         assert_eq!(handed.len(), 1, "one piece for 50,000 bytes");
         assert!(handed[0].0[handed[0].1.clone()] == b"small".repeat(10_000));
     }
