@@ -446,8 +446,9 @@ fn stored_blocks(piece: &[u8]) -> Vec<u8> {
 /// they are less than [`LARGE_OUTPUT`] bytes in all, else at [`LARGE_LEVEL`]. The
 /// first pieces are held until that is known; a single piece is compressed on the
 /// calling thread.
-/// Pieces in flight are bounded (two per thread) and their buffers reused, and the
-/// members' too, so memory stays a few megabytes whatever the size (and fresh memory,
+///
+/// Pieces waiting to be compressed are bounded (one per thread in the queue, one in
+/// each thread's hands) and their buffers reused, and the members' too, so memory stays a few megabytes whatever the size (and fresh memory,
 /// slow to touch first, is not taken for each piece).
 fn gzip_pieces(
     out: &mut dyn std::io::Write,
