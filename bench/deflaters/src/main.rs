@@ -42,6 +42,19 @@ fn zlib_rs(raw: &[u8], level: u32) -> usize {
     total
 }
 
+/// Deflated size of `raw` in pieces, by profkit's compressor.
+fn profkit(raw: &[u8]) -> usize {
+    let mut c = profkit_deflate::Compressor::new();
+    let mut out = Vec::with_capacity(2 * PIECE);
+    raw.chunks(PIECE)
+        .map(|piece| {
+            out.clear();
+            c.compress(piece, &mut out);
+            out.len()
+        })
+        .sum()
+}
+
 /// Deflated size of `raw` in pieces, by libdeflate at `level`.
 fn libdeflate(raw: &[u8], level: i32) -> usize {
     let level = libdeflater::CompressionLvl::new(level).expect("a level");
@@ -68,7 +81,8 @@ fn main() {
         }
         let mb = raw.len() as f64 / 1e6;
         println!("{path}: {mb:.1} MB");
-        let rows: [(&str, &dyn Fn() -> usize); 3] = [
+        let rows: [(&str, &dyn Fn() -> usize); 4] = [
+            ("profkit", &|| profkit(&raw)),
             ("libdeflate level 1", &|| libdeflate(&raw, 1)),
             ("zlib-rs level 1", &|| zlib_rs(&raw, 1)),
             ("zlib-rs level 6", &|| zlib_rs(&raw, 6)),
