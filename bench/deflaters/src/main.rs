@@ -1,8 +1,9 @@
 //! Deflate speed and output size on the bytes of gzipped profiles, cut into pieces of
-//! 1 MiB as profkit cuts a large output: libdeflate at level 1 (what profkit uses, a
-//! member per piece), zlib-rs at level 1 (what profkit used: its fastest level, static
-//! Huffman codes only) and zlib-rs at level 6 (the default level, whose size is near
-//! that of pprof's outputs). One core; the pieces are compressed one after another.
+//! 1 MiB as profkit cuts a large output: profkit's own deflater (what profkit uses, a
+//! member per piece), libdeflate at level 1 (what profkit used before it), zlib-rs at
+//! level 1 (what profkit used before that: its fastest level, static Huffman codes
+//! only) and zlib-rs at level 6 (the default level, whose size is near that of pprof's
+//! outputs). One core; the pieces are compressed one after another.
 //!
 //! `cargo run --release --manifest-path bench/deflaters/Cargo.toml -- FILE.pb.gz...`
 //! prints, per file, the best of five runs of each.

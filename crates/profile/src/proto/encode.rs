@@ -2,18 +2,8 @@
 //! order, zero scalars omitted, repeated numbers packed, unused strings dropped.
 
 use super::wire::{varint_len, Writer, LEN};
-use crate::model::{Label, Profile};
+use crate::model::Profile;
 use crate::strings::StrId;
-
-/// Bytes of an integer field with a one-byte key, omitted when zero.
-#[inline]
-fn int_field_len(v: u64) -> usize {
-    if v == 0 {
-        0
-    } else {
-        1 + varint_len(v)
-    }
-}
 
 /// Bytes of a length-delimited field with a one-byte key and `len` bytes of payload,
 /// omitted when empty (as packed fields are).
@@ -28,23 +18,46 @@ fn packed_field_len(len: usize) -> usize {
 
 /// Each location id's varint, made once: stacks repeat them millions of times.
 struct EncodedIds {
-    /// The varint of each location's id, in the low bytes of a little-endian word
-    /// (ids of 2^28 and more, whose varints take five bytes or more, are written from
-    /// `long`).
-    words: Vec<u32>,
-    /// Its length in bytes (5 to 10 for the ids in `long`).
-    lens: Vec<u8>,
-    /// Varints longer than a word, by location index.
+    /// Whether each location's id is its index plus one, as pprof numbers them (and
+    /// ids under 2^28): each varint is then made from the index as it is written,
+    /// which is faster than looking it up in a table too large for the nearest cache.
+    dense: bool,
+    /// The varint of each location's id in the low bytes of a little-endian word, and
+    /// its length in bytes above them (ids of 2^28 and more, whose varints take five
+    /// bytes or more, are written from `long`); empty when `dense`.
+    varints: Vec<u64>,
+    /// Varints longer than four bytes, by location index.
     long: std::collections::HashMap<u32, Vec<u8>>,
+}
+
+/// The varint of `v` (under 2^28) in the low bytes of a little-endian word, and its
+/// length in bytes.
+#[inline(always)]
+fn short_varint(v: u32) -> (u32, usize) {
+    debug_assert!(v < 1 << 28);
+    let n = 1 + (v >= 1 << 7) as usize + (v >= 1 << 14) as usize + (v >= 1 << 21) as usize;
+    let groups = (v & 0x7f) | (v << 1) & 0x7f00 | (v << 2) & 0x7f_0000 | (v << 3) & 0x7f00_0000;
+    // Every byte but the last says another follows.
+    let more = 0x0080_8080u32 >> (8 * (4 - n));
+    (groups | more, n)
 }
 
 impl EncodedIds {
     fn of(p: &Profile) -> EncodedIds {
+        let dense = p.locations.len() < 1 << 28
+            && p.locations
+                .iter()
+                .enumerate()
+                .all(|(i, l)| l.id == i as u64 + 1);
         let mut ids = EncodedIds {
-            words: Vec::with_capacity(p.locations.len()),
-            lens: Vec::with_capacity(p.locations.len()),
+            dense,
+            varints: Vec::new(),
             long: Default::default(),
         };
+        if dense {
+            return ids;
+        }
+        ids.varints.reserve(p.locations.len());
         let mut w = Writer::default();
         for (i, l) in p.locations.iter().enumerate() {
             w.buf.clear();
@@ -52,8 +65,8 @@ impl EncodedIds {
             let mut word = [0u8; 4];
             let n = w.buf.len().min(4);
             word[..n].copy_from_slice(&w.buf[..n]);
-            ids.words.push(u32::from_le_bytes(word));
-            ids.lens.push(w.buf.len() as u8);
+            ids.varints
+                .push(u32::from_le_bytes(word) as u64 | (w.buf.len() as u64) << 32);
             if w.buf.len() > 4 {
                 ids.long.insert(i as u32, w.buf.clone());
             }
@@ -61,30 +74,41 @@ impl EncodedIds {
         ids
     }
 
-    /// Appends the varints of `frames` (location indices), `len` bytes in all.
+    /// Replaces `out` with the varints of the ids of the frames of `stack` (location
+    /// indices), in one pass.
     #[inline]
-    fn append(&self, frames: &[u32], len: usize, out: &mut Vec<u8>) {
-        let start = out.len();
+    fn encode(&self, stack: crate::Stack<'_>, out: &mut Vec<u8>) {
         // Each id is stored as a whole word and the position advanced by its length:
-        // no call per id. The spare 3 bytes at the end are cut off again.
-        out.resize(start + len + 3, 0);
-        let mut pos = start;
-        for &l in frames {
-            let l = l as usize;
-            let n = self.lens[l] as usize;
-            if n <= 4 {
-                out[pos..pos + 4].copy_from_slice(&self.words[l].to_le_bytes());
-            } else {
-                out[pos..pos + n].copy_from_slice(&self.long[&(l as u32)]);
+        // no call per id. The room past the end is cut off again.
+        let most = if self.long.is_empty() { 4 } else { 10 };
+        out.clear();
+        out.resize(stack.len() * most + 4, 0);
+        let mut pos = 0;
+        if self.dense {
+            for l in stack.iter() {
+                let (word, n) = short_varint(l + 1);
+                out[pos..pos + 4].copy_from_slice(&word.to_le_bytes());
+                pos += n;
             }
-            pos += n;
+        } else {
+            for l in stack.iter() {
+                let v = self.varints[l as usize];
+                let n = (v >> 32) as usize;
+                if n <= 4 {
+                    out[pos..pos + 4].copy_from_slice(&(v as u32).to_le_bytes());
+                } else {
+                    out[pos..pos + n].copy_from_slice(&self.long[&l]);
+                }
+                pos += n;
+            }
         }
-        out.truncate(start + len);
+        out.truncate(pos);
     }
 }
 
-/// Writes every sample. Each message's length is computed before its body is written,
-/// so no body moves, and each location id is encoded once, not once per frame.
+/// Writes every sample. Each part of a sample's message is made once, in a buffer of
+/// its own, so that its length is known before the message's is written and no body
+/// moves; each location id is encoded once, not once per frame.
 fn write_samples(
     w: &mut Writer,
     p: &Profile,
@@ -92,53 +116,45 @@ fn write_samples(
     sink: &mut dyn FnMut(&mut Writer),
 ) {
     let ids = EncodedIds::of(p);
-    let label_len = |l: &Label| {
-        int_field_len(s(l.key))
-            + int_field_len(s(l.str))
-            + int_field_len(l.num as u64)
-            + int_field_len(s(l.num_unit))
-    };
     let samples = &p.samples;
-    // The frames of one sample, unpacked once.
-    let mut frames: Vec<u32> = Vec::new();
+    // The varints of one sample's frames; of its values; its labels, as fields.
+    let mut frames: Vec<u8> = Vec::new();
+    let mut values = Writer::default();
+    let mut labels = Writer::default();
+    let mut label = Writer::default();
     for i in 0..samples.len() {
-        frames.clear();
-        frames.extend(samples.locations(i).iter());
-        let values = samples.values(i);
-        let labels = samples.labels(i);
-        let frames_len: usize = frames.iter().map(|&l| ids.lens[l as usize] as usize).sum();
-        let values_len: usize = values.iter().map(|v| varint_len(v as u64)).sum();
+        ids.encode(samples.locations(i), &mut frames);
+        values.buf.clear();
+        for v in samples.values(i) {
+            values.varint(v as u64);
+        }
+        labels.buf.clear();
         // A label is written even when all its fields are zero.
-        let labels_len: usize = labels
-            .iter()
-            .map(|l| {
-                let n = label_len(l);
-                1 + varint_len(n as u64) + n
-            })
-            .sum();
-        let body = packed_field_len(frames_len) + packed_field_len(values_len) + labels_len;
+        for l in samples.labels(i) {
+            label.buf.clear();
+            label.int_opt(1, s(l.key));
+            label.int_opt(2, s(l.str));
+            label.int_opt(3, l.num as u64);
+            label.int_opt(4, s(l.num_unit));
+            labels.key(3, LEN);
+            labels.varint(label.buf.len() as u64);
+            labels.buf.extend_from_slice(&label.buf);
+        }
+        let body =
+            packed_field_len(frames.len()) + packed_field_len(values.buf.len()) + labels.buf.len();
         w.key(2, LEN);
         w.varint(body as u64);
-        if frames_len > 0 {
+        if !frames.is_empty() {
             w.key(1, LEN);
-            w.varint(frames_len as u64);
-            ids.append(&frames, frames_len, &mut w.buf);
+            w.varint(frames.len() as u64);
+            w.buf.extend_from_slice(&frames);
         }
-        if values_len > 0 {
+        if !values.buf.is_empty() {
             w.key(2, LEN);
-            w.varint(values_len as u64);
-            for v in values {
-                w.varint(v as u64);
-            }
+            w.varint(values.buf.len() as u64);
+            w.buf.extend_from_slice(&values.buf);
         }
-        for l in labels {
-            w.key(3, LEN);
-            w.varint(label_len(l) as u64);
-            w.int_opt(1, s(l.key));
-            w.int_opt(2, s(l.str));
-            w.int_opt(3, l.num as u64);
-            w.int_opt(4, s(l.num_unit));
-        }
+        w.buf.extend_from_slice(&labels.buf);
         sink(w);
     }
 }
@@ -706,6 +722,64 @@ mod tests {
         for one in [b"profile".to_vec(), Vec::new()] {
             check_members(&gzip(&one), std::slice::from_ref(&one), 0);
         }
+    }
+
+    #[test]
+    fn varints_made_in_a_word_are_those_the_writer_writes() {
+        for v in [
+            0u32,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            2_097_151,
+            2_097_152,
+            (1 << 28) - 1,
+        ] {
+            let mut w = Writer::default();
+            w.varint(v as u64);
+            let (word, n) = short_varint(v);
+            assert_eq!(n, w.buf.len(), "{v}");
+            assert_eq!(&word.to_le_bytes()[..n], &w.buf[..], "{v}");
+        }
+    }
+
+    #[test]
+    fn location_ids_that_are_not_positions_are_encoded_from_a_table() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/conformance/differential/inputs/cpu.pb.gz"
+        ))
+        .unwrap();
+        let mut p = crate::parse(&data).unwrap();
+        assert!(
+            EncodedIds::of(&p).dense,
+            "pprof numbers locations by position"
+        );
+        // Sparse ids, that of the first sample's leaf with a varint longer than a word.
+        let leaf = p.samples.locations(0).first().unwrap() as usize;
+        for (i, l) in p.locations.iter_mut().enumerate() {
+            l.id = if i == leaf {
+                1 << 40
+            } else {
+                7 + 300 * i as u64
+            };
+        }
+        assert!(!EncodedIds::of(&p).dense);
+        let back = super::super::decode(&encode(&p)).unwrap();
+        let ids = |q: &Profile, i: usize| -> Vec<u64> {
+            q.samples
+                .locations(i)
+                .iter()
+                .map(|l| q.locations[l as usize].id)
+                .collect()
+        };
+        assert_eq!(p.samples.len(), back.samples.len());
+        for i in 0..p.samples.len() {
+            assert_eq!(ids(&p, i), ids(&back, i), "sample {i}");
+        }
+        assert_eq!(ids(&back, 0)[0], 1 << 40);
     }
 
     #[test]

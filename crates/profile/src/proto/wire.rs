@@ -301,11 +301,20 @@ impl Writer {
     /// Appends a raw varint.
     #[inline]
     pub fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.buf.push((v as u8) | 0x80);
-            v >>= 7;
+        if v < 0x80 {
+            self.buf.push(v as u8);
+            return;
         }
-        self.buf.push(v as u8);
+        // Made in a word of bytes, appended at once: one check for room, not one a byte.
+        let mut bytes = [0u8; 10];
+        let mut n = 0;
+        while v >= 0x80 {
+            bytes[n] = (v as u8) | 0x80;
+            v >>= 7;
+            n += 1;
+        }
+        bytes[n] = v as u8;
+        self.buf.extend_from_slice(&bytes[..n + 1]);
     }
 
     /// Appends a field key.
