@@ -28,8 +28,9 @@ const HASH_BITS: u32 = 15;
 /// Symbols gathered before a block is written: a block's codes follow the frequencies
 /// of its part of the input.
 const BLOCK_SYMBOLS: usize = 1 << 16;
-/// Most bytes compressed with one table of positions (kept in 32 bits).
-const SEGMENT: usize = 1 << 30;
+/// Most bytes compressed with one table of positions (kept in 32 bits); small in unit
+/// tests, so that inputs of several segments are tried.
+const SEGMENT: usize = if cfg!(test) { 1 << 17 } else { 1 << 30 };
 /// Most bytes of a stored block.
 const STORED_MAX: usize = u16::MAX as usize;
 
@@ -570,3 +571,26 @@ impl Header {
 /// Extra bits of each code-length symbol: 16 repeats the last length 3 to 6 times,
 /// 17 and 18 give 3 to 10 and 11 to 138 zeros.
 const RUN_EXTRA: [u8; 19] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 7];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_of_several_segments_make_one_stream() {
+        // Text repeated across the segments' edges, and a last segment of a few bytes.
+        let text = b"samples of several segments, ".repeat(3 * SEGMENT / 29);
+        for input in [&text[..], &text[..2 * SEGMENT + 3], &text[..SEGMENT]] {
+            let mut stream = Vec::new();
+            Compressor::new().compress(input, &mut stream);
+            let mut inflate = flate2::Decompress::new(false);
+            let mut back = Vec::with_capacity(input.len() + 1);
+            let status = inflate
+                .decompress_vec(&stream, &mut back, flate2::FlushDecompress::Finish)
+                .unwrap();
+            assert_eq!(status, flate2::Status::StreamEnd);
+            assert_eq!(inflate.total_in(), stream.len() as u64);
+            assert!(back == input, "{} bytes", input.len());
+        }
+    }
+}
