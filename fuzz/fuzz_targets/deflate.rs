@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut compressor = profkit_deflate::Compressor::new();
-    // The whole input, then its second half with the tables of the first still held.
+    // The whole input, then its second half, with the compressor's buffers reused.
     for input in [data, &data[data.len() / 2..]] {
         let mut stream = Vec::new();
         compressor.compress(input, &mut stream);

@@ -33,8 +33,9 @@ impl<'a> BitWriter<'a> {
         }
     }
 
-    /// Adds the low `n` bits of `value` (whose other bits are zero). At most 56 bits
-    /// may be pending: call [`Self::flush`] at least every 48 bits written.
+    /// Adds the low `n` bits of `value` (whose other bits are zero). At most 64 bits
+    /// may be pending: after a [`Self::flush`] at most 7 are, so up to 57 can be added
+    /// before the next.
     #[inline(always)]
     pub(crate) fn put(&mut self, value: u64, n: u32) {
         debug_assert!(n == 64 || value >> n == 0);

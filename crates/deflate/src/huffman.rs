@@ -34,14 +34,15 @@ pub(crate) fn code_lengths(freqs: &[u32], max_len: u8, lens: &mut [u8]) {
     let full = 1u64 << max;
     let mut kraft: u64 = (1..=max).map(|l| (count[l] as u64) << (max - l)).sum();
     while kraft > full {
-        // One code of the longest length goes; a code one shorter is split in two.
+        // One code of the longest length goes; the longest code shorter than that is
+        // split in two. There always is one: an alphabet has fewer than 2^max symbols,
+        // so not all of them can be of the longest length.
         count[max] -= 1;
-        for l in (1..max).rev() {
-            if count[l] > 0 {
-                count[l] -= 1;
-                count[l + 1] += 2;
-                break;
-            }
+        let split = (1..max).rev().find(|&l| count[l] > 0);
+        debug_assert!(split.is_some(), "a code to split");
+        if let Some(l) = split {
+            count[l] -= 1;
+            count[l + 1] += 2;
         }
         kraft -= 1;
     }

@@ -130,20 +130,44 @@ fn inputs_of_many_blocks_mixing_matches_literals_and_noise() {
 }
 
 #[test]
-fn every_length_and_distance_code_round_trips() {
-    // Copies of every length from 4 to 258 at distances spread over the window.
-    let base = noise(40_000, 9);
-    let mut input = base.clone();
-    let mut k = 0usize;
+fn copies_of_every_length_and_at_every_distance_code_round_trip() {
+    // Each copy follows fresh noise, so the only earlier place its first four bytes
+    // occur is its source: the matcher finds exactly that length or distance.
+    let mut input = noise(1000, 9);
+    let mut seed = 100;
+    let mut fresh = |n: usize| {
+        seed += 1;
+        noise(n, seed)
+    };
+    // Lengths 4 to 258 (3 is never looked for), each at a distance one past it.
     for len in 4..=258usize {
-        let dist = 1 + (k * 7919) % 32768;
-        k += 1;
-        let from = input.len() - dist;
-        for j in 0..len {
-            let b = input[from + j];
-            input.push(b);
+        let source = fresh(len);
+        let gap = source[0] ^ 0x55;
+        input.extend_from_slice(&source);
+        input.push(gap);
+        input.extend_from_slice(&source);
+        input.push(gap ^ 0xff);
+    }
+    // The shortest distance of each distance code, and the longest distance.
+    for dist in [
+        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+        2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577, 32768,
+    ] {
+        if dist <= 10 {
+            // A period of `dist` bytes, repeated.
+            input.extend_from_slice(&fresh(dist));
+            for _ in 0..14 {
+                input.push(input[input.len() - dist]);
+            }
+        } else {
+            // Ten bytes, zeros up to the distance (whose positions fill other slots
+            // of the table than the ten's), then the ten again.
+            let source = fresh(10);
+            input.extend_from_slice(&source);
+            input.resize(input.len() + dist - 10, 0);
+            input.extend_from_slice(&source);
         }
-        input.extend_from_slice(&noise(3, k as u64));
+        input.extend_from_slice(&fresh(8));
     }
     assert_round_trip(&input);
 }

@@ -305,7 +305,7 @@ impl Writer {
             self.buf.push(v as u8);
             return;
         }
-        // Made in a word of bytes, appended at once: one check for room, not one a byte.
+        // Made in a small array, appended at once: one check for room, not one a byte.
         let mut bytes = [0u8; 10];
         let mut n = 0;
         while v >= 0x80 {
