@@ -325,7 +325,19 @@ pub fn encode_gzip(p: &Profile) -> Vec<u8> {
 /// copy of the whole message is made. The bytes are cut into pieces compressed apart
 /// on every core, a gzip member each (see [`gzip_pieces`]).
 pub fn write_gzip(p: &Profile, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    gzip_pieces(out, |sink| encode_into(p, sink))
+    gzip_pieces(out, LARGE_OUTPUT, |sink| encode_into(p, sink))
+}
+
+/// Encodes `p` as gzipped profile.proto compressed for speed whatever its size
+/// ([`Effort::Fast`]), as Go's runtime compresses the profiles a program serves about
+/// itself (at its fastest level): there the compressing takes CPU from the program
+/// being profiled. The output is larger than [`encode_gzip`]'s when that is under
+/// 4 MB.
+pub fn encode_gzip_fast(p: &Profile) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = gzip_pieces(&mut out, 0, |sink| encode_into(p, sink));
+    out
 }
 
 /// Outputs at least this large are compressed [`Effort::Fast`], smaller ones
@@ -336,7 +348,7 @@ const LARGE_OUTPUT: usize = 4 << 20;
 pub fn gzip(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() / 4 + 64);
     // Writing into a Vec cannot fail.
-    let _ = gzip_pieces(&mut out, |sink| {
+    let _ = gzip_pieces(&mut out, LARGE_OUTPUT, |sink| {
         for chunk in raw.chunks(GZIP_PIECE) {
             sink(chunk);
         }
@@ -459,7 +471,7 @@ fn stored_blocks(piece: &[u8]) -> Vec<u8> {
 /// Gzips the bytes `produce` hands its sink into `out`: cut into pieces of
 /// [`GZIP_PIECE`] bytes, each made a member (see [`MemberDeflater::member`]) on one
 /// thread per core and written in order as they are done, [`Effort::Thorough`] when
-/// they are less than [`LARGE_OUTPUT`] bytes in all, else [`Effort::Fast`]. The
+/// they are less than `fast_from` bytes in all, else [`Effort::Fast`]. The
 /// first pieces are held until that is known; a single piece is compressed on the
 /// calling thread, and so is any piece handed over while every worker is busy (the
 /// queue is full), rather than waiting for room.
@@ -470,6 +482,7 @@ fn stored_blocks(piece: &[u8]) -> Vec<u8> {
 /// memory, slow to touch first, is not taken for each piece).
 fn gzip_pieces(
     out: &mut dyn std::io::Write,
+    fast_from: usize,
     produce: impl FnOnce(&mut dyn FnMut(&[u8])),
 ) -> std::io::Result<()> {
     use std::collections::BTreeMap;
@@ -588,7 +601,7 @@ fn gzip_pieces(
             }
             held_bytes += piece.len();
             held.push(piece);
-            if large || held_bytes >= LARGE_OUTPUT {
+            if large || held_bytes >= fast_from {
                 large = true;
                 dispatch(&mut held, Effort::Fast, w);
             }
@@ -785,6 +798,21 @@ mod tests {
             assert_eq!(ids(&p, i), ids(&back, i), "sample {i}");
         }
         assert_eq!(ids(&back, 0)[0], 1 << 40);
+    }
+
+    #[test]
+    fn profiles_compressed_for_speed_are_fast_members_at_any_size() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/conformance/differential/inputs/heap.pb.gz"
+        ))
+        .unwrap();
+        let p = crate::parse(&data).unwrap();
+        let raw = encode(&p);
+        assert!(raw.len() < GZIP_PIECE);
+        let fast = encode_gzip_fast(&p);
+        check_members(&fast, std::slice::from_ref(&raw), 4);
+        check_members(&encode_gzip(&p), std::slice::from_ref(&raw), 0);
     }
 
     #[test]

@@ -11,5 +11,5 @@ pub mod wire;
 pub(crate) use decode::{canonical_label_order, split_concatenated};
 pub use decode::{decode, decode_at};
 pub(crate) use encode::DEFLATE_LENGTH_ID;
-pub use encode::{encode, encode_gzip, encode_into, gzip, write_gzip};
+pub use encode::{encode, encode_gzip, encode_gzip_fast, encode_into, gzip, write_gzip};
 pub use stream::{StreamDecoder, Unsupported};
