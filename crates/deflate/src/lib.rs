@@ -192,6 +192,34 @@ impl Compressor {
         w.finish();
     }
 
+    /// The share of `sample`'s bytes that matches cover, from 0 to 1, when matched as
+    /// [`Self::compress`] matches: a quick look at how repetitive bytes are, before
+    /// choosing how to compress a larger input that starts with them. Nothing is
+    /// written.
+    pub fn matched_share(&mut self, sample: &[u8]) -> f64 {
+        let sample = &sample[..sample.len().min(SEGMENT)];
+        let table: &mut [u32; 1 << HASH_BITS] = &mut self.table;
+        table.fill(0);
+        let n = sample.len();
+        let mut matched = 0;
+        let mut i = 0;
+        while i + MIN_MATCH <= n {
+            let (len, _) = find_match(table, sample, i);
+            if len > 0 {
+                remember_end(table, sample, i + len);
+                matched += len;
+                i += len;
+            } else {
+                i += 1;
+            }
+        }
+        if n == 0 {
+            0.0
+        } else {
+            matched as f64 / n as f64
+        }
+    }
+
     /// Writes the blocks of `input`, the stream's last if `last`.
     fn compress_segment(&mut self, w: &mut BitWriter, input: &[u8], last: bool) {
         let table: &mut [u32; 1 << HASH_BITS] = &mut self.table;
@@ -213,29 +241,13 @@ impl Compressor {
                 literals = i;
                 symbols = 0;
             }
-            let four = read_u32(input, i);
-            let slot = hash(four);
-            // Every position in the table is at or before `i` (0 for a slot not set
-            // yet): a distance of 0 fails the window's test below.
-            let dist = i - table[slot] as usize;
-            table[slot] = i as u32;
-            // One test, mostly failed, where two would often be mispredicted: the bytes
-            // differ, or the distance is out of reach.
-            let differ =
-                (read_u32(input, i - dist) ^ four) | (dist.wrapping_sub(1) >= WINDOW) as u32;
-            if differ == 0 {
-                let len = match_length(input, i - dist, i, MAX_MATCH.min(n - i));
+            let (len, dist) = find_match(table, input, i);
+            if len > 0 {
                 matches.push(Match {
                     literals: (i - literals) as u32,
                     code: ((len - 3) as u32) << 15 | (dist - 1) as u32,
                 });
-                // The last two positions of the match are remembered too: the
-                // next match often starts within the bytes just matched.
-                for p in [i + len - 2, i + len - 1] {
-                    if p + MIN_MATCH <= n {
-                        table[hash(read_u32(input, p))] = p as u32;
-                    }
-                }
+                remember_end(table, input, i + len);
                 i += len;
                 literals = i;
             } else {
@@ -244,6 +256,39 @@ impl Compressor {
             symbols += 1;
         }
         write_block(w, input, block_start..n, matches, last);
+    }
+}
+
+/// The match the table gives for the bytes at `i` (of which there are at least
+/// [`MIN_MATCH`]), as its length and distance, or a length of 0 if there is none; `i`
+/// is remembered in the table either way.
+#[inline(always)]
+fn find_match(table: &mut [u32; 1 << HASH_BITS], input: &[u8], i: usize) -> (usize, usize) {
+    let four = read_u32(input, i);
+    let slot = hash(four);
+    // Every position in the table is at or before `i` (0 for a slot not set yet): a
+    // distance of 0 fails the window's test below.
+    let dist = i - table[slot] as usize;
+    table[slot] = i as u32;
+    // One test, mostly failed, where two would often be mispredicted: the bytes differ,
+    // or the distance is out of reach.
+    let differ = (read_u32(input, i - dist) ^ four) | (dist.wrapping_sub(1) >= WINDOW) as u32;
+    if differ == 0 {
+        let len = match_length(input, i - dist, i, MAX_MATCH.min(input.len() - i));
+        (len, dist)
+    } else {
+        (0, dist)
+    }
+}
+
+/// Remembers the last two positions of a match that ends at `end`: the next match
+/// often starts within the bytes just matched.
+#[inline(always)]
+fn remember_end(table: &mut [u32; 1 << HASH_BITS], input: &[u8], end: usize) {
+    for p in [end - 2, end - 1] {
+        if p + MIN_MATCH <= input.len() {
+            table[hash(read_u32(input, p))] = p as u32;
+        }
     }
 }
 
@@ -574,6 +619,29 @@ const RUN_EXTRA: [u8; 19] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matched_share_is_near_1_for_repeats_and_near_0_for_noise() {
+        let mut c = Compressor::new();
+        let repeats = b"location_id 17 ".repeat(2000);
+        assert!(c.matched_share(&repeats) > 0.99);
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..30_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        assert!(c.matched_share(&noise) < 0.01);
+        // Half noise, half a copy of it.
+        let half = [&noise[..15_000], &noise[..15_000]].concat();
+        let share = c.matched_share(&half);
+        assert!((0.49..=0.51).contains(&share), "{share}");
+        assert_eq!(c.matched_share(b""), 0.0);
+        assert_eq!(c.matched_share(b"abc"), 0.0);
+    }
 
     #[test]
     fn inputs_of_several_segments_make_one_stream() {
