@@ -1,6 +1,7 @@
 //! Compresses arbitrary bytes with profkit's deflater, one compressor reused as the
 //! writer reuses it, and checks that zlib-rs inflates each stream back to its input,
-//! the stream ending at its last byte.
+//! the stream ending at its last byte; and that the share of the bytes matches cover is
+//! a share.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,6 +10,8 @@ fuzz_target!(|data: &[u8]| {
     let mut compressor = profkit_deflate::Compressor::new();
     // The whole input, then its second half, with the compressor's buffers reused.
     for input in [data, &data[data.len() / 2..]] {
+        let share = compressor.matched_share(input);
+        assert!((0.0..=1.0).contains(&share), "{share}");
         let mut stream = Vec::new();
         compressor.compress(input, &mut stream);
         let mut inflate = flate2::Decompress::new(false);
