@@ -143,21 +143,40 @@ impl Profile {
         let mut units: HashMap<&str, &str> = HashMap::new();
         let mut ignored: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         let mut keys: HashSet<&str> = HashSet::new();
-        let kept = self
-            .samples
-            .distinct_label_sets()
-            .flatten()
-            .filter(|l| l.is_numeric())
-            .map(|l| (l.key, l.num_unit));
-        // The (key, unit) seen last for each key id: label sets repeat the same pairs
-        // millions of times, and a repeat changes nothing.
-        let mut last_unit: Vec<Option<StrId>> = vec![None; self.strings.len()];
-        for (key, unit) in self.dropped_label_units.iter().copied().chain(kept) {
-            match last_unit.get_mut(key.index()) {
-                Some(last) if *last == Some(unit) => continue,
-                Some(last) => *last = Some(unit),
-                None => {}
+        // Only the first unit of each key and the set of its units matter, so the pairs
+        // may be gathered on every core, a part of the samples each, and a pair seen
+        // again, in its part or an earlier one, changes nothing.
+        const MIN_SAMPLES_PER_PART: usize = 1 << 16;
+        let samples = &self.samples;
+        let parts = crate::parallel::on_each_part(samples.len(), MIN_SAMPLES_PER_PART, |range| {
+            let mut seen = vec![false; samples.label_set_count()];
+            // The unit (its id plus one) seen last for each key id: label sets repeat
+            // the same pairs millions of times. Zeroed memory, touched only at the keys.
+            let mut last_unit = vec![0u64; self.strings.len()];
+            let mut pairs = Vec::new();
+            for i in range {
+                let set = samples.label_set_of(i);
+                if std::mem::replace(&mut seen[set as usize], true) {
+                    continue;
+                }
+                for l in samples.label_set(set).iter().filter(|l| l.is_numeric()) {
+                    let unit = l.num_unit.index() as u64 + 1;
+                    match last_unit.get_mut(l.key.index()) {
+                        Some(last) if *last == unit => continue,
+                        Some(last) => *last = unit,
+                        None => {}
+                    }
+                    pairs.push((l.key, l.num_unit));
+                }
             }
+            pairs
+        });
+        for (key, unit) in self
+            .dropped_label_units
+            .iter()
+            .copied()
+            .chain(parts.concat())
+        {
             let key = self.str(key);
             let unit = self.str(unit);
             keys.insert(key);

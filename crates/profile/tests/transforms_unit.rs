@@ -763,26 +763,27 @@ fn name_and_tag_filters_together_select_and_warn_as_applied_in_turn() {
 
 #[test]
 fn numeric_label_units_of_many_samples_are_those_of_the_first_samples_to_use_them() {
-    // 12,000 samples of 24 frames: enough to be read on several cores. `size` is in
-    // kB in the first half and MB in the second; `wait` has a unit only from sample
-    // 9,000 on; `count` never has one; `bytes` comes only in the second half.
+    // 140,000 samples of 24 frames: enough to be read, and their labels' units
+    // gathered, on several cores. `size` is in kB in the first half and MB in the
+    // second; `wait` has a unit only from sample 105,000 on; `count` never has one;
+    // `bytes` comes only in the second half.
     let names = ["main", "a", "b"];
     let mut p = profile_with(&["samples"], &names);
-    for i in 0..12_000i64 {
+    for i in 0..140_000i64 {
         let mut labels = vec![num_label(
             &mut p,
             "size",
             i,
-            if i < 6_000 { "kB" } else { "MB" },
+            if i < 70_000 { "kB" } else { "MB" },
         )];
         labels.push(num_label(
             &mut p,
             "wait",
             i % 7,
-            if i < 9_000 { "" } else { "seconds" },
+            if i < 105_000 { "" } else { "seconds" },
         ));
         labels.push(num_label(&mut p, "count", 1, ""));
-        if i >= 6_000 {
+        if i >= 70_000 {
             labels.push(num_label(&mut p, "bytes", i % 13, "B"));
         }
         let stack: Vec<u32> = (0..24).map(|d| (d % 3) as u32).collect();

@@ -523,6 +523,15 @@ pub fn compute_total(prof: &Profile, o: &Options) -> i64 {
     let (mut div, mut total, mut diff_div, mut diff_total) = (0i64, 0i64, 0i64, 0i64);
     // Values (and labels when a base may be marked) only: no sample views.
     let samples = &prof.samples;
+    if base.is_none() && !o.mean {
+        // The one column summed, read as a column.
+        if o.sample_index < samples.width() {
+            samples.for_each_value(o.sample_index, 0..samples.len(), |_, v| {
+                total = total.wrapping_add(v.wrapping_abs());
+            });
+        }
+        return total;
+    }
     for i in 0..samples.len() {
         let values = samples.values(i);
         let v = values.get(o.sample_index).unwrap_or(0).wrapping_abs();

@@ -1,7 +1,6 @@
 //! The tags report (`-tags`): for each label key, the share of the total carried by
 //! each of its values.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -13,161 +12,246 @@ use crate::report::Report;
 use crate::tabwriter::align_right;
 use crate::write_error;
 
-/// One label key of the tags report: the sum of each printed value, their total, and
-/// how the key's numbers print.
+/// Writes the tags report.
+pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
+    let p = rpt.prof;
+    // Values are summed per label set, then per distinct label (key and value as ids),
+    // and only then per printed key and value: no string is made per sample.
+    let (set_sums, set_used) = sums_by_label_set(p, rpt.options.sample_index);
+    let by_key = sums_by_label(p, &set_sums, &set_used);
+    let mut text = String::new();
+    for tag in tags(rpt, by_key) {
+        tag.write(rpt, &mut text);
+    }
+    w.write_all(align_right(&text, 1).as_bytes())
+        .map_err(write_error)
+}
+
+/// The sum of value `index` of the samples of each label set, and whether any sample
+/// has the set.
+fn sums_by_label_set(p: &profile::Profile, index: usize) -> (Vec<i64>, Vec<bool>) {
+    let samples = &p.samples;
+    let mut sums = vec![0i64; samples.label_set_count()];
+    let mut used = vec![false; samples.label_set_count()];
+    if index < samples.width() {
+        samples.for_each_value(index, 0..samples.len(), |i, v| {
+            let set = samples.label_set_of(i) as usize;
+            sums[set] = sums[set].wrapping_add(v);
+            used[set] = true;
+        });
+    } else {
+        for i in 0..samples.len() {
+            used[samples.label_set_of(i) as usize] = true;
+        }
+    }
+    (sums, used)
+}
+
+/// The sums of one label key id: per string value id, and per number.
+struct KeySums {
+    key: StrId,
+    strings: FxMap<StrId, i64>,
+    numbers: FxMap<i64, i64>,
+}
+
+/// Sums every label of the used label sets by key id and value, each set's sum once
+/// per label. A large profile's sets (hundreds of thousands, with tens of thousands of
+/// distinct numbers) are summed on every core, a table each, merged in order.
+fn sums_by_label(p: &profile::Profile, set_sums: &[i64], set_used: &[bool]) -> Vec<KeySums> {
+    const MIN_SETS_PER_PART: usize = 1 << 15;
+    let samples = &p.samples;
+    let parts = profile::parallel::on_each_part(set_used.len(), MIN_SETS_PER_PART, |sets| {
+        let mut slot_of_key: FxMap<StrId, usize> = FxMap::default();
+        let mut keys: Vec<KeySums> = Vec::new();
+        for set in sets.filter(|&set| set_used[set]) {
+            let v = set_sums[set];
+            for l in samples.label_set(set as u32) {
+                let slot = *slot_of_key.entry(l.key).or_insert_with(|| {
+                    keys.push(KeySums {
+                        key: l.key,
+                        strings: FxMap::default(),
+                        numbers: FxMap::default(),
+                    });
+                    keys.len() - 1
+                });
+                let sum = if l.is_numeric() {
+                    keys[slot].numbers.entry(l.num).or_insert(0)
+                } else {
+                    keys[slot].strings.entry(l.str).or_insert(0)
+                };
+                *sum = sum.wrapping_add(v);
+            }
+        }
+        keys
+    });
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    for part in parts {
+        for sums in part {
+            match all.iter_mut().find(|k| k.key == sums.key) {
+                Some(into) => {
+                    add_into(&mut into.strings, sums.strings);
+                    add_into(&mut into.numbers, sums.numbers);
+                }
+                None => all.push(sums),
+            }
+        }
+    }
+    all
+}
+
+/// Adds the sums of `from` to those of `into`.
+fn add_into<K: std::hash::Hash + Eq>(into: &mut FxMap<K, i64>, from: FxMap<K, i64>) {
+    into.reserve(from.len());
+    for (k, v) in from {
+        let sum = into.entry(k).or_insert(0);
+        *sum = sum.wrapping_add(v);
+    }
+}
+
+/// One label key of the tags report, as printed: the sums of its key ids' values
+/// (keys whose text is the same are one), their total, and how its numbers print.
 struct Tag<'p> {
     key: &'p str,
-    values: TextMap<Cow<'p, str>, i64>,
+    strings: Vec<(StrId, i64)>,
+    numbers: Vec<(i64, i64)>,
     total: i64,
     scaler: LabelScaler<'p>,
 }
 
-/// Writes the tags report.
-pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
-    let p = rpt.prof;
-    let o = &rpt.options;
-    // Values are summed per label set, then per distinct label (key and value as ids),
-    // and only then per printed key and value: no string is made per sample.
-    let samples = &p.samples;
-    let mut set_sums = vec![0i64; samples.label_set_count()];
-    let mut set_used = vec![false; samples.label_set_count()];
-    for i in 0..samples.len() {
-        let v = samples.values(i).get(o.sample_index).unwrap_or(0);
-        let set = samples.label_set_of(i) as usize;
-        set_sums[set] = set_sums[set].wrapping_add(v);
-        set_used[set] = true;
-    }
-    // (key, string value or numeric value) -> sum; a numeric value is printed in the
-    // unit of its key, whatever unit the label names. A large profile's sets (hundreds
-    // of thousands, with tens of thousands of distinct numbers) are summed on every
-    // core, a table each.
-    const MIN_SETS_PER_PART: usize = 1 << 15;
-    let parts = profile::parallel::on_each_part(set_used.len(), MIN_SETS_PER_PART, |sets| {
-        let mut sums: FxMap<(StrId, StrId, i64), i64> = FxMap::default();
-        for set in sets.filter(|&set| set_used[set]) {
-            let v = set_sums[set];
-            for l in samples.label_set(set as u32) {
-                let id = if l.is_numeric() {
-                    (l.key, StrId::EMPTY, l.num)
-                } else {
-                    (l.key, l.str, 0)
-                };
-                let sum = sums.entry(id).or_insert(0);
-                *sum = sum.wrapping_add(v);
-            }
-        }
-        sums
-    });
-    let mut parts = parts.into_iter();
-    let mut label_sums = parts.next().unwrap_or_default();
-    for part in parts {
-        for (id, v) in part {
-            let sum = label_sums.entry(id).or_insert(0);
-            *sum = sum.wrapping_add(v);
-        }
-    }
-    // key -> (printed value -> sum, total). Values are summed by their text: numbers
-    // that print alike, or strings that appear twice in the table, are one value.
-    // Each key id is looked up by text once; a number is printed into a reused buffer
-    // and its text copied only when first seen.
+/// The report's tags, by key text: a numeric value is printed in the unit of its key,
+/// whatever unit the label names.
+fn tags<'r>(rpt: &'r Report, by_key: Vec<KeySums>) -> Vec<Tag<'r>> {
+    let (p, o) = (rpt.prof, &rpt.options);
     let mut tags: Vec<Tag> = Vec::new();
     let mut tag_of_text: TextMap<&str, usize> = TextMap::default();
-    let mut tag_of_key: FxMap<StrId, usize> = FxMap::default();
-    let mut printed = String::new();
-    for (&(key, str, num), &v) in &label_sums {
-        let t = *tag_of_key.entry(key).or_insert_with(|| {
-            let text = p.str(key);
-            *tag_of_text.entry(text).or_insert_with(|| {
-                let unit = o.num_label_units.get(text).map_or("", String::as_str);
-                tags.push(Tag {
-                    key: text,
-                    values: TextMap::default(),
-                    total: 0,
-                    scaler: LabelScaler::new(unit, &o.output_unit),
-                });
-                tags.len() - 1
-            })
+    for sums in by_key {
+        let text = p.str(sums.key);
+        let t = *tag_of_text.entry(text).or_insert_with(|| {
+            let unit = o.num_label_units.get(text).map_or("", String::as_str);
+            tags.push(Tag {
+                key: text,
+                strings: Vec::new(),
+                numbers: Vec::new(),
+                total: 0,
+                scaler: LabelScaler::new(unit, &o.output_unit),
+            });
+            tags.len() - 1
         });
         let tag = &mut tags[t];
-        let value = if str.is_empty() {
-            printed.clear();
-            tag.scaler.push(num, &mut printed);
-            printed.as_str()
-        } else {
-            p.str(str)
-        };
-        match tag.values.get_mut(value) {
-            Some(sum) => *sum = sum.wrapping_add(v),
-            None => {
-                let text = if str.is_empty() {
-                    Cow::Owned(printed.clone())
-                } else {
-                    Cow::Borrowed(p.str(str))
-                };
-                tag.values.insert(text, v);
-            }
+        for &v in sums.strings.values().chain(sums.numbers.values()) {
+            tag.total = tag.total.wrapping_add(v);
         }
-        tag.total = tag.total.wrapping_add(v);
+        tag.strings.extend(sums.strings);
+        tag.numbers.extend(sums.numbers);
     }
     tags.sort_unstable_by(|a, b| a.key.cmp(b.key));
-    let profile_total = rpt.total;
-    let mut text = String::new();
-    for Tag {
-        key,
-        values,
-        total: tag_total,
-        ..
-    } in &tags
-    {
-        let tag_total = *tag_total;
-        // By decreasing magnitude, then by name (as the graph sorts tags).
-        let mut sorted: Vec<(&str, i64)> = values.iter().map(|(n, &v)| (&**n, v)).collect();
-        sorted.sort_unstable_by(|a, b| {
-            b.1.wrapping_abs()
-                .cmp(&a.1.wrapping_abs())
-                .then_with(|| a.0.cmp(b.0))
-        });
+    tags
+}
+
+impl Tag<'_> {
+    /// Appends the tag's lines to `text`: its total, then each printed value with its
+    /// sum, by decreasing magnitude and then by name (as the graph sorts tags).
+    fn write(&self, rpt: &Report, text: &mut String) {
+        let profile_total = rpt.total;
+        // Values are summed by their text: numbers that print alike, or strings that
+        // appear twice in the table, are one value. The numbers are printed first, one
+        // after another into one buffer.
+        let mut printed = String::with_capacity(self.numbers.len() * 8);
+        let mut ends = Vec::with_capacity(self.numbers.len());
+        for &(num, _) in &self.numbers {
+            self.scaler.push(num, &mut printed);
+            ends.push(printed.len());
+        }
+        let mut by_text: TextMap<&str, i64> = TextMap::default();
+        by_text.reserve(self.strings.len() + self.numbers.len());
+        let strings = self.strings.iter().map(|&(s, v)| (rpt.prof.str(s), v));
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        let numbers = (self.numbers.iter().zip(starts.zip(&ends)))
+            .map(|(&(_, v), (start, &end))| (&printed[start..end], v));
+        for (name, v) in strings.chain(numbers) {
+            let sum = by_text.entry(name).or_insert(0);
+            *sum = sum.wrapping_add(v);
+        }
+        let mut sorted: Vec<SortedValue> = by_text
+            .into_iter()
+            .map(|(name, v)| SortedValue::new(name, v))
+            .collect();
+        sorted.sort_unstable();
+
+        let total = self.total;
         if profile_total > 0 {
             let _ = writeln!(
                 text,
-                "{key}:\t Total {} of {} ({})",
-                rpt.format_value(tag_total),
+                "{}:\t Total {} of {} ({})",
+                self.key,
+                rpt.format_value(total),
                 rpt.format_value(profile_total),
-                percentage(tag_total, profile_total)
+                percentage(total, profile_total)
             );
         } else {
             let _ = writeln!(
                 text,
-                "{key}:\t Total {} of {}",
-                rpt.format_value(tag_total),
+                "{}:\t Total {} of {}",
+                self.key,
+                rpt.format_value(total),
                 rpt.format_value(profile_total)
             );
         }
         // Values sorted by magnitude come in runs of equal ones (thousands of numbers
         // that a handful of samples carry): each run's value is printed once.
         let mut printed: Option<(i64, String)> = None;
-        for (name, flat) in sorted {
-            let value = match &printed {
-                Some((v, text)) if *v == flat => text,
+        for &SortedValue { name, value, .. } in &sorted {
+            let shown = match &printed {
+                Some((v, shown)) if *v == value => shown,
                 _ => {
-                    let text = if profile_total > 0 {
+                    let shown = if profile_total > 0 {
                         format!(
                             "{} ({})",
-                            rpt.format_value(flat),
-                            percentage(flat, profile_total)
+                            rpt.format_value(value),
+                            percentage(value, profile_total)
                         )
                     } else {
-                        rpt.format_value(flat)
+                        rpt.format_value(value)
                     };
-                    &printed.insert((flat, text)).1
+                    &printed.insert((value, shown)).1
                 }
             };
-            let _ = writeln!(text, " \t{value}:\t {name}");
+            for part in [" \t", shown, ":\t ", name, "\n"] {
+                text.push_str(part);
+            }
         }
         text.push('\n');
     }
-    w.write_all(align_right(&text, 1).as_bytes())
-        .map_err(write_error)
+}
+
+/// A printed value and its sum, ordered by decreasing magnitude and then by name. The
+/// first eight bytes of the name, as a number, settle most ties between names without
+/// comparing the strings.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct SortedValue<'a> {
+    /// The magnitude (`wrapping_abs`, as the graph orders tags), made an unsigned
+    /// number that grows as the magnitude falls.
+    descending: u64,
+    prefix: u64,
+    name: &'a str,
+    value: i64,
+}
+
+impl<'a> SortedValue<'a> {
+    fn new(name: &'a str, value: i64) -> SortedValue<'a> {
+        // Signed order kept by flipping the sign bit; then reversed.
+        let descending = !((value.wrapping_abs() as u64) ^ (1 << 63));
+        let mut head = [0u8; 8];
+        let n = name.len().min(8);
+        head[..n].copy_from_slice(&name.as_bytes()[..n]);
+        SortedValue {
+            descending,
+            prefix: u64::from_be_bytes(head),
+            name,
+            value,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +319,39 @@ mod tests {
              \x20size: Total 6 of 9 (66.67%)\n\
              \x20      3 (33.33%): 1kB\n\
              \x20      3 (33.33%): 4kB\n\n"
+        );
+    }
+
+    #[test]
+    fn a_string_and_a_number_that_print_alike_are_one_value() {
+        let p = profile(&[
+            (2, &[("shard", "7", 0)]),
+            (3, &[("shard", "", 7)]),
+            (1, &[("shard", "", 8)]),
+        ]);
+        assert_eq!(
+            tags(p, &[]),
+            " shard: Total 6 of 6 (  100%)\n\
+             \x20       5 (83.33%): 7\n\
+             \x20       1 (16.67%): 8\n\n"
+        );
+    }
+
+    #[test]
+    fn values_of_equal_sums_sort_by_whole_name_past_a_shared_prefix() {
+        let p = profile(&[
+            (1, &[("path", "/api/v1/users/b", 0)]),
+            (1, &[("path", "/api/v1/users", 0)]),
+            (1, &[("path", "/api/v1/users/a", 0)]),
+            (1, &[("path", "/api/v1/", 0)]),
+        ]);
+        assert_eq!(
+            tags(p, &[]),
+            " path: Total 4 of 4 (  100%)\n\
+             \x20      1 (25.00%): /api/v1/\n\
+             \x20      1 (25.00%): /api/v1/users\n\
+             \x20      1 (25.00%): /api/v1/users/a\n\
+             \x20      1 (25.00%): /api/v1/users/b\n\n"
         );
     }
 }

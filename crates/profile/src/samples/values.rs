@@ -194,6 +194,38 @@ impl ValueRows {
         }
     }
 
+    /// Calls `f` with each row of `rows` and its value `c` (below the width), in row
+    /// order: a column is read block by block, without looking up each row's block.
+    pub(super) fn for_each_in_column(
+        &self,
+        c: usize,
+        rows: std::ops::Range<usize>,
+        mut f: impl FnMut(usize, i64),
+    ) {
+        debug_assert!(c < self.width && rows.end <= self.count);
+        let mut r = rows.start;
+        while r < rows.end {
+            let (b, first) = (r / BLOCK, r % BLOCK);
+            let end = rows.end.min((b + 1) * BLOCK);
+            match self.blocks.get(b) {
+                Some(block) => {
+                    let (bits, row_bits) = (block.bits(c), block.row_start(1));
+                    let mut at = block.row_start(first) + block.offsets[c];
+                    for row in r..end {
+                        f(row, unzigzag(read_bits(&block.words, at, bits)));
+                        at += row_bits;
+                    }
+                }
+                None => {
+                    for row in r..end {
+                        f(row, self.tail[(row % BLOCK) * self.width + c]);
+                    }
+                }
+            }
+            r = end;
+        }
+    }
+
     /// Starts loading row `i` into the cache (see [`super::prefetch`]).
     #[inline]
     pub(super) fn prefetch(&self, i: usize) {
@@ -478,6 +510,29 @@ mod tests {
         for i in [0, BLOCK - 1, BLOCK, 2 * BLOCK + 7, 3 * BLOCK + 99] {
             for (c, &v) in expected[i].iter().enumerate() {
                 assert_eq!(r.get(i, c), v);
+            }
+        }
+    }
+
+    #[test]
+    fn a_column_read_over_any_range_of_rows_gives_each_rows_value() {
+        let (r, expected) = rows(3 * BLOCK + 100);
+        for range in [
+            0..r.count,
+            5..BLOCK,
+            BLOCK - 3..2 * BLOCK + 2,
+            3 * BLOCK + 1..r.count,
+            7..7,
+        ] {
+            for c in 0..r.width {
+                let mut seen = Vec::new();
+                r.for_each_in_column(c, range.clone(), |i, v| seen.push((i, v)));
+                let want: Vec<(usize, i64)> = expected[range.clone()]
+                    .iter()
+                    .zip(range.clone())
+                    .map(|(row, i)| (i, row[c]))
+                    .collect();
+                assert_eq!(seen, want, "column {c} of rows {range:?}");
             }
         }
     }
