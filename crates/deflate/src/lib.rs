@@ -39,6 +39,9 @@ const STORED_MAX: usize = u16::MAX as usize;
 const LITLEN_SYMBOLS: usize = 286;
 /// Distance symbols.
 const DIST_SYMBOLS: usize = 30;
+/// The longest literal/length code made (deflate allows 15): four literals then fit
+/// in the 57 bits a store may add, and a code shorter by a bit costs next to nothing.
+const LITLEN_MAX_BITS: u8 = 14;
 /// The symbol that ends a block.
 const END_OF_BLOCK: usize = 256;
 
@@ -359,7 +362,7 @@ fn write_block(
 
     let mut litlen_lens = [0u8; LITLEN_SYMBOLS];
     let mut dist_lens = [0u8; DIST_SYMBOLS];
-    huffman::code_lengths(&litlen_freq, 15, &mut litlen_lens);
+    huffman::code_lengths(&litlen_freq, LITLEN_MAX_BITS, &mut litlen_lens);
     huffman::code_lengths(&dist_freq, 15, &mut dist_lens);
     let header = Header::new(&litlen_lens, &dist_lens);
 
@@ -429,18 +432,19 @@ impl Codes {
         codes
     }
 
-    /// Writes the literals of `bytes`: three to a store (45 bits at most).
+    /// Writes the literals of `bytes`: four to a store (56 bits at most, as codes
+    /// take at most [`LITLEN_MAX_BITS`]).
     #[inline(always)]
     fn write_literals(&self, w: &mut BitWriter, bytes: &[u8]) {
-        let mut triples = bytes.chunks_exact(3);
-        for t in &mut triples {
-            for &b in t {
+        let mut quads = bytes.chunks_exact(4);
+        for q in &mut quads {
+            for &b in q {
                 let (code, n) = self.litlen[b as usize];
                 w.put(code as u64, n as u32);
             }
             w.flush();
         }
-        for &b in triples.remainder() {
+        for &b in quads.remainder() {
             let (code, n) = self.litlen[b as usize];
             w.put(code as u64, n as u32);
         }

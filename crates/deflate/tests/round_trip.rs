@@ -201,3 +201,14 @@ fn output_is_appended_after_what_the_buffer_holds() {
     assert_eq!(&out[..6], b"header");
     assert_eq!(inflate(&out[6..]), b"some bytes, some bytes, some bytes");
 }
+
+#[test]
+fn runs_of_the_rarest_literals_round_trip_with_codes_cut_to_the_limit() {
+    // 60,000 bytes of 64 values, few matches among them, then 128 values seen
+    // nowhere else, once each: in an unlimited Huffman code they would be 16 bits
+    // long. Cut to the limit, they are literals of the longest codes one after another.
+    let mut input: Vec<u8> = noise(60_000, 7).iter().map(|&b| b & 63).collect();
+    input.extend(128..=255u8);
+    input.extend(noise(3_000, 9).iter().map(|&b| b & 63));
+    assert_round_trip(&input);
+}
