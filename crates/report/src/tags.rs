@@ -86,14 +86,19 @@ fn sums_by_label(p: &profile::Profile, set_sums: &[i64], set_used: &[bool]) -> V
     });
     let mut parts = parts.into_iter();
     let mut all = parts.next().unwrap_or_default();
+    let mut slot_of_key: FxMap<StrId, usize> =
+        all.iter().enumerate().map(|(slot, k)| (k.key, slot)).collect();
     for part in parts {
         for sums in part {
-            match all.iter_mut().find(|k| k.key == sums.key) {
-                Some(into) => {
-                    add_into(&mut into.strings, sums.strings);
-                    add_into(&mut into.numbers, sums.numbers);
+            match slot_of_key.get(&sums.key) {
+                Some(&slot) => {
+                    add_into(&mut all[slot].strings, sums.strings);
+                    add_into(&mut all[slot].numbers, sums.numbers);
                 }
-                None => all.push(sums),
+                None => {
+                    slot_of_key.insert(sums.key, all.len());
+                    all.push(sums);
+                }
             }
         }
     }
