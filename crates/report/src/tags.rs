@@ -86,8 +86,11 @@ fn sums_by_label(p: &profile::Profile, set_sums: &[i64], set_used: &[bool]) -> V
     });
     let mut parts = parts.into_iter();
     let mut all = parts.next().unwrap_or_default();
-    let mut slot_of_key: FxMap<StrId, usize> =
-        all.iter().enumerate().map(|(slot, k)| (k.key, slot)).collect();
+    let mut slot_of_key: FxMap<StrId, usize> = all
+        .iter()
+        .enumerate()
+        .map(|(slot, k)| (k.key, slot))
+        .collect();
     for part in parts {
         for sums in part {
             match slot_of_key.get(&sums.key) {
