@@ -433,6 +433,23 @@ fn tags_read_without_stacks_still_honour_filters_on_stacks() {
     );
 }
 
+#[test]
+fn tags_read_without_stacks_report_on_the_fake_mapping_as_other_reports_do() {
+    // A profile without mappings gets a fake one holding every location, and pprof
+    // says its file is not known, whatever the report (and -tags decodes no stacks).
+    let dir = scratch_dir("tags_mapping");
+    let file = two_handlers_profile(&dir);
+    for report in ["-tags", "-top", "-raw"] {
+        let out = profkit(&[report, &file], &dir);
+        assert!(out.status.success(), "{report}");
+        assert_eq!(
+            stderr(&out),
+            "Main binary filename not available.\n",
+            "{report}"
+        );
+    }
+}
+
 /// A one-function CPU profile whose samples are in `unit`.
 fn cpu_profile_in(dir: &Path, unit: &str, values: &[i64]) -> String {
     let mut p = functions_profile("cpu", unit, &["main"]);

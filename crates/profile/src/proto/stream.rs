@@ -915,6 +915,33 @@ mod tests {
     }
 
     #[test]
+    fn a_decoder_without_stacks_keeps_a_location_of_no_mapping_too() {
+        // Locations of no mapping among mapped ones: a profile without mappings gets
+        // a fake one, which symbolization reports on as on any mapping locations use.
+        let mut whole = decode(&sample_profile()).expect("decode");
+        for (i, l) in whole.locations.iter_mut().enumerate() {
+            l.id = i as u64 + 1;
+            if i % 3 != 1 {
+                l.mapping = None;
+            }
+        }
+        let p = stream_without_stacks(&crate::proto::encode(&whole)).expect("stream");
+        let unmapped: Vec<&crate::Location> =
+            p.locations.iter().filter(|l| l.mapping.is_none()).collect();
+        assert_eq!(unmapped, [&whole.locations[0]]);
+        assert_eq!(p.locations[0], whole.locations[0]);
+        assert!(p.locations.iter().any(|l| l.mapping.is_some()));
+
+        // Without any mapping at all.
+        whole.mappings.clear();
+        for l in &mut whole.locations {
+            l.mapping = None;
+        }
+        let p = stream_without_stacks(&crate::proto::encode(&whole)).expect("stream");
+        assert_eq!(p.locations, [whole.locations[0].clone()]);
+    }
+
+    #[test]
     fn a_decoder_without_stacks_keeps_values_and_labels_and_checks_location_ids() {
         // Location ids that are their positions, as pprof writes them.
         let mut whole = decode(&sample_profile()).expect("decode");
@@ -931,10 +958,11 @@ mod tests {
             assert_eq!(p.samples.labels(i), whole.samples.labels(i));
         }
         // Nothing refers to the locations: they were checked, and only the first
-        // location of each mapping kept (symbolization reports on mappings).
+        // location of each mapping, and of no mapping, kept (symbolization reports on
+        // the mappings locations use).
         let mut mappings: Vec<Option<crate::MappingIndex>> = Vec::new();
         for l in &whole.locations {
-            if l.mapping.is_some() && !mappings.contains(&l.mapping) {
+            if !mappings.contains(&l.mapping) {
                 mappings.push(l.mapping);
             }
         }

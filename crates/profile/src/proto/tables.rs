@@ -38,12 +38,15 @@ struct UnkeptLocations {
     /// The raw function ids of their lines.
     functions: Vec<u32>,
     /// The raw ids of the mappings a kept location refers to. One location of each
-    /// mapping stays in the profile: symbolization reports on the mappings that
-    /// locations use (a binary it cannot find), as it would with every location.
+    /// mapping, and one of no mapping, stays in the profile: symbolization reports on
+    /// the mappings that locations use (a binary it cannot find, or the fake mapping a
+    /// profile without mappings gets), as it would with every location.
     mappings: std::collections::HashSet<MappingIndex>,
+    /// Whether a location of no mapping was kept.
+    unmapped: bool,
     /// The mapping of the location before (most locations share their neighbour's),
-    /// which is in `mappings` already.
-    last_mapping: Option<MappingIndex>,
+    /// whose first location was kept already; `None` before the first location.
+    last_mapping: Option<Option<MappingIndex>>,
 }
 
 /// A raw id as stored until the tables are complete.
@@ -95,9 +98,13 @@ impl TableFields {
                         unkept
                             .functions
                             .extend(loc.lines.iter().map(|l| l.function));
-                        if loc.mapping != unkept.last_mapping {
-                            unkept.last_mapping = loc.mapping;
-                            if loc.mapping.is_some_and(|m| unkept.mappings.insert(m)) {
+                        if unkept.last_mapping != Some(loc.mapping) {
+                            unkept.last_mapping = Some(loc.mapping);
+                            let first = match loc.mapping {
+                                Some(m) => unkept.mappings.insert(m),
+                                None => !std::mem::replace(&mut unkept.unmapped, true),
+                            };
+                            if first {
                                 p.locations.push(loc);
                             }
                         }
