@@ -504,8 +504,8 @@ fn stored_blocks(piece: &[u8]) -> Vec<u8> {
 /// thread per core and written in order as they are done, [`Effort::Thorough`] when
 /// they are less than `fast_from` bytes in all, else [`Effort::Fast`]. The
 /// first pieces are held until that is known; a single piece is compressed on the
-/// calling thread, and so is any piece handed over while every worker is busy (the
-/// queue is full), rather than waiting for room.
+/// calling thread, which starts no worker then, and so is any piece handed over while
+/// every worker is busy (the queue is full), rather than waiting for room.
 ///
 /// Pieces waiting to be compressed are bounded (one per thread in the queue, one in
 /// each worker's hands and one in the calling thread's) and their buffers reused, and
@@ -535,31 +535,39 @@ fn gzip_pieces(
     // Buffers of members written, for the next members.
     let spare_members: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let (piece_rx, done_tx, spare_members) =
-                (piece_rx.clone(), done_tx.clone(), &spare_members);
-            scope.spawn(move || {
-                // One compressor for all the thread's pieces: making one allocates its
-                // tables.
-                let mut deflater = MemberDeflater::default();
-                loop {
-                    let next = match piece_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((seq, piece, effort)) = next else {
-                        return;
-                    };
-                    let room = spare_members.lock().ok().and_then(|mut s| s.pop());
-                    let member = deflater.member(&piece, effort, room.unwrap_or_default());
-                    if done_tx.send((seq, member, piece)).is_err() {
-                        return;
+        // The workers start when the first piece is handed over: an output of one piece
+        // starts no thread.
+        let mut unstarted = Some((piece_rx, done_tx));
+        let spare = &spare_members;
+        let mut start_workers = move || {
+            let Some((piece_rx, done_tx)) = unstarted.take() else {
+                return;
+            };
+            for _ in 0..threads {
+                let (piece_rx, done_tx) = (piece_rx.clone(), done_tx.clone());
+                scope.spawn(move || {
+                    // One compressor for all the thread's pieces: making one allocates
+                    // its tables.
+                    let mut deflater = MemberDeflater::default();
+                    loop {
+                        let next = match piece_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((seq, piece, effort)) = next else {
+                            return;
+                        };
+                        let room = spare.lock().ok().and_then(|mut s| s.pop());
+                        let member = deflater.member(&piece, effort, room.unwrap_or_default());
+                        if done_tx.send((seq, member, piece)).is_err() {
+                            return;
+                        }
                     }
-                }
-            });
-        }
-        drop(done_tx);
-        drop(piece_rx);
+                });
+            }
+            // The originals go: the workers hold the only receiving ends, and the
+            // only sending ends of what they are done with.
+        };
 
         /// The members, written in order, and the piece buffers to reuse.
         struct Writer<'o> {
@@ -602,6 +610,7 @@ fn gzip_pieces(
         // This thread's own compressor, for the pieces no worker has room for.
         let mut own = MemberDeflater::default();
         let mut dispatch = |pieces: &mut Vec<Vec<u8>>, effort: Effort, w: &mut Writer| {
+            start_workers();
             for piece in pieces.drain(..) {
                 match piece_tx.try_send((sent, piece, effort)) {
                     // Every worker is busy: rather than wait, this thread compresses
