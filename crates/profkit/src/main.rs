@@ -22,9 +22,9 @@ fn main() {
     std::process::exit(driver::run(&args));
 }
 
-/// Has glibc's malloc give every block of 512 KiB or more a mapping of its own (the
-/// blocks of 4 MiB and more [`ALLOC`] maps itself), keep up to 16 MiB freed at the top
-/// of its heap for reuse, and serve every thread from one heap. By default the mapping
+/// Has glibc's malloc give every block of 512 KiB or more a mapping of its own, keep
+/// up to 16 MiB freed at the top of its heap for reuse, and serve every thread from
+/// one heap. By default the mapping
 /// threshold rises each time such a block is freed, after which blocks of megabytes
 /// come from the heap: growing one copies it, and freeing it leaves its memory to the
 /// heap. Fixed, growing is a remapping and freeing returns the memory: `-dot` on a

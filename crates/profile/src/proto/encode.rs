@@ -322,17 +322,18 @@ pub fn encode_gzip(p: &Profile) -> Vec<u8> {
 }
 
 /// Encodes `p` as gzipped profile.proto into `out`, compressing as it encodes: no
-/// copy of the whole message is made. The bytes are cut into pieces compressed apart
-/// on every core, a gzip member each (see [`gzip_pieces`]).
+/// copy of the whole message is made. The bytes are cut into pieces of a megabyte
+/// compressed apart on every core, a gzip member each: thoroughly when they are under
+/// 4 MB in all, for speed above.
 pub fn write_gzip(p: &Profile, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     gzip_pieces(out, LARGE_OUTPUT, |sink| encode_into(p, sink))
 }
 
-/// Encodes `p` as gzipped profile.proto compressed for speed whatever its size
-/// ([`Effort::Fast`]), as Go's runtime compresses the profiles a program serves about
-/// itself (at its fastest level): there the compressing takes CPU from the program
-/// being profiled. The output is larger than [`encode_gzip`]'s when that is under
-/// 4 MB.
+/// Encodes `p` as gzipped profile.proto compressed for speed whatever its size (as
+/// [`write_gzip`] compresses large outputs), as Go's runtime compresses the profiles a
+/// program serves about itself (at its fastest level): there the compressing takes CPU
+/// from the program being profiled. The output is larger than [`encode_gzip`]'s when
+/// that is under 4 MB.
 pub fn encode_gzip_fast(p: &Profile) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
