@@ -1398,9 +1398,13 @@ fn accumulate_all(
     edges: EdgeFilter,
     tag_sets: Option<&TagSets>,
 ) -> Partial {
-    let partials = prof
-        .samples
-        .on_each_range(|range| accumulate(prof, o, locs, node_count, edges, tag_sets, range));
+    let partials = if o.nodes_only && !o.mean && tag_sets.is_none() {
+        prof.samples
+            .on_each_range(|range| accumulate_nodes(prof, o, locs, node_count, range))
+    } else {
+        prof.samples
+            .on_each_range(|range| accumulate(prof, o, locs, node_count, edges, tag_sets, range))
+    };
     Partial::merge(partials)
 }
 
@@ -1751,6 +1755,71 @@ fn accumulate(
         divisors,
         edges,
         tags,
+    }
+}
+
+/// [`accumulate`] of node values alone (no edges, tags or mean divisors): the walk of
+/// the first pass most reports make. A node's cumulative value counts each sample once
+/// however often its stack holds the node, so the order of the frames matters only
+/// for the leaf, which takes the flat value: stacks are read leaf first, as they are
+/// stored, without the parent and residual bookkeeping of edges.
+fn accumulate_nodes(
+    prof: &Profile,
+    o: &GraphOptions,
+    locs: &LocationInfos,
+    node_count: usize,
+    range: std::ops::Range<usize>,
+) -> Partial {
+    let mut cums = vec![CumAcc::default(); node_count];
+    let mut flats = vec![0i64; node_count];
+    let samples = &prof.samples;
+    for si in range {
+        samples.prefetch(si + PREFETCH_AHEAD);
+        samples.prefetch_stack(si + PREFETCH_AHEAD / 2);
+        let w = samples.values(si).get(o.sample_index).unwrap_or(0);
+        if w == 0 {
+            continue;
+        }
+        let stamp = si as u32 + 1;
+        let mut count = |n: u32| {
+            if let Some(node) = cums.get_mut(n as usize) {
+                if node.stamp != stamp {
+                    node.stamp = stamp;
+                    node.cum = node.cum.wrapping_add(w);
+                }
+            }
+        };
+        // The first frame met is the leaf ([`NONE`], left out by a kept set, counts
+        // nothing and takes no flat value).
+        let mut leaf: Option<u32> = None;
+        for loc in samples.locations(si).iter() {
+            match locs.single.get(loc as usize).copied().unwrap_or(SEVERAL) {
+                SEVERAL => {
+                    for &n in locs.of(loc) {
+                        leaf.get_or_insert(n);
+                        count(n);
+                    }
+                }
+                n => {
+                    leaf.get_or_insert(n);
+                    count(n);
+                }
+            }
+        }
+        if let Some(flat) = leaf.and_then(|n| flats.get_mut(n as usize)) {
+            *flat = flat.wrapping_add(w);
+        }
+    }
+    let nodes = cums
+        .into_iter()
+        .zip(flats)
+        .map(|(c, flat)| NodeAcc { flat, cum: c.cum })
+        .collect();
+    Partial {
+        nodes,
+        divisors: Vec::new(),
+        edges: Vec::new(),
+        tags: TagTotals::new(false),
     }
 }
 

@@ -295,6 +295,45 @@ fn graphs_from_a_first_pass_frame_table_lent_or_handed_over_equal_graphs_built_a
 }
 
 #[test]
+fn a_walk_for_node_values_alone_sums_as_the_walk_that_makes_edges() {
+    let mut p = inlined_profile();
+    // A recursive stack (location 1 twice) and a sample of value zero.
+    p.samples.push(&[9], &[1, 2, 1, 2], &[]);
+    p.samples.push(&[0], &[3, 2], &[]);
+    let full = Graph::new(&p, &GraphOptions::default());
+    let infos: Vec<_> = full.arena.iter().map(|n| n.info.clone()).collect();
+    let values = |g: &Graph| -> Vec<_> {
+        g.nodes
+            .iter()
+            .map(|&n| {
+                let n = g.node(n);
+                (n.info.clone(), n.flat, n.cum)
+            })
+            .collect()
+    };
+    // Every subset of the first ten identities, plus the rest or not: frames left out
+    // of the walk, the leaf among them.
+    for mask in 0u32..(1 << 11) {
+        let kept = subset(&infos, mask);
+        let with_edges = GraphOptions {
+            kept_nodes: Some(&kept),
+            ..GraphOptions::default()
+        };
+        let nodes_only = GraphOptions {
+            nodes_only: true,
+            ..with_edges.clone()
+        };
+        let alone = Graph::new(&p, &nodes_only);
+        assert!(alone.edges.is_empty());
+        assert_eq!(
+            values(&alone),
+            values(&Graph::new(&p, &with_edges)),
+            "kept set {mask:#b}"
+        );
+    }
+}
+
+#[test]
 fn graphs_with_inline_mark_edges_only_mark_nodes_as_graphs_with_every_edge() {
     let p = inlined_profile();
     let full = Graph::new(&p, &GraphOptions::default());
