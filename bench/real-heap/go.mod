@@ -1,0 +1,3 @@
+module profkit.bench/realheap
+
+go 1.27
