@@ -1,7 +1,7 @@
 //! Feeds arbitrary bytes, as profile.proto, to the streaming decoder in chunks whose
 //! size the input picks, and compares it with the whole-buffer decoder: whatever the
 //! streaming decoder accepts, the whole decoder must accept and decode to the same
-//! profile.
+//! profile, whether the frames are packed on a thread of their own or not.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,8 +10,10 @@ fuzz_target!(|input: &[u8]| {
     let Some((&chunk, data)) = input.split_first() else {
         return;
     };
-    let chunk = chunk as usize + 1;
     let mut d = profile::proto::StreamDecoder::new();
+    // Frames packed on a thread of their own or not, as the input's first byte says.
+    d.pack_frames_elsewhere(chunk & 1 == 1);
+    let chunk = chunk as usize + 1;
     for c in data.chunks(chunk) {
         if d.feed(c).is_err() {
             return;

@@ -113,7 +113,7 @@ pub fn parse_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {
 /// [`parse_stream`] with `options` (the decompression limit and whether to keep the
 /// samples' labels and stacks).
 pub fn parse_stream_with<R: Read + Send>(reader: R, options: &ParseOptions) -> Option<Profile> {
-    stream(reader, options).ok()
+    stream(reader, options, false).ok()
 }
 
 /// [`parse_stream_with`] on the file at `path`, which is opened again when needed: a
@@ -125,11 +125,30 @@ pub fn parse_stream_file(path: &std::path::Path, options: &ParseOptions) -> Opti
         let file = std::fs::File::open(path).ok()?;
         Some(std::io::BufReader::with_capacity(1 << 16, file))
     };
-    match stream(open()?, options) {
+    match stream(open()?, options, inflates_far_faster_than_it_decodes(path)) {
         Ok(p) => Some(p),
         Err(Stopped::SeveralMembers) => stream_members(open()?, options),
         Err(Stopped::Unreadable) => None,
     }
+}
+
+/// Whether the gzip file at `path` inflates to at least three times its size, by the
+/// size its last member's trailer gives (modulo 4 GiB): such bytes inflate far faster
+/// than they decode (a real Go heap profile: 1.1 GB/s against 550 MB/s; the benchmark
+/// profiles, 1.3 to 1.8 times their size gzipped, 580 against 440 MB/s), which leaves
+/// the inflating thread's core room for packing the samples' frames (see
+/// [`proto::StreamDecoder::pack_frames_elsewhere`]).
+fn inflates_far_faster_than_it_decodes(path: &std::path::Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let trailer = || -> std::io::Result<(u64, u64)> {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::End(-4))?;
+        let mut size = [0u8; 4];
+        file.read_exact(&mut size)?;
+        Ok((len, u32::from_le_bytes(size) as u64))
+    };
+    matches!(trailer(), Ok((len, inflated)) if len >= 18 && inflated >= 3 * len)
 }
 
 /// Why reading a profile as it is decoded stopped short of one.
@@ -150,6 +169,7 @@ enum Stopped {
 fn stream<R: Read + Send>(
     mut reader: R,
     options: &ParseOptions,
+    pack_frames_elsewhere: bool,
 ) -> std::result::Result<Profile, Stopped> {
     let mut magic = [0u8; 2];
     reader
@@ -157,15 +177,20 @@ fn stream<R: Read + Send>(
         .map_err(|_| Stopped::Unreadable)?;
     let input = std::io::Cursor::new(magic).chain(reader);
     if !is_gzip(&magic) {
-        return decode_pieces(u64::MAX, options, |pieces| read_pieces(input, pieces));
+        return decode_pieces(u64::MAX, options, false, |pieces| {
+            read_pieces(input, pieces)
+        });
     }
     // Inflating and decoding set the pace of reading: a third thread reads the input
     // ahead of them, so that copying the file's bytes is not part of their work.
     std::thread::scope(|scope| {
         let input = ReadAhead::spawn(scope, input).ok_or(Stopped::Unreadable)?;
-        decode_pieces(options.max_decompressed, options, |pieces| {
-            gzip::inflate_pieces(input, pieces)
-        })
+        decode_pieces(
+            options.max_decompressed,
+            options,
+            pack_frames_elsewhere,
+            |pieces| gzip::inflate_pieces(input, pieces),
+        )
     })
 }
 
@@ -175,7 +200,7 @@ fn stream_members<R: Read + Send>(reader: R, options: &ParseOptions) -> Option<P
     std::thread::scope(|scope| {
         let input = ReadAhead::spawn(scope, reader)?;
         let members = flate2::bufread::MultiGzDecoder::new(input);
-        decode_pieces(options.max_decompressed, options, |pieces| {
+        decode_pieces(options.max_decompressed, options, false, |pieces| {
             read_pieces(members, pieces)
         })
         .ok()
@@ -316,11 +341,13 @@ impl Read for ReadAhead {
 }
 
 /// Decodes the pieces `produce` hands over from a second thread (up to `limit` new
-/// bytes; their buffers handed back for reuse). Fails as `produce` fails, and with
+/// bytes; their buffers handed back for reuse), the samples' frames packed on a third
+/// when `pack_frames_elsewhere`. Fails as `produce` fails, and with
 /// [`Stopped::Unreadable`] when decoding fails or past `limit` bytes.
 fn decode_pieces(
     limit: u64,
     options: &ParseOptions,
+    pack_frames_elsewhere: bool,
     produce: impl FnOnce(&mut Pieces) -> std::result::Result<(), Stopped> + Send,
 ) -> std::result::Result<Profile, Stopped> {
     let (full, full_rx) = std::sync::mpsc::sync_channel(2);
@@ -337,6 +364,7 @@ fn decode_pieces(
         // Without a second thread, the caller reads the input whole.
         let reader = reader.map_err(|_| Stopped::Unreadable)?;
         let mut decoder = proto::StreamDecoder::with_options(options);
+        decoder.pack_frames_elsewhere(pack_frames_elsewhere);
         let mut decoded = true;
         while let Ok((piece, new)) = full_rx.recv() {
             if decoder.feed(&piece[new]).is_err() {

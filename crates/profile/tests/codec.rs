@@ -406,6 +406,43 @@ fn large_profiles_gzip_as_members_compressed_in_pieces_and_decode_as_read() {
     assert!(again == raw, "gzip of the bytes reads back the same");
 }
 
+#[test]
+fn files_that_inflate_far_faster_than_they_decode_are_decoded_as_read_with_frames_packed_apart() {
+    // Stacks that repeat, as real profiles' do: the gzipped file is a small fraction
+    // of the profile, and its two million frames make many batches for the thread
+    // that packs them.
+    let mut p = large_profile();
+    let mut again = Profile::new(1);
+    again.sample_types = p.sample_types.clone();
+    again.strings = p.strings.clone();
+    again.functions = std::mem::take(&mut p.functions);
+    again.locations = std::mem::take(&mut p.locations);
+    for s in 0..200_000u32 {
+        let stack: Vec<u32> = (0..10).map(|d| (s % 50) * 10 + d).collect();
+        again.samples.push(&[s as i64 % 7 + 1], &stack, &[]);
+    }
+    let raw = proto::encode(&again);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&raw).unwrap();
+    let gz = gz.finish().unwrap();
+    assert!(
+        raw.len() >= 3 * gz.len(),
+        "{} bytes from {}",
+        raw.len(),
+        gz.len()
+    );
+    let dir = std::env::temp_dir().join(format!("profkit-packed-apart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("repeating.pb.gz");
+    std::fs::write(&path, &gz).unwrap();
+    let streamed = profile::parse_stream_file(&path, &ParseOptions::default());
+    let _ = std::fs::remove_dir_all(&dir);
+    let streamed = streamed.expect("decoded as read");
+    assert_eq!(streamed.samples.frame_count(), 2_000_000);
+    assert_eq!(canonical(&streamed), canonical(&again));
+    assert_eq!(canonical(&streamed), canonical(&parse(&gz).unwrap()));
+}
+
 /// A destination that takes `room` bytes, then fails.
 struct FailingWriter {
     room: usize,

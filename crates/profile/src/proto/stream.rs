@@ -20,7 +20,7 @@ use super::decode::LabelOrderer;
 use super::tables::TableFields;
 use super::wire::{self, LEN};
 use crate::model::{Label, Profile};
-use crate::samples::Samples;
+use crate::samples::{FramePacker, Samples};
 use crate::strings::StrId;
 
 /// The streaming decoder could not decode this input; decode it whole instead.
@@ -33,8 +33,11 @@ pub struct StreamDecoder {
     pending: Vec<u8>,
     /// Every top-level field but the samples, decoded as they come.
     tables: TableFields,
-    /// The samples so far: location *ids*, labels in input order.
+    /// The samples so far: location *ids*, labels in input order; their frames are
+    /// in `frames`.
     samples: Samples,
+    /// The samples' frames, packed on a thread of their own (see [`FramePacker`]).
+    frames: FramePacker,
     /// Values per sample, once a sample was seen.
     width: Option<usize>,
     /// The largest string id a label refers to.
@@ -77,6 +80,7 @@ impl StreamDecoder {
             pending: Vec::new(),
             tables: TableFields::default(),
             samples: Samples::new(0),
+            frames: FramePacker::new(),
             width: None,
             max_label_string: 0,
             max_frame: 0,
@@ -140,6 +144,14 @@ impl StreamDecoder {
             },
             ..StreamDecoder::new()
         }
+    }
+
+    /// Has the samples' frames bit-packed on a thread of their own, in batches, once
+    /// they are more than one batch: for an input that inflates much faster than it
+    /// decodes, whose inflating thread would otherwise wait for the decoder half of
+    /// the time. Call before feeding.
+    pub fn pack_frames_elsewhere(&mut self, elsewhere: bool) {
+        self.frames.elsewhere(elsewhere);
     }
 
     /// Decodes the complete fields of `chunk` (after what came before); keeps an
@@ -215,7 +227,7 @@ impl StreamDecoder {
                 // location_id, packed
                 0x0a => {
                     let (a, b) = read_len(data, &mut pos, end)?;
-                    let max = push_ids(data, a, b, &mut self.samples, self.keep_stacks)?;
+                    let max = push_ids(data, a, b, &mut self.frames, self.keep_stacks)?;
                     self.max_frame = self.max_frame.max(max);
                     self.any_frame |= b > a;
                 }
@@ -226,7 +238,7 @@ impl StreamDecoder {
                     self.max_frame = self.max_frame.max(frame);
                     self.any_frame = true;
                     if self.keep_stacks {
-                        self.samples.push_frame(frame);
+                        self.frames.extend(&[frame]);
                     }
                 }
                 // value, packed
@@ -264,10 +276,14 @@ impl StreamDecoder {
         if self.width.is_none() {
             self.samples.set_width(n);
         }
-        if *self.width.get_or_insert(n) != n || !self.samples.has_room_for_sample() {
+        if *self.width.get_or_insert(n) != n
+            || !self.samples.has_room_for_sample()
+            || self.frames.len() > u32::MAX as usize
+        {
             return Err(Unsupported);
         }
-        self.samples.end_sample(&self.values, &self.labels);
+        self.samples
+            .end_sample_at(self.frames.len(), &self.values, &self.labels);
         Ok(())
     }
 
@@ -278,6 +294,7 @@ impl StreamDecoder {
         }
         let (mut p, locations) = self.tables.finish().map_err(|_| Unsupported)?;
         let mut samples = self.samples;
+        samples.set_frames(self.frames.finish().ok_or(Unsupported)?);
         let width = p.sample_types.len();
         if !samples.is_empty() && self.width != Some(width) {
             return Err(Unsupported);
@@ -384,7 +401,7 @@ fn push_ids(
     data: &[u8],
     mut pos: usize,
     end: usize,
-    out: &mut Samples,
+    out: &mut FramePacker,
     keep: bool,
 ) -> Result<u32, Unsupported> {
     // Ids go through a small local buffer so that the loop keeps no vector state.
@@ -401,7 +418,7 @@ fn push_ids(
         if n > limit {
             max = buf[..n].iter().fold(max, |m, &v| m.max(v));
             if keep {
-                out.push_frames(&buf[..n]);
+                out.extend(&buf[..n]);
             }
             n = 0;
         }
@@ -436,7 +453,7 @@ fn push_ids(
     }
     max = buf[..n].iter().fold(max, |m, &v| m.max(v));
     if keep {
-        out.push_frames(&buf[..n]);
+        out.extend(&buf[..n]);
     }
     Ok(max)
 }
@@ -643,8 +660,8 @@ mod tests {
             let end = field.len() - cut;
             let mut data = field[..end].to_vec();
             data.extend_from_slice(&[0x05; 12]);
-            let mut samples = Samples::new(1);
-            let got = push_ids(&data, 0, end, &mut samples, true);
+            let mut frames = FramePacker::new();
+            let got = push_ids(&data, 0, end, &mut frames, true);
             let mut pos = 0;
             let mut expected = Vec::new();
             let mut whole = true;
@@ -666,7 +683,9 @@ mod tests {
             }
             let max = got.expect("ids");
             assert_eq!(max, expected.iter().copied().max().unwrap_or(0));
-            samples.end_sample(&[1], &[]);
+            let mut samples = Samples::new(1);
+            samples.end_sample_at(frames.len(), &[1], &[]);
+            samples.set_frames(frames.finish().expect("packed"));
             assert_eq!(samples.locations(0).to_vec(), expected, "cut {cut}");
         }
         // An id beyond 32 bits is not a location id.
@@ -675,7 +694,7 @@ mod tests {
         varint(5, &mut wide);
         wide.extend_from_slice(&[0; 8]);
         let end = wide.len() - 8;
-        assert!(push_ids(&wide, 0, end, &mut Samples::new(1), true).is_err());
+        assert!(push_ids(&wide, 0, end, &mut FramePacker::new(), true).is_err());
     }
 
     #[test]

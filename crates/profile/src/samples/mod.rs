@@ -18,6 +18,7 @@
 //! long-lived profile (the web UI's) lend its samples to a focused view and get them
 //! back whole.
 
+mod frame_packer;
 mod label_sets;
 mod packed;
 mod values;
@@ -25,6 +26,7 @@ mod values;
 use std::fmt;
 
 use crate::model::Label;
+pub(crate) use frame_packer::FramePacker;
 use label_sets::{LabelSets, SetIds};
 use packed::PackedU32s;
 pub use packed::{Stack, StackIter};
@@ -280,14 +282,8 @@ impl Samples {
         }
     }
 
-    /// Appends a frame to the sample being built by a decoder;
+    /// Appends frames to the sample being built by a decoder;
     /// [`end_sample`](Self::end_sample) ends it.
-    #[inline]
-    pub(crate) fn push_frame(&mut self, location: u32) {
-        self.frames.push(location);
-    }
-
-    /// Appends frames to the sample being built; see [`push_frame`](Self::push_frame).
     #[inline]
     pub(crate) fn push_frames(&mut self, locations: &[u32]) {
         self.frames.extend_from_slice(locations);
@@ -303,11 +299,29 @@ impl Samples {
     /// Ends the sample being built, with the frames pushed since the last one,
     /// `values` (`width` of them) and `labels`.
     pub(crate) fn end_sample(&mut self, values: &[i64], labels: &[Label]) {
+        self.end_sample_at(self.frames.len(), values, labels);
+    }
+
+    /// [`end_sample`](Self::end_sample) for a decoder that packs the frames
+    /// elsewhere ([`FramePacker`]): the sample's frames end at `frames_end` of them,
+    /// which [`set_frames`](Self::set_frames) installs once all are read.
+    pub(crate) fn end_sample_at(&mut self, frames_end: usize, values: &[i64], labels: &[Label]) {
         debug_assert!(self.selection.is_none());
         self.values.push(values);
-        self.frame_offsets.push(self.frames.len() as u32);
+        self.frame_offsets.push(frames_end as u32);
         let set = self.label_sets.intern(labels);
         self.sample_labels.push(set);
+    }
+
+    /// Installs the frames of every sample, packed by a [`FramePacker`] as a decoder
+    /// read them: as many as the samples' offsets say (see
+    /// [`end_sample_at`](Self::end_sample_at)).
+    pub(crate) fn set_frames(&mut self, frames: PackedU32s) {
+        debug_assert_eq!(
+            self.frame_offsets.last().copied().unwrap_or(0) as usize,
+            frames.len()
+        );
+        self.frames = frames;
     }
 
     /// The sample at index `i`.
