@@ -177,9 +177,8 @@ fn stream<R: Read + Send>(
         .map_err(|_| Stopped::Unreadable)?;
     let input = std::io::Cursor::new(magic).chain(reader);
     if !is_gzip(&magic) {
-        return decode_pieces(u64::MAX, options, false, |pieces| {
-            read_pieces(input, pieces)
-        });
+        // Reading plain bytes leaves the reading thread's core nearly idle.
+        return decode_pieces(u64::MAX, options, true, |pieces| read_pieces(input, pieces));
     }
     // Inflating and decoding set the pace of reading: a third thread reads the input
     // ahead of them, so that copying the file's bytes is not part of their work.

@@ -407,7 +407,7 @@ fn large_profiles_gzip_as_members_compressed_in_pieces_and_decode_as_read() {
 }
 
 #[test]
-fn files_that_inflate_far_faster_than_they_decode_are_decoded_as_read_with_frames_packed_apart() {
+fn files_that_read_far_faster_than_they_decode_are_decoded_as_read_with_frames_packed_apart() {
     // Stacks that repeat, as real profiles' do: the gzipped file is a small fraction
     // of the profile, and its two million frames make many batches for the thread
     // that packs them.
@@ -436,11 +436,19 @@ fn files_that_inflate_far_faster_than_they_decode_are_decoded_as_read_with_frame
     let path = dir.join("repeating.pb.gz");
     std::fs::write(&path, &gz).unwrap();
     let streamed = profile::parse_stream_file(&path, &ParseOptions::default());
+    // Uncompressed, the same frames are packed apart too.
+    let plain_path = dir.join("repeating.pb");
+    std::fs::write(&plain_path, &raw).unwrap();
+    let plain = profile::parse_stream_file(&plain_path, &ParseOptions::default());
     let _ = std::fs::remove_dir_all(&dir);
     let streamed = streamed.expect("decoded as read");
     assert_eq!(streamed.samples.frame_count(), 2_000_000);
     assert_eq!(canonical(&streamed), canonical(&again));
     assert_eq!(canonical(&streamed), canonical(&parse(&gz).unwrap()));
+    assert_eq!(
+        canonical(&plain.expect("uncompressed, decoded as read")),
+        canonical(&again)
+    );
 }
 
 /// A destination that takes `room` bytes, then fails.

@@ -9,8 +9,10 @@
 //! which inflates to 5.5 times its size, inflating takes half the time decoding does;
 //! for the benchmark profiles, which inflate to 1.3 to 1.8 times theirs, three
 //! quarters or more, and a third thread made bench-l's reading 10 % slower. So the
-//! decoder asks for it ([`FramePacker::elsewhere`]) only when the input says so; a
-//! profile of fewer frames than one batch starts no thread either way.
+//! decoder asks for it ([`FramePacker::elsewhere`]) only when the input says so, or
+//! when it is not compressed at all (then the thread that reads it is nearly idle:
+//! bench-l uncompressed reads in 0.82x the time); a profile of fewer frames than one
+//! batch starts no thread either way.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
