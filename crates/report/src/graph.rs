@@ -1118,7 +1118,7 @@ struct CumAcc {
     stamp: u32,
 }
 
-// A walk's cumulative values become its node values in place (see `accumulate`).
+// A walk's cumulative values become its node values in place (see `node_values`).
 const _: () = assert!(
     std::mem::size_of::<CumAcc>() == std::mem::size_of::<NodeAcc>()
         && std::mem::align_of::<CumAcc>() == std::mem::align_of::<NodeAcc>()
@@ -1743,15 +1743,8 @@ fn accumulate(
             inline: e.inline,
         };
     }
-    // In the room of the cumulative values (of the same size): a graph of lines has
-    // hundreds of thousands of nodes on each thread.
-    let nodes = cums
-        .into_iter()
-        .zip(flats)
-        .map(|(c, flat)| NodeAcc { flat, cum: c.cum })
-        .collect();
     Partial {
-        nodes,
+        nodes: node_values(cums, flats),
         divisors,
         edges,
         tags,
@@ -1810,17 +1803,22 @@ fn accumulate_nodes(
             *flat = flat.wrapping_add(w);
         }
     }
-    let nodes = cums
-        .into_iter()
-        .zip(flats)
-        .map(|(c, flat)| NodeAcc { flat, cum: c.cum })
-        .collect();
     Partial {
-        nodes,
+        nodes: node_values(cums, flats),
         divisors: Vec::new(),
         edges: Vec::new(),
         tags: TagTotals::new(false),
     }
+}
+
+/// A walk's node values from its cumulative values and flat values, in the room of the
+/// cumulative values (of the same size): a graph of lines has hundreds of thousands of
+/// nodes on each thread.
+fn node_values(cums: Vec<CumAcc>, flats: Vec<i64>) -> Vec<NodeAcc> {
+    cums.into_iter()
+        .zip(flats)
+        .map(|(c, flat)| NodeAcc { flat, cum: c.cum })
+        .collect()
 }
 
 /// The distinct label sets of a profile's samples, as a graph's tags see them: the
