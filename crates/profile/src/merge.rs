@@ -9,9 +9,9 @@
 //! against the merged data itself.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Error, Result};
+use crate::key_index::KeyIndex;
 use crate::model::{
     Function, Label, Line, Lines, Location, Mapping, MappingIndex, Profile, ValueType,
 };
@@ -153,60 +153,43 @@ fn is_zero(values: Values<'_>) -> bool {
     values.iter().all(|v| v == 0)
 }
 
-/// A hasher for keys that are already well-mixed 64-bit hashes.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = mix(self.0, b as u64);
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 /// Folds `v` into the running hash `h`.
 #[inline]
 fn mix(h: u64, v: u64) -> u64 {
     (h.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95)
 }
 
-/// Entries (samples or locations) of the merged profile by the hash of their key;
-/// entries with equal hashes are chained, newest first.
+/// Entries (samples or locations) of the merged profile by the hashes of their keys,
+/// which are compared against the merged data itself.
 #[derive(Default)]
-struct HashChains {
-    heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
-    /// For entry `i`, the previous entry with the same hash, or [`NONE`].
-    next: Vec<u32>,
+struct EntryIndex {
+    positions: KeyIndex,
+    /// The hash of each entry's key, in entry order.
+    hashes: Vec<u64>,
 }
 
-impl HashChains {
-    /// Calls `matches` on each entry with this hash until it returns true; returns
-    /// that entry.
-    fn find(&self, hash: u64, mut matches: impl FnMut(u32) -> bool) -> Option<u32> {
-        let mut i = self.heads.get(&hash).copied().unwrap_or(NONE);
-        while i != NONE {
-            if matches(i) {
-                return Some(i);
-            }
-            i = self.next.get(i as usize).copied().unwrap_or(NONE);
+impl EntryIndex {
+    /// The entry with this key `hash` that `matches` accepts; when there is none,
+    /// `new`, which must be the next entry, is recorded under it and `None` returned.
+    #[inline]
+    fn find_or_insert(
+        &mut self,
+        hash: u64,
+        new: u32,
+        matches: impl Fn(u32) -> bool,
+    ) -> Option<u32> {
+        debug_assert_eq!(new as usize, self.hashes.len());
+        let hashes = &self.hashes;
+        let found = self.positions.get_or_insert(
+            hash,
+            new,
+            |i| hashes[i as usize] == hash && matches(i),
+            |i| hashes[i as usize],
+        );
+        if found.is_none() {
+            self.hashes.push(hash);
         }
-        None
-    }
-
-    /// Records entry `index` (which must be the next one) under `hash`.
-    fn insert(&mut self, hash: u64, index: u32) {
-        debug_assert_eq!(index as usize, self.next.len());
-        let previous = self.heads.insert(hash, index).unwrap_or(NONE);
-        self.next.push(previous);
+        found
     }
 }
 
@@ -242,8 +225,8 @@ struct Merger {
     out: Profile,
     /// The comments taken so far.
     seen_comments: std::collections::HashSet<String>,
-    samples: HashChains,
-    locations: HashChains,
+    samples: EntryIndex,
+    locations: EntryIndex,
     functions: HashMap<FunctionKey, u32, foldhash::fast::RandomState>,
     mappings: HashMap<MappingKey, u32>,
     /// Scratch: the current sample's values.
@@ -279,8 +262,8 @@ impl Merger {
         Merger {
             out,
             seen_comments: std::collections::HashSet::new(),
-            samples: HashChains::default(),
-            locations: HashChains::default(),
+            samples: EntryIndex::default(),
+            locations: EntryIndex::default(),
             functions: HashMap::default(),
             mappings: HashMap::new(),
             values: Vec::new(),
@@ -379,7 +362,8 @@ impl Merger {
         }
         let samples = &self.out.samples;
         let (stack, new_labels) = (&self.stack, &self.labels);
-        let found = self.samples.find(hash, |i| {
+        let index = samples.len() as u32;
+        let found = self.samples.find_or_insert(hash, index, |i| {
             let s = samples.get(i as usize);
             s.locations == *stack.as_slice() && s.labels == new_labels.as_slice()
         });
@@ -392,12 +376,10 @@ impl Merger {
                 }
             }
             None => {
-                let index = self.out.samples.len() as u32;
                 values.copy_into(&mut self.values);
                 self.out
                     .samples
                     .push(&self.values, &self.stack, &self.labels);
-                self.samples.insert(hash, index);
             }
         }
     }
@@ -540,7 +522,8 @@ impl Merger {
         }
         hash = mix(hash, lines.last().map_or(0, |l| l.column as u64));
         let out = &self.out;
-        let found = self.locations.find(hash, |c| {
+        let index = out.locations.len() as u32;
+        let found = self.locations.find_or_insert(hash, index, |c| {
             let other = &out.locations[c as usize];
             other.mapping == mapping
                 && other.is_folded == loc.is_folded
@@ -550,7 +533,6 @@ impl Merger {
         let mapped = match found {
             Some(existing) => existing,
             None => {
-                let index = self.out.locations.len() as u32;
                 self.out.locations.push(Location {
                     id: index as u64 + 1,
                     mapping,
@@ -558,7 +540,6 @@ impl Merger {
                     lines: Lines::from_slice(&lines),
                     is_folded: loc.is_folded,
                 });
-                self.locations.insert(hash, index);
                 index
             }
         };
