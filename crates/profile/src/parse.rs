@@ -51,6 +51,12 @@ pub struct ParseOptions {
     /// are still checked. The locations, which no stack then refers to, are checked
     /// and left out too. As with labels, only the streaming decoder leaves them out.
     pub keep_stacks: bool,
+    /// Read, inflate and decode on the caller's thread alone, without the threads
+    /// the streaming decoder otherwise starts (to read ahead, to inflate, to pack the
+    /// stacks). For a caller that reads several inputs at once, one per core, where
+    /// those threads would only take turns with the other inputs' and cost their
+    /// start and their hand-overs.
+    pub one_thread: bool,
 }
 
 impl Default for ParseOptions {
@@ -60,6 +66,7 @@ impl Default for ParseOptions {
             keep_labels: true,
             keep_numeric_labels: true,
             keep_stacks: true,
+            one_thread: false,
         }
     }
 }
@@ -176,6 +183,15 @@ fn stream<R: Read + Send>(
         .read_exact(&mut magic)
         .map_err(|_| Stopped::Unreadable)?;
     let input = std::io::Cursor::new(magic).chain(reader);
+    if options.one_thread {
+        let limit = options.max_decompressed;
+        return if is_gzip(&magic) {
+            let input = std::io::BufReader::with_capacity(1 << 16, input);
+            decode_pieces_here(limit, options, |pieces| gzip::inflate_pieces(input, pieces))
+        } else {
+            decode_pieces_here(u64::MAX, options, |pieces| read_pieces(input, pieces))
+        };
+    }
     if !is_gzip(&magic) {
         // Reading plain bytes leaves the reading thread's core nearly idle.
         return decode_pieces(u64::MAX, options, true, |pieces| read_pieces(input, pieces));
@@ -196,6 +212,13 @@ fn stream<R: Read + Send>(
 /// Reads and decodes the gzip stream `reader` of any number of members, inflated by
 /// flate2 (zlib-rs) a piece at a time; `None` as for [`parse_stream`].
 fn stream_members<R: Read + Send>(reader: R, options: &ParseOptions) -> Option<Profile> {
+    if options.one_thread {
+        let members = flate2::read::MultiGzDecoder::new(reader);
+        return decode_pieces_here(options.max_decompressed, options, |pieces| {
+            read_pieces(members, pieces)
+        })
+        .ok();
+    }
     std::thread::scope(|scope| {
         let input = ReadAhead::spawn(scope, reader)?;
         let members = flate2::bufread::MultiGzDecoder::new(input);
@@ -206,37 +229,67 @@ fn stream_members<R: Read + Send>(reader: R, options: &ParseOptions) -> Option<P
     })
 }
 
-/// The reading thread's end of the hand-over of pieces of a profile to its decoder:
-/// buffers to fill (new ones, or ones the decoder is done with) and the channel that
-/// takes filled ones.
-struct Pieces {
-    /// Filled buffers, each with the range of its bytes that are new.
-    full: std::sync::mpsc::SyncSender<(Vec<u8>, std::ops::Range<usize>)>,
-    /// Buffers handed back.
-    spent: std::sync::mpsc::Receiver<Vec<u8>>,
+/// Where the bytes of a profile go as they are read (and inflated): pieces of it, each
+/// a buffer with the range of its bytes that are new, and buffers to fill (new ones,
+/// or ones already decoded).
+struct Pieces<'d> {
+    to: Decoding<'d>,
     /// New bytes handed over so far.
     total: u64,
     /// Most new bytes to hand over.
     limit: u64,
 }
 
-impl Pieces {
+/// Who decodes the pieces.
+enum Decoding<'d> {
+    /// A thread of its own, which takes filled buffers from one channel and hands them
+    /// back through the other.
+    Elsewhere {
+        full: std::sync::mpsc::SyncSender<(Vec<u8>, std::ops::Range<usize>)>,
+        spent: std::sync::mpsc::Receiver<Vec<u8>>,
+    },
+    /// The reading thread, each piece as it is handed over; the buffer decoded last
+    /// is filled next. `failed` is set when a piece does not decode.
+    Here {
+        decoder: &'d mut proto::StreamDecoder,
+        spare: Option<Vec<u8>>,
+        failed: &'d mut bool,
+    },
+}
+
+impl Pieces<'_> {
     /// Length of every buffer: a piece's new bytes, and before them, when inflating,
     /// the inflated bytes its matches may reach back into.
     const BUFFER: usize = STREAM_CHUNK + gzip::HISTORY;
 
     /// A buffer of [`Pieces::BUFFER`] bytes to fill.
     fn buffer(&mut self) -> Vec<u8> {
-        self.spent
-            .try_recv()
-            .unwrap_or_else(|_| vec![0; Self::BUFFER])
+        let reused = match &mut self.to {
+            Decoding::Elsewhere { spent, .. } => spent.try_recv().ok(),
+            Decoding::Here { spare, .. } => spare.take(),
+        };
+        reused.unwrap_or_else(|| vec![0; Self::BUFFER])
     }
 
     /// Hands `buf[new]` over; false when the decoder has stopped, or when the bytes
     /// handed over pass the limit.
     fn send(&mut self, buf: Vec<u8>, new: std::ops::Range<usize>) -> bool {
         self.total += new.len() as u64;
-        self.total <= self.limit && self.full.send((buf, new)).is_ok()
+        if self.total > self.limit {
+            return false;
+        }
+        match &mut self.to {
+            Decoding::Elsewhere { full, .. } => full.send((buf, new)).is_ok(),
+            Decoding::Here {
+                decoder,
+                spare,
+                failed,
+            } => {
+                **failed = decoder.feed(&buf[new]).is_err();
+                *spare = Some(buf);
+                !**failed
+            }
+        }
     }
 }
 
@@ -354,8 +407,7 @@ fn decode_pieces(
     std::thread::scope(|scope| {
         let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
             produce(&mut Pieces {
-                full,
-                spent,
+                to: Decoding::Elsewhere { full, spent },
                 total: 0,
                 limit,
             })
@@ -382,6 +434,33 @@ fn decode_pieces(
         }
         decoder.finish().map_err(|_| Stopped::Unreadable)
     })
+}
+
+/// [`decode_pieces`] on the caller's thread alone: each piece is decoded as soon as
+/// `produce` hands it over, in a buffer that is then filled again.
+fn decode_pieces_here(
+    limit: u64,
+    options: &ParseOptions,
+    produce: impl FnOnce(&mut Pieces) -> std::result::Result<(), Stopped>,
+) -> std::result::Result<Profile, Stopped> {
+    let mut decoder = proto::StreamDecoder::with_options(options);
+    let mut failed = false;
+    let read = produce(&mut Pieces {
+        to: Decoding::Here {
+            decoder: &mut decoder,
+            spare: None,
+            failed: &mut failed,
+        },
+        total: 0,
+        limit,
+    });
+    // As on two threads, what the reader says comes first: of several members, the
+    // decoder saw the first only.
+    read?;
+    if failed {
+        return Err(Stopped::Unreadable);
+    }
+    decoder.finish().map_err(|_| Stopped::Unreadable)
 }
 
 /// Reads from `source` until `buf` is full or the input ends; returns how many bytes

@@ -375,7 +375,7 @@ fn large_profile() -> Profile {
 }
 
 #[test]
-fn large_profiles_gzip_as_members_compressed_in_pieces_and_decode_as_read() {
+fn large_profiles_gzip_as_members_compressed_in_pieces_and_decode_as_read_on_one_thread_or_more() {
     use std::io::Read;
     let p = large_profile();
     let raw = proto::encode(&p);
@@ -396,8 +396,14 @@ fn large_profiles_gzip_as_members_compressed_in_pieces_and_decode_as_read() {
         .unwrap();
     assert!(all == raw, "the members are the encoded profile");
     assert_eq!(canonical(&parse(&gz).unwrap()), canonical(&p));
-    let streamed = profile::parse_stream(&gz[..], 1 << 30).expect("decoded as read");
-    assert_eq!(canonical(&streamed), canonical(&p));
+    for one_thread in [false, true] {
+        let streamed = streamed(&gz, 1 << 30, one_thread).expect("decoded as read");
+        assert_eq!(
+            canonical(&streamed),
+            canonical(&p),
+            "one thread: {one_thread}"
+        );
+    }
 
     let mut again = Vec::new();
     flate2::read::MultiGzDecoder::new(&proto::gzip(&raw)[..])
@@ -568,8 +574,19 @@ fn location_ids_of_every_varint_length_round_trip_in_stacks() {
     }
 }
 
+/// `bytes` decoded as read, with at most `limit` bytes inflated, on the caller's
+/// thread alone or with threads of its own.
+fn streamed(bytes: &[u8], limit: u64, one_thread: bool) -> Option<Profile> {
+    let options = ParseOptions {
+        max_decompressed: limit,
+        one_thread,
+        ..ParseOptions::default()
+    };
+    profile::parse_stream_with(bytes, &options)
+}
+
 #[test]
-fn reading_as_it_decodes_gives_what_a_whole_read_gives_gzipped_or_not() {
+fn reading_as_it_decodes_gives_what_a_whole_read_gives_gzipped_or_not_on_one_thread_or_more() {
     for path in proto_inputs() {
         let data = std::fs::read(&path).unwrap();
         let raw = if profile::is_gzip(&data) {
@@ -579,9 +596,15 @@ fn reading_as_it_decodes_gives_what_a_whole_read_gives_gzipped_or_not() {
         };
         let whole = canonical(&read(&path));
         for (what, bytes) in [("gzipped", &data), ("plain", &raw)] {
-            let streamed = profile::parse_stream(&bytes[..], 1 << 30)
-                .unwrap_or_else(|| panic!("{} ({what}): not decoded as read", path.display()));
-            assert_eq!(canonical(&streamed), whole, "{} ({what})", path.display());
+            for one_thread in [false, true] {
+                let streamed = streamed(bytes, 1 << 30, one_thread).unwrap_or_else(|| {
+                    panic!(
+                        "{} ({what}, one thread: {one_thread}): not decoded as read",
+                        path.display()
+                    )
+                });
+                assert_eq!(canonical(&streamed), whole, "{} ({what})", path.display());
+            }
         }
     }
 }
@@ -660,15 +683,18 @@ fn inputs_not_decodable_as_read_are_left_to_the_whole_read() {
         ("truncated gzip", heap[..heap.len() / 2].to_vec()),
         ("concatenated messages", concatenated),
     ];
-    for (what, bytes) in cases {
-        assert!(
-            profile::parse_stream(&bytes[..], 1 << 30).is_none(),
-            "{what}: decoded as read"
-        );
+    for one_thread in [false, true] {
+        for (what, bytes) in &cases {
+            assert!(
+                streamed(bytes, 1 << 30, one_thread).is_none(),
+                "{what}: decoded as read (one thread: {one_thread})"
+            );
+        }
+        // The limit bounds what is inflated, not what a plain file holds.
+        let limit = (raw.len() - 1) as u64;
+        assert!(streamed(&heap, limit, one_thread).is_none());
+        assert!(streamed(&raw, limit, one_thread).is_some());
     }
-    // The limit bounds what is inflated, not what a plain file holds.
-    assert!(profile::parse_stream(&heap[..], (raw.len() - 1) as u64).is_none());
-    assert!(profile::parse_stream(&raw[..], (raw.len() - 1) as u64).is_some());
 }
 
 #[test]
@@ -703,26 +729,33 @@ fn gzip_files_of_several_members_are_decoded_as_read_from_a_path() {
     let dir = std::env::temp_dir().join(format!("profkit-members-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("members.pb.gz");
-    let options = profile::ParseOptions::default();
-    let read = |bytes: &[u8]| {
-        std::fs::write(&path, bytes).unwrap();
-        profile::parse_stream_file(&path, &options)
-    };
-    let streamed = read(&members);
-    let single = read(&heap);
-    let junk_after = read(&[&members[..], b"junk"].concat());
+    for one_thread in [false, true] {
+        let options = ParseOptions {
+            one_thread,
+            ..ParseOptions::default()
+        };
+        let read = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            profile::parse_stream_file(&path, &options)
+        };
+        let streamed = read(&members);
+        let single = read(&heap);
+        let junk_after = read(&[&members[..], b"junk"].concat());
+        assert_eq!(
+            canonical(&streamed.expect("members decoded as read")),
+            whole,
+            "one thread: {one_thread}"
+        );
+        assert_eq!(
+            canonical(&single.expect("one member decoded as read")),
+            whole,
+            "one thread: {one_thread}"
+        );
+        assert!(
+            junk_after.is_none(),
+            "bytes after the members are left to the whole read (one thread: {one_thread})"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(
-        canonical(&streamed.expect("members decoded as read")),
-        whole
-    );
-    assert_eq!(
-        canonical(&single.expect("one member decoded as read")),
-        whole
-    );
-    assert!(
-        junk_after.is_none(),
-        "bytes after the members are left to the whole read"
-    );
     assert!(parse(&[&members[..], b"junk"].concat()).is_err());
 }

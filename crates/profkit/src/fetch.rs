@@ -186,7 +186,7 @@ fn merge_files_as_read(sources: &[String], s: &Sources) -> Option<Grabbed> {
                 let (sender, receiver) = std::sync::mpsc::sync_channel(1);
                 scope.spawn(move || {
                     for src in sources.iter().skip(worker).step_by(workers) {
-                        if sender.send(grab(src, s)).is_err() {
+                        if sender.send(grab(src, s, workers > 1)).is_err() {
                             return;
                         }
                     }
@@ -293,7 +293,7 @@ fn grab_all_at_once(sources: &[String], s: &Sources) -> Grabbed {
         for (srcs, out) in sources.chunks(chunk).zip(results.chunks_mut(chunk)) {
             scope.spawn(move || {
                 for (src, slot) in srcs.iter().zip(out.iter_mut()) {
-                    *slot = Some(grab(src, s));
+                    *slot = Some(grab(src, s, workers > 1));
                 }
             });
         }
@@ -360,8 +360,9 @@ fn post_bytes(url: &str, body: &str, tls: &crate::http::TlsFiles) -> Result<Vec<
 }
 
 /// Reads one source: a file if one exists at that path, else a URL, whose mapping
-/// sources are recorded for remote symbolization.
-fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
+/// sources are recorded for remote symbolization. A file is read on the caller's
+/// thread alone when `one_thread` (as when each core reads a source of its own).
+fn grab(source: &str, s: &Sources, one_thread: bool) -> Result<(Profile, Fetched)> {
     match std::fs::metadata(source) {
         Ok(metadata) => {
             let options = profile::ParseOptions {
@@ -369,10 +370,12 @@ fn grab(source: &str, s: &Sources) -> Result<(Profile, Fetched)> {
                 keep_numeric_labels: s.numeric_labels,
                 keep_stacks: s.stacks,
                 max_decompressed: profile::decompression_limit(metadata.len()),
+                one_thread,
             };
             // profile.proto, gzipped or not, is read (and inflated) on one core and
-            // decoded on the other as it arrives; anything else (or any problem) is
-            // read whole and parsed as usual. A pipe cannot be read twice: it is read
+            // decoded on the other as it arrives (or both on this thread, when each
+            // core reads a file of its own); anything else (or any problem) is read
+            // whole and parsed as usual. A pipe cannot be read twice: it is read
             // whole first.
             if metadata.is_file() {
                 // A file that does not open fails below, with the reason.

@@ -115,7 +115,7 @@ fn deflate_length_in(mut extra: &[u8]) -> Option<u64> {
 /// matches may reach back into. Members follow one another in the pieces, but
 /// fdeflate sees only the current member's bytes before its position: a match cannot
 /// reach into the member before.
-struct Inflater<'p> {
+struct Inflater<'p, 'd> {
     fdeflate: fdeflate::Decompressor,
     /// The piece being filled.
     buf: Vec<u8>,
@@ -130,11 +130,11 @@ struct Inflater<'p> {
     /// Number of the member's bytes so far.
     member_len: u64,
     /// Where the pieces go.
-    pieces: &'p mut Pieces,
+    pieces: &'p mut Pieces<'d>,
 }
 
-impl<'p> Inflater<'p> {
-    fn new(pieces: &'p mut Pieces) -> Inflater<'p> {
+impl<'p, 'd> Inflater<'p, 'd> {
+    fn new(pieces: &'p mut Pieces<'d>) -> Inflater<'p, 'd> {
         Inflater {
             fdeflate: fdeflate::Decompressor::new(),
             buf: pieces.buffer(),
@@ -314,7 +314,7 @@ mod tests {
 
     use flate2::{Compression, GzBuilder};
 
-    use super::super::{Pieces, Stopped};
+    use super::super::{Decoding, Pieces, Stopped};
     use super::{inflate_pieces, HISTORY};
     use crate::parse::gunzip;
     use crate::proto::DEFLATE_LENGTH_ID;
@@ -358,8 +358,7 @@ mod tests {
         let (full, full_rx) = std::sync::mpsc::sync_channel(1 << 12);
         let (_spent_tx, spent) = std::sync::mpsc::sync_channel(1);
         let mut pieces = Pieces {
-            full,
-            spent,
+            to: Decoding::Elsewhere { full, spent },
             total: 0,
             limit,
         };
