@@ -294,6 +294,7 @@ impl StreamDecoder {
         }
         let (mut p, locations) = self.tables.finish().map_err(|_| Unsupported)?;
         let mut samples = self.samples;
+        samples.end_samples();
         samples.set_frames(self.frames.finish().ok_or(Unsupported)?);
         let width = p.sample_types.len();
         if !samples.is_empty() && self.width != Some(width) {
@@ -685,6 +686,7 @@ mod tests {
             assert_eq!(max, expected.iter().copied().max().unwrap_or(0));
             let mut samples = Samples::new(1);
             samples.end_sample_at(frames.len(), &[1], &[]);
+            samples.end_samples();
             samples.set_frames(frames.finish().expect("packed"));
             assert_eq!(samples.locations(0).to_vec(), expected, "cut {cut}");
         }

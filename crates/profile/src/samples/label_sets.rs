@@ -17,20 +17,39 @@ pub(crate) struct LabelSets {
     labels: Vec<Label>,
     /// `count + 1` offsets into `labels`.
     offsets: Vec<u32>,
-    /// Recently interned sets, `(hash, id)` by the low bits of their hash.
+    /// Recently interned sets by the low bits of their hash.
     /// Empty until the first set is interned: most sample sets made along the way
     /// (copies, filtered views) never intern one.
-    recent: Vec<(u32, u32)>,
+    recent: Vec<Recent>,
     /// The set interned last (consecutive samples often share their labels).
     last: u32,
+    /// The labels of the set staged by [`intern_staged`](Self::intern_staged), if
+    /// `staged_hash` is some.
+    staged: Vec<Label>,
+    staged_hash: Option<u32>,
 }
 
-/// Number of entries of [`LabelSets::recent`] (a power of two; 128 KiB of cache).
+/// An entry of [`LabelSets::recent`]: a set, by its hash, id, and where its labels are
+/// (so that comparing with it reads nothing else).
+#[derive(Clone, Copy)]
+struct Recent {
+    hash: u32,
+    id: u32,
+    start: u32,
+    len: u32,
+}
+
+/// Number of entries of [`LabelSets::recent`] (a power of two; 256 KiB of cache).
 const RECENT: usize = 1 << 14;
 
 /// An entry of [`LabelSets::recent`] that matches nothing: no set has this hash and
 /// an empty label list.
-const VACANT: (u32, u32) = (u32::MAX, 0);
+const VACANT: Recent = Recent {
+    hash: u32::MAX,
+    id: 0,
+    start: 0,
+    len: 0,
+};
 
 impl Default for LabelSets {
     fn default() -> Self {
@@ -69,6 +88,8 @@ impl LabelSets {
             offsets: vec![0, 0],
             recent: Vec::new(),
             last: 0,
+            staged: Vec::new(),
+            staged_hash: None,
         }
     }
 
@@ -98,20 +119,84 @@ impl LabelSets {
         if self.get(self.last) == labels {
             return self.last;
         }
+        self.intern_new(labels, hash(labels))
+    }
+
+    /// [`intern`](Self::intern) one set behind, for a caller that has the next set
+    /// ready before it needs the id of this one: stages `labels`, and returns the id of
+    /// the set staged before, if any (the last one staged is interned by
+    /// [`end_staged`](Self::end_staged)). The ids are those that interning each set in
+    /// turn gives; meanwhile, the recent equal set that `labels` is to be compared
+    /// with, far back in memory as it often is, is loaded into the cache.
+    pub(crate) fn intern_staged(&mut self, labels: &[Label]) -> Option<u32> {
+        let previous = self.end_staged();
+        self.staged.clear();
+        self.staged.extend_from_slice(labels);
         let h = hash(labels);
+        self.staged_hash = Some(h);
+        if let Some(seen) = self.recent.get(h as usize & (RECENT - 1)) {
+            if seen.hash == h {
+                let start = seen.start as usize;
+                let end = start + seen.len as usize;
+                if let (Some(first), Some(last)) =
+                    (self.labels.get(start), self.labels.get(end.wrapping_sub(1)))
+                {
+                    super::prefetch(first);
+                    super::prefetch(last);
+                }
+            }
+        }
+        previous
+    }
+
+    /// Interns the set [`intern_staged`](Self::intern_staged) staged last, if any,
+    /// and returns its id.
+    pub(crate) fn end_staged(&mut self) -> Option<u32> {
+        let h = self.staged_hash.take()?;
+        let labels = std::mem::take(&mut self.staged);
+        let id = if labels.is_empty() {
+            0
+        } else if self.get(self.last) == labels.as_slice() {
+            self.last
+        } else {
+            self.intern_new(&labels, h)
+        };
+        self.staged = labels;
+        Some(id)
+    }
+
+    /// Whether a set is staged and not yet interned.
+    pub(crate) fn has_staged(&self) -> bool {
+        self.staged_hash.is_some()
+    }
+
+    /// [`intern`](Self::intern) for a non-empty set other than the last one, of hash
+    /// `h`.
+    fn intern_new(&mut self, labels: &[Label], h: u32) -> u32 {
         if self.recent.is_empty() {
             self.recent = vec![VACANT; RECENT];
         }
         let slot = h as usize & (RECENT - 1);
-        let (seen, id) = self.recent[slot];
-        if seen == h && self.get(id) == labels {
-            self.last = id;
-            return id;
+        let seen = self.recent[slot];
+        if seen.hash == h
+            && self
+                .labels
+                .get(seen.start as usize..(seen.start + seen.len) as usize)
+                == Some(labels)
+        {
+            self.last = seen.id;
+            return seen.id;
         }
         let id = self.len() as u32;
+        let start = self.labels.len() as u32;
         self.labels.extend_from_slice(labels);
         self.offsets.push(self.labels.len() as u32);
-        self.recent[slot] = (h, id);
+        self.recent[slot] = Recent {
+            hash: h,
+            id,
+            start,
+            len: labels.len() as u32,
+        };
         self.last = id;
         id
     }
@@ -307,5 +392,52 @@ mod tests {
         assert_eq!(sets.get(a), &[label(1, 2), label(3, 4)]);
         let again = sets.intern(&[label(1, 2), label(3, 4)]);
         assert_eq!(sets.get(again), sets.get(a));
+    }
+
+    #[test]
+    fn sets_interned_one_behind_get_the_ids_that_interning_in_turn_gives() {
+        // Sets that repeat right away, a while later, much later (past the cache of
+        // recent sets), and that collide in the cache, with empty sets between.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let sets: Vec<Vec<Label>> = (0..60_000)
+            .map(|i| {
+                let kind = next(4);
+                let base = match kind {
+                    0 => i as u64,
+                    1 => next(100),
+                    2 => next(40_000),
+                    _ => return Vec::new(),
+                };
+                (0..1 + base % 3)
+                    .map(|k| label(k as u32, base as u32))
+                    .collect()
+            })
+            .collect();
+        let mut in_turn = LabelSets::new();
+        let expected: Vec<u32> = sets.iter().map(|s| in_turn.intern(s)).collect();
+        let mut behind = LabelSets::new();
+        let mut got = Vec::new();
+        for s in &sets {
+            got.extend(behind.intern_staged(s));
+            assert!(behind.has_staged());
+        }
+        got.extend(behind.end_staged());
+        assert!(!behind.has_staged() && behind.end_staged().is_none());
+        assert_eq!(got, expected);
+        assert_eq!(behind.len(), in_turn.len());
+        assert!(
+            behind.len() < sets.len() / 2,
+            "{} sets stored",
+            behind.len()
+        );
+        for id in 0..in_turn.len() as u32 {
+            assert_eq!(behind.get(id), in_turn.get(id));
+        }
     }
 }

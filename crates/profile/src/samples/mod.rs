@@ -299,18 +299,39 @@ impl Samples {
     /// Ends the sample being built, with the frames pushed since the last one,
     /// `values` (`width` of them) and `labels`.
     pub(crate) fn end_sample(&mut self, values: &[i64], labels: &[Label]) {
-        self.end_sample_at(self.frames.len(), values, labels);
+        debug_assert!(self.selection.is_none() && !self.label_sets.has_staged());
+        self.values.push(values);
+        self.frame_offsets.push(self.frames.len() as u32);
+        let set = self.label_sets.intern(labels);
+        self.sample_labels.push(set);
     }
 
     /// [`end_sample`](Self::end_sample) for a decoder that packs the frames
     /// elsewhere ([`FramePacker`]): the sample's frames end at `frames_end` of them,
-    /// which [`set_frames`](Self::set_frames) installs once all are read.
+    /// which [`set_frames`](Self::set_frames) installs once all are read. The labels
+    /// are given their set one sample behind (see [`LabelSets::intern_staged`]):
+    /// [`end_samples`](Self::end_samples) gives the last sample's.
     pub(crate) fn end_sample_at(&mut self, frames_end: usize, values: &[i64], labels: &[Label]) {
         debug_assert!(self.selection.is_none());
         self.values.push(values);
         self.frame_offsets.push(frames_end as u32);
-        let set = self.label_sets.intern(labels);
-        self.sample_labels.push(set);
+        let previous = self.label_sets.intern_staged(labels);
+        self.set_label_set_of_last(previous);
+        self.sample_labels.push(0);
+    }
+
+    /// Gives the last sample ended by [`end_sample_at`](Self::end_sample_at) its label
+    /// set.
+    pub(crate) fn end_samples(&mut self) {
+        let last = self.label_sets.end_staged();
+        self.set_label_set_of_last(last);
+    }
+
+    /// Gives the last sample stored set `id`, if some.
+    fn set_label_set_of_last(&mut self, id: Option<u32>) {
+        if let (Some(id), Some(last)) = (id, self.sample_labels.len().checked_sub(1)) {
+            self.sample_labels.set(last, id);
+        }
     }
 
     /// Installs the frames of every sample, packed by a [`FramePacker`] as a decoder
@@ -416,6 +437,7 @@ impl Samples {
     /// Labels of sample `i`.
     #[inline]
     pub fn labels(&self, i: usize) -> &[Label] {
+        debug_assert!(!self.label_sets.has_staged(), "a set is still staged");
         self.label_sets.get(self.sample_labels.get(self.at(i)))
     }
 
@@ -426,6 +448,7 @@ impl Samples {
     /// sets may have different ids.
     #[inline]
     pub fn label_set_of(&self, i: usize) -> u32 {
+        debug_assert!(!self.label_sets.has_staged(), "a set is still staged");
         self.sample_labels.get(self.at(i))
     }
 
