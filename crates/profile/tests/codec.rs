@@ -729,18 +729,24 @@ fn gzip_files_of_several_members_are_decoded_as_read_from_a_path() {
     let dir = std::env::temp_dir().join(format!("profkit-members-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("members.pb.gz");
-    for one_thread in [false, true] {
-        let options = ParseOptions {
-            one_thread,
-            ..ParseOptions::default()
-        };
-        let read = |bytes: &[u8]| {
-            std::fs::write(&path, bytes).unwrap();
-            profile::parse_stream_file(&path, &options)
-        };
-        let streamed = read(&members);
-        let single = read(&heap);
-        let junk_after = read(&[&members[..], b"junk"].concat());
+    // Read on threads of their own and on one thread; checked once the file is gone.
+    let reads: Vec<_> = [false, true]
+        .into_iter()
+        .map(|one_thread| {
+            let options = ParseOptions {
+                one_thread,
+                ..ParseOptions::default()
+            };
+            let read = |bytes: &[u8]| {
+                std::fs::write(&path, bytes).unwrap();
+                profile::parse_stream_file(&path, &options)
+            };
+            let junk = [&members[..], b"junk"].concat();
+            (one_thread, read(&members), read(&heap), read(&junk))
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    for (one_thread, streamed, single, junk_after) in reads {
         assert_eq!(
             canonical(&streamed.expect("members decoded as read")),
             whole,
@@ -756,6 +762,5 @@ fn gzip_files_of_several_members_are_decoded_as_read_from_a_path() {
             "bytes after the members are left to the whole read (one thread: {one_thread})"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(parse(&[&members[..], b"junk"].concat()).is_err());
 }
