@@ -113,13 +113,7 @@ impl LabelSets {
     /// The id of a set holding exactly `labels` (in this order): a recent equal set,
     /// or a new one.
     pub(crate) fn intern(&mut self, labels: &[Label]) -> u32 {
-        if labels.is_empty() {
-            return 0;
-        }
-        if self.get(self.last) == labels {
-            return self.last;
-        }
-        self.intern_new(labels, hash(labels))
+        self.intern_hashed(labels, hash)
     }
 
     /// [`intern`](Self::intern) one set behind, for a caller that has the next set
@@ -154,13 +148,7 @@ impl LabelSets {
     pub(crate) fn end_staged(&mut self) -> Option<u32> {
         let h = self.staged_hash.take()?;
         let labels = std::mem::take(&mut self.staged);
-        let id = if labels.is_empty() {
-            0
-        } else if self.get(self.last) == labels.as_slice() {
-            self.last
-        } else {
-            self.intern_new(&labels, h)
-        };
+        let id = self.intern_hashed(&labels, |_| h);
         self.staged = labels;
         Some(id)
     }
@@ -170,9 +158,16 @@ impl LabelSets {
         self.staged_hash.is_some()
     }
 
-    /// [`intern`](Self::intern) for a non-empty set other than the last one, of hash
-    /// `h`.
-    fn intern_new(&mut self, labels: &[Label], h: u32) -> u32 {
+    /// [`intern`](Self::intern), with `hash_of` giving the set's hash; it is asked only
+    /// for a set that is neither empty nor the last one interned.
+    fn intern_hashed(&mut self, labels: &[Label], hash_of: impl FnOnce(&[Label]) -> u32) -> u32 {
+        if labels.is_empty() {
+            return 0;
+        }
+        if self.get(self.last) == labels {
+            return self.last;
+        }
+        let h = hash_of(labels);
         if self.recent.is_empty() {
             self.recent = vec![VACANT; RECENT];
         }
