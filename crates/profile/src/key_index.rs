@@ -64,6 +64,16 @@ impl KeyIndex {
         }
     }
 
+    /// Starts loading the slot that a lookup of `hash` probes first (a hint, with no
+    /// other effect): a caller that knows the hashes of the next few keys can have
+    /// their slots, in a table larger than the cache, loaded at once.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        if let Some(slot) = self.slots.get(self.first_slot(hash)) {
+            crate::prefetch::prefetch(slot);
+        }
+    }
+
     /// The position of the key `is_key` accepts among those with this `hash`.
     #[inline]
     pub fn find(&self, hash: u64, is_key: impl Fn(u32) -> bool) -> Option<u32> {

@@ -20,6 +20,7 @@ pub mod merge;
 mod model;
 pub mod parallel;
 mod parse;
+mod prefetch;
 pub mod proto;
 mod prune;
 mod sample_index;

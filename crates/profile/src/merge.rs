@@ -15,7 +15,7 @@ use crate::key_index::KeyIndex;
 use crate::model::{
     Function, Label, Line, Lines, Location, Mapping, MappingIndex, Profile, ValueType,
 };
-use crate::samples::{Stack, Values};
+use crate::samples::{SampleRef, Values};
 use crate::strings::StrId;
 
 /// Marks an entry of an index map that has no value yet.
@@ -79,8 +79,9 @@ impl Merge {
 
     /// The merged profile.
     pub fn finish(self) -> Profile {
+        let summed_to_zero = self.merger.summed_to_zero;
         let merged = self.merger.finish();
-        if merged.samples.iter().any(|s| is_zero(s.values)) {
+        if summed_to_zero {
             // Values that summed to zero: merge again to drop those samples and
             // anything only they used.
             return merged.compact();
@@ -124,8 +125,9 @@ impl Profile {
     pub fn compact(self) -> Profile {
         let mut merger = Merger::new(&self);
         merger.add(&self);
+        let summed_to_zero = merger.summed_to_zero;
         let merged = merger.finish();
-        if merged.samples.iter().any(|s| is_zero(s.values)) {
+        if summed_to_zero {
             return merged.compact();
         }
         merged
@@ -220,6 +222,44 @@ impl SourceMap {
     }
 }
 
+/// Samples looked up among the merged samples together (see [`Merger::add`]).
+const BATCH: usize = 16;
+
+/// Samples of a source mapped into the merged profile's ids, ahead of their lookup.
+#[derive(Default)]
+struct Batch {
+    /// The samples' stacks, one after another.
+    frames: Vec<u32>,
+    /// The samples' labels, one after another.
+    labels: Vec<Label>,
+    /// Where each sample's stack and labels end.
+    ends: Vec<(usize, usize)>,
+    /// The hash of each sample's key.
+    hashes: Vec<u64>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.frames.clear();
+        self.labels.clear();
+        self.ends.clear();
+        self.hashes.clear();
+    }
+
+    /// The stack and labels of sample `i`.
+    fn sample(&self, i: usize) -> (&[u32], &[Label]) {
+        let (frames_start, labels_start) = match i {
+            0 => (0, 0),
+            _ => self.ends[i - 1],
+        };
+        let (frames_end, labels_end) = self.ends[i];
+        (
+            &self.frames[frames_start..frames_end],
+            &self.labels[labels_start..labels_end],
+        )
+    }
+}
+
 /// Builds the merged profile source by source.
 struct Merger {
     out: Profile,
@@ -229,12 +269,13 @@ struct Merger {
     locations: EntryIndex,
     functions: HashMap<FunctionKey, u32, foldhash::fast::RandomState>,
     mappings: HashMap<MappingKey, u32>,
+    /// Whether the values of a merged sample summed to zero: samples are added with
+    /// values that are not all zero, so only a sum can make them so.
+    summed_to_zero: bool,
     /// Scratch: the current sample's values.
     values: Vec<i64>,
-    /// Scratch: the current sample's stack, mapped.
-    stack: Vec<u32>,
-    /// Scratch: the current sample's labels, mapped.
-    labels: Vec<Label>,
+    /// Scratch: the samples mapped ahead of their lookup.
+    batch: Batch,
     /// Scratch: the current location's lines, mapped.
     lines: Vec<Line>,
 }
@@ -266,9 +307,9 @@ impl Merger {
             locations: EntryIndex::default(),
             functions: HashMap::default(),
             mappings: HashMap::new(),
+            summed_to_zero: false,
             values: Vec::new(),
-            stack: Vec::new(),
-            labels: Vec::new(),
+            batch: Batch::default(),
             lines: Vec::new(),
         }
     }
@@ -307,6 +348,10 @@ impl Merger {
     }
 
     /// Adds the samples of `src` (and what they use) to the merged profile.
+    ///
+    /// Samples are mapped [`BATCH`] at a time before any of them is looked up among
+    /// the merged samples, whose index is larger than the cache when the sources are
+    /// many: the index slots of a batch are asked for together, and load at once.
     fn add(&mut self, src: &Profile) {
         self.add_header(src);
         let mut map = SourceMap::new(src);
@@ -314,72 +359,92 @@ impl Merger {
             // The first mapping is the main binary: keep it first.
             self.map_mapping(src, &mut map, 0);
         }
-        for sample in src.samples.iter() {
-            if !is_zero(sample.values) {
-                self.add_sample(
-                    src,
-                    &mut map,
-                    sample.values,
-                    sample.locations,
-                    sample.labels,
-                );
+        let mut batch = std::mem::take(&mut self.batch);
+        let mut values = Vec::with_capacity(BATCH);
+        let mut samples = src.samples.iter().filter(|s| !is_zero(s.values));
+        loop {
+            batch.clear();
+            values.clear();
+            for sample in samples.by_ref().take(BATCH) {
+                let hash = self.map_sample(src, &mut map, &sample, &mut batch);
+                self.samples.positions.prefetch(hash);
+                values.push(sample.values);
+            }
+            if values.is_empty() {
+                break;
+            }
+            for (i, values) in values.iter().enumerate() {
+                self.add_mapped(&batch, i, *values);
             }
         }
+        self.batch = batch;
     }
 
-    fn add_sample(
+    /// Maps the stack and labels of `sample` into `batch`; returns the hash of the
+    /// mapped sample's key.
+    fn map_sample(
         &mut self,
         src: &Profile,
         map: &mut SourceMap,
-        values: Values<'_>,
-        locations: Stack<'_>,
-        labels: &[Label],
-    ) {
-        self.stack.clear();
-        for l in locations {
+        sample: &SampleRef<'_>,
+        batch: &mut Batch,
+    ) -> u64 {
+        let stack_start = batch.frames.len();
+        for l in sample.locations {
             let mapped = self.map_location(src, map, l);
-            self.stack.push(mapped);
+            batch.frames.push(mapped);
         }
-        self.labels.clear();
-        for l in labels {
+        let labels_start = batch.labels.len();
+        for l in sample.labels {
             let mapped = Label {
                 key: self.map_string(src, map, l.key),
                 str: self.map_string(src, map, l.str),
                 num: l.num,
                 num_unit: self.map_string(src, map, l.num_unit),
             };
-            self.labels.push(mapped);
+            batch.labels.push(mapped);
         }
-        let mut hash = mix(0, self.stack.len() as u64);
-        for &l in &self.stack {
+        let stack = &batch.frames[stack_start..];
+        let mut hash = mix(0, stack.len() as u64);
+        for &l in stack {
             hash = mix(hash, l as u64);
         }
-        for l in &self.labels {
+        for l in &batch.labels[labels_start..] {
             hash = mix(hash, l.key.0 as u64);
             hash = mix(hash, l.str.0 as u64);
             hash = mix(hash, l.num as u64);
             hash = mix(hash, l.num_unit.0 as u64);
         }
+        batch.ends.push((batch.frames.len(), batch.labels.len()));
+        batch.hashes.push(hash);
+        hash
+    }
+
+    /// Adds the `i`th sample of `batch`, with `values`: to the merged sample of the
+    /// same stack and labels, or as a new one.
+    fn add_mapped(&mut self, batch: &Batch, i: usize, values: Values<'_>) {
+        let (stack, labels) = batch.sample(i);
+        let hash = batch.hashes[i];
         let samples = &self.out.samples;
-        let (stack, new_labels) = (&self.stack, &self.labels);
         let index = samples.len() as u32;
         let found = self.samples.find_or_insert(hash, index, |i| {
             let s = samples.get(i as usize);
-            s.locations == *stack.as_slice() && s.labels == new_labels.as_slice()
+            s.locations == *stack && s.labels == labels
         });
         match found {
             Some(i) => {
                 let samples = &mut self.out.samples;
+                let mut all_zero = true;
                 for (c, v) in values.iter().enumerate() {
                     let sum = samples.value(i as usize, c).wrapping_add(v);
                     samples.set_value(i as usize, c, sum);
+                    all_zero &= sum == 0;
                 }
+                self.summed_to_zero |= all_zero;
             }
             None => {
                 values.copy_into(&mut self.values);
-                self.out
-                    .samples
-                    .push(&self.values, &self.stack, &self.labels);
+                self.out.samples.push(&self.values, stack, labels);
             }
         }
     }

@@ -108,6 +108,55 @@ fn merge_sums_values_of_identical_stacks() {
 }
 
 #[test]
+fn merge_of_many_samples_sums_each_key_in_order_of_first_appearance() {
+    // Hundreds of samples, with repeats near (in the same run of samples) and far
+    // (in another profile), zero values among them: every key's values are summed
+    // into the sample that first had it, in order.
+    let names: Vec<String> = (0..12).map(|i| format!("f{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut expected: Vec<((Vec<u32>, String), i64)> = Vec::new();
+    let mut profiles = Vec::new();
+    for source in 0..3u32 {
+        let mut p = profile_with(&["samples"], &names);
+        for i in 0..300u32 {
+            let key = (i * 7 + source * 3) % 97;
+            let stack: Vec<u32> = (0..1 + key % 5).map(|d| (key + d) % 12).collect();
+            let task = format!("t{}", key % 4);
+            let value = if i % 11 == 0 { 0 } else { i as i64 + 1 };
+            let l = label(&mut p, "task", &task);
+            p.samples.push(&[value], &stack, &[l]);
+            if value == 0 {
+                continue;
+            }
+            let key = (stack, task);
+            match expected.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, sum)) => *sum += value,
+                None => expected.push((key, value)),
+            }
+        }
+        profiles.push(p);
+    }
+    let merged = merge(profiles).unwrap();
+    let got: Vec<((Vec<String>, String), i64)> = merged
+        .samples
+        .iter()
+        .zip(stacks(&merged))
+        .map(|(s, stack)| {
+            let task = merged.str(s.labels[0].str).to_string();
+            ((stack, task), s.values.to_vec()[0])
+        })
+        .collect();
+    let want: Vec<((Vec<String>, String), i64)> = expected
+        .into_iter()
+        .map(|((stack, task), sum)| {
+            let stack = stack.iter().map(|&l| format!("f{l}")).collect();
+            ((stack, task), sum)
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn merge_keeps_samples_with_different_labels_apart() {
     let mut a = profile_with(&["samples"], &["main"]);
     let x = label(&mut a, "task", "x");
