@@ -174,7 +174,11 @@ pub fn encode(p: &Profile) -> Vec<u8> {
 /// Encodes `p` as uncompressed profile.proto, handing the bytes to `sink` a piece of
 /// about a megabyte at a time, so that no copy of the whole message is ever made.
 pub fn encode_into(p: &Profile, sink: &mut dyn FnMut(&[u8])) {
-    let remap = StringRemap::new(p);
+    encode_remapped(p, &StringRemap::new(p), sink)
+}
+
+/// [`encode_into`] with the strings `remap` keeps.
+fn encode_remapped(p: &Profile, remap: &StringRemap, sink: &mut dyn FnMut(&[u8])) {
     let s = |id: StrId| remap.get(id);
     let mut w = Writer::default();
     let mut flush = |w: &mut Writer| {
@@ -326,7 +330,31 @@ pub fn encode_gzip(p: &Profile) -> Vec<u8> {
 /// compressed apart on every core, a gzip member each: thoroughly when they are under
 /// 4 MB in all, for speed above.
 pub fn write_gzip(p: &Profile, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    gzip_pieces(out, LARGE_OUTPUT, |sink| encode_into(p, sink))
+    let remap = StringRemap::new(p);
+    // An output known to be large is compressed for speed from its first piece on,
+    // on every core, rather than held until it is.
+    let fast_from = if encoded_len_at_least(p, &remap) >= LARGE_OUTPUT {
+        0
+    } else {
+        LARGE_OUTPUT
+    };
+    gzip_pieces(out, fast_from, |sink| encode_remapped(p, &remap, sink))
+}
+
+/// A lower bound on the length of `p` encoded (keeping the strings `remap` keeps),
+/// found without encoding it: each sample takes a field key and length and a byte per
+/// value and per frame; each location a field key and length, a key and a byte for
+/// its id, and four bytes per line (a message with its function); each function a
+/// field key and length and a key and a byte for its id; each string kept a field key
+/// and length and its bytes. (Fields that may be zero, and so left out, are not
+/// counted.)
+fn encoded_len_at_least(p: &Profile, remap: &StringRemap) -> usize {
+    let samples = p.samples.len() * (2 + p.width()) + p.samples.frame_count();
+    let lines: usize = p.locations.iter().map(|l| l.lines.len()).sum();
+    let locations = p.locations.len() * 4 + lines * 4;
+    let functions = p.functions.len() * 4;
+    let strings: usize = remap.kept.iter().map(|&id| 2 + p.str(id).len()).sum();
+    samples + locations + functions + strings
 }
 
 /// Encodes `p` as gzipped profile.proto compressed for speed whatever its size (as
@@ -884,6 +912,38 @@ mod tests {
         let fast = encode_gzip_fast(&p);
         check_members(&fast, std::slice::from_ref(&raw), 4);
         check_members(&encode_gzip(&p), std::slice::from_ref(&raw), 0);
+    }
+
+    #[test]
+    fn the_length_known_before_encoding_is_at_most_the_encoded_length() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/conformance/differential/inputs"
+        );
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            let Ok(mut p) = crate::parse(&data) else {
+                continue;
+            };
+            for p in [p.clone(), {
+                // Zero addresses and line numbers, which are left out when encoded.
+                for l in &mut p.locations {
+                    l.address = 0;
+                    for line in l.lines.iter_mut() {
+                        line.line = 0;
+                    }
+                }
+                p
+            }] {
+                let bound = encoded_len_at_least(&p, &StringRemap::new(&p));
+                let len = encode(&p).len();
+                assert!(bound <= len, "{bound} > {len}");
+                assert!(bound * 4 >= len, "{bound} is far under {len}");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 10, "{checked} profiles");
     }
 
     #[test]
