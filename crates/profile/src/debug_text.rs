@@ -23,7 +23,7 @@ impl Profile {
     /// Writes [`Profile::debug_string`]'s text to `w` piece by piece, so a profile of
     /// any size is dumped in bounded memory.
     pub fn write_debug_text(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let threads = crate::parallel::cores();
         self.write_debug_text_on(w, threads)
     }
 

@@ -4,10 +4,18 @@
 
 use std::ops::Range;
 
+/// The number of cores this process may run on (at least one), found once: the
+/// standard library asks the kernel each time (the affinity mask and the cgroup's
+/// quota, several system calls and three files), and a command asks a dozen times.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// The consecutive parts of `0..len` to work on: one per core, or a single one when a
 /// part would have fewer than `min_part` items (a thread costs more than it saves).
 pub fn parts(len: usize, min_part: usize) -> Vec<Range<usize>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     let count = cores.min(len / min_part.max(1)).max(1);
     (0..count)
         .map(|k| len * k / count..len * (k + 1) / count)

@@ -177,9 +177,7 @@ fn grab_all(sources: &[String], s: &Sources) -> Grabbed {
 /// type or sample types differ from the first's: finding the types and units common
 /// to all of them needs all of them.
 fn merge_files_as_read(sources: &[String], s: &Sources) -> Option<Grabbed> {
-    let workers = thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(sources.len());
+    let workers = profile::parallel::cores().min(sources.len());
     thread::scope(|scope| {
         let receivers: Vec<_> = (0..workers)
             .map(|worker| {
@@ -285,9 +283,7 @@ impl Merged {
 fn grab_all_at_once(sources: &[String], s: &Sources) -> Grabbed {
     let mut results: Vec<Option<Result<(Profile, Fetched)>>> =
         (0..sources.len()).map(|_| None).collect();
-    let workers = thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(sources.len().max(1));
+    let workers = profile::parallel::cores().min(sources.len().max(1));
     thread::scope(|scope| {
         let chunk = sources.len().div_ceil(workers).max(1);
         for (srcs, out) in sources.chunks(chunk).zip(results.chunks_mut(chunk)) {

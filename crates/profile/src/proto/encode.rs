@@ -555,7 +555,7 @@ fn gzip_pieces(
     /// A piece to make a member: its sequence number, its bytes, and the effort.
     type Piece = (u64, Vec<u8>, Effort);
 
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::parallel::cores();
     let (piece_tx, piece_rx) = mpsc::sync_channel::<Piece>(threads);
     // Each worker holds the receiving end: once they are all gone (a panic, resumed
     // below), sending fails instead of waiting for room.

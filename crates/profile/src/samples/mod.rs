@@ -585,7 +585,7 @@ impl Samples {
     pub fn parallel_ranges(&self) -> Vec<std::ops::Range<usize>> {
         let n = self.len();
         let frames = self.frame_count();
-        let parts = std::thread::available_parallelism().map_or(1, |p| p.get());
+        let parts = crate::parallel::cores();
         if parts < 2 || !self.has_frames(PARALLEL_MIN_FRAMES) {
             return std::iter::once(0..n).collect();
         }
@@ -754,7 +754,7 @@ mod tests {
 
     #[test]
     fn a_small_selection_of_many_samples_is_worked_through_on_one_thread() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::parallel::cores();
         let mut few = many_samples();
         few.select(|i, _| i % 1000 == 0);
         assert_eq!(few.parallel_ranges(), vec![0..few.len()]);
