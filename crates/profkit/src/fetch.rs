@@ -3,6 +3,9 @@
 
 use std::thread;
 
+mod merge_as_read;
+use merge_as_read::merge_files_as_read;
+
 use profile::{Profile, Result};
 
 /// Where profiles come from and how to combine them.
@@ -168,115 +171,6 @@ fn grab_all(sources: &[String], s: &Sources) -> Grabbed {
         // Their types differ: merging needs them all at once. Files can be read again.
     }
     grab_all_at_once(sources, s)
-}
-
-/// Reads local files on every core and merges each into the result as soon as those
-/// before it are in, so that only the merge and a few profiles in flight are held
-/// (merging a hundred profiles takes the memory of their merge, not of a hundred).
-/// The result is the one [`grab_all_at_once`] gives. `None` when a profile's period
-/// type or sample types differ from the first's: finding the types and units common
-/// to all of them needs all of them.
-fn merge_files_as_read(sources: &[String], s: &Sources) -> Option<Grabbed> {
-    let workers = profile::parallel::cores().min(sources.len());
-    thread::scope(|scope| {
-        let receivers: Vec<_> = (0..workers)
-            .map(|worker| {
-                let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-                scope.spawn(move || {
-                    for src in sources.iter().skip(worker).step_by(workers) {
-                        if sender.send(grab(src, s, workers > 1)).is_err() {
-                            return;
-                        }
-                    }
-                });
-                receiver
-            })
-            .collect();
-        let mut merged = Merged::Nothing;
-        let mut errors = Vec::new();
-        for (i, src) in sources.iter().enumerate() {
-            let Ok(read) = receivers[i % workers].recv() else {
-                errors.push(format!("{src}: reading failed"));
-                continue;
-            };
-            match read {
-                Ok((p, _)) => match merged.add(p) {
-                    Ok(true) => {}
-                    Ok(false) => return None,
-                    Err(e) => return Some(Err(e.to_string())),
-                },
-                Err(e) => errors.push(format!("{src}: {e}")),
-            }
-        }
-        for e in &errors {
-            eprintln!("{e}");
-        }
-        let p = match merged {
-            Merged::Nothing => return Some(Ok(None)),
-            Merged::One(p) => combine(vec![*p]),
-            Merged::Many { merge, .. } => Ok(merge.finish()),
-        };
-        let p = match p {
-            Ok(p) => p,
-            Err(e) => return Some(Err(e.to_string())),
-        };
-        if !errors.is_empty() {
-            eprintln!(
-                "Fetched {} source profiles out of {}",
-                sources.len() - errors.len(),
-                sources.len()
-            );
-        }
-        Some(Ok(Some((p, None))))
-    })
-}
-
-/// Profiles of the same types merged as they come.
-enum Merged {
-    Nothing,
-    /// One profile, kept as read: a single profile is not compacted.
-    One(Box<Profile>),
-    /// Two or more, merged after conversion to their common units.
-    Many {
-        merge: Box<profile::merge::Merge>,
-        units: report::measurement::CommonUnits,
-    },
-}
-
-impl Merged {
-    /// Adds `p`; `Ok(false)` when its types differ from those of the profiles before it.
-    fn add(&mut self, mut p: Profile) -> Result<bool> {
-        match std::mem::replace(self, Merged::Nothing) {
-            Merged::Nothing => *self = Merged::One(Box::new(p)),
-            Merged::One(first) => {
-                let mut first = *first;
-                if first.compatible(&p).is_err() {
-                    return Ok(false);
-                }
-                // Equal types make the common sample types theirs, and the common
-                // units of two profiles those of any number.
-                let both = [first, p];
-                let units = report::measurement::CommonUnits::of(&both)?;
-                [first, p] = both;
-                units.apply(&mut first);
-                units.apply(&mut p);
-                let mut merge = Box::new(profile::merge::Merge::new(&first));
-                merge.add(&first)?;
-                drop(first);
-                merge.add(&p)?;
-                *self = Merged::Many { merge, units };
-            }
-            Merged::Many { mut merge, units } => {
-                if merge.check(&p).is_err() {
-                    return Ok(false);
-                }
-                units.apply(&mut p);
-                merge.add(&p)?;
-                *self = Merged::Many { merge, units };
-            }
-        }
-        Ok(true)
-    }
 }
 
 /// Reads every source (two at a time), then merges those that could be read.
@@ -499,6 +393,36 @@ mod tests {
                 "{names:?}"
             );
         }
+    }
+
+    #[test]
+    fn many_files_merged_as_read_equal_files_merged_at_once() {
+        // More files than the readers take ahead of the merge, of several sizes (so
+        // that they are read out of turn), some that cannot be read among them.
+        let names = ["heap.pb.gz", "heap_big.pb.gz", "heap2.pb.gz"];
+        let (mut files, s) = sources(&names);
+        files = (0..23).map(|i| files[i * 7 % 3].clone()).collect();
+        for at in [4, 11, 12] {
+            files[at] = input("no-such-profile.pb.gz");
+        }
+        let readable: Vec<String> = files
+            .iter()
+            .filter(|f| !f.contains("no-such"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            encoded(merge_files_as_read(&files, &s).unwrap()),
+            encoded(grab_all_at_once(&readable, &s))
+        );
+    }
+
+    #[test]
+    fn a_file_of_other_types_late_in_the_list_stops_the_merge_as_read() {
+        let (mut files, s) = sources(&["heap.pb.gz"]);
+        files = vec![files[0].clone(); 9];
+        files.push(input("cpu_a.pb.gz"));
+        files.extend(vec![files[0].clone(); 5]);
+        assert!(merge_files_as_read(&files, &s).is_none());
     }
 
     #[test]
