@@ -517,9 +517,12 @@ fn dropped_label(count: usize, noun: &str, what: &str, value: &str) -> String {
 /// The report total: the sum of the shown values' magnitudes, over the diff base
 /// samples only when there are any, divided for mean reports.
 pub fn compute_total(prof: &Profile, o: &Options) -> i64 {
-    let base_key = prof.strings.find("pprof::base");
-    let true_value = prof.strings.find("true");
-    let base = base_key.zip(true_value);
+    // A profile without the key (nearly every one) has no base samples: "true" is
+    // not looked for (a string table read without its index is searched in full).
+    let base = prof
+        .strings
+        .find("pprof::base")
+        .and_then(|key| Some((key, prof.strings.find("true")?)));
     let (mut div, mut total, mut diff_div, mut diff_total) = (0i64, 0i64, 0i64, 0i64);
     // Values (and labels when a base may be marked) only: no sample views.
     let samples = &prof.samples;
