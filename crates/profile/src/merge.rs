@@ -79,14 +79,7 @@ impl Merge {
 
     /// The merged profile.
     pub fn finish(self) -> Profile {
-        let summed_to_zero = self.merger.summed_to_zero;
-        let merged = self.merger.finish();
-        if summed_to_zero {
-            // Values that summed to zero: merge again to drop those samples and
-            // anything only they used.
-            return merged.compact();
-        }
-        merged
+        self.merger.finish()
     }
 }
 
@@ -125,12 +118,7 @@ impl Profile {
     pub fn compact(self) -> Profile {
         let mut merger = Merger::new(&self);
         merger.add(&self);
-        let summed_to_zero = merger.summed_to_zero;
-        let merged = merger.finish();
-        if summed_to_zero {
-            return merged.compact();
-        }
-        merged
+        merger.finish()
     }
 
     /// A value type the way pprof's error messages print one: `&{type unit 0 0}`.
@@ -342,8 +330,12 @@ impl Merger {
         }
     }
 
-    /// The merged profile.
+    /// The merged profile. When the values of a merged sample summed to zero, it is
+    /// merged again, which drops those samples and anything only they used.
     fn finish(self) -> Profile {
+        if self.summed_to_zero {
+            return self.out.compact();
+        }
         self.out
     }
 
