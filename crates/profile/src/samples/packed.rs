@@ -336,7 +336,10 @@ impl PackedU32s {
         // Blocks of elements, back to front, each read whole before it is written: a
         // block's new place starts at or after its old one and ends where the next
         // block's new place starts, and the earlier elements' old bits lie below it.
-        const BLOCK: usize = 256;
+        // Long blocks keep the reads and writes streaming forward: widening 13.4 M
+        // elements from 17 to 19 bits took 32 ms in blocks of 256, 17 ms in blocks of
+        // 4,096 (a block read and packed forward alone is 13 ms).
+        const BLOCK: usize = 4096;
         let mut block = [0u32; BLOCK];
         let mut end = self.len;
         while end > 0 {
