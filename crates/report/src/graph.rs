@@ -652,6 +652,11 @@ struct LocationInfos {
     /// locations have one frame: a walk over stacks finds it with one read instead of
     /// two (an offset, then the frame) in tables too large for a core's cache.
     single: Vec<u32>,
+    /// A bit per location, set when it has frames and every one of them is left out
+    /// ([`NONE`]); `None` when no location is so. A graph of the nodes a first pass
+    /// kept leaves out most frames of most stacks: a walk learns that from a table
+    /// that fits a core's first cache, instead of one that fills its second.
+    left_out: Option<Vec<u64>>,
 }
 
 /// See [`LocationInfos::single`].
@@ -667,11 +672,38 @@ impl LocationInfos {
                 *s = infos[start as usize];
             }
         }
+        LocationInfos::new(offsets, infos, single)
+    }
+
+    /// The table of `offsets`, `infos` and `single`, with its
+    /// [`left_out`](Self::left_out) bits worked out.
+    fn new(offsets: Vec<u32>, infos: Vec<u32>, single: Vec<u32>) -> LocationInfos {
+        let left_out = infos.contains(&NONE).then(|| {
+            let mut bits = vec![0u64; offsets.len().saturating_sub(1).div_ceil(64)];
+            for (loc, w) in offsets.windows(2).enumerate() {
+                let frames = &infos[w[0] as usize..w[1] as usize];
+                if !frames.is_empty() && frames.iter().all(|&n| n == NONE) {
+                    bits[loc / 64] |= 1 << (loc % 64);
+                }
+            }
+            bits
+        });
         LocationInfos {
             offsets,
             infos,
             single,
+            left_out,
         }
+    }
+
+    /// Whether location `loc` has frames and every one of them is left out.
+    #[inline]
+    fn is_left_out(&self, loc: u32) -> bool {
+        let loc = loc as usize;
+        self.left_out
+            .as_ref()
+            .and_then(|bits| bits.get(loc / 64))
+            .is_some_and(|w| w >> (loc % 64) & 1 != 0)
     }
 
     fn of(&self, loc: u32) -> &[u32] {
@@ -971,11 +1003,7 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
             _ => SEVERAL,
         });
     }
-    LocationInfos {
-        offsets,
-        infos,
-        single,
-    }
+    LocationInfos::new(offsets, infos, single)
 }
 
 /// Which locations the samples counted use, when a filter left some samples out:
@@ -1673,6 +1701,10 @@ fn accumulate(
         let mut parent = NONE;
         let mut residual = false;
         for loc in samples.locations(si).iter().rev() {
+            if locs.is_left_out(loc) {
+                residual = true;
+                continue;
+            }
             let mut one = [NONE];
             let frames = locs.frames(loc, &mut one);
             let last = frames.len().wrapping_sub(1);
@@ -1786,6 +1818,10 @@ fn accumulate_nodes(
         // nothing and takes no flat value).
         let mut leaf: Option<u32> = None;
         for loc in samples.locations(si).iter() {
+            if locs.is_left_out(loc) {
+                leaf.get_or_insert(NONE);
+                continue;
+            }
             match locs.single.get(loc as usize).copied().unwrap_or(SEVERAL) {
                 SEVERAL => {
                     for &n in locs.of(loc) {

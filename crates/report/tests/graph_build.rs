@@ -109,6 +109,77 @@ fn kept_nodes_leave_residual_edges_over_dropped_frames() {
 }
 
 #[test]
+fn dropped_leaf_frames_take_the_flat_value_from_every_node() {
+    // The leaf of the first stack is dropped: that sample's value counts in the cum of
+    // its kept callers but in no node's flat, in the graph and in the node totals.
+    let p = profile(&["main", "mid", "leaf"], &[(&[2, 1, 0], 7), (&[1, 0], 3)]);
+    let full = Graph::new(&p, &GraphOptions::default());
+    let kept = full
+        .nodes
+        .iter()
+        .filter(|&&n| full.node(n).name != "leaf")
+        .map(|&n| full.node(n).info.clone())
+        .collect();
+    let o = GraphOptions {
+        kept_nodes: Some(&kept),
+        ..GraphOptions::default()
+    };
+    let g = Graph::new(&p, &o);
+    assert_eq!(g.nodes.len(), 2);
+    assert_eq!((node(&g, "mid").flat, node(&g, "mid").cum), (3, 10));
+    assert_eq!((node(&g, "main").flat, node(&g, "main").cum), (0, 10));
+    let totals = NodeTotals::new(&p, &o);
+    let mut values: Vec<(String, i64, i64)> = totals
+        .nodes_named(|_| true)
+        .map(|(info, flat, cum)| (info.name, flat, cum))
+        .collect();
+    values.sort();
+    assert_eq!(
+        values,
+        vec![("main".to_string(), 0, 10), ("mid".to_string(), 3, 10)]
+    );
+}
+
+#[test]
+fn a_location_with_one_kept_frame_of_several_is_walked() {
+    // One location holds `inner` inlined into `outer`; only `inner` is kept.
+    let mut p = profile(&["main", "outer", "inner"], &[]);
+    p.locations[1].lines = vec![
+        Line {
+            function: 2,
+            line: 0,
+            column: 0,
+        },
+        Line {
+            function: 1,
+            line: 0,
+            column: 0,
+        },
+    ]
+    .into();
+    p.samples.push(&[5], &[1, 0], &[]);
+    let full = Graph::new(&p, &GraphOptions::default());
+    let kept = full
+        .nodes
+        .iter()
+        .filter(|&&n| full.node(n).name != "outer")
+        .map(|&n| full.node(n).info.clone())
+        .collect();
+    let g = Graph::new(
+        &p,
+        &GraphOptions {
+            kept_nodes: Some(&kept),
+            ..GraphOptions::default()
+        },
+    );
+    let inner = node(&g, "inner");
+    assert_eq!((inner.flat, inner.cum), (5, 5));
+    let e = g.edge(inner.in_edges.values().next().expect("an edge into inner"));
+    assert_eq!(g.node(e.src).name, "main");
+    assert!(e.residual && e.inline);
+}
+
+#[test]
 fn call_tree_makes_a_node_per_calling_context() {
     // leaf reached from two callers: two tree nodes, one graph node.
     let p = profile(
