@@ -44,6 +44,15 @@ fn node<'g>(g: &'g Graph, name: &str) -> &'g report::graph::Node {
     g.node(id)
 }
 
+/// The identities of the nodes of `g` but the one named `name`: a kept set.
+fn identities_but(g: &Graph, name: &str) -> report::graph::NodeSet {
+    g.nodes
+        .iter()
+        .filter(|&&n| g.node(n).name != name)
+        .map(|&n| g.node(n).info.clone())
+        .collect()
+}
+
 #[test]
 fn cum_counts_a_recursive_function_once_per_sample() {
     // main -> f -> f -> g
@@ -88,12 +97,7 @@ fn flat_order_breaks_ties_by_name() {
 fn kept_nodes_leave_residual_edges_over_dropped_frames() {
     let p = profile(&["main", "mid", "leaf"], &[(&[2, 1, 0], 7)]);
     let full = Graph::new(&p, &GraphOptions::default());
-    let kept = full
-        .nodes
-        .iter()
-        .filter(|&&n| full.node(n).name != "mid")
-        .map(|&n| full.node(n).info.clone())
-        .collect();
+    let kept = identities_but(&full, "mid");
     let g = Graph::new(
         &p,
         &GraphOptions {
@@ -114,12 +118,7 @@ fn dropped_leaf_frames_take_the_flat_value_from_every_node() {
     // its kept callers but in no node's flat, in the graph and in the node totals.
     let p = profile(&["main", "mid", "leaf"], &[(&[2, 1, 0], 7), (&[1, 0], 3)]);
     let full = Graph::new(&p, &GraphOptions::default());
-    let kept = full
-        .nodes
-        .iter()
-        .filter(|&&n| full.node(n).name != "leaf")
-        .map(|&n| full.node(n).info.clone())
-        .collect();
+    let kept = identities_but(&full, "leaf");
     let o = GraphOptions {
         kept_nodes: Some(&kept),
         ..GraphOptions::default()
@@ -159,12 +158,7 @@ fn a_location_with_one_kept_frame_of_several_is_walked() {
     .into();
     p.samples.push(&[5], &[1, 0], &[]);
     let full = Graph::new(&p, &GraphOptions::default());
-    let kept = full
-        .nodes
-        .iter()
-        .filter(|&&n| full.node(n).name != "outer")
-        .map(|&n| full.node(n).info.clone())
-        .collect();
+    let kept = identities_but(&full, "outer");
     let g = Graph::new(
         &p,
         &GraphOptions {
