@@ -1,9 +1,11 @@
 //! Times the phases of writing a profile as `-proto` does, in one process: reading the
 //! file named on the command line, encoding it alone (bytes counted, not kept), then
 //! encoding and gzipping it as profkit writes it (into nothing), with the CPU time of
-//! that last phase on every thread.
+//! that last phase on every thread. The two writing phases run several times (`-n
+//! RUNS`, 7 unless given) and print their fastest and median runs: one run on a shared
+//! machine says little.
 //!
-//! `cargo run --release -p profile --example write_phases -- FILE.pb.gz`
+//! `cargo run --release -p profile --example write_phases -- [-n RUNS] FILE.pb.gz`
 
 /// CPU time of the process so far (user and system), in seconds.
 fn cpu_seconds() -> f64 {
@@ -14,9 +16,21 @@ fn cpu_seconds() -> f64 {
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
+/// The fastest and the median of `times` (milliseconds), as text.
+fn fastest_and_median(mut times: Vec<f64>) -> String {
+    times.sort_by(f64::total_cmp);
+    format!("{:.1} ms (median {:.1})", times[0], times[times.len() / 2])
+}
+
 fn main() {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: write_phases FILE.pb.gz");
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut runs = 7;
+    if args.first().map(String::as_str) == Some("-n") {
+        runs = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+        args.drain(..2.min(args.len()));
+    }
+    let (Some(path), 1..) = (args.first(), runs) else {
+        eprintln!("usage: write_phases [-n RUNS] FILE.pb.gz");
         std::process::exit(2);
     };
     let start = std::time::Instant::now();
@@ -27,22 +41,29 @@ fn main() {
     };
     let read = start.elapsed();
 
-    let start = std::time::Instant::now();
     let mut encoded = 0usize;
-    profile::proto::encode_into(&p, &mut |bytes| encoded += bytes.len());
-    let encode = start.elapsed();
+    let mut encode = Vec::new();
+    for _ in 0..runs {
+        let start = std::time::Instant::now();
+        encoded = 0;
+        profile::proto::encode_into(&p, &mut |bytes| encoded += bytes.len());
+        encode.push(start.elapsed().as_secs_f64() * 1e3);
+    }
 
-    let cpu = cpu_seconds();
-    let start = std::time::Instant::now();
-    profile::proto::write_gzip(&p, &mut std::io::sink()).expect("writing into nothing");
-    let write = start.elapsed();
-    let write_cpu = cpu_seconds() - cpu;
+    let (mut write, mut write_cpu) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let cpu = cpu_seconds();
+        let start = std::time::Instant::now();
+        profile::proto::write_gzip(&p, &mut std::io::sink()).expect("writing into nothing");
+        write.push(start.elapsed().as_secs_f64() * 1e3);
+        write_cpu.push((cpu_seconds() - cpu) * 1e3);
+    }
 
     println!(
-        "read {:.1} ms, encode {:.1} ms ({encoded} bytes), encode and gzip {:.1} ms ({:.1} ms of CPU)",
+        "read {:.1} ms, encode {} ({encoded} bytes), encode and gzip {} ({} of CPU), {runs} runs",
         read.as_secs_f64() * 1e3,
-        encode.as_secs_f64() * 1e3,
-        write.as_secs_f64() * 1e3,
-        write_cpu * 1e3
+        fastest_and_median(encode),
+        fastest_and_median(write),
+        fastest_and_median(write_cpu),
     );
 }

@@ -116,6 +116,7 @@ impl Profile {
     fn format_samples(&self, range: std::ops::Range<usize>, ids: &LocationIds, out: &mut Vec<u8>) {
         let mut entries = LabelEntries::default();
         let mut number = itoa::Buffer::new();
+        let mut frames = Vec::new();
         for i in range {
             let s = self.samples.get(i);
             for v in s.values {
@@ -125,9 +126,8 @@ impl Profile {
                 out.extend_from_slice(text.as_bytes());
             }
             out.extend_from_slice(b": ");
-            for l in s.locations {
-                ids.push(l as usize, out);
-            }
+            s.locations.unpack(&mut frames);
+            ids.push_all(&frames, out);
             out.push(b'\n');
             let (strs, nums) = s
                 .labels
@@ -519,6 +519,32 @@ impl<'p> LocationIds<'p> {
             })
             .collect();
         LocationIds { words, locations }
+    }
+
+    /// Appends the printed ids of the locations `indices` to `out`: each word stored
+    /// whole at its place in room made once, the place then moved by its length.
+    fn push_all(&self, indices: &[u32], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + indices.len() * 8, 0);
+        let mut at = start;
+        for (k, &index) in indices.iter().enumerate() {
+            match self.words.get(index as usize) {
+                Some(&word) if word != 0 => {
+                    out[at..at + 8].copy_from_slice(&word.to_le_bytes());
+                    at += 8 - (word.leading_zeros() / 8) as usize;
+                }
+                // An id of more than seven digits, or a location out of range: the
+                // rest one by one.
+                _ => {
+                    out.truncate(at);
+                    for &index in &indices[k..] {
+                        self.push(index as usize, out);
+                    }
+                    return;
+                }
+            }
+        }
+        out.truncate(at);
     }
 
     /// Appends the printed id of location `index` to `out`, or `"? "` for an index out

@@ -484,6 +484,15 @@ impl<'a> Stack<'a> {
         }
     }
 
+    /// Replaces `out` with the frames, leaf first: several at a time from one read
+    /// where they are narrow, faster than [`iter`](Self::iter) for a caller that
+    /// wants them all.
+    pub fn unpack(&self, out: &mut Vec<u32>) {
+        out.clear();
+        out.resize(self.len, 0);
+        unpack_into(self.words, self.start, self.width, out);
+    }
+
     /// The frames in a vector, leaf first.
     pub fn to_vec(&self) -> Vec<u32> {
         self.iter().collect()
@@ -592,6 +601,29 @@ mod tests {
         let s = p.stack(10, 100);
         assert_eq!(s.to_vec(), values[10..110].to_vec());
         assert!(s.iter().rev().eq(values[10..110].iter().rev().copied()));
+    }
+
+    #[test]
+    fn unpacked_stacks_hold_the_frames_of_every_width_and_offset() {
+        // Every width (narrow ones are unpacked several from a read), stacks of every
+        // length up to a few groups from every start, and a reused buffer.
+        let mut out = vec![7u32; 3];
+        for bits in 1..=32u32 {
+            let top = u32::MAX >> (32 - bits);
+            let values: Vec<u32> = (0..200u32)
+                .map(|i| i.wrapping_mul(2_654_435_761) & top)
+                .collect();
+            let mut p = PackedU32s::new();
+            p.extend_from_slice(&values);
+            for start in 0..70 {
+                for len in [0, 1, 2, 3, 4, 5, 11, 64, 129] {
+                    let s = p.stack(start, len);
+                    s.unpack(&mut out);
+                    assert_eq!(out, s.to_vec(), "{bits} bits, {len} from {start}");
+                    assert_eq!(out, values[start..start + len], "{bits} bits");
+                }
+            }
+        }
     }
 
     #[test]
