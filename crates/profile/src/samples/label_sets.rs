@@ -23,10 +23,22 @@ pub(crate) struct LabelSets {
     recent: Vec<Recent>,
     /// The set interned last (consecutive samples often share their labels).
     last: u32,
-    /// The labels of the set staged by [`intern_staged`](Self::intern_staged), if
-    /// `staged_hash` is some.
-    staged: Vec<Label>,
-    staged_hash: Option<u32>,
+    /// The sets staged by [`intern_staged`](Self::intern_staged) and not yet
+    /// interned, oldest first: the first `staged_count` of them.
+    staged: [Staged; STAGED],
+    staged_count: usize,
+}
+
+/// How many sets [`LabelSets::intern_staged`] holds before interning the oldest: one
+/// call to load the recent set's entry of the cache, one to load its labels.
+const STAGED: usize = 2;
+
+/// A set waiting in [`LabelSets::staged`]: its labels (the buffer kept between sets)
+/// and its hash.
+#[derive(Clone, Default)]
+struct Staged {
+    labels: Vec<Label>,
+    hash: u32,
 }
 
 /// An entry of [`LabelSets::recent`]: a set, by its hash, id, and where its labels are
@@ -88,8 +100,8 @@ impl LabelSets {
             offsets: vec![0, 0],
             recent: Vec::new(),
             last: 0,
-            staged: Vec::new(),
-            staged_hash: None,
+            staged: Default::default(),
+            staged_count: 0,
         }
     }
 
@@ -116,46 +128,78 @@ impl LabelSets {
         self.intern_hashed(labels, hash)
     }
 
-    /// [`intern`](Self::intern) one set behind, for a caller that has the next set
+    /// [`intern`](Self::intern) two sets behind, for a caller that has the next sets
     /// ready before it needs the id of this one: stages `labels`, and returns the id of
-    /// the set staged before, if any (the last one staged is interned by
+    /// the set staged two calls before, if any (the sets still staged are interned by
     /// [`end_staged`](Self::end_staged)). The ids are those that interning each set in
-    /// turn gives; meanwhile, the recent equal set that `labels` is to be compared
-    /// with, far back in memory as it often is, is loaded into the cache.
+    /// turn gives. Meanwhile the memory an intern compares with, the cache entry of a
+    /// set's hash and then the labels of the recent set found there (often far back in
+    /// memory), is loaded into the processor's cache: the entry when a set is staged,
+    /// the labels one call later.
     pub(crate) fn intern_staged(&mut self, labels: &[Label]) -> Option<u32> {
-        let previous = self.end_staged();
-        self.staged.clear();
-        self.staged.extend_from_slice(labels);
-        let h = hash(labels);
-        self.staged_hash = Some(h);
-        if let Some(seen) = self.recent.get(h as usize & (RECENT - 1)) {
-            if seen.hash == h {
-                let start = seen.start as usize;
-                let end = start + seen.len as usize;
-                if let (Some(first), Some(last)) =
-                    (self.labels.get(start), self.labels.get(end.wrapping_sub(1)))
-                {
-                    super::prefetch(first);
-                    super::prefetch(last);
-                }
-            }
+        let done = if self.staged_count == STAGED {
+            self.intern_oldest()
+        } else {
+            None
+        };
+        if let Some(waiting) = self.staged[..self.staged_count].last() {
+            self.prefetch_recent_labels(waiting.hash);
         }
-        previous
+        let h = hash(labels);
+        let next = &mut self.staged[self.staged_count];
+        next.labels.clear();
+        next.labels.extend_from_slice(labels);
+        next.hash = h;
+        self.staged_count += 1;
+        if let Some(entry) = self.recent.get(h as usize & (RECENT - 1)) {
+            super::prefetch(entry);
+        }
+        done
     }
 
-    /// Interns the set [`intern_staged`](Self::intern_staged) staged last, if any,
-    /// and returns its id.
-    pub(crate) fn end_staged(&mut self) -> Option<u32> {
-        let h = self.staged_hash.take()?;
-        let labels = std::mem::take(&mut self.staged);
+    /// Starts loading the labels of the recent set with hash `h`, if the cache has one.
+    fn prefetch_recent_labels(&self, h: u32) {
+        let Some(seen) = self.recent.get(h as usize & (RECENT - 1)) else {
+            return;
+        };
+        if seen.hash == h {
+            let start = seen.start as usize;
+            let end = start + seen.len as usize;
+            if let (Some(first), Some(last)) =
+                (self.labels.get(start), self.labels.get(end.wrapping_sub(1)))
+            {
+                super::prefetch(first);
+                super::prefetch(last);
+            }
+        }
+    }
+
+    /// Interns the oldest staged set and returns its id (`None`: none is staged).
+    fn intern_oldest(&mut self) -> Option<u32> {
+        if self.staged_count == 0 {
+            return None;
+        }
+        let Staged { labels, hash: h } = std::mem::take(&mut self.staged[0]);
         let id = self.intern_hashed(&labels, |_| h);
-        self.staged = labels;
+        self.staged.rotate_left(1);
+        self.staged_count -= 1;
+        self.staged[self.staged_count] = Staged { labels, hash: 0 };
         Some(id)
+    }
+
+    /// Interns the sets [`intern_staged`](Self::intern_staged) still holds, oldest
+    /// first, and returns their ids in that order (none, one or two).
+    pub(crate) fn end_staged(&mut self) -> impl Iterator<Item = u32> {
+        let mut ids = [None; STAGED];
+        for id in &mut ids {
+            *id = self.intern_oldest();
+        }
+        ids.into_iter().flatten()
     }
 
     /// Whether a set is staged and not yet interned.
     pub(crate) fn has_staged(&self) -> bool {
-        self.staged_hash.is_some()
+        self.staged_count > 0
     }
 
     /// [`intern`](Self::intern), with `hash_of` giving the set's hash; it is asked only
@@ -423,7 +467,7 @@ mod tests {
             assert!(behind.has_staged());
         }
         got.extend(behind.end_staged());
-        assert!(!behind.has_staged() && behind.end_staged().is_none());
+        assert!(!behind.has_staged() && behind.end_staged().next().is_none());
         assert_eq!(got, expected);
         assert_eq!(behind.len(), in_turn.len());
         assert!(

@@ -295,28 +295,27 @@ impl Samples {
     /// [`end_sample`](Self::end_sample) for a decoder that packs the frames
     /// elsewhere ([`FramePacker`]): the sample's frames end at `frames_end` of them,
     /// which [`set_frames`](Self::set_frames) installs once all are read. The labels
-    /// are given their set one sample behind (see [`LabelSets::intern_staged`]):
-    /// [`end_samples`](Self::end_samples) gives the last sample's.
+    /// are given their set two samples behind (see [`LabelSets::intern_staged`]):
+    /// [`end_samples`](Self::end_samples) gives the last samples theirs.
     pub(crate) fn end_sample_at(&mut self, frames_end: usize, values: &[i64], labels: &[Label]) {
         debug_assert!(self.selection.is_none());
         self.values.push(values);
         self.frame_offsets.push(frames_end as u32);
-        let previous = self.label_sets.intern_staged(labels);
-        self.set_label_set_of_last(previous);
+        if let Some(id) = self.label_sets.intern_staged(labels) {
+            // The set of the sample two before this one (this one is not stored yet).
+            let i = self.sample_labels.len() - 2;
+            self.sample_labels.set(i, id);
+        }
         self.sample_labels.push(0);
     }
 
-    /// Gives the last sample ended by [`end_sample_at`](Self::end_sample_at) its label
-    /// set.
+    /// Gives the last samples ended by [`end_sample_at`](Self::end_sample_at) their
+    /// label sets.
     pub(crate) fn end_samples(&mut self) {
-        let last = self.label_sets.end_staged();
-        self.set_label_set_of_last(last);
-    }
-
-    /// Gives the last sample stored set `id`, if some.
-    fn set_label_set_of_last(&mut self, id: Option<u32>) {
-        if let (Some(id), Some(last)) = (id, self.sample_labels.len().checked_sub(1)) {
-            self.sample_labels.set(last, id);
+        let staged: Vec<u32> = self.label_sets.end_staged().collect();
+        let first = self.sample_labels.len() - staged.len();
+        for (i, id) in (first..).zip(staged) {
+            self.sample_labels.set(i, id);
         }
     }
 
