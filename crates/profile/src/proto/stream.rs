@@ -205,9 +205,7 @@ impl StreamDecoder {
                     if field == 6 && wire_type == LEN {
                         self.has_strings = true;
                     }
-                    self.tables
-                        .field(&data[pos..end])
-                        .map_err(|_| Unsupported)?;
+                    self.tables.field(data, pos, end).map_err(|_| Unsupported)?;
                 }
             }
             pos = end;

@@ -69,10 +69,12 @@ impl TableFields {
         !self.any
     }
 
-    /// Decodes one complete top-level field other than a sample, key included.
-    pub(super) fn field(&mut self, field: &[u8]) -> Result<()> {
+    /// Decodes one complete top-level field other than a sample, key included:
+    /// `data[start..end]`. The bytes of `data` after `end` are never decoded, but
+    /// varints near the field's end are read a word at a time through them.
+    pub(super) fn field(&mut self, data: &[u8], start: usize, end: usize) -> Result<()> {
         self.any = true;
-        let mut r = Reader::new(field, 0);
+        let mut r = Reader::span(data, 0, start, end.saturating_sub(start));
         let (number, _, value) = r.field()?;
         let p = &mut self.profile;
         match number {
