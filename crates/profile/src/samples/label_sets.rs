@@ -434,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn sets_interned_one_behind_get_the_ids_that_interning_in_turn_gives() {
+    fn sets_interned_behind_get_the_ids_that_interning_in_turn_gives() {
         // Sets that repeat right away, a while later, much later (past the cache of
         // recent sets), and that collide in the cache, with empty sets between.
         let mut state = 0x9e37_79b9_7f4a_7c15u64;

@@ -741,6 +741,34 @@ mod tests {
     }
 
     #[test]
+    fn samples_ended_by_a_decoder_get_their_own_labels_however_many_there_are() {
+        // A decoder's samples get their sets two samples behind; the last ones when
+        // the samples end. Runs of every length up to a few past the delay, each
+        // sample's set different from its neighbours' but some repeated.
+        for count in 0..6u32 {
+            let labels: Vec<Vec<Label>> = (0..count)
+                .map(|i| match i % 3 {
+                    0 => vec![],
+                    1 => vec![l(1 + i)],
+                    _ => vec![l(1), l(2)],
+                })
+                .collect();
+            let mut s = Samples::new(1);
+            let mut frames = PackedU32s::default();
+            for (i, set) in labels.iter().enumerate() {
+                frames.extend_from_slice(&[i as u32]);
+                s.end_sample_at(frames.len(), &[i as i64], set);
+            }
+            s.end_samples();
+            s.set_frames(frames);
+            assert_eq!(s.len(), count as usize);
+            for (i, set) in labels.iter().enumerate() {
+                assert_eq!(s.labels(i), set.as_slice(), "{count} samples: sample {i}");
+            }
+        }
+    }
+
+    #[test]
     fn parallel_ranges_cover_every_sample_once_in_order() {
         let s = many_samples();
         assert!(s.frame_count() >= PARALLEL_MIN_FRAMES);
