@@ -340,8 +340,13 @@ impl StreamDecoder {
 /// The number, wire type, header length and payload length of the field at the start
 /// of `data`; `None` when the field is not complete yet.
 fn field_extent(data: &[u8]) -> Result<Option<(u32, u8, usize, usize)>, Unsupported> {
-    let Some((key, mut pos)) = varint(data, 0)? else {
-        return Ok(None);
+    // Every field of profile.proto has a one-byte key.
+    let (key, mut pos) = match data.first() {
+        Some(&b) if b < 0x80 => (b as u64, 1),
+        _ => match varint(data, 0)? {
+            Some(found) => found,
+            None => return Ok(None),
+        },
     };
     let number = key >> 3;
     if number == 0 || number > u32::MAX as u64 {
