@@ -89,6 +89,15 @@ fn main() {
             ..GraphOptions::default()
         };
         let (t, c, n) = median(|| {
+            let totals = report::graph::NodeTotals::new(&p, &gopt);
+            std::hint::black_box(&totals);
+        });
+        println!(
+            "  node totals (functions): median {:.1} ms wall, {:.0} ms cpu over {n} runs",
+            t.as_secs_f64() * 1e3,
+            c.as_secs_f64() * 1e3,
+        );
+        let (t, c, n) = median(|| {
             let g = Graph::new(&p, &gopt);
             std::hint::black_box(g.nodes.len());
         });

@@ -429,9 +429,14 @@ struct Names<'p> {
     raw: Vec<u32>,
     /// The first string id of each distinct text met, found by text.
     raw_index: KeyIndex,
+    /// For each string id in `raw_index`, bits of its text's hash ([`hash_tag`]): a
+    /// probe passes over other texts by these, without reading them.
+    raw_tags: Vec<u32>,
     /// Hashes the texts of `raw_index`.
     text_hash: foldhash::fast::RandomState,
-    file: Vec<u32>,
+    /// The canonical id of each file name's string id met (few: most functions of a
+    /// source file share its string).
+    file: FxMap<u32, u32>,
     file_index: TextMap<String, u32>,
     files: Vec<String>,
 }
@@ -443,8 +448,9 @@ impl<'p> Names<'p> {
             raw: vec![NONE; prof.strings.len()],
             // Names and files of functions and mappings are most of what is looked up.
             raw_index: KeyIndex::with_capacity(prof.functions.len() + prof.mappings.len()),
+            raw_tags: vec![0; prof.strings.len()],
             text_hash: Default::default(),
-            file: vec![NONE; prof.strings.len()],
+            file: FxMap::default(),
             file_index: TextMap::default(),
             files: vec![String::new()],
         }
@@ -452,25 +458,36 @@ impl<'p> Names<'p> {
 
     /// The canonical id of string `id`'s text.
     fn raw(&mut self, id: StrId) -> u32 {
+        match self.raw.get(id.index()) {
+            Some(&c) if c != NONE => c,
+            Some(_) => self.raw_hashed(id, self.text_hash.hash_one(self.prof.str(id))),
+            None => 0,
+        }
+    }
+
+    /// [`raw`](Self::raw), given the hash of `id`'s text (as [`text_hashes`](Self::text_hashes)
+    /// gives it): the text is read only to tell it from another with a slot in its way.
+    fn raw_hashed(&mut self, id: StrId, hash: u64) -> u32 {
         let i = id.index();
         match self.raw.get(i) {
             Some(&c) if c != NONE => c,
             Some(_) => {
                 let prof = self.prof;
-                let s = prof.str(id);
-                let c = if s.is_empty() {
+                let c = if prof.str(id).is_empty() {
                     0
                 } else {
-                    let text_hash = &self.text_hash;
+                    let (text_hash, tags, tag) = (&self.text_hash, &self.raw_tags, hash_tag(hash));
                     let text = |c: u32| prof.str(StrId(c));
-                    self.raw_index
-                        .get_or_insert(
-                            text_hash.hash_one(s),
-                            i as u32,
-                            |c| text(c) == s,
-                            |c| text_hash.hash_one(text(c)),
-                        )
-                        .unwrap_or(i as u32)
+                    let found = self.raw_index.get_or_insert(
+                        hash,
+                        i as u32,
+                        |c| tags[c as usize] == tag && text(c) == prof.str(id),
+                        |c| text_hash.hash_one(text(c)),
+                    );
+                    found.unwrap_or_else(|| {
+                        self.raw_tags[i] = tag;
+                        i as u32
+                    })
                 };
                 self.raw[i] = c;
                 c
@@ -479,32 +496,43 @@ impl<'p> Names<'p> {
         }
     }
 
+    /// The hashes [`raw_hashed`](Self::raw_hashed) takes of the texts of `items`' ids, worked
+    /// out on every core: reading the texts, scattered over a large profile's string
+    /// table, is most of the work of finding their canonical ids.
+    fn text_hashes<T: Sync>(&self, items: &[T], id: impl Fn(&T) -> StrId + Sync) -> Vec<u64> {
+        const MIN_PART: usize = 8192;
+        let (prof, text_hash) = (self.prof, &self.text_hash);
+        profile::parallel::on_each_part(items.len(), MIN_PART, |range| {
+            items[range]
+                .iter()
+                .map(|item| text_hash.hash_one(prof.str(id(item))))
+                .collect::<Vec<u64>>()
+        })
+        .concat()
+    }
+
     /// The canonical id of string `id`'s text as a cleaned path.
     fn file(&mut self, id: StrId) -> u32 {
-        let i = id.index();
-        match self.file.get(i) {
-            Some(&c) if c != NONE => c,
-            Some(_) => {
-                let s = self.prof.str(id);
-                let c = if s.is_empty() {
-                    0
-                } else {
-                    let cleaned = profile::gopath::clean(s);
-                    match self.file_index.get(&cleaned) {
-                        Some(&c) => c,
-                        None => {
-                            let c = self.files.len() as u32;
-                            self.files.push(cleaned.clone());
-                            self.file_index.insert(cleaned, c);
-                            c
-                        }
-                    }
-                };
-                self.file[i] = c;
-                c
-            }
-            None => 0,
+        if let Some(&c) = self.file.get(&id.0) {
+            return c;
         }
+        let s = self.prof.str(id);
+        let c = if s.is_empty() {
+            0
+        } else {
+            let cleaned = profile::gopath::clean(s);
+            match self.file_index.get(&cleaned) {
+                Some(&c) => c,
+                None => {
+                    let c = self.files.len() as u32;
+                    self.files.push(cleaned.clone());
+                    self.file_index.insert(cleaned, c);
+                    c
+                }
+            }
+        };
+        self.file.insert(id.0, c);
+        c
     }
 
     /// The key of frame `line` of `loc` (`None`: a location without lines), as
@@ -598,6 +626,10 @@ impl<'p> Names<'p> {
 struct InfoTable {
     index: KeyIndex,
     keys: Vec<FrameKey>,
+    /// For each identity, bits of its key's hash ([`hash_tag`]): a probe passes over the
+    /// keys of other identities by these, without reading the keys, which are far
+    /// larger and scattered over memory.
+    tags: Vec<u32>,
     /// For each identity, the identity of its function node.
     function_of: Vec<u32>,
 }
@@ -611,6 +643,7 @@ impl InfoTable {
         InfoTable {
             index: KeyIndex::with_capacity(identities),
             keys: Vec::with_capacity(identities),
+            tags: Vec::with_capacity(identities),
             function_of: Vec::with_capacity(identities),
         }
     }
@@ -620,18 +653,24 @@ impl InfoTable {
     }
 
     fn intern(&mut self, key: FrameKey) -> u32 {
+        self.intern_hashed(key, fx_hash(&key))
+    }
+
+    /// [`intern`](Self::intern), given the key's hash.
+    fn intern_hashed(&mut self, key: FrameKey, hash: u64) -> u32 {
         let id = self.keys.len() as u32;
-        let keys = &self.keys;
+        let (keys, tags, tag) = (&self.keys, &self.tags, hash_tag(hash));
         let found = self.index.get_or_insert(
-            fx_hash(&key),
+            hash,
             id,
-            |i| keys[i as usize] == key,
+            |i| tags[i as usize] == tag && keys[i as usize] == key,
             |i| fx_hash(&keys[i as usize]),
         );
         if let Some(i) = found {
             return i;
         }
         self.keys.push(key);
+        self.tags.push(tag);
         self.function_of.push(id);
         if key.address != 0 || key.lineno != 0 {
             let fid = self.intern(key.function());
@@ -642,6 +681,13 @@ impl InfoTable {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The bits of a key's hash kept beside it to tell it from others cheaply: not the top
+/// bits, which pick the slot a [`KeyIndex`] probes first and so are alike in keys that
+/// meet in a probe.
+fn hash_tag(hash: u64) -> u32 {
+    (hash >> 8) as u32
+}
 
 /// For each location, the identities of its frames (caller last), flattened.
 #[derive(Clone)]
@@ -850,6 +896,7 @@ impl<'p> FrameTable<'p> {
             if *slot == NONE {
                 *slot = table.keys.len() as u32;
                 table.keys.push(all.keys[id as usize]);
+                table.tags.push(all.tags[id as usize]);
                 table.function_of.push(*slot);
             }
             *slot
@@ -938,6 +985,12 @@ fn frame_identities<'f>(
 /// The node ids of every frame of every location of `names`' profile, interning them
 /// in `table`; frames whose identity `o.kept_nodes` leaves out get [`NONE`].
 fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) -> LocationInfos {
+    let used = used_locations(names.prof);
+    if o.kept_nodes.is_none() && !o.obj_names {
+        if let Some(locs) = function_location_infos(names, o, table, used.as_ref()) {
+            return locs;
+        }
+    }
     let prof = names.prof;
     let mut offsets = Vec::with_capacity(prof.locations.len() + 1);
     let mut infos = Vec::with_capacity(prof.locations.len());
@@ -964,7 +1017,6 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
     // its function alone, unless its identity names the object file: its id is found
     // once per function, not once per location.
     let mut of_function = vec![NONE; prof.functions.len()];
-    let used = used_locations(prof);
     for (i, loc) in prof.locations.iter().enumerate() {
         if used.as_ref().is_some_and(|used| !used.contains(i)) {
             // No sample counted goes through it: no frames, and no identities only
@@ -1004,6 +1056,105 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
         });
     }
     LocationInfos::new(offsets, infos, single)
+}
+
+/// [`location_infos`] without a kept set or object names, for a profile whose frames
+/// (those of the `used` locations) are all known by their function alone, as at the
+/// granularity of functions: no address, line or column, and a named function.
+/// `None`, with nothing interned, for a profile with other frames.
+///
+/// Each function's identity is worked out once, in order of first use (the order
+/// [`location_infos`] gives ids in), in passes that each read one thing for every
+/// function: the texts of their names on every core, then their canonical ids and
+/// their identities, each looked up with the slot it probes loaded a few functions
+/// ahead. Looked up one function at a time, each of these would wait for memory.
+fn function_location_infos(
+    names: &mut Names,
+    o: &GraphOptions,
+    table: &mut InfoTable,
+    used: Option<&UsedLocations>,
+) -> Option<LocationInfos> {
+    const AHEAD: usize = 8;
+    let prof = names.prof;
+    let functions = &prof.functions;
+    // Each frame's function, and the functions in order of first use.
+    let mut offsets = Vec::with_capacity(prof.locations.len() + 1);
+    let mut frames = Vec::with_capacity(prof.locations.len());
+    let mut met = vec![0u64; functions.len().div_ceil(64)];
+    let mut order = Vec::new();
+    offsets.push(0);
+    for (i, loc) in prof.locations.iter().enumerate() {
+        if used.is_none_or(|used| used.contains(i)) {
+            if loc.address != 0 || loc.lines.is_empty() {
+                return None;
+            }
+            for line in &loc.lines {
+                let f = line.function;
+                let known = (f as usize) < functions.len();
+                let word = met.get_mut(f as usize / 64).filter(|_| known);
+                let (Some(word), 0, 0) = (word, line.line, line.column) else {
+                    return None;
+                };
+                if *word >> (f % 64) & 1 == 0 {
+                    let func = &functions[f as usize];
+                    let named = !prof.str(func.name).is_empty()
+                        || (o.orig_fn_names && !prof.str(func.system_name).is_empty());
+                    if !named {
+                        // Known by its object file too, which is the location's.
+                        return None;
+                    }
+                    *word |= 1 << (f % 64);
+                    order.push(f);
+                }
+                frames.push(f);
+            }
+        }
+        offsets.push(frames.len() as u32);
+    }
+    // Their canonical names, then their identities, in order of first use.
+    let hashes = names.text_hashes(&order, |&f| functions[f as usize].name);
+    // A function's identity is interned AHEAD functions after its key is made (and
+    // the slot it probes loaded): the keys in between wait in `pending`.
+    let mut pending = [(0u32, FrameKey::default(), 0u64); AHEAD];
+    let mut id_of = vec![NONE; functions.len()];
+    for k in 0..order.len() + AHEAD {
+        let slot = k % AHEAD;
+        if k >= AHEAD {
+            let (f, key, hash) = pending[slot];
+            id_of[f as usize] = table.intern_hashed(key, hash);
+        }
+        let Some(&f) = order.get(k) else {
+            continue;
+        };
+        if let Some(&h) = hashes.get(k + AHEAD) {
+            names.raw_index.prefetch(h);
+        }
+        let func = &functions[f as usize];
+        let key = FrameKey {
+            name: names.raw_hashed(func.name, hashes[k]),
+            orig_name: if o.orig_fn_names {
+                names.raw(func.system_name)
+            } else {
+                0
+            },
+            file: names.file(func.filename),
+            ..FrameKey::default()
+        };
+        let hash = fx_hash(&key);
+        table.index.prefetch(hash);
+        pending[slot] = (f, key, hash);
+    }
+    for frame in &mut frames {
+        *frame = id_of[*frame as usize];
+    }
+    let single = offsets
+        .windows(2)
+        .map(|w| match &frames[w[0] as usize..w[1] as usize] {
+            &[id] => id,
+            _ => SEVERAL,
+        })
+        .collect();
+    Some(LocationInfos::new(offsets, frames, single))
 }
 
 /// Which locations the samples counted use, when a filter left some samples out:

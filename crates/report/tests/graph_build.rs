@@ -1027,3 +1027,131 @@ fn edges_whose_ends_print_alike_are_ordered_by_identity_not_by_numbering() {
     let formats = [F::Dot, F::Tree, F::Callgrind];
     reports_selected_and_alone(profile_with_callees_that_print_alike, &formats);
 }
+
+/// A profile at the granularity of functions (no addresses or line numbers) whose
+/// locations use functions out of their order, with inlined frames, and whose string
+/// table holds one name twice: functions 1 and 4 are both `f`, under two string ids.
+fn function_level_profile() -> Profile {
+    let mut p = Profile::new(1);
+    let ty = p.intern("samples");
+    let unit = p.intern("count");
+    p.sample_types.push(ValueType { ty, unit });
+    let file = p.intern("/src/app.go");
+    for (i, name) in ["main", "f", "g", "h", "f"].iter().enumerate() {
+        // Appended as a decoded table appends, without looking for an equal string.
+        let name = p.strings.push(name);
+        p.functions.push(Function {
+            id: i as u64 + 1,
+            name,
+            filename: file,
+            ..Function::default()
+        });
+    }
+    // Frames innermost first, by function index.
+    let locations: [&[u32]; 5] = [&[3], &[2, 4], &[0], &[4], &[1, 2]];
+    for (i, frames) in locations.iter().enumerate() {
+        p.locations.push(Location {
+            id: i as u64 + 1,
+            lines: frames
+                .iter()
+                .map(|&function| Line {
+                    function,
+                    line: 0,
+                    column: 0,
+                })
+                .collect(),
+            ..Location::default()
+        });
+    }
+    for (stack, v) in [
+        (&[0u32, 1, 2][..], 5),
+        (&[3, 2], 3),
+        (&[4, 1, 2], 7),
+        (&[1, 2], 2),
+    ] {
+        p.samples.push(&[v], stack, &[]);
+    }
+    p
+}
+
+#[test]
+fn functions_whose_names_are_one_text_under_two_ids_make_one_node() {
+    let p = function_level_profile();
+    let g = Graph::new(&p, &GraphOptions::default());
+    let values = |name: &str| -> Vec<(i64, i64)> {
+        g.nodes
+            .iter()
+            .filter(|&&n| g.node(n).info.name == name)
+            .map(|&n| (g.node(n).flat, g.node(n).cum))
+            .collect()
+    };
+    // One `f` is the leaf of the second sample, the other of the third; the third goes
+    // through both, and is counted once.
+    assert_eq!(values("f"), [(10, 17)]);
+    assert_eq!(values("g"), [(2, 14)]);
+}
+
+#[test]
+fn identities_known_by_function_are_numbered_as_when_each_frame_is_keyed() {
+    let p = function_level_profile();
+    let by_function = Graph::new(&p, &GraphOptions::default());
+    // A kept set of every identity has each frame keyed and judged on its own.
+    let every: report::graph::NodeSet = by_function.arena.iter().map(|n| n.info.clone()).collect();
+    let keyed = Graph::new(
+        &p,
+        &GraphOptions {
+            kept_nodes: Some(&every),
+            ..GraphOptions::default()
+        },
+    );
+    assert_eq!(format!("{by_function:?}"), format!("{keyed:?}"));
+    // Numbered in order of first use: location 0 uses h, location 1 g then f, ...
+    let order: Vec<&str> = by_function
+        .arena
+        .iter()
+        .map(|n| n.info.name.as_str())
+        .collect();
+    assert_eq!(order, ["h", "g", "f", "main"]);
+}
+
+#[test]
+fn functions_without_names_are_told_apart_by_their_object_files() {
+    let mut p = profile(&["main"], &[]);
+    p.functions.push(Function {
+        id: 2,
+        ..Function::default()
+    });
+    for (i, file) in ["/lib/a.so", "/lib/b.so"].iter().enumerate() {
+        let filename = p.intern(file);
+        p.mappings.push(profile::Mapping {
+            id: i as u64 + 1,
+            filename,
+            ..profile::Mapping::default()
+        });
+        p.locations.push(Location {
+            id: i as u64 + 2,
+            mapping: Some(profile::MappingIndex::new(i as u32)),
+            lines: vec![Line {
+                function: 1,
+                line: 0,
+                column: 0,
+            }]
+            .into(),
+            ..Location::default()
+        });
+    }
+    p.samples.push(&[2], &[1, 0], &[]);
+    p.samples.push(&[3], &[2, 0], &[]);
+    let g = Graph::new(&p, &GraphOptions::default());
+    let mut objfiles: Vec<(String, i64)> = g
+        .nodes
+        .iter()
+        .map(|&n| (g.node(n).info.objfile.clone(), g.node(n).flat))
+        .filter(|(objfile, _)| !objfile.is_empty())
+        .collect();
+    objfiles.sort();
+    assert_eq!(
+        objfiles,
+        [("/lib/a.so".to_string(), 2), ("/lib/b.so".to_string(), 3)]
+    );
+}
