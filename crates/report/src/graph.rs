@@ -658,6 +658,13 @@ impl InfoTable {
 
     /// [`intern`](Self::intern), given the key's hash.
     fn intern_hashed(&mut self, key: FrameKey, hash: u64) -> u32 {
+        self.intern_frame(key, hash, None)
+    }
+
+    /// [`intern_hashed`](Self::intern_hashed), given the identity of the key's
+    /// function node when it is known (`function`: what interning `key.function()`
+    /// gives), which a new key of a frame finer than its function then takes.
+    fn intern_frame(&mut self, key: FrameKey, hash: u64, function: Option<u32>) -> u32 {
         let id = self.keys.len() as u32;
         let (keys, tags, tag) = (&self.keys, &self.tags, hash_tag(hash));
         let found = self.index.get_or_insert(
@@ -673,7 +680,7 @@ impl InfoTable {
         self.tags.push(tag);
         self.function_of.push(id);
         if key.address != 0 || key.lineno != 0 {
-            let fid = self.intern(key.function());
+            let fid = function.unwrap_or_else(|| self.intern(key.function()));
             self.function_of[id as usize] = fid;
         }
         id
@@ -718,6 +725,18 @@ impl LocationInfos {
                 *s = infos[start as usize];
             }
         }
+        LocationInfos::new(offsets, infos, single)
+    }
+
+    /// The table of the frames `infos` of the locations `offsets` delimits.
+    fn of_frames(offsets: Vec<u32>, infos: Vec<u32>) -> LocationInfos {
+        let single = offsets
+            .windows(2)
+            .map(|w| match &infos[w[0] as usize..w[1] as usize] {
+                &[id] => id,
+                _ => SEVERAL,
+            })
+            .collect();
         LocationInfos::new(offsets, infos, single)
     }
 
@@ -994,68 +1013,168 @@ fn location_infos(names: &mut Names, o: &GraphOptions, table: &mut InfoTable) ->
     let prof = names.prof;
     let mut offsets = Vec::with_capacity(prof.locations.len() + 1);
     let mut infos = Vec::with_capacity(prof.locations.len());
-    let mut single = Vec::with_capacity(prof.locations.len());
-    // With a kept set, whether each distinct identity is kept, decided once.
-    let mut decided: FxMap<FrameKey, u32> = FxMap::default();
+    let mut frames = FrameInterner::new(prof.functions.len(), o);
     offsets.push(0);
-    let mut frame = |key: FrameKey, names: &Names, table: &mut InfoTable| -> u32 {
-        let Some(kept) = o.kept_nodes else {
-            return table.intern(key);
-        };
-        if let Some(&id) = decided.get(&key) {
-            return id;
-        }
-        let id = if kept.contains(&names.info(&key)) {
-            table.intern(key)
-        } else {
-            NONE
-        };
-        decided.insert(key, id);
-        id
-    };
-    // A frame without address or line (a profile at function granularity) is known by
-    // its function alone, unless its identity names the object file: its id is found
-    // once per function, not once per location.
-    let mut of_function = vec![NONE; prof.functions.len()];
     for (i, loc) in prof.locations.iter().enumerate() {
         if used.as_ref().is_some_and(|used| !used.contains(i)) {
             // No sample counted goes through it: no frames, and no identities only
             // it has (nodes without a value, which no graph shows).
             offsets.push(infos.len() as u32);
-            single.push(SEVERAL);
             continue;
         }
-        let start = infos.len();
         if loc.lines.is_empty() {
             let key = names.frame_key(loc, None, o);
-            infos.push(frame(key, names, table));
+            frames.add(key, None, false, &mut infos, names, table);
         } else {
             for line in &loc.lines {
+                // A frame without address or line (a profile at function
+                // granularity) is known by its function alone, unless its identity
+                // names the object file: its id is found once per function, not
+                // once per location.
                 let by_function = loc.address == 0 && line.line == 0 && line.column == 0;
                 let f = line.function as usize;
                 if by_function {
-                    if let Some(&id) = of_function.get(f).filter(|&&id| id != NONE) {
+                    if let Some(id) = frames.of_function(f) {
                         infos.push(id);
                         continue;
                     }
                 }
                 let key = names.frame_key(loc, Some(line), o);
-                let id = frame(key, names, table);
-                if by_function && !o.obj_names && (key.name != 0 || key.orig_name != 0) {
-                    if let Some(slot) = of_function.get_mut(f) {
-                        *slot = id;
-                    }
-                }
-                infos.push(id);
+                let named = !o.obj_names && (key.name != 0 || key.orig_name != 0);
+                let function = named.then_some(f);
+                frames.add(key, function, by_function, &mut infos, names, table);
             }
         }
         offsets.push(infos.len() as u32);
-        single.push(match &infos[start..] {
-            &[id] => id,
-            _ => SEVERAL,
-        });
     }
-    LocationInfos::new(offsets, infos, single)
+    frames.finish(&mut infos, names, table);
+    LocationInfos::of_frames(offsets, infos)
+}
+
+/// Interns the frames [`location_infos`] meets, in order: without a kept set each
+/// frame's identity is interned [`FrameInterner::AHEAD`] frames after its key is made,
+/// the slot it probes loaded meanwhile (its place in the location frames waits as
+/// [`NONE`]); with one, at once, each distinct identity judged once.
+struct FrameInterner<'o> {
+    kept: Option<&'o NodeSet>,
+    /// Frames whose keys are made, not interned yet.
+    pending: std::collections::VecDeque<PendingFrame>,
+    /// With a kept set, whether each distinct identity is kept (its id or [`NONE`]).
+    decided: FxMap<FrameKey, u32>,
+    /// For each function, the identity of its frames known by the function alone.
+    of_function: Vec<u32>,
+    /// For each function, the identity of its function node, when its name (not the
+    /// object file) names it: a new frame of the function is then given that node
+    /// without looking it up.
+    function_node: Vec<u32>,
+}
+
+/// A frame [`FrameInterner`] has keyed: where its identity goes in the location
+/// frames, its key and the key's hash, and the function that alone knows its
+/// function node (see [`FrameInterner::add`]).
+struct PendingFrame {
+    place: usize,
+    key: FrameKey,
+    hash: u64,
+    function: Option<usize>,
+    by_function: bool,
+}
+
+impl<'o> FrameInterner<'o> {
+    const AHEAD: usize = 8;
+
+    fn new(functions: usize, o: &GraphOptions<'o>) -> FrameInterner<'o> {
+        FrameInterner {
+            kept: o.kept_nodes,
+            pending: std::collections::VecDeque::with_capacity(Self::AHEAD + 1),
+            decided: FxMap::default(),
+            of_function: vec![NONE; functions],
+            function_node: vec![NONE; functions],
+        }
+    }
+
+    /// The identity of function `f`'s frames known by the function alone, once one
+    /// is interned.
+    fn of_function(&self, f: usize) -> Option<u32> {
+        self.of_function.get(f).copied().filter(|&id| id != NONE)
+    }
+
+    /// Adds a frame with `key` to `infos`: `function` is its function when the
+    /// function alone (not the location's object file) gives the key's function node,
+    /// and `by_function` whether the function alone gives the key itself.
+    fn add(
+        &mut self,
+        key: FrameKey,
+        function: Option<usize>,
+        by_function: bool,
+        infos: &mut Vec<u32>,
+        names: &Names,
+        table: &mut InfoTable,
+    ) {
+        let hash = fx_hash(&key);
+        let ahead = if self.kept.is_some() { 0 } else { Self::AHEAD };
+        if ahead > 0 {
+            table.index.prefetch(hash);
+        }
+        self.pending.push_back(PendingFrame {
+            place: infos.len(),
+            key,
+            hash,
+            function,
+            by_function,
+        });
+        infos.push(NONE);
+        while self.pending.len() > ahead {
+            self.resolve(infos, names, table);
+        }
+    }
+
+    /// Interns the frames still pending.
+    fn finish(&mut self, infos: &mut [u32], names: &Names, table: &mut InfoTable) {
+        while !self.pending.is_empty() {
+            self.resolve(infos, names, table);
+        }
+    }
+
+    /// Interns the oldest pending frame.
+    fn resolve(&mut self, infos: &mut [u32], names: &Names, table: &mut InfoTable) {
+        let Some(p) = self.pending.pop_front() else {
+            return;
+        };
+        let id = match self.kept {
+            None => {
+                let node = p.function.and_then(|f| self.function_node.get(f));
+                let node = node.copied().filter(|&id| id != NONE);
+                table.intern_frame(p.key, p.hash, node)
+            }
+            Some(kept) => match self.decided.get(&p.key) {
+                Some(&id) => id,
+                None => {
+                    let id = if kept.contains(&names.info(&p.key)) {
+                        table.intern_hashed(p.key, p.hash)
+                    } else {
+                        NONE
+                    };
+                    self.decided.insert(p.key, id);
+                    id
+                }
+            },
+        };
+        infos[p.place] = id;
+        if let (Some(f), true) = (p.function, id != NONE) {
+            if p.by_function {
+                self.of_function[f] = id;
+            }
+            // Which node is the key's function node: a key at the function's
+            // granularity is its own, a finer one (by address or line) was given its
+            // function's; one by column alone keeps its own.
+            let k = p.key;
+            let known = k.address != 0 || k.lineno != 0 || k.columnno == 0;
+            if known && self.function_node[f] == NONE {
+                self.function_node[f] = table.function_of[id as usize];
+            }
+        }
+    }
 }
 
 /// [`location_infos`] without a kept set or object names, for a profile whose frames
@@ -1147,14 +1266,7 @@ fn function_location_infos(
     for frame in &mut frames {
         *frame = id_of[*frame as usize];
     }
-    let single = offsets
-        .windows(2)
-        .map(|w| match &frames[w[0] as usize..w[1] as usize] {
-            &[id] => id,
-            _ => SEVERAL,
-        })
-        .collect();
-    Some(LocationInfos::new(offsets, frames, single))
+    Some(LocationInfos::of_frames(offsets, frames))
 }
 
 /// Which locations the samples counted use, when a filter left some samples out:

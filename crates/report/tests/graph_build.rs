@@ -1155,3 +1155,109 @@ fn functions_without_names_are_told_apart_by_their_object_files() {
         [("/lib/a.so".to_string(), 2), ("/lib/b.so".to_string(), 3)]
     );
 }
+
+/// A profile whose frames are known in every way a frame can be: by function alone,
+/// by line, by column alone, by address, by a nameless function's object file, and
+/// with no lines at all.
+fn mixed_frames_profile() -> Profile {
+    let mut p = Profile::new(1);
+    let ty = p.intern("samples");
+    let unit = p.intern("count");
+    p.sample_types.push(ValueType { ty, unit });
+    for (i, name) in ["main", "a", "b", ""].iter().enumerate() {
+        let name = p.intern(name);
+        p.functions.push(Function {
+            id: i as u64 + 1,
+            name,
+            ..Function::default()
+        });
+    }
+    let filename = p.intern("/bin/server");
+    p.mappings.push(profile::Mapping {
+        id: 1,
+        memory_limit: 0x1000,
+        filename,
+        ..profile::Mapping::default()
+    });
+    // (address, frames innermost first as (function, line, column))
+    type Frames = &'static [(u32, i64, i64)];
+    let locations: [(u64, Frames); 9] = [
+        (0, &[(1, 0, 3)]),
+        (0, &[(1, 5, 0), (0, 0, 0)]),
+        (0, &[(1, 0, 0)]),
+        (0x10, &[(2, 0, 0)]),
+        (0, &[(1, 6, 2), (2, 0, 0)]),
+        (0x20, &[(3, 0, 0)]),
+        (0x30, &[]),
+        (0, &[(1, 0, 3)]),
+        (0, &[(0, 0, 0)]),
+    ];
+    for (i, (address, frames)) in locations.iter().enumerate() {
+        p.locations.push(Location {
+            id: i as u64 + 1,
+            mapping: Some(profile::MappingIndex::new(0)),
+            address: *address,
+            lines: frames
+                .iter()
+                .map(|&(function, line, column)| Line {
+                    function,
+                    line,
+                    column,
+                })
+                .collect(),
+            ..Location::default()
+        });
+    }
+    for (stack, v) in [
+        (&[0u32, 1][..], 5),
+        (&[2, 3, 8], 3),
+        (&[4, 6, 8], 7),
+        (&[5, 7, 2, 1], 2),
+    ] {
+        p.samples.push(&[v], stack, &[]);
+    }
+    p
+}
+
+#[test]
+fn frames_interned_a_few_frames_behind_get_the_ids_interning_at_once_gives() {
+    let p = mixed_frames_profile();
+    for obj_names in [false, true] {
+        let o = GraphOptions {
+            obj_names,
+            ..GraphOptions::default()
+        };
+        let ahead = Graph::new(&p, &o);
+        // A kept set of every identity has each frame interned as it is met.
+        let every: report::graph::NodeSet = ahead.arena.iter().map(|n| n.info.clone()).collect();
+        let at_once = Graph::new(
+            &p,
+            &GraphOptions {
+                kept_nodes: Some(&every),
+                ..o.clone()
+            },
+        );
+        assert_eq!(format!("{ahead:?}"), format!("{at_once:?}"));
+        let at = |n: usize| {
+            let info = &ahead.arena[n].info;
+            (info.name.as_str(), info.lineno, info.columnno)
+        };
+        let functions: Vec<_> = (0..ahead.arena.len())
+            .map(|n| (at(n), at(ahead.arena[n].function)))
+            .collect();
+        // A frame by column alone is its own function node; one by line is given
+        // its function's node.
+        assert!(
+            functions.contains(&(("a", 0, 3), ("a", 0, 3))),
+            "{functions:?}"
+        );
+        assert!(
+            functions.contains(&(("a", 5, 0), ("a", 0, 0))),
+            "{functions:?}"
+        );
+        assert!(
+            functions.contains(&(("a", 6, 2), ("a", 0, 0))),
+            "{functions:?}"
+        );
+    }
+}
