@@ -241,14 +241,21 @@ fn node_totals_agree_with_a_graph_of_nodes_only() {
     }
 }
 
-/// A profile whose locations have addresses, line numbers and inlined frames, so that
-/// line-level identities and their function nodes interleave.
-fn inlined_profile() -> Profile {
+/// Frames of a location, innermost first, as (function, line, column).
+type Frames = &'static [(u32, i64, i64)];
+
+/// A profile of one binary, `/bin/server`: a function per name, a location per
+/// (address, frames), and samples of location stacks (leaf first) with one value.
+fn profile_of_one_binary(
+    names: &[&str],
+    locations: &[(u64, Frames)],
+    samples: &[(&[u32], i64)],
+) -> Profile {
     let mut p = Profile::new(1);
     let ty = p.intern("samples");
     let unit = p.intern("count");
     p.sample_types.push(ValueType { ty, unit });
-    for (i, name) in ["main", "a", "b", "c"].iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         let name = p.intern(name);
         p.functions.push(Function {
             id: i as u64 + 1,
@@ -263,14 +270,6 @@ fn inlined_profile() -> Profile {
         filename,
         ..profile::Mapping::default()
     });
-    // (address, frames innermost first as (function, line))
-    let locations: [(u64, &[(u32, i64)]); 5] = [
-        (0x10, &[(2, 12), (1, 5)]),
-        (0x20, &[(1, 7)]),
-        (0x30, &[(0, 3)]),
-        (0x40, &[(3, 1), (2, 14), (0, 4)]),
-        (0x50, &[(2, 12), (1, 5)]),
-    ];
     for (i, (address, frames)) in locations.iter().enumerate() {
         p.locations.push(Location {
             id: i as u64 + 1,
@@ -278,29 +277,45 @@ fn inlined_profile() -> Profile {
             address: *address,
             lines: frames
                 .iter()
-                .map(|&(function, line)| Line {
+                .map(|&(function, line, column)| Line {
                     function,
                     line,
-                    column: 0,
+                    column,
                 })
                 .collect(),
             ..Location::default()
         });
     }
-    for (stack, v) in [
-        (&[0u32, 1, 2][..], 5),
-        (&[1, 2], 3),
-        (&[3, 2], 7),
-        (&[4, 0, 1, 2], 2),
-        (&[3, 4, 2], -1),
-        (&[2], 4),
-        // Values that cancel: calling contexts whose cumulative value is zero.
-        (&[1, 4, 2], 6),
-        (&[1, 4, 2], -6),
-    ] {
-        p.samples.push(&[v], stack, &[]);
+    for (stack, v) in samples {
+        p.samples.push(&[*v], stack, &[]);
     }
     p
+}
+
+/// A profile whose locations have addresses, line numbers and inlined frames, so that
+/// line-level identities and their function nodes interleave.
+fn inlined_profile() -> Profile {
+    profile_of_one_binary(
+        &["main", "a", "b", "c"],
+        &[
+            (0x10, &[(2, 12, 0), (1, 5, 0)]),
+            (0x20, &[(1, 7, 0)]),
+            (0x30, &[(0, 3, 0)]),
+            (0x40, &[(3, 1, 0), (2, 14, 0), (0, 4, 0)]),
+            (0x50, &[(2, 12, 0), (1, 5, 0)]),
+        ],
+        &[
+            (&[0, 1, 2], 5),
+            (&[1, 2], 3),
+            (&[3, 2], 7),
+            (&[4, 0, 1, 2], 2),
+            (&[3, 4, 2], -1),
+            (&[2], 4),
+            // Values that cancel: calling contexts whose cumulative value is zero.
+            (&[1, 4, 2], 6),
+            (&[1, 4, 2], -6),
+        ],
+    )
 }
 
 /// The identities among `infos` that `mask` picks: bit `i` for each of the first ten,
@@ -1160,63 +1175,26 @@ fn functions_without_names_are_told_apart_by_their_object_files() {
 /// by line, by column alone, by address, by a nameless function's object file, and
 /// with no lines at all.
 fn mixed_frames_profile() -> Profile {
-    let mut p = Profile::new(1);
-    let ty = p.intern("samples");
-    let unit = p.intern("count");
-    p.sample_types.push(ValueType { ty, unit });
-    for (i, name) in ["main", "a", "b", ""].iter().enumerate() {
-        let name = p.intern(name);
-        p.functions.push(Function {
-            id: i as u64 + 1,
-            name,
-            ..Function::default()
-        });
-    }
-    let filename = p.intern("/bin/server");
-    p.mappings.push(profile::Mapping {
-        id: 1,
-        memory_limit: 0x1000,
-        filename,
-        ..profile::Mapping::default()
-    });
-    // (address, frames innermost first as (function, line, column))
-    type Frames = &'static [(u32, i64, i64)];
-    let locations: [(u64, Frames); 9] = [
-        (0, &[(1, 0, 3)]),
-        (0, &[(1, 5, 0), (0, 0, 0)]),
-        (0, &[(1, 0, 0)]),
-        (0x10, &[(2, 0, 0)]),
-        (0, &[(1, 6, 2), (2, 0, 0)]),
-        (0x20, &[(3, 0, 0)]),
-        (0x30, &[]),
-        (0, &[(1, 0, 3)]),
-        (0, &[(0, 0, 0)]),
-    ];
-    for (i, (address, frames)) in locations.iter().enumerate() {
-        p.locations.push(Location {
-            id: i as u64 + 1,
-            mapping: Some(profile::MappingIndex::new(0)),
-            address: *address,
-            lines: frames
-                .iter()
-                .map(|&(function, line, column)| Line {
-                    function,
-                    line,
-                    column,
-                })
-                .collect(),
-            ..Location::default()
-        });
-    }
-    for (stack, v) in [
-        (&[0u32, 1][..], 5),
-        (&[2, 3, 8], 3),
-        (&[4, 6, 8], 7),
-        (&[5, 7, 2, 1], 2),
-    ] {
-        p.samples.push(&[v], stack, &[]);
-    }
-    p
+    profile_of_one_binary(
+        &["main", "a", "b", ""],
+        &[
+            (0, &[(1, 0, 3)]),
+            (0, &[(1, 5, 0), (0, 0, 0)]),
+            (0, &[(1, 0, 0)]),
+            (0x10, &[(2, 0, 0)]),
+            (0, &[(1, 6, 2), (2, 0, 0)]),
+            (0x20, &[(3, 0, 0)]),
+            (0x30, &[]),
+            (0, &[(1, 0, 3)]),
+            (0, &[(0, 0, 0)]),
+        ],
+        &[
+            (&[0, 1], 5),
+            (&[2, 3, 8], 3),
+            (&[4, 6, 8], 7),
+            (&[5, 7, 2, 1], 2),
+        ],
+    )
 }
 
 #[test]
