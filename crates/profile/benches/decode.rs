@@ -4,55 +4,10 @@
 //! The profiles come from the benchmark generator (see BENCHMARKS.md); set
 //! `PROFKIT_BENCH_DATA` to their folder (default `target/benchdata`).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// The allocator settings profkit's `main` makes, so that the figures are the
-/// binary's: blocks of 512 KiB and more mapped apart (and given back when freed), one
-/// heap for all threads.
-fn allocate_as_profkit_does() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes an allocator setting; called first thing, while the
-    // process has one thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 512 << 10);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
-/// CPU time (user + system) of this process so far, from /proc (10 ms resolution);
-/// zero where /proc is missing.
-fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return Duration::ZERO;
-    };
-    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: u64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|x| x.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
-
-/// Median wall time of `f` over at least 3 and at most 20 runs or ~5 seconds, and the
-/// mean CPU time of a run (the steadier figure on a shared machine).
-fn median_of(mut f: impl FnMut()) -> (Duration, Duration) {
-    let mut times = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let cpu_start = cpu_time();
-    while times.len() < 3 || (Instant::now() < deadline && times.len() < 20) {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed());
-    }
-    let cpu = (cpu_time().saturating_sub(cpu_start)) / times.len() as u32;
-    times.sort();
-    (times[times.len() / 2], cpu)
-}
+mod support;
+use support::{allocate_as_profkit_does, bench_data, median_of};
 
 /// Inflates the deflate stream that starts `body` (followed by a gzip trailer) with
 /// fdeflate, in pieces of 256 KiB after the 32 KiB before them; returns the inflated
@@ -123,14 +78,7 @@ fn main() {
             return;
         }
     }
-    let dir = std::env::var_os("PROFKIT_BENCH_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../target/benchdata"
-            ))
-        });
+    let dir = bench_data();
     let names = ["bench-s.pb.gz", "bench-m.pb.gz", "bench-l.pb.gz"];
     let filter: Vec<String> = std::env::args()
         .skip(1)
