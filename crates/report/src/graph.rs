@@ -1485,38 +1485,97 @@ fn merge_divisors(d: &mut (i64, i64), o: (i64, i64)) {
     d.1 = d.1.wrapping_add(o.1);
 }
 
-/// A node's values over the samples with one joined string label set.
+/// A node's tag for one joined string label set.
 #[derive(Clone, Copy)]
-struct LabelTagAcc {
+struct LabelTag {
     node: u32,
     label: u32,
-    sums: Sums,
 }
 
-/// A node's values for one printed `bytes` value under one joined label set; `value`
-/// is the number first seen with that printed name.
+/// A node's tag for one printed `bytes` value under one joined label set; `value` is
+/// the number first seen with that printed name.
 #[derive(Clone, Copy)]
-struct NumericTagAcc {
+struct NumericTag {
     node: u32,
     label: u32,
     name: u32,
     value: i64,
-    sums: Sums,
+}
+
+/// Tags of one kind with their summed values, in order of first appearance, found by
+/// key `K`.
+struct TagSums<K, T> {
+    index: FxMap<K, u32>,
+    tags: Vec<(T, Sums)>,
+    /// In a mean report, the flat and cumulative divisors of each of `tags`; else empty.
+    divisors: Vec<(i64, i64)>,
+}
+
+impl<K, T> Default for TagSums<K, T> {
+    fn default() -> Self {
+        TagSums {
+            index: FxMap::default(),
+            tags: Vec::new(),
+            divisors: Vec::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq, T> TagSums<K, T> {
+    /// Adds a sample's value `w` (flat or cumulative) to the tag of `key`, made by
+    /// `tag` when new, and its divisor `dw` when `mean`.
+    #[inline]
+    fn add(&mut self, key: K, tag: impl FnOnce() -> T, w: i64, dw: i64, flat: bool, mean: bool) {
+        let tags = &mut self.tags;
+        let i = *self.index.entry(key).or_insert_with(|| {
+            tags.push((tag(), Sums::default()));
+            tags.len() as u32 - 1
+        }) as usize;
+        tags[i].1.add(w, flat);
+        if mean {
+            self.divisors.resize(tags.len(), (0, 0));
+            add_divisor(&mut self.divisors[i], dw, flat);
+        }
+    }
+
+    /// Adds `other`, whose samples come after this one's; `key` gives a tag's key.
+    fn merge(&mut self, other: TagSums<K, T>, key: impl Fn(&T) -> K, mean: bool) {
+        let TagSums { tags, divisors, .. } = other;
+        for (j, (tag, sums)) in tags.into_iter().enumerate() {
+            let i = match self.index.get(&key(&tag)) {
+                Some(&i) => {
+                    self.tags[i as usize].1.merge(&sums);
+                    i as usize
+                }
+                None => {
+                    self.index.insert(key(&tag), self.tags.len() as u32);
+                    self.tags.push((tag, sums));
+                    self.tags.len() - 1
+                }
+            };
+            if mean {
+                self.divisors.resize(self.tags.len(), (0, 0));
+                let d = divisors.get(j).copied().unwrap_or_default();
+                merge_divisors(&mut self.divisors[i], d);
+            }
+        }
+    }
+
+    /// The divisors of the `i`th tag: none (zeros) outside a mean report.
+    fn divisor(&self, i: usize) -> (i64, i64) {
+        self.divisors.get(i).copied().unwrap_or_default()
+    }
 }
 
 /// Tag values of nodes, in order of first appearance.
 #[derive(Default)]
 struct TagTotals {
-    label_index: FxMap<u64, u32>,
-    labels: Vec<LabelTagAcc>,
-    numeric_index: FxMap<(u64, u32), u32>,
-    numeric: Vec<NumericTagAcc>,
+    /// By node and joined label set.
+    labels: TagSums<u64, LabelTag>,
+    /// By node, joined label set and printed value.
+    numeric: TagSums<(u64, u32), NumericTag>,
     /// Whether the divisors are summed (a mean report).
     mean: bool,
-    /// With `mean`, the flat and cumulative divisors of each of `labels`, and of each
-    /// of `numeric`; else empty.
-    label_divisors: Vec<(i64, i64)>,
-    numeric_divisors: Vec<(i64, i64)>,
 }
 
 impl TagTotals {
@@ -1531,81 +1590,26 @@ impl TagTotals {
     /// Adds a sample's value to the tags of `node`, the sample having tag set `set`.
     fn add(&mut self, node: u32, set: TagSet<'_>, w: i64, dw: i64, flat: bool) {
         let key = pair_key(node, set.label);
-        let labels = &mut self.labels;
-        let i = *self.label_index.entry(key).or_insert_with(|| {
-            labels.push(LabelTagAcc {
-                node,
-                label: set.label,
-                sums: Sums::default(),
-            });
-            labels.len() as u32 - 1
-        }) as usize;
-        labels[i].sums.add(w, flat);
-        if self.mean {
-            self.label_divisors.resize(labels.len(), (0, 0));
-            add_divisor(&mut self.label_divisors[i], dw, flat);
-        }
+        let label = set.label;
+        let tag = || LabelTag { node, label };
+        self.labels.add(key, tag, w, dw, flat, self.mean);
         for &(value, name) in set.bytes {
-            let numeric = &mut self.numeric;
-            let i = *self.numeric_index.entry((key, name)).or_insert_with(|| {
-                numeric.push(NumericTagAcc {
-                    node,
-                    label: set.label,
-                    name,
-                    value,
-                    sums: Sums::default(),
-                });
-                numeric.len() as u32 - 1
-            }) as usize;
-            numeric[i].sums.add(w, flat);
-            if self.mean {
-                self.numeric_divisors.resize(numeric.len(), (0, 0));
-                add_divisor(&mut self.numeric_divisors[i], dw, flat);
-            }
+            let tag = || NumericTag {
+                node,
+                label,
+                name,
+                value,
+            };
+            self.numeric.add((key, name), tag, w, dw, flat, self.mean);
         }
     }
 
     /// Adds `other`, whose samples come after this one's.
     fn merge(&mut self, other: TagTotals) {
-        let divisors = |all: &[(i64, i64)], j: usize| all.get(j).copied().unwrap_or((0, 0));
-        for (j, t) in other.labels.into_iter().enumerate() {
-            let d = divisors(&other.label_divisors, j);
-            let key = pair_key(t.node, t.label);
-            let i = match self.label_index.get(&key) {
-                Some(&i) => {
-                    self.labels[i as usize].sums.merge(&t.sums);
-                    i as usize
-                }
-                None => {
-                    self.label_index.insert(key, self.labels.len() as u32);
-                    self.labels.push(t);
-                    self.labels.len() - 1
-                }
-            };
-            if self.mean {
-                self.label_divisors.resize(self.labels.len(), (0, 0));
-                merge_divisors(&mut self.label_divisors[i], d);
-            }
-        }
-        for (j, t) in other.numeric.into_iter().enumerate() {
-            let d = divisors(&other.numeric_divisors, j);
-            let key = (pair_key(t.node, t.label), t.name);
-            let i = match self.numeric_index.get(&key) {
-                Some(&i) => {
-                    self.numeric[i as usize].sums.merge(&t.sums);
-                    i as usize
-                }
-                None => {
-                    self.numeric_index.insert(key, self.numeric.len() as u32);
-                    self.numeric.push(t);
-                    self.numeric.len() - 1
-                }
-            };
-            if self.mean {
-                self.numeric_divisors.resize(self.numeric.len(), (0, 0));
-                merge_divisors(&mut self.numeric_divisors[i], d);
-            }
-        }
+        let key = |t: &LabelTag| pair_key(t.node, t.label);
+        self.labels.merge(other.labels, key, self.mean);
+        let key = |t: &NumericTag| (pair_key(t.node, t.label), t.name);
+        self.numeric.merge(other.numeric, key, self.mean);
     }
 }
 
@@ -2291,8 +2295,7 @@ impl<'p> TagSets<'p> {
         let keep = |s: &Sums| {
             cutoff <= 0 || s.flat.wrapping_abs() >= cutoff || s.cum.wrapping_abs() >= cutoff
         };
-        let divisors = |all: &[(i64, i64)], i: usize| all.get(i).copied().unwrap_or((0, 0));
-        for (i, t) in totals.labels.iter().enumerate() {
+        for (i, (t, sums)) in totals.labels.tags.iter().enumerate() {
             let (Some(node), Some(label)) = (
                 arena.get_mut(t.node as usize),
                 self.labels.get(t.label as usize),
@@ -2302,15 +2305,15 @@ impl<'p> TagSets<'p> {
             if cutoff <= 0 {
                 node.numeric_tags.entry(label.clone()).or_default();
             }
-            if !label.is_empty() && keep(&t.sums) {
+            if !label.is_empty() && keep(sums) {
                 let tag = node.label_tags.entry(label.clone()).or_insert_with(|| Tag {
                     name: label.clone(),
                     ..Tag::default()
                 });
-                t.sums.add_to(divisors(&totals.label_divisors, i), tag);
+                sums.add_to(totals.labels.divisor(i), tag);
             }
         }
-        for (i, t) in totals.numeric.iter().enumerate() {
+        for (i, (t, sums)) in totals.numeric.tags.iter().enumerate() {
             let (Some(node), Some(label), Some(name)) = (
                 arena.get_mut(t.node as usize),
                 self.labels.get(t.label as usize),
@@ -2318,7 +2321,7 @@ impl<'p> TagSets<'p> {
             ) else {
                 continue;
             };
-            if !keep(&t.sums) {
+            if !keep(sums) {
                 continue;
             }
             let tags = node.numeric_tags.entry(label.clone()).or_default();
@@ -2328,7 +2331,7 @@ impl<'p> TagSets<'p> {
                 value: t.value,
                 ..Tag::default()
             });
-            t.sums.add_to(divisors(&totals.numeric_divisors, i), tag);
+            sums.add_to(totals.numeric.divisor(i), tag);
         }
     }
 }
