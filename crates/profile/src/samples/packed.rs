@@ -175,6 +175,72 @@ impl<'a> BitWriter<'a> {
     }
 }
 
+/// Appends bit fields at the end of a word array whose last word is partly filled,
+/// pushing each word as it fills (the words are not there before).
+struct Appender<'a> {
+    words: &'a mut Vec<u64>,
+    /// Bits of the last word filled.
+    off: u32,
+    /// Its bits so far.
+    acc: u64,
+}
+
+impl<'a> Appender<'a> {
+    /// An appender from bit offset `bit` on, which must lie in the last of `words`,
+    /// whose bits from `bit` on must be zero.
+    #[inline(always)]
+    fn new(words: &'a mut Vec<u64>, bit: usize) -> Appender<'a> {
+        debug_assert_eq!(words.len(), bit / 64 + 1);
+        let acc = words.pop().unwrap_or(0);
+        Appender {
+            words,
+            off: (bit & 63) as u32,
+            acc,
+        }
+    }
+
+    /// Appends `values`, each in `width` bits, joined `K` at a time (`K * width` must
+    /// be below 64).
+    #[inline(always)]
+    fn append_grouped<const K: usize>(&mut self, width: u32, values: &[u32]) {
+        debug_assert!(K as u32 * width < 64);
+        let (groups, rest) = values.as_chunks::<K>();
+        for group in groups {
+            let mut joined = 0u64;
+            for (i, &v) in group.iter().enumerate() {
+                joined |= (v as u64) << (i as u32 * width);
+            }
+            self.put(joined, K as u32 * width);
+        }
+        for &v in rest {
+            self.put(v as u64, width);
+        }
+    }
+
+    /// Appends the low `width` bits of `v` (1 to 63; no bit above them may be set).
+    #[inline(always)]
+    fn put(&mut self, v: u64, width: u32) {
+        self.acc |= v << self.off;
+        self.off += width;
+        if self.off >= 64 {
+            self.words.push(self.acc);
+            self.off -= 64;
+            // The bits of `v` that did not fit (none when `off` is zero).
+            self.acc = v >> (width - self.off);
+        }
+    }
+
+    /// Pushes the last, partly filled word (if any) and the zero word that follows
+    /// the last element's bits.
+    #[inline(always)]
+    fn finish(self) {
+        if self.off > 0 {
+            self.words.push(self.acc);
+        }
+        self.words.push(0);
+    }
+}
+
 /// Overwrites `width` bits at bit offset `bit` of `words` with `v`, which must fit.
 #[inline(always)]
 fn write(words: &mut [u64], bit: usize, width: u32, v: u32) {
@@ -264,10 +330,19 @@ impl PackedU32s {
         }
         let start = self.len * self.width as usize;
         let need = (start + values.len() * self.width as usize).div_ceil(64) + 1;
-        if self.words.len() < need {
-            self.words.resize(need, 0);
+        // The words past the one the run starts in hold no element: they are written
+        // afresh, not zeroed first and then written.
+        self.words.truncate(start / 64 + 1);
+        self.words.reserve(need - self.words.len());
+        let mut out = Appender::new(&mut self.words, start);
+        match self.width {
+            0..=15 => out.append_grouped::<4>(self.width, values),
+            16..=21 => out.append_grouped::<3>(self.width, values),
+            22..=31 => out.append_grouped::<2>(self.width, values),
+            _ => out.append_grouped::<1>(self.width, values),
         }
-        pack_into(&mut self.words, start, self.width, values);
+        out.finish();
+        debug_assert_eq!(self.words.len(), need);
         self.len += values.len();
     }
 
@@ -676,6 +751,30 @@ mod tests {
             assert_eq!(p.width(), bits);
             assert_eq!(p.stack(0, p.len()).to_vec(), expected, "{bits} bits");
         }
+    }
+
+    #[test]
+    fn runs_appended_after_a_truncation_or_a_narrowing_follow_the_last_element() {
+        // Truncating and narrowing clear the bits past the last element; a run appended
+        // after them continues in the last element's word, and the bits past the run
+        // stay zero (an appended zero reads back).
+        let mut p = PackedU32s::new();
+        let mut expected: Vec<u32> = (0..500u32).map(|i| i * 7919 % 100_000).collect();
+        p.extend_from_slice(&expected);
+        p.truncate(123);
+        expected.truncate(123);
+        let run: Vec<u32> = (0..300u32).map(|i| i * 31 % 5000).collect();
+        p.extend_from_slice(&run);
+        expected.extend_from_slice(&run);
+        assert_eq!(p.stack(0, p.len()).to_vec(), expected);
+        p.map_in_place(15, |v| Some(v % 16)).unwrap();
+        expected.iter_mut().for_each(|v| *v %= 16);
+        assert_eq!(p.width(), 4);
+        p.extend_from_slice(&[15; 77]);
+        expected.extend_from_slice(&[15; 77]);
+        p.push(0);
+        expected.push(0);
+        assert_eq!(p.stack(0, p.len()).to_vec(), expected);
     }
 
     #[test]
