@@ -109,20 +109,28 @@ fn unpack_grouped<const K: usize>(words: &[u64], mut bit: usize, width: u32, out
 /// [`pack_into`] with the values joined `K` at a time (`K * width` must be below 64).
 #[inline(always)]
 fn pack_grouped<const K: usize>(words: &mut [u64], bit: usize, width: u32, values: &[u32]) {
-    debug_assert!(K as u32 * width < 64);
     let mut out = BitWriter::new(words, bit);
+    for_each_group::<K>(width, values, |v, bits| out.put(v, bits));
+    out.finish();
+}
+
+/// Calls `put` with `values`, each in `width` bits, joined `K` at a time (the rest
+/// one by one), and the number of bits of each call's value (`K * width` must be
+/// below 64).
+#[inline(always)]
+fn for_each_group<const K: usize>(width: u32, values: &[u32], mut put: impl FnMut(u64, u32)) {
+    debug_assert!(K as u32 * width < 64);
     let (groups, rest) = values.as_chunks::<K>();
     for group in groups {
         let mut joined = 0u64;
         for (i, &v) in group.iter().enumerate() {
             joined |= (v as u64) << (i as u32 * width);
         }
-        out.put(joined, K as u32 * width);
+        put(joined, K as u32 * width);
     }
     for &v in rest {
-        out.put(v as u64, width);
+        put(v as u64, width);
     }
-    out.finish();
 }
 
 /// Appends bit fields to a run of words, one word stored as it fills.
@@ -196,24 +204,6 @@ impl<'a> Appender<'a> {
             words,
             off: (bit & 63) as u32,
             acc,
-        }
-    }
-
-    /// Appends `values`, each in `width` bits, joined `K` at a time (`K * width` must
-    /// be below 64).
-    #[inline(always)]
-    fn append_grouped<const K: usize>(&mut self, width: u32, values: &[u32]) {
-        debug_assert!(K as u32 * width < 64);
-        let (groups, rest) = values.as_chunks::<K>();
-        for group in groups {
-            let mut joined = 0u64;
-            for (i, &v) in group.iter().enumerate() {
-                joined |= (v as u64) << (i as u32 * width);
-            }
-            self.put(joined, K as u32 * width);
-        }
-        for &v in rest {
-            self.put(v as u64, width);
         }
     }
 
@@ -335,11 +325,12 @@ impl PackedU32s {
         self.words.truncate(start / 64 + 1);
         self.words.reserve(need - self.words.len());
         let mut out = Appender::new(&mut self.words, start);
+        let put = |v, bits| out.put(v, bits);
         match self.width {
-            0..=15 => out.append_grouped::<4>(self.width, values),
-            16..=21 => out.append_grouped::<3>(self.width, values),
-            22..=31 => out.append_grouped::<2>(self.width, values),
-            _ => out.append_grouped::<1>(self.width, values),
+            w @ 0..=15 => for_each_group::<4>(w, values, put),
+            w @ 16..=21 => for_each_group::<3>(w, values, put),
+            w @ 22..=31 => for_each_group::<2>(w, values, put),
+            w => for_each_group::<1>(w, values, put),
         }
         out.finish();
         debug_assert_eq!(self.words.len(), need);
