@@ -63,16 +63,21 @@ pub fn print_tree(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
         let (flat, cum) = (n.flat_value(), n.cum_value());
         out.push_str(SEPARATOR);
         out.push('\n');
-        for e in g.sorted_edges(&n.in_edges) {
-            let e = g.edge(e);
+        // A caller's or callee's line: the edge's weight, its share of the node's, and
+        // the node at its other end.
+        let edge_line = |out: &mut String, weight: i64, other: &str, inline: bool| {
             let _ = writeln!(
                 out,
                 "{:>50} {} |   {}{}",
-                rpt.format_value(e.weight),
-                percentage(e.weight, cum),
-                g.node(e.src).name,
-                if e.inline { " (inline)" } else { "" }
+                rpt.format_value(weight),
+                percentage(weight, cum),
+                other,
+                if inline { " (inline)" } else { "" }
             );
+        };
+        for e in g.sorted_edges(&n.in_edges) {
+            let e = g.edge(e);
+            edge_line(&mut out, e.weight, &g.node(e.src).name, e.inline);
         }
         flat_sum = flat_sum.wrapping_add(flat);
         let _ = writeln!(
@@ -87,14 +92,7 @@ pub fn print_tree(w: &mut dyn Write, rpt: &mut Report) -> Result<()> {
         );
         for e in g.sorted_edges(&n.out_edges) {
             let e = g.edge(e);
-            let _ = writeln!(
-                out,
-                "{:>50} {} |   {}{}",
-                rpt.format_value(e.weight),
-                percentage(e.weight, cum),
-                g.node(e.dest).name,
-                if e.inline { " (inline)" } else { "" }
-            );
+            edge_line(&mut out, e.weight, &g.node(e.dest).name, e.inline);
         }
     }
     if shown_count > 0 {
