@@ -17,13 +17,7 @@ static SAMPLE: LazyLock<Regex> = LazyLock::new(|| compile(r"([0-9]+) *([0-9]+) @
 /// Parses a contention profile.
 pub(super) fn parse(text: &str) -> Result<Profile, Failure> {
     let mut lines = Lines::new(text);
-    if !lines.scan() {
-        return Err(match lines.error() {
-            Some(e) => Failure::Malformed(e),
-            None => Failure::Unrecognized(None),
-        });
-    }
-    let first = lines.text();
+    let first = lines.header()?;
     if !(first.starts_with("--- contentionz ")
         || first.starts_with("--- mutex:")
         || first.starts_with("--- contention:"))

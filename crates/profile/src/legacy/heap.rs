@@ -40,13 +40,7 @@ enum Sampling {
 /// Parses a heap profile in text.
 pub(super) fn parse(text: &str) -> Result<Profile, Failure> {
     let mut lines = Lines::new(text);
-    if !lines.scan() {
-        return Err(match lines.error() {
-            Some(e) => Failure::Malformed(e),
-            None => Failure::Unrecognized(None),
-        });
-    }
-    let header = lines.text();
+    let header = lines.header()?;
     let (sampling, period, has_alloc) = if let Some(c) = HEAP_HEADER.captures(header) {
         let g = |i: usize| c.get(i).map_or("", |m| m.as_str());
         let mut period: i64 = 0;

@@ -2,6 +2,7 @@
 
 use regex::Regex;
 
+use super::Failure;
 use crate::error::Error;
 
 /// Longest line pprof's line reader accepts, in bytes (its 64 KiB buffer must also
@@ -58,6 +59,19 @@ impl<'a> Lines<'a> {
     /// The 1-based number of the current line.
     pub(super) fn number(&self) -> usize {
         self.number
+    }
+
+    /// Advances to the first line, the header that names a text format, and returns
+    /// it: an input without one is not in the format, and one whose first line is too
+    /// long is malformed.
+    pub(super) fn header(&mut self) -> Result<&'a str, Failure> {
+        if self.scan() {
+            return Ok(self.text);
+        }
+        Err(match self.error() {
+            Some(e) => Failure::Malformed(e),
+            None => Failure::Unrecognized(None),
+        })
     }
 
     /// The error that stopped reading, if any.
