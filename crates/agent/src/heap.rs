@@ -201,15 +201,7 @@ fn sample(addr: usize, size: usize) {
         return;
     }
     let mut stack = [0u64; MAX_DEPTH];
-    let mut depth = 0;
-    // SAFETY: on Linux the unwinder is thread-safe; the callback only writes `stack`.
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            stack[depth] = frame.ip() as u64;
-            depth += 1;
-            depth < MAX_DEPTH
-        });
-    }
+    let depth = crate::unwind::capture(&mut stack);
     let bucket = bucket_for(&stack[..depth], size);
     bucket.allocs.fetch_add(1, Ordering::Relaxed);
     LIVE.insert(addr, bucket);

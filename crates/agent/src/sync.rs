@@ -150,15 +150,7 @@ fn record_contention(delay: u64) {
         return;
     }
     let mut stack = [0u64; MAX_DEPTH];
-    let mut depth = 0;
-    // SAFETY: on Linux the unwinder is thread-safe; the callback only writes `stack`.
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            stack[depth] = frame.ip() as u64;
-            depth += 1;
-            depth < MAX_DEPTH
-        });
-    }
+    let depth = crate::unwind::capture(&mut stack);
     let rate = i64::from(rate);
     let mut records = RECORDS.lock();
     let entry = records

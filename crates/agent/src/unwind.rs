@@ -1,4 +1,5 @@
-//! Stack walking that is safe in a signal handler.
+//! Stack walking: [`walk`], safe in a signal handler, and [`capture`], for ordinary
+//! code (the allocation and lock paths of the heap and contention profilers).
 //!
 //! [`walk`] unwinds with DWARF call-frame information (see [`crate::dwarf`]) and falls
 //! back to frame pointers when that cannot be used. The frame-pointer walk follows the
@@ -31,6 +32,25 @@ static PROBE_BROKEN: AtomicBool = AtomicBool::new(false);
 pub(crate) fn init() {
     // SAFETY: getpid has no preconditions.
     PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+}
+
+/// Fills `stack` with the program counters of the calling thread's stack, innermost
+/// first, as far as it holds; returns how many. Uses the `backtrace` crate's unwinder,
+/// which is not safe in a signal handler (use [`walk`] there).
+pub(crate) fn capture(stack: &mut [u64]) -> usize {
+    if stack.is_empty() {
+        return 0;
+    }
+    let mut depth = 0;
+    // SAFETY: on Linux the unwinder is thread-safe; the callback only writes `stack`.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            stack[depth] = frame.ip() as u64;
+            depth += 1;
+            depth < stack.len()
+        });
+    }
+    depth
 }
 
 /// Whether `len` bytes at `addr` can be read, without faulting.
