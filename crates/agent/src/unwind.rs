@@ -35,8 +35,11 @@ pub(crate) fn init() {
 }
 
 /// Fills `stack` with the program counters of the calling thread's stack, innermost
-/// first, as far as it holds; returns how many. Uses the `backtrace` crate's unwinder,
-/// which is not safe in a signal handler (use [`walk`] there).
+/// first, as far as it holds; returns how many. The first are the unwinder's own
+/// frames and the caller's, which profiles trim. Inlined, so that it takes no frame of
+/// its own from a deep stack. Uses the `backtrace` crate's unwinder, which is not safe
+/// in a signal handler (use [`walk`] there).
+#[inline(always)]
 pub(crate) fn capture(stack: &mut [u64]) -> usize {
     if stack.is_empty() {
         return 0;

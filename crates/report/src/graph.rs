@@ -1485,17 +1485,17 @@ fn merge_divisors(d: &mut (i64, i64), o: (i64, i64)) {
     d.1 = d.1.wrapping_add(o.1);
 }
 
-/// A node's tag for one joined string label set.
+/// Which tag a sum is for: a node's tag for one joined string label set.
 #[derive(Clone, Copy)]
-struct LabelTag {
+struct LabelTagId {
     node: u32,
     label: u32,
 }
 
-/// A node's tag for one printed `bytes` value under one joined label set; `value` is
-/// the number first seen with that printed name.
+/// Which tag a sum is for: a node's tag for one printed `bytes` value under one joined
+/// label set; `value` is the number first seen with that printed name.
 #[derive(Clone, Copy)]
-struct NumericTag {
+struct NumericTagId {
     node: u32,
     label: u32,
     name: u32,
@@ -1505,7 +1505,9 @@ struct NumericTag {
 /// Tags of one kind with their summed values, in order of first appearance, found by
 /// key `K`.
 struct TagSums<K, T> {
+    /// The position in `tags` of each key.
     index: FxMap<K, u32>,
+    /// Each tag and its sums.
     tags: Vec<(T, Sums)>,
     /// In a mean report, the flat and cumulative divisors of each of `tags`; else empty.
     divisors: Vec<(i64, i64)>,
@@ -1538,7 +1540,8 @@ impl<K: Hash + Eq, T> TagSums<K, T> {
         }
     }
 
-    /// Adds `other`, whose samples come after this one's; `key` gives a tag's key.
+    /// Adds `other`, whose samples come after this one's; `key` gives a tag's key, and
+    /// `mean` is as for [`add`](Self::add).
     fn merge(&mut self, other: TagSums<K, T>, key: impl Fn(&T) -> K, mean: bool) {
         let TagSums { tags, divisors, .. } = other;
         for (j, (tag, sums)) in tags.into_iter().enumerate() {
@@ -1571,9 +1574,9 @@ impl<K: Hash + Eq, T> TagSums<K, T> {
 #[derive(Default)]
 struct TagTotals {
     /// By node and joined label set.
-    labels: TagSums<u64, LabelTag>,
+    labels: TagSums<u64, LabelTagId>,
     /// By node, joined label set and printed value.
-    numeric: TagSums<(u64, u32), NumericTag>,
+    numeric: TagSums<(u64, u32), NumericTagId>,
     /// Whether the divisors are summed (a mean report).
     mean: bool,
 }
@@ -1591,10 +1594,10 @@ impl TagTotals {
     fn add(&mut self, node: u32, set: TagSet<'_>, w: i64, dw: i64, flat: bool) {
         let key = pair_key(node, set.label);
         let label = set.label;
-        let tag = || LabelTag { node, label };
+        let tag = || LabelTagId { node, label };
         self.labels.add(key, tag, w, dw, flat, self.mean);
         for &(value, name) in set.bytes {
-            let tag = || NumericTag {
+            let tag = || NumericTagId {
                 node,
                 label,
                 name,
@@ -1606,9 +1609,9 @@ impl TagTotals {
 
     /// Adds `other`, whose samples come after this one's.
     fn merge(&mut self, other: TagTotals) {
-        let key = |t: &LabelTag| pair_key(t.node, t.label);
+        let key = |t: &LabelTagId| pair_key(t.node, t.label);
         self.labels.merge(other.labels, key, self.mean);
-        let key = |t: &NumericTag| (pair_key(t.node, t.label), t.name);
+        let key = |t: &NumericTagId| (pair_key(t.node, t.label), t.name);
         self.numeric.merge(other.numeric, key, self.mean);
     }
 }

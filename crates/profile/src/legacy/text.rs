@@ -61,9 +61,9 @@ impl<'a> Lines<'a> {
         self.number
     }
 
-    /// Advances to the first line, the header that names a text format, and returns
-    /// it: an input without one is not in the format, and one whose first line is too
-    /// long is malformed.
+    /// Reads the first line, the header that names a text format, and returns it (to be
+    /// called first, before [`scan`](Self::scan)): an input without one is not in the
+    /// format, and one whose first line is too long is malformed.
     pub(super) fn header(&mut self) -> Result<&'a str, Failure> {
         if self.scan() {
             return Ok(self.text);

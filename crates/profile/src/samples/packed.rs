@@ -114,9 +114,9 @@ fn pack_grouped<const K: usize>(words: &mut [u64], bit: usize, width: u32, value
     out.finish();
 }
 
-/// Calls `put` with `values`, each in `width` bits, joined `K` at a time (the rest
-/// one by one), and the number of bits of each call's value (`K * width` must be
-/// below 64).
+/// Calls `put(joined, n)` for each group of `K` of `values` joined into `n = K * width`
+/// bits (the first value lowest), then `put(v, width)` for each value left over;
+/// `K * width` must be below 64.
 #[inline(always)]
 fn for_each_group<const K: usize>(width: u32, values: &[u32], mut put: impl FnMut(u64, u32)) {
     debug_assert!(K as u32 * width < 64);
@@ -183,13 +183,15 @@ impl<'a> BitWriter<'a> {
     }
 }
 
-/// Appends bit fields at the end of a word array whose last word is partly filled,
-/// pushing each word as it fills (the words are not there before).
+/// Appends bit fields at the end of a word array, from a bit offset in its last word
+/// (which may hold no element yet), pushing each word as it fills: the words after
+/// are not there before. [`finish`](Self::finish) must end the run: until then the
+/// word being filled is held apart, not in the array.
 struct Appender<'a> {
     words: &'a mut Vec<u64>,
-    /// Bits of the last word filled.
+    /// Bits of `acc` filled.
     off: u32,
-    /// Its bits so far.
+    /// The word being filled.
     acc: u64,
 }
 
