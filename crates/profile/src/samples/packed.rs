@@ -133,15 +133,39 @@ fn for_each_group<const K: usize>(width: u32, values: &[u32], mut put: impl FnMu
     }
 }
 
+/// Bit fields joined into 64-bit words: the word being filled and how many of its bits
+/// are, handing over each word as it fills.
+struct WordFiller {
+    /// Bits of `acc` filled.
+    off: u32,
+    /// The word being filled.
+    acc: u64,
+}
+
+impl WordFiller {
+    /// Adds the low `width` bits of `v` (1 to 63; no bit above them may be set); returns
+    /// the word they filled, if they filled one.
+    #[inline(always)]
+    fn put(&mut self, v: u64, width: u32) -> Option<u64> {
+        self.acc |= v << self.off;
+        self.off += width;
+        if self.off < 64 {
+            return None;
+        }
+        let full = self.acc;
+        self.off -= 64;
+        // The bits of `v` that did not fit (none when `off` is zero).
+        self.acc = v >> (width - self.off);
+        Some(full)
+    }
+}
+
 /// Appends bit fields to a run of words, one word stored as it fills.
 struct BitWriter<'a> {
     words: &'a mut [u64],
     /// The word being filled.
     word: usize,
-    /// Bits of it filled.
-    off: u32,
-    /// Its bits so far.
-    acc: u64,
+    bits: WordFiller,
 }
 
 impl<'a> BitWriter<'a> {
@@ -154,31 +178,26 @@ impl<'a> BitWriter<'a> {
         BitWriter {
             words,
             word,
-            off,
-            acc,
+            bits: WordFiller { off, acc },
         }
     }
 
     /// Appends the low `width` bits of `v` (1 to 63; no bit above them may be set).
     #[inline(always)]
     fn put(&mut self, v: u64, width: u32) {
-        self.acc |= v << self.off;
-        self.off += width;
-        if self.off >= 64 {
-            self.words[self.word] = self.acc;
+        if let Some(full) = self.bits.put(v, width) {
+            self.words[self.word] = full;
             self.word += 1;
-            self.off -= 64;
-            // The bits of `v` that did not fit (none when `off` is zero).
-            self.acc = v >> (width - self.off);
         }
     }
 
     /// Stores the last, partly filled word, keeping the bits above the run.
     #[inline(always)]
     fn finish(self) {
-        if self.off > 0 {
+        let WordFiller { off, acc } = self.bits;
+        if off > 0 {
             let w = &mut self.words[self.word];
-            *w = (*w & !((1u64 << self.off) - 1)) | self.acc;
+            *w = (*w & !((1u64 << off) - 1)) | acc;
         }
     }
 }
@@ -189,10 +208,7 @@ impl<'a> BitWriter<'a> {
 /// word being filled is held apart, not in the array.
 struct Appender<'a> {
     words: &'a mut Vec<u64>,
-    /// Bits of `acc` filled.
-    off: u32,
-    /// The word being filled.
-    acc: u64,
+    bits: WordFiller,
 }
 
 impl<'a> Appender<'a> {
@@ -204,21 +220,18 @@ impl<'a> Appender<'a> {
         let acc = words.pop().unwrap_or(0);
         Appender {
             words,
-            off: (bit & 63) as u32,
-            acc,
+            bits: WordFiller {
+                off: (bit & 63) as u32,
+                acc,
+            },
         }
     }
 
     /// Appends the low `width` bits of `v` (1 to 63; no bit above them may be set).
     #[inline(always)]
     fn put(&mut self, v: u64, width: u32) {
-        self.acc |= v << self.off;
-        self.off += width;
-        if self.off >= 64 {
-            self.words.push(self.acc);
-            self.off -= 64;
-            // The bits of `v` that did not fit (none when `off` is zero).
-            self.acc = v >> (width - self.off);
+        if let Some(full) = self.bits.put(v, width) {
+            self.words.push(full);
         }
     }
 
@@ -226,8 +239,8 @@ impl<'a> Appender<'a> {
     /// the last element's bits.
     #[inline(always)]
     fn finish(self) {
-        if self.off > 0 {
-            self.words.push(self.acc);
+        if self.bits.off > 0 {
+            self.words.push(self.bits.acc);
         }
         self.words.push(0);
     }
