@@ -594,7 +594,7 @@ fn reading_as_it_decodes_gives_what_a_whole_read_gives_gzipped_or_not_on_one_thr
         } else {
             data.clone()
         };
-        let whole = canonical(&read(&path));
+        let whole = canonical(&parse(&raw).unwrap());
         for (what, bytes) in [("gzipped", &data), ("plain", &raw)] {
             for one_thread in [false, true] {
                 let streamed = streamed(bytes, 1 << 30, one_thread).unwrap_or_else(|| {
@@ -607,6 +607,64 @@ fn reading_as_it_decodes_gives_what_a_whole_read_gives_gzipped_or_not_on_one_thr
             }
         }
     }
+}
+
+/// `raw` gzipped as one member at flate2's fastest level.
+fn gzip_one_member(raw: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(raw).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn gzipped_bytes_held_in_memory_decode_as_read_and_fail_as_a_whole_read_words_it() {
+    let p = large_profile();
+    let raw = proto::encode(&p);
+    let whole = canonical(&parse(&raw).unwrap());
+    let one = gzip_one_member(&raw);
+    let half = raw.len() / 2;
+    let two = [gzip_one_member(&raw[..half]), gzip_one_member(&raw[half..])].concat();
+    let own = proto::encode_gzip(&p);
+    for (what, gz) in [
+        ("one member", &one),
+        ("two members", &two),
+        ("members that give their lengths", &own),
+    ] {
+        // From a megabyte on, inflated on a thread of its own.
+        assert!(gz.len() >= 1 << 20, "{what}: {} bytes", gz.len());
+        assert_eq!(canonical(&parse(gz).unwrap()), whole, "{what}");
+        let small = gz.len() as u64;
+        let one_thread = ParseOptions {
+            one_thread: true,
+            max_decompressed: profile::decompression_limit(small),
+            ..ParseOptions::default()
+        };
+        assert_eq!(
+            canonical(&parse_with(gz, &one_thread).unwrap()),
+            whole,
+            "{what}, one thread"
+        );
+    }
+
+    let e = parse(&one[..one.len() - 1000]).unwrap_err().to_string();
+    assert!(
+        e.starts_with("decompressing profile: gzip stream is truncated"),
+        "{e}"
+    );
+    let limit = raw.len() as u64 - 1;
+    let e = parse_with(
+        &one,
+        &ParseOptions {
+            max_decompressed: limit,
+            ..ParseOptions::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        format!("decompressing profile: decompressed size exceeds the limit of {limit} bytes (a decompression bomb?)")
+    );
 }
 
 #[test]

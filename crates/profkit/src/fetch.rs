@@ -146,9 +146,12 @@ fn save_fetched(p: &Profile) {
         .map_err(|e| format!("{dir}: {}", os_error(&e)))
         .and_then(|_| crate::tempfile::new_path(&dir, &prefix, ".pb.gz").map_err(|e| e.0))
         .and_then(|path| {
-            crate::output::write_file(&path, &profile::proto::encode_gzip(p))
-                .map(|_| path)
-                .map_err(|e| e.0)
+            // Compressed into the file as it is encoded: the gzipped profile is never
+            // held whole.
+            let mut out = crate::output::Output::file(&path).map_err(|e| e.0)?;
+            profile::proto::write_gzip(p, out.writer())
+                .map_err(|e| format!("writing {path}: {e}"))?;
+            out.finish().map(|_| path).map_err(|e| e.0)
         });
     match result {
         Ok(path) => eprintln!("Saved profile in {path}"),

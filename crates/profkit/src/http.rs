@@ -187,8 +187,13 @@ fn pem_certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
         .collect()
 }
 
-/// Fetches the bytes at `url`, allowing `timeout` plus five seconds.
-pub fn fetch_bytes(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Vec<u8>> {
+/// Asks for `url`, allowing `timeout` plus five seconds; the response, once its status
+/// is 200, and the URL asked for.
+fn get(
+    url: &str,
+    tls: &TlsFiles,
+    timeout: Duration,
+) -> Result<(ureq::http::Response<ureq::Body>, String)> {
     let (agent, target) = agent_for(url, tls, timeout + Duration::from_secs(5))
         .map_err(|e| Error::new(format!("Get {url:?}: {e}")))?;
     let mut response = agent
@@ -224,17 +229,30 @@ pub fn fetch_bytes(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Vec<u
         }
         return Err(Error::new(format!("server response: {}", line.trim_end())));
     }
-    response
-        .body_mut()
-        .with_config()
-        .limit(MAX_BODY)
-        .read_to_vec()
-        .map_err(|e| {
-            Error::new(format!(
-                "Get {target:?}: reading body: {}",
-                transport_error(&target, &e)
-            ))
-        })
+    Ok((response, target))
+}
+
+/// A failure to read the body of the response to `target`, its cause worded as Go's
+/// HTTP client words its errors.
+fn body_error(target: &str, e: std::io::Error) -> Error {
+    // The body reader hands ureq's errors over inside I/O errors.
+    let e = if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
+        match e.into_inner().map(|inner| inner.downcast::<ureq::Error>()) {
+            Some(Ok(inner)) => *inner,
+            _ => return Error::new(format!("Get {target:?}: reading body")),
+        }
+    } else {
+        ureq::Error::Io(e)
+    };
+    // The whole request's time ran out while the body was arriving.
+    let e = match e {
+        ureq::Error::Timeout(_) => ureq::Error::Timeout(ureq::Timeout::RecvBody),
+        other => other,
+    };
+    Error::new(format!(
+        "Get {target:?}: reading body: {}",
+        transport_error(target, &e)
+    ))
 }
 
 /// Why a request got no usable response, worded as Go's HTTP client words it.
@@ -318,14 +336,72 @@ fn tls_error(e: &rustls::Error) -> String {
     }
 }
 
-/// Fetches and parses a profile from `url`.
+/// Fetches and parses a profile from `url`, allowing `timeout` plus five seconds.
+///
+/// The body is decoded as it arrives, as a file is read (inflated and decoded on other
+/// threads while the rest is still on its way), so that a large profile from a slow
+/// server is decoded by the time its last byte comes. A body that path does not read
+/// (a legacy format, an error anywhere) is then read to its end and parsed whole, which
+/// words any error: every byte received is kept for that.
 pub fn fetch_profile(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Profile> {
-    let data = fetch_bytes(url, tls, timeout)?;
+    let (mut response, target) = get(url, tls, timeout)?;
+    // Without a length, a gzipped body may inflate to the default limit as it arrives;
+    // past that, it is parsed whole under the limit for its size.
+    let length = response
+        .headers()
+        .get("Content-Length")
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let mut body = response.body_mut().with_config().limit(MAX_BODY).reader();
+    let mut received = Vec::new();
+    let mut failure = None;
+    let streamed = profile::parse_stream_with(
+        Kept {
+            from: &mut body,
+            copy: &mut received,
+            failure: &mut failure,
+        },
+        &profile::ParseOptions {
+            max_decompressed: profile::decompression_limit(length.unwrap_or(0)),
+            ..profile::ParseOptions::default()
+        },
+    );
+    if let Some(p) = streamed {
+        return Ok(p);
+    }
+    if let Some(e) = failure {
+        return Err(body_error(&target, e));
+    }
+    std::io::Read::read_to_end(&mut body, &mut received).map_err(|e| body_error(&target, e))?;
     let options = profile::ParseOptions {
-        max_decompressed: profile::decompression_limit(data.len() as u64),
+        max_decompressed: profile::decompression_limit(received.len() as u64),
         ..profile::ParseOptions::default()
     };
-    profile::parse_with(&data, &options)
+    profile::parse_with(&received, &options)
+}
+
+/// A reader that keeps a copy of every byte it passes on, and the first error it
+/// meets: what a body decoded as it arrives needs, to be parsed again whole.
+struct Kept<'a, R> {
+    from: R,
+    copy: &'a mut Vec<u8>,
+    failure: &'a mut Option<std::io::Error>,
+}
+
+impl<R: std::io::Read> std::io::Read for Kept<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.from.read(buf) {
+            Ok(n) => {
+                self.copy.extend_from_slice(&buf[..n]);
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let kind = e.kind();
+                *self.failure = Some(e);
+                Err(kind.into())
+            }
+        }
+    }
 }
 
 #[cfg(test)]

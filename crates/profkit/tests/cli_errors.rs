@@ -331,6 +331,67 @@ fn server_that_never_answers_times_out() {
 }
 
 #[test]
+fn a_body_cut_short_is_a_failure_to_read_it() {
+    let gz = std::fs::read(input("heap.pb.gz")).unwrap();
+    let mut reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        gz.len()
+    )
+    .into_bytes();
+    reply.extend_from_slice(&gz[..gz.len() / 2]);
+    let (addr, server) = one_shot_server(Some(reply));
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let err = fails(&["-top", &url], "cut");
+    let lines = lines(&err);
+    assert!(
+        lines[1].starts_with(&format!("{url}: Get \"{url}\": reading body: ")),
+        "{err}"
+    );
+    assert_eq!(lines[2..], ["failed to fetch any source profiles"]);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_body_that_stops_arriving_times_out_while_it_is_read() {
+    let gz = std::fs::read(input("heap.pb.gz")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        read_request_head(&mut stream);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            gz.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&gz[..gz.len() / 2]);
+        // Hold the connection open until the client gives up (or 30s pass).
+        let mut sink = [0u8; 256];
+        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+    });
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let start = Instant::now();
+    let err = fails(&["-top", "-timeout=1", &url], "stall");
+    let took = start.elapsed();
+    // The timeout plus five seconds, for the whole request.
+    assert!(took >= Duration::from_secs(5), "gave up after {took:?}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert_eq!(
+        lines(&err)[1..],
+        [
+            format!("{url}: Get \"{url}\": reading body: context deadline exceeded (Client.Timeout exceeded while reading body)"),
+            "failed to fetch any source profiles".into()
+        ]
+    );
+    server.join().unwrap();
+}
+
+#[test]
 fn http_error_status_is_reported_with_the_server_message() {
     let (addr, server) = one_shot_server(Some(
         b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"

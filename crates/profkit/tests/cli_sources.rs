@@ -88,6 +88,44 @@ fn profile_server(body: Vec<u8>, connections: usize) -> (String, Receiver<String
     (addr, rx, handle)
 }
 
+/// An HTTP server on 127.0.0.1 that answers one request with `body` sent a few hundred
+/// bytes at a time with pauses between, and no length: the body ends when the
+/// connection closes.
+fn trickling_server(body: Vec<u8>) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => break,
+            }
+        }
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        for (i, piece) in body.chunks(997).enumerate() {
+            if stream
+                .write_all(piece)
+                .and_then(|_| stream.flush())
+                .is_err()
+            {
+                return;
+            }
+            if i % 8 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
+    (addr, handle)
+}
+
 const HEAP_AND_HEAP2_TOP3: &str = r#"File: heapprof
 Build ID: 012de1b451791e9f19af2972d77cdacd3ca8b322
 Type: inuse_space
@@ -235,6 +273,29 @@ fn url_source_is_fetched_reported_and_saved_under_pprof_tmpdir() {
     );
     server.join().unwrap();
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn profiles_arriving_in_pieces_without_a_length_report_as_from_their_files() {
+    let tmp = scratch_dir("trickle");
+    // A gzipped profile.proto is decoded as it arrives; a legacy text profile is read
+    // to its end and parsed whole once that decoder gives up on it.
+    for name in ["heap.pb.gz", "heap.txt"] {
+        let expected = stdout(&profkit(
+            &["-symbolize=none", "-top", &format!("inputs/{name}")],
+            &tmp,
+        ));
+        let (addr, server) = trickling_server(std::fs::read(input(name)).unwrap());
+        let url = format!("http://{addr}/debug/pprof/heap");
+        let out = profkit(&["-symbolize=none", "-top", &url], &tmp);
+        assert_eq!(stdout(&out), expected, "{name}");
+        assert!(
+            stderr(&out).contains("Saved profile in "),
+            "{name}: {}",
+            stderr(&out)
+        );
+        server.join().unwrap();
+    }
 }
 
 #[test]
