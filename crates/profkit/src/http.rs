@@ -338,19 +338,16 @@ fn tls_error(e: &rustls::Error) -> String {
 
 /// Fetches and parses a profile from `url`, allowing `timeout` plus five seconds.
 ///
-/// The body is decoded as it arrives, as a file is read (inflated and decoded on other
+/// The body is decoded as it arrives, as a file is read (read and inflated on other
 /// threads while the rest is still on its way), so that a large profile from a slow
 /// server is decoded by the time its last byte comes. A body that path does not read
 /// (a legacy format, an error anywhere) is then read to its end and parsed whole, which
 /// words any error: every byte received is kept for that.
 pub fn fetch_profile(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Profile> {
     let (mut response, target) = get(url, tls, timeout)?;
-    // Without a length, a gzipped body may inflate to the default limit as it arrives;
-    // past that, it is parsed whole under the limit for its size.
-    let length = response
-        .headers()
-        .get("Content-Length")
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    // As it arrives, a gzipped body may inflate to the default limit (its length, which
+    // the server only claims, is not trusted with more); past that, it is parsed whole
+    // under the limit for the bytes that came.
     let mut body = response.body_mut().with_config().limit(MAX_BODY).reader();
     let mut received = Vec::new();
     let mut failure = None;
@@ -361,7 +358,7 @@ pub fn fetch_profile(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Pro
             failure: &mut failure,
         },
         &profile::ParseOptions {
-            max_decompressed: profile::decompression_limit(length.unwrap_or(0)),
+            max_decompressed: profile::decompression_limit(0),
             ..profile::ParseOptions::default()
         },
     );
@@ -380,7 +377,7 @@ pub fn fetch_profile(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Pro
 }
 
 /// A reader that keeps a copy of every byte it passes on, and the first error it
-/// meets: what a body decoded as it arrives needs, to be parsed again whole.
+/// meets (nothing reads after it): what a body decoded as it arrives needs, to be parsed again whole.
 struct Kept<'a, R> {
     from: R,
     copy: &'a mut Vec<u8>,
