@@ -60,6 +60,12 @@ fn fails(args: &[&str], tag: &str) -> String {
 /// A one-connection HTTP server on 127.0.0.1 that answers with `reply` (or never
 /// answers when `reply` is `None`); returns its address and the thread serving.
 fn one_shot_server(reply: Option<Vec<u8>>) -> (String, JoinHandle<()>) {
+    server_holding(reply, false)
+}
+
+/// [`one_shot_server`] that, with `hold`, keeps the connection open after its reply
+/// until the client gives up (or 30s pass).
+fn server_holding(reply: Option<Vec<u8>>, hold: bool) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let handle = std::thread::spawn(move || {
@@ -70,15 +76,13 @@ fn one_shot_server(reply: Option<Vec<u8>>) -> (String, JoinHandle<()>) {
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         read_request_head(&mut stream);
-        match reply {
-            Some(bytes) => {
-                let _ = stream.write_all(&bytes);
-            }
-            None => {
-                // Hold the connection open until the client gives up (or 30s pass).
-                let mut sink = [0u8; 256];
-                while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
-            }
+        if let Some(bytes) = &reply {
+            let _ = stream.write_all(bytes);
+        }
+        if reply.is_none() || hold {
+            // Hold the connection open until the client gives up (or 30s pass).
+            let mut sink = [0u8; 256];
+            while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
         }
     });
     (addr, handle)
@@ -354,26 +358,13 @@ fn a_body_cut_short_is_a_failure_to_read_it() {
 #[test]
 fn a_body_that_stops_arriving_times_out_while_it_is_read() {
     let gz = std::fs::read(input("heap.pb.gz")).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let server = std::thread::spawn(move || {
-        let Ok((mut stream, _)) = listener.accept() else {
-            return;
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        read_request_head(&mut stream);
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            gz.len()
-        );
-        let _ = stream.write_all(head.as_bytes());
-        let _ = stream.write_all(&gz[..gz.len() / 2]);
-        // Hold the connection open until the client gives up (or 30s pass).
-        let mut sink = [0u8; 256];
-        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
-    });
+    let mut reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        gz.len()
+    )
+    .into_bytes();
+    reply.extend_from_slice(&gz[..gz.len() / 2]);
+    let (addr, server) = server_holding(Some(reply), true);
     let url = format!("http://{addr}/debug/pprof/heap");
     let start = Instant::now();
     let err = fails(&["-top", "-timeout=1", &url], "stall");

@@ -52,6 +52,29 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Accepts one connection on `listener` and reads its request head; the stream and the
+/// request line, `None` when no connection comes.
+fn accept_request(listener: &TcpListener) -> Option<(std::net::TcpStream, String)> {
+    let (mut stream, _) = listener.accept().ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    let line = String::from_utf8_lossy(&head)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    Some((stream, line))
+}
+
 /// An HTTP server on 127.0.0.1 that answers `connections` requests with `body`, sending
 /// each request line it saw on the returned channel.
 fn profile_server(body: Vec<u8>, connections: usize) -> (String, Receiver<String>, JoinHandle<()>) {
@@ -60,22 +83,10 @@ fn profile_server(body: Vec<u8>, connections: usize) -> (String, Receiver<String
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::spawn(move || {
         for _ in 0..connections {
-            let Ok((mut stream, _)) = listener.accept() else {
+            let Some((mut stream, line)) = accept_request(&listener) else {
                 return;
             };
-            stream
-                .set_read_timeout(Some(Duration::from_secs(30)))
-                .unwrap();
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                match stream.read(&mut byte) {
-                    Ok(1) => head.push(byte[0]),
-                    _ => break,
-                }
-            }
-            let head = String::from_utf8_lossy(&head);
-            let _ = tx.send(head.lines().next().unwrap_or("").to_string());
+            let _ = tx.send(line);
             let reply = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
                  Content-Length: {}\r\nConnection: close\r\n\r\n",
@@ -95,20 +106,9 @@ fn trickling_server(body: Vec<u8>) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let handle = std::thread::spawn(move || {
-        let Ok((mut stream, _)) = listener.accept() else {
+        let Some((mut stream, _)) = accept_request(&listener) else {
             return;
         };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            match stream.read(&mut byte) {
-                Ok(1) => head.push(byte[0]),
-                _ => break,
-            }
-        }
         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
         for (i, piece) in body.chunks(997).enumerate() {
             if stream
