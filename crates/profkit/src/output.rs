@@ -49,7 +49,7 @@ impl Output {
             }
         }
         Ok(Output {
-            writer: BufWriter::with_capacity(1 << 16, Box::new(std::io::stdout())),
+            writer: BufWriter::with_capacity(1 << 16, Box::new(Stdout)),
             target: Target::Stdout,
             announcement: None,
         })
@@ -122,12 +122,7 @@ impl Output {
         }
         let flushed = self.writer.flush();
         match &mut self.target {
-            Target::Stdout => match flushed {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(Failure(format!("writing output: {e}")))
-                }
-                _ => Ok(()),
-            },
+            Target::Stdout => flushed.map_err(|e| Failure(format!("writing output: {e}"))),
             Target::Device => flushed.map_err(|e| Failure(format!("writing output: {e}"))),
             Target::File { tmp, path, done } => {
                 flushed
@@ -151,6 +146,37 @@ impl Drop for Output {
     }
 }
 
+/// The process's standard output, which ends the process when its reader has gone, as
+/// Go programs end: killed by `SIGPIPE`, silently (`profkit -top big.pb.gz | head`).
+/// The signal is ignored for every other descriptor, such as the web UI's sockets.
+struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::io::stdout().write(buf).inspect_err(end_if_broken_pipe)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush().inspect_err(end_if_broken_pipe)
+    }
+}
+
+/// Ends the process by `SIGPIPE` when `e` says the reader of stdout has gone.
+fn end_if_broken_pipe(e: &std::io::Error) {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: restoring the default action of a signal and raising it; the process
+    // ends at once, with nothing left to write.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    // Where the signal cannot be raised: the status a shell reports for it.
+    std::process::exit(128 + 13);
+}
+
 /// Writes a whole report to its destination, or shows it in its viewer when it has one
 /// and no `-output` is given.
 pub fn write_report(data: &[u8], command: &Command, cfg: &Config) -> Result<(), Failure> {
@@ -158,11 +184,9 @@ pub fn write_report(data: &[u8], command: &Command, cfg: &Config) -> Result<(), 
         return crate::viewer::show(data, viewer, crate::viewer::Wait::ForExit);
     }
     let mut out = Output::for_report(command, cfg)?;
-    if let Err(e) = out.writer().write_all(data) {
-        if !matches!(out.target, Target::Stdout) || e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(Failure(format!("writing output: {e}")));
-        }
-    }
+    out.writer()
+        .write_all(data)
+        .map_err(|e| Failure(format!("writing output: {e}")))?;
     out.finish()
 }
 

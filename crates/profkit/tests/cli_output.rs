@@ -273,3 +273,26 @@ fn output_to_a_device_writes_through_it_and_leaves_it_a_device() {
         "/dev/null is no longer a device"
     );
 }
+
+/// A report piped into a reader that has gone (`profkit -top p | head`) ends profkit as
+/// it ends a Go program, killed by `SIGPIPE`, with nothing on stderr; a streamed report
+/// and one written whole (-proto) alike.
+#[cfg(unix)]
+#[test]
+fn a_report_whose_reader_has_gone_ends_quietly_by_sigpipe() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = scratch_dir("pipe");
+    for args in [&["-top", "-nodecount=1000"][..], &["-proto"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_profkit"))
+            .args(args)
+            .arg(input("cpu.pb.gz"))
+            .current_dir(&*dir)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.signal(), Some(13), "{args:?}: {:?}", out.status);
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}
