@@ -93,7 +93,10 @@ impl UnitType {
         let mut factor = 0.0;
         let mut name = "";
         for u in self.units {
-            if u.factor >= factor && value / u.factor >= 1.0 {
+            // `value / u.factor >= 1.0` without dividing: for a positive factor the
+            // correctly rounded quotient reaches 1 exactly when `value` reaches the
+            // factor (below it, the quotient is at most the float just under 1).
+            if u.factor >= factor && value >= u.factor {
                 factor = u.factor;
                 name = u.canonical_name;
             }
@@ -273,9 +276,15 @@ fn push_two_decimals(out: &mut String, x: f64) -> bool {
     if negative {
         out.push('-');
     }
-    out.push_str(itoa::Buffer::new().format(hundredths / 100));
+    // Dividing 128-bit numbers is a call to a slow routine: numbers that fit in 64
+    // bits (all but the largest) are divided as such.
+    let mut digits = itoa::Buffer::new();
+    let (whole, cents) = match u64::try_from(hundredths) {
+        Ok(h) => (digits.format(h / 100), (h % 100) as u8),
+        Err(_) => (digits.format(hundredths / 100), (hundredths % 100) as u8),
+    };
+    out.push_str(whole);
     out.push('.');
-    let cents = (hundredths % 100) as u8;
     out.push((b'0' + cents / 10) as char);
     out.push((b'0' + cents % 10) as char);
     true
@@ -326,6 +335,37 @@ mod tests {
             } else {
                 assert!(s.is_empty());
                 assert!(!x.is_finite() || x.abs() >= 2f64.powi(113) || x.abs() < 2f64.powi(-68));
+            }
+        }
+    }
+
+    #[test]
+    fn auto_scale_picks_the_unit_whose_quotient_reaches_one() {
+        for family in UNIT_TYPES {
+            // The unit by definition: the largest whose quotient is at least 1.
+            let by_quotient = |value: f64| {
+                let mut best: Option<&Unit> = None;
+                for u in family.units {
+                    if value / u.factor >= 1.0 && best.is_none_or(|b| u.factor >= b.factor) {
+                        best = Some(u);
+                    }
+                }
+                best.map(|u| (value / u.factor, u.canonical_name))
+            };
+            for u in family.units {
+                let f = u.factor;
+                for value in [
+                    f,
+                    f.next_down(),
+                    f.next_up(),
+                    f * 0.999,
+                    f * 1.5,
+                    f * 1e3,
+                    -f,
+                    0.0,
+                ] {
+                    assert_eq!(family.auto_scale(value), by_quotient(value), "{value:e}");
+                }
             }
         }
     }

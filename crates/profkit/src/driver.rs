@@ -223,6 +223,7 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
         labels: true,
         numeric_labels: true,
         stacks: true,
+        ordered_labels: true,
         tls: crate::http::TlsFiles {
             cert: parsed.get("tls_cert").unwrap_or("").to_string(),
             key: parsed.get("tls_key").unwrap_or("").to_string(),
@@ -240,6 +241,7 @@ pub fn parse_invocation(args: &[String]) -> Result<Invocation, Failure> {
     sources.labels = read.labels;
     sources.numeric_labels = read.numeric_labels;
     sources.stacks = read.stacks;
+    sources.ordered_labels = read.ordered_labels;
     Ok(Invocation {
         sources,
         config,
@@ -255,6 +257,8 @@ struct PartsRead {
     /// Numeric labels, when labels are read at all.
     numeric_labels: bool,
     stacks: bool,
+    /// Labels in pprof's canonical order, when labels are read at all.
+    ordered_labels: bool,
 }
 
 /// Which parts of the samples a run reads, so that the others can be left out when
@@ -265,12 +269,15 @@ struct PartsRead {
 /// those reports, numeric ranges, label frames and the key filters (`-tagfocus=1kb:`,
 /// `-tagroot`, `-tagshow`), not by the regular expressions of `-tagfocus` and
 /// `-tagignore`, which match string labels; stacks by every report but -tags, and by
-/// the options that select samples or frames by their stacks.
+/// the options that select samples or frames by their stacks; labels in their canonical
+/// order by every report but -tags, which only sums values by label, and by the options
+/// that rewrite labels or make frames of them.
 fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> PartsRead {
     let everything = PartsRead {
         labels: true,
         numeric_labels: true,
         stacks: true,
+        ordered_labels: true,
     };
     let Some(command) = command else {
         return everything;
@@ -323,10 +330,13 @@ fn sample_parts_read(command: Option<&Command>, cfg: &Config, s: &Sources) -> Pa
         &cfg.tag_root,
         &cfg.tag_leaf,
     ]) || command.format != OutputFormat::Tags;
+    let ordered_labels = command.format != OutputFormat::Tags
+        || any_set(&[&cfg.tag_root, &cfg.tag_leaf, &cfg.tag_show, &cfg.tag_hide]);
     PartsRead {
         labels,
         numeric_labels,
         stacks,
+        ordered_labels,
     }
 }
 

@@ -44,6 +44,10 @@ pub struct Sources {
     /// The report needs the samples' stacks. When it does not (`-tags`), a profile
     /// read from a file leaves them out, which saves most of its memory.
     pub stacks: bool,
+    /// With `labels`, the report needs each sample's labels in pprof's canonical
+    /// order. When it only sums values by label (`-tags`), a profile read from a file
+    /// leaves them in their input order.
+    pub ordered_labels: bool,
     /// The TLS files for fetching from servers (`-tls_cert`, `-tls_key`, `-tls_ca`).
     pub tls: crate::http::TlsFiles,
 }
@@ -262,6 +266,7 @@ fn grab(source: &str, s: &Sources, one_thread: bool) -> Result<(Profile, Fetched
                 keep_labels: s.labels,
                 keep_numeric_labels: s.numeric_labels,
                 keep_stacks: s.stacks,
+                order_labels: s.ordered_labels,
                 max_decompressed: profile::decompression_limit(metadata.len()),
                 one_thread,
             };
@@ -360,6 +365,7 @@ mod tests {
             labels: true,
             numeric_labels: true,
             stacks: true,
+            ordered_labels: true,
             ..Sources::default()
         };
         (names.iter().map(|n| input(n)).collect(), s)

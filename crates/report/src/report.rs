@@ -53,6 +53,24 @@ pub struct TrimmedGraph {
     pub dropped_edges: usize,
 }
 
+/// Prints a report's values in its output unit (see [`Report::value_printer`]).
+pub struct ValuePrinter<'r> {
+    /// The factor values are scaled by first (`-sample_index` ratios), when not 1.
+    ratio: Option<f64>,
+    scaler: measurement::LabelScaler<'r>,
+}
+
+impl ValuePrinter<'_> {
+    /// Appends `v` as [`Report::format_value`] prints it.
+    pub fn push(&self, v: i64, out: &mut String) {
+        let v = match self.ratio {
+            Some(ratio) => go_float_to_int(v as f64 * ratio),
+            None => v,
+        };
+        self.scaler.push(v, out);
+    }
+}
+
 impl<'a> Report<'a> {
     /// A report of `prof` with `options`, computing the total.
     pub fn new(prof: &'a Profile, options: Options) -> Report<'a> {
@@ -71,13 +89,19 @@ impl<'a> Report<'a> {
 
     /// Formats a value in the report's output unit, after applying the ratio.
     pub fn format_value(&self, v: i64) -> String {
+        let mut s = String::new();
+        self.value_printer().push(v, &mut s);
+        s
+    }
+
+    /// What prints many values as [`format_value`](Self::format_value) does, its units
+    /// looked up once.
+    pub fn value_printer(&self) -> ValuePrinter<'_> {
         let o = &self.options;
-        let v = if o.ratio > 0.0 && o.ratio != 1.0 {
-            go_float_to_int(v as f64 * o.ratio)
-        } else {
-            v
-        };
-        measurement::scaled_label(v, &o.sample_unit, &o.output_unit)
+        ValuePrinter {
+            ratio: (o.ratio > 0.0 && o.ratio != 1.0).then_some(o.ratio),
+            scaler: measurement::LabelScaler::new(&o.sample_unit, &o.output_unit),
+        }
     }
 
     /// Whether the report builds a call tree (only drawings and callgrind do).

@@ -120,7 +120,8 @@ impl<'t> Block<'t> {
     }
 }
 
-fn cell_width(cell: &str) -> usize {
+/// The width of a cell: its characters.
+pub(crate) fn cell_width(cell: &str) -> usize {
     if cell.is_ascii() {
         cell.len()
     } else {

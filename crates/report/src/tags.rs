@@ -9,7 +9,7 @@ use profile::{Result, StrId};
 use crate::graph::{FxMap, TextMap};
 use crate::measurement::{percentage, LabelScaler};
 use crate::report::Report;
-use crate::tabwriter::align_right;
+use crate::tabwriter::{align_right, cell_width};
 use crate::write_error;
 
 /// Writes the tags report.
@@ -23,8 +23,7 @@ pub fn print_tags(w: &mut dyn Write, rpt: &Report) -> Result<()> {
     for tag in tags(rpt, by_key) {
         tag.write(rpt, &mut text);
     }
-    w.write_all(align_right(&text, 1).as_bytes())
-        .map_err(write_error)
+    w.write_all(text.as_bytes()).map_err(write_error)
 }
 
 /// The sum of value `index` of the samples of each label set, and whether any sample
@@ -47,65 +46,185 @@ fn sums_by_label_set(p: &profile::Profile, index: usize) -> (Vec<i64>, Vec<bool>
     (sums, used)
 }
 
-/// The sums of one label key id: per string value id, and per number.
+/// The sums of one label key id: per string value id, and per number (in increasing
+/// order of the numbers, each once).
 struct KeySums {
     key: StrId,
     strings: FxMap<StrId, i64>,
-    numbers: FxMap<i64, i64>,
+    numbers: Vec<(i64, i64)>,
+}
+
+/// The sums per number of one label key id as they are gathered: in a table while the
+/// numbers are few (a size label of a dozen values, met on every sample), then, once
+/// they are many, listed as they come, to be sorted and summed at the end (a table
+/// of a hundred thousand numbers misses the processor's cache at every look).
+enum NumberSums {
+    Table(FxMap<i64, i64>),
+    List(Vec<(i64, i64)>),
+}
+
+impl NumberSums {
+    /// Distinct numbers kept in a table.
+    const TABLED: usize = 1 << 12;
+
+    fn add(&mut self, num: i64, v: i64) {
+        match self {
+            NumberSums::Table(table) => {
+                let sum = table.entry(num).or_insert(0);
+                *sum = sum.wrapping_add(v);
+                if table.len() > Self::TABLED {
+                    let mut list: Vec<(i64, i64)> = table.drain().collect();
+                    list.reserve(list.len());
+                    *self = NumberSums::List(list);
+                }
+            }
+            NumberSums::List(list) => list.push((num, v)),
+        }
+    }
+
+    /// The sums, in increasing order of the numbers.
+    fn in_order(self) -> Vec<(i64, i64)> {
+        match self {
+            NumberSums::Table(table) => {
+                let mut list: Vec<(i64, i64)> = table.into_iter().collect();
+                list.sort_unstable_by_key(|&(num, _)| num);
+                list
+            }
+            NumberSums::List(list) => summed_in_order(list),
+        }
+    }
 }
 
 /// Sums every label of the used label sets by key id and value, each set's sum once
-/// per label. A large profile's sets (hundreds of thousands, with tens of thousands of
-/// distinct numbers) are summed on every core, a table each, merged in order.
+/// per label. A large profile's sets (hundreds of thousands, with a hundred thousand
+/// distinct numbers) are summed on every core, a part each, merged in order. A key of
+/// many numbers has them listed rather than looked up in a table (see
+/// [`NumberSums`]), sorted and summed at the end of each part, in the order in which
+/// they are printed.
 fn sums_by_label(p: &profile::Profile, set_sums: &[i64], set_used: &[bool]) -> Vec<KeySums> {
     const MIN_SETS_PER_PART: usize = 1 << 15;
     let samples = &p.samples;
     let parts = profile::parallel::on_each_part(set_used.len(), MIN_SETS_PER_PART, |sets| {
-        let mut slot_of_key: FxMap<StrId, usize> = FxMap::default();
-        let mut keys: Vec<KeySums> = Vec::new();
+        let mut keys = KeySlots::default();
+        let mut numbers: Vec<NumberSums> = Vec::new();
         for set in sets.filter(|&set| set_used[set]) {
             let v = set_sums[set];
             for l in samples.label_set(set as u32) {
-                let slot = *slot_of_key.entry(l.key).or_insert_with(|| {
-                    keys.push(KeySums {
-                        key: l.key,
-                        strings: FxMap::default(),
-                        numbers: FxMap::default(),
-                    });
-                    keys.len() - 1
-                });
-                let sum = if l.is_numeric() {
-                    keys[slot].numbers.entry(l.num).or_insert(0)
+                let (slot, sums) = keys.of(l.key);
+                if l.is_numeric() {
+                    if slot >= numbers.len() {
+                        numbers.resize_with(slot + 1, || NumberSums::Table(FxMap::default()));
+                    }
+                    numbers[slot].add(l.num, v);
                 } else {
-                    keys[slot].strings.entry(l.str).or_insert(0)
-                };
-                *sum = sum.wrapping_add(v);
+                    let sum = sums.strings.entry(l.str).or_insert(0);
+                    *sum = sum.wrapping_add(v);
+                }
             }
+        }
+        let mut keys = keys.sums;
+        for (k, numbers) in keys.iter_mut().zip(numbers) {
+            k.numbers = numbers.in_order();
         }
         keys
     });
     let mut parts = parts.into_iter();
-    let mut all = parts.next().unwrap_or_default();
-    let mut slot_of_key: FxMap<StrId, usize> = all
-        .iter()
-        .enumerate()
-        .map(|(slot, k)| (k.key, slot))
-        .collect();
+    let mut all = KeySlots {
+        sums: parts.next().unwrap_or_default(),
+        ..KeySlots::default()
+    };
     for part in parts {
         for sums in part {
-            match slot_of_key.get(&sums.key) {
-                Some(&slot) => {
-                    add_into(&mut all[slot].strings, sums.strings);
-                    add_into(&mut all[slot].numbers, sums.numbers);
-                }
-                None => {
-                    slot_of_key.insert(sums.key, all.len());
-                    all.push(sums);
-                }
+            let (_, into) = all.of(sums.key);
+            add_into(&mut into.strings, sums.strings);
+            into.numbers = merged(std::mem::take(&mut into.numbers), sums.numbers);
+        }
+    }
+    all.sums
+}
+
+/// The sums of each key id met so far, found by key: by a look at each while they are
+/// few (a profile's handful of label keys), then through a table.
+#[derive(Default)]
+struct KeySlots {
+    sums: Vec<KeySums>,
+    slot_of_key: FxMap<StrId, usize>,
+}
+
+impl KeySlots {
+    /// Keys looked for one by one before the table is used.
+    const SCANNED: usize = 8;
+
+    /// The slot of `key` (keys get slots in the order they are met) and its sums, new
+    /// ones if it has none yet.
+    fn of(&mut self, key: StrId) -> (usize, &mut KeySums) {
+        let slot = if self.sums.len() <= Self::SCANNED {
+            self.sums.iter().position(|k| k.key == key)
+        } else {
+            if self.slot_of_key.is_empty() {
+                self.slot_of_key = (self.sums.iter().enumerate())
+                    .map(|(slot, k)| (k.key, slot))
+                    .collect();
+            }
+            self.slot_of_key.get(&key).copied()
+        };
+        let slot = slot.unwrap_or_else(|| {
+            self.sums.push(KeySums {
+                key,
+                strings: FxMap::default(),
+                numbers: Vec::new(),
+            });
+            if !self.slot_of_key.is_empty() {
+                self.slot_of_key.insert(key, self.sums.len() - 1);
+            }
+            self.sums.len() - 1
+        });
+        (slot, &mut self.sums[slot])
+    }
+}
+
+/// `numbers` sorted by number, the sums of equal numbers added into one.
+fn summed_in_order(mut numbers: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    numbers.sort_unstable_by_key(|&(num, _)| num);
+    numbers.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.wrapping_add(later.1);
+        }
+        same
+    });
+    numbers
+}
+
+/// The union of two lists of [`summed_in_order`], still in order, the sums of a number
+/// in both added.
+fn merged(a: Vec<(i64, i64)>, b: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    if a.is_empty() || b.is_empty() {
+        return if a.is_empty() { b } else { a };
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        match x.0.cmp(&y.0) {
+            std::cmp::Ordering::Less => {
+                out.push(x);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(y);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push((x.0, x.1.wrapping_add(y.1)));
+                i += 1;
+                j += 1;
             }
         }
     }
-    all
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Adds the sums of `from` to those of `into`.
@@ -114,6 +233,49 @@ fn add_into<K: std::hash::Hash + Eq>(into: &mut FxMap<K, i64>, from: FxMap<K, i6
     for (k, v) in from {
         let sum = into.entry(k).or_insert(0);
         *sum = sum.wrapping_add(v);
+    }
+}
+
+/// Spaces after the widest cell of a column.
+const PADDING: usize = 1;
+
+/// Appends a tag's lines to `text`, in columns aligned to the right as pprof aligns
+/// them (see [`align_right`]), for a tag whose names hold no tab or newline: `key:`,
+/// then `header` after it; a line per value, its `shown` sum and percentage (of at most
+/// `shown_width` characters) and its name; then a blank line. Column widths are known
+/// beforehand, so no line is taken apart into cells again.
+fn write_aligned<'a>(
+    text: &mut String,
+    key: &str,
+    header: &str,
+    shown_width: usize,
+    values: impl Iterator<Item = (&'a str, &'a str)>,
+) {
+    // The first column holds `key:` on the first line and a space on the others; the
+    // second, on the lines of values, `shown:`.
+    let key_width = cell_width(key) + 1;
+    let first = key_width.max(1) + PADDING;
+    let second = shown_width + 1 + PADDING;
+    push_spaces(text, first - key_width);
+    for part in [key, ": ", header, "\n"] {
+        text.push_str(part);
+    }
+    for (shown, name) in values {
+        push_spaces(text, first + second - (cell_width(shown) + 1));
+        for part in [shown, ": ", name, "\n"] {
+            text.push_str(part);
+        }
+    }
+    text.push('\n');
+}
+
+/// Appends `n` spaces to `text`.
+fn push_spaces(text: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > 0 {
+        let some = n.min(SPACES.len());
+        text.push_str(&SPACES[..some]);
+        n -= some;
     }
 }
 
@@ -147,7 +309,8 @@ fn tags<'r>(rpt: &'r Report, by_key: Vec<KeySums>) -> Vec<Tag<'r>> {
             tags.len() - 1
         });
         let tag = &mut tags[t];
-        for &v in sums.strings.values().chain(sums.numbers.values()) {
+        let numbers = sums.numbers.iter().map(|&(_, v)| v);
+        for v in sums.strings.values().copied().chain(numbers) {
             tag.total = tag.total.wrapping_add(v);
         }
         tag.strings.extend(sums.strings);
@@ -186,48 +349,58 @@ impl Tag<'_> {
         sorted.sort_unstable();
 
         let total = self.total;
+        let mut header = format!(
+            "Total {} of {}",
+            rpt.format_value(total),
+            rpt.format_value(profile_total)
+        );
         if profile_total > 0 {
-            let _ = writeln!(
-                text,
-                "{}:\t Total {} of {} ({})",
-                self.key,
-                rpt.format_value(total),
-                rpt.format_value(profile_total),
-                percentage(total, profile_total)
-            );
-        } else {
-            let _ = writeln!(
-                text,
-                "{}:\t Total {} of {}",
-                self.key,
-                rpt.format_value(total),
-                rpt.format_value(profile_total)
-            );
+            let _ = write!(header, " ({})", percentage(total, profile_total));
         }
         // Values sorted by magnitude come in runs of equal ones (thousands of numbers
-        // that a handful of samples carry): each run's value is printed once.
-        let mut printed: Option<(i64, String)> = None;
-        for &SortedValue { name, value, .. } in &sorted {
-            let shown = match &printed {
-                Some((v, shown)) if *v == value => shown,
-                _ => {
-                    let shown = if profile_total > 0 {
-                        format!(
-                            "{} ({})",
-                            rpt.format_value(value),
-                            percentage(value, profile_total)
-                        )
-                    } else {
-                        rpt.format_value(value)
-                    };
-                    &printed.insert((value, shown)).1
-                }
-            };
-            for part in [" \t", shown, ":\t ", name, "\n"] {
-                text.push_str(part);
+        // that a handful of samples carry): each run's value is printed once, into
+        // one buffer, at `runs`' places.
+        let mut shown = String::new();
+        let mut runs: Vec<(i64, usize, usize)> = Vec::new();
+        let printer = rpt.value_printer();
+        for v in &sorted {
+            if runs.last().is_some_and(|&(value, ..)| value == v.value) {
+                continue;
             }
+            let start = shown.len();
+            printer.push(v.value, &mut shown);
+            if profile_total > 0 {
+                let _ = write!(shown, " ({})", percentage(v.value, profile_total));
+            }
+            runs.push((v.value, start, shown.len()));
         }
-        text.push('\n');
+        let values = sorted.iter().scan(0, |run, v| {
+            if runs[*run].0 != v.value {
+                *run += 1;
+            }
+            let (_, start, end) = runs[*run];
+            Some((&shown[start..end], v.name))
+        });
+        let plain = |s: &str| !s.contains(['\t', '\n']);
+        if plain(self.key) && sorted.iter().all(|v| plain(v.name)) {
+            let widths = runs
+                .iter()
+                .map(|&(_, start, end)| cell_width(&shown[start..end]));
+            let shown_width = widths.max().unwrap_or(0);
+            write_aligned(text, self.key, &header, shown_width, values);
+        } else {
+            // Tabs or newlines in a name make cells and lines of their own, as pprof's
+            // aligning makes them. The blank line that ends a tag ends every column, so
+            // the tag is aligned alone as it would be with the others.
+            let mut cells = format!("{}:\t {header}\n", self.key);
+            for (shown, name) in values {
+                for part in [" \t", shown, ":\t ", name, "\n"] {
+                    cells.push_str(part);
+                }
+            }
+            cells.push('\n');
+            text.push_str(&align_right(&cells, PADDING));
+        }
     }
 
     /// The numbers printed one after another into one buffer, those that print alike
@@ -238,22 +411,31 @@ impl Tag<'_> {
     /// of one text are a run of consecutive integers. No table of the texts is made,
     /// which cost a cache miss a number on a large profile's hundred thousand.
     fn printed_numbers(&mut self) -> (String, Vec<(usize, usize, i64)>) {
+        // In order already, unless several key ids have this text.
         self.numbers.sort_unstable_by_key(|&(num, _)| num);
-        let mut printed = String::with_capacity(self.numbers.len() * 8);
-        let mut texts: Vec<(usize, usize, i64)> = Vec::with_capacity(self.numbers.len());
-        for &(num, v) in &self.numbers {
-            let start = printed.len();
-            self.scaler.push(num, &mut printed);
-            match texts.last_mut() {
-                Some((a, b, sum)) if printed[*a..*b] == printed[start..] => {
-                    printed.truncate(start);
-                    *sum = sum.wrapping_add(v);
-                }
-                _ => texts.push((start, printed.len(), v)),
-            }
-        }
-        (printed, texts)
+        printed_numbers(&self.scaler, &self.numbers)
     }
+}
+
+/// [`Tag::printed_numbers`] of `numbers`, in increasing order, printed by `scaler`.
+fn printed_numbers(
+    scaler: &LabelScaler,
+    numbers: &[(i64, i64)],
+) -> (String, Vec<(usize, usize, i64)>) {
+    let mut printed = String::with_capacity(numbers.len() * 8);
+    let mut texts: Vec<(usize, usize, i64)> = Vec::with_capacity(numbers.len());
+    for &(num, v) in numbers {
+        let start = printed.len();
+        scaler.push(num, &mut printed);
+        match texts.last_mut() {
+            Some((a, b, sum)) if printed[*a..*b] == printed[start..] => {
+                printed.truncate(start);
+                *sum = sum.wrapping_add(v);
+            }
+            _ => texts.push((start, printed.len(), v)),
+        }
+    }
+    (printed, texts)
 }
 
 /// A printed value and its sum, ordered by decreasing magnitude and then by name. The
@@ -408,5 +590,48 @@ mod tests {
              \x20      1 (25.00%): /api/v1/users/a\n\
              \x20      1 (25.00%): /api/v1/users/b\n\n"
         );
+    }
+
+    #[test]
+    fn a_name_with_a_tab_makes_a_cell_of_its_own_as_pprof_aligns_it() {
+        let p = profile(&[
+            (2, &[("handler", "/c", 0)]),
+            (1, &[("handler", "/a\tb", 0)]),
+        ]);
+        assert_eq!(
+            tags(p, &[]),
+            " handler: Total 3 of 3 (  100%)\n\
+             \x20         2 (66.67%): /c\n\
+             \x20         1 (33.33%):  /ab\n\n"
+        );
+    }
+
+    #[test]
+    fn a_label_of_many_numbers_is_summed_per_number_across_parts() {
+        // More numbers than a part keeps in a table, over more label sets than one
+        // part sums: each number is met twice, in samples far apart.
+        const NUMBERS: i64 = 40_000;
+        let mut samples: Vec<(i64, Vec<TestLabel>)> = Vec::new();
+        for round in 0..2 {
+            for n in 0..NUMBERS {
+                let value = if round == 0 { n } else { 1 };
+                samples.push((value, vec![("shard", "", n), ("round", "", round)]));
+            }
+        }
+        let samples: Vec<(i64, &[TestLabel])> =
+            samples.iter().map(|(v, l)| (*v, l.as_slice())).collect();
+        let out = tags(profile(&samples), &[]);
+        let shard = out
+            .split("\n\n")
+            .find(|t| t.starts_with(" shard:"))
+            .unwrap();
+        let mut lines = 0;
+        for line in shard.lines().skip(1) {
+            let (sum, name) = line.trim_start().split_once(" (").unwrap();
+            let name: i64 = name.rsplit_once(": ").unwrap().1.parse().unwrap();
+            assert_eq!(sum.parse::<i64>().unwrap(), name + 1, "{line}");
+            lines += 1;
+        }
+        assert_eq!(lines, NUMBERS);
     }
 }

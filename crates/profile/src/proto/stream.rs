@@ -60,6 +60,8 @@ pub struct StreamDecoder {
     keep_numeric_labels: bool,
     /// Store the samples' stacks (else only check their location ids).
     keep_stacks: bool,
+    /// Put the labels of each sample in pprof's canonical order at the end.
+    order_labels: bool,
     /// With labels left out: each numeric label's key and unit, once, in order.
     dropped_label_units: Vec<(StrId, StrId)>,
     /// The pairs of `dropped_label_units` once they are more than a few, to find them
@@ -92,6 +94,7 @@ impl StreamDecoder {
             keep_labels: true,
             keep_numeric_labels: true,
             keep_stacks: true,
+            order_labels: true,
             dropped_label_units: Vec::new(),
             dropped_seen: HashSet::new(),
         }
@@ -136,6 +139,7 @@ impl StreamDecoder {
             keep_labels: options.keep_labels,
             keep_numeric_labels: options.keep_numeric_labels,
             keep_stacks: options.keep_stacks,
+            order_labels: options.order_labels,
             // No stack refers to a location: they are checked, not stored.
             tables: if options.keep_stacks {
                 TableFields::default()
@@ -320,11 +324,13 @@ impl StreamDecoder {
             })
         };
         mapped.ok_or(Unsupported)?;
-        let strings = &p.strings;
-        samples.reorder_labels(|| {
-            let mut orderer = LabelOrderer::new(strings);
-            move |labels: &mut [Label]| orderer.order(labels)
-        });
+        if self.order_labels {
+            let strings = &p.strings;
+            samples.reorder_labels(|| {
+                let mut orderer = LabelOrderer::new(strings);
+                move |labels: &mut [Label]| orderer.order(labels)
+            });
+        }
         p.samples = samples;
         p.dropped_label_units = self.dropped_label_units;
         // The tables and columns grew by doubling; what they hold now stays for the
@@ -885,6 +891,52 @@ mod tests {
         // The units of the numeric labels left out, and pprof's warning about the second.
         assert_eq!(q.num_label_units(), whole.num_label_units());
         assert!(!q.num_label_units().1.is_empty());
+    }
+
+    #[test]
+    fn labels_left_unordered_keep_the_order_of_the_input() {
+        let mut p = crate::Profile::new(1);
+        let (ty, unit) = (p.intern("alloc_space"), p.intern("bytes"));
+        p.sample_types.push(crate::ValueType { ty, unit });
+        let (zone, app, size) = (p.intern("zone"), p.intern("app"), p.intern("size"));
+        let (b, x) = (p.intern("b"), p.intern("x"));
+        // A numeric label first, then string labels out of the order of their keys.
+        let labels = [
+            Label {
+                key: size,
+                num: 8,
+                num_unit: unit,
+                ..Label::default()
+            },
+            Label {
+                key: zone,
+                str: b,
+                ..Label::default()
+            },
+            Label {
+                key: app,
+                str: x,
+                ..Label::default()
+            },
+        ];
+        p.samples.push(&[1], &[], &labels);
+        let encoded = crate::proto::encode(&p);
+        let decoded = |order_labels| {
+            let mut d = StreamDecoder::with_options(&crate::ParseOptions {
+                order_labels,
+                ..crate::ParseOptions::default()
+            });
+            d.feed(&encoded).expect("feed");
+            d.finish().expect("finish")
+        };
+        let (unordered, ordered) = (decoded(false), decoded(true));
+        assert_eq!(unordered.samples.labels(0), &labels[..]);
+        let canonical = [labels[2], labels[1], labels[0]];
+        assert_eq!(ordered.samples.labels(0), &canonical[..]);
+        assert_eq!(
+            ordered.samples.labels(0),
+            decode(&encoded).unwrap().samples.labels(0)
+        );
     }
 
     #[test]
