@@ -551,13 +551,20 @@ pub fn compute_total(prof: &Profile, o: &Options) -> i64 {
     // Values (and labels when a base may be marked) only: no sample views.
     let samples = &prof.samples;
     if base.is_none() && !o.mean {
-        // The one column summed, read as a column.
-        if o.sample_index < samples.width() {
-            samples.for_each_value(o.sample_index, 0..samples.len(), |_, v| {
+        // The one column summed, read as a column, a part of a large profile's samples
+        // on each core.
+        const MIN_SAMPLES_PER_PART: usize = 1 << 18;
+        if o.sample_index >= samples.width() {
+            return 0;
+        }
+        let parts = profile::parallel::on_each_part(samples.len(), MIN_SAMPLES_PER_PART, |r| {
+            let mut total = 0i64;
+            samples.for_each_value(o.sample_index, r, |_, v| {
                 total = total.wrapping_add(v.wrapping_abs());
             });
-        }
-        return total;
+            total
+        });
+        return parts.into_iter().fold(0, i64::wrapping_add);
     }
     for i in 0..samples.len() {
         let values = samples.values(i);
