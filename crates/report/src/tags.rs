@@ -413,29 +413,21 @@ impl Tag<'_> {
     fn printed_numbers(&mut self) -> (String, Vec<(usize, usize, i64)>) {
         // In order already, unless several key ids have this text.
         self.numbers.sort_unstable_by_key(|&(num, _)| num);
-        printed_numbers(&self.scaler, &self.numbers)
-    }
-}
-
-/// [`Tag::printed_numbers`] of `numbers`, in increasing order, printed by `scaler`.
-fn printed_numbers(
-    scaler: &LabelScaler,
-    numbers: &[(i64, i64)],
-) -> (String, Vec<(usize, usize, i64)>) {
-    let mut printed = String::with_capacity(numbers.len() * 8);
-    let mut texts: Vec<(usize, usize, i64)> = Vec::with_capacity(numbers.len());
-    for &(num, v) in numbers {
-        let start = printed.len();
-        scaler.push(num, &mut printed);
-        match texts.last_mut() {
-            Some((a, b, sum)) if printed[*a..*b] == printed[start..] => {
-                printed.truncate(start);
-                *sum = sum.wrapping_add(v);
+        let mut printed = String::with_capacity(self.numbers.len() * 8);
+        let mut texts: Vec<(usize, usize, i64)> = Vec::with_capacity(self.numbers.len());
+        for &(num, v) in &self.numbers {
+            let start = printed.len();
+            self.scaler.push(num, &mut printed);
+            match texts.last_mut() {
+                Some((a, b, sum)) if printed[*a..*b] == printed[start..] => {
+                    printed.truncate(start);
+                    *sum = sum.wrapping_add(v);
+                }
+                _ => texts.push((start, printed.len(), v)),
             }
-            _ => texts.push((start, printed.len(), v)),
         }
+        (printed, texts)
     }
-    (printed, texts)
 }
 
 /// A printed value and its sum, ordered by decreasing magnitude and then by name. The
