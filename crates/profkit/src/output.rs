@@ -167,10 +167,15 @@ fn end_if_broken_pipe(e: &std::io::Error) {
         return;
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: restoring the default action of a signal and raising it; the process
-    // ends at once, with nothing left to write.
+    // SAFETY: restoring the default action of a signal, unblocking it (as Go does, for
+    // a process started with it blocked) and raising it; the process ends at once,
+    // with nothing left to write.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut pipe: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe);
+        libc::sigaddset(&mut pipe, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &pipe, std::ptr::null_mut());
         libc::raise(libc::SIGPIPE);
     }
     // Where the signal cannot be raised: the status a shell reports for it.

@@ -55,24 +55,28 @@ struct KeySums {
 }
 
 /// The sums per number of one label key id as they are gathered: in a table while the
-/// numbers are few (a size label of a dozen values, met on every sample), then, once
-/// they are many, listed as they come, to be sorted and summed at the end (a table
-/// of a hundred thousand numbers misses the processor's cache at every look).
+/// numbers are few or mostly met again (a size label of a dozen values, met on every
+/// sample), then, once they are many and mostly new, listed as they come, to be sorted
+/// and summed at the end (a table of a hundred thousand numbers misses the processor's
+/// cache at every look, while a list holds each number as often as it is met).
 enum NumberSums {
-    Table(FxMap<i64, i64>),
+    /// The sums, and how many numbers were added.
+    Table(FxMap<i64, i64>, usize),
     List(Vec<(i64, i64)>),
 }
 
 impl NumberSums {
-    /// Distinct numbers kept in a table.
+    /// Distinct numbers always kept in a table.
     const TABLED: usize = 1 << 12;
 
     fn add(&mut self, num: i64, v: i64) {
         match self {
-            NumberSums::Table(table) => {
+            NumberSums::Table(table, added) => {
                 let sum = table.entry(num).or_insert(0);
                 *sum = sum.wrapping_add(v);
-                if table.len() > Self::TABLED {
+                *added += 1;
+                // Listed once more than a quarter of the numbers added were new.
+                if table.len() > Self::TABLED && table.len() * 4 > *added {
                     let mut list: Vec<(i64, i64)> = table.drain().collect();
                     list.reserve(list.len());
                     *self = NumberSums::List(list);
@@ -85,7 +89,7 @@ impl NumberSums {
     /// The sums, in increasing order of the numbers.
     fn in_order(self) -> Vec<(i64, i64)> {
         match self {
-            NumberSums::Table(table) => {
+            NumberSums::Table(table, _) => {
                 let mut list: Vec<(i64, i64)> = table.into_iter().collect();
                 list.sort_unstable_by_key(|&(num, _)| num);
                 list
@@ -113,7 +117,7 @@ fn sums_by_label(p: &profile::Profile, set_sums: &[i64], set_used: &[bool]) -> V
                 let (slot, sums) = keys.of(l.key);
                 if l.is_numeric() {
                     if slot >= numbers.len() {
-                        numbers.resize_with(slot + 1, || NumberSums::Table(FxMap::default()));
+                        numbers.resize_with(slot + 1, || NumberSums::Table(FxMap::default(), 0));
                     }
                     numbers[slot].add(l.num, v);
                 } else {
@@ -240,7 +244,8 @@ fn add_into<K: std::hash::Hash + Eq>(into: &mut FxMap<K, i64>, from: FxMap<K, i6
 const PADDING: usize = 1;
 
 /// Appends a tag's lines to `text`, in columns aligned to the right as pprof aligns
-/// them (see [`align_right`]), for a tag whose names hold no tab or newline: `key:`,
+/// them (see [`align_right`]), for a tag whose key, names and printed sums hold no tab
+/// or newline: `key:`,
 /// then `header` after it; a line per value, its `shown` sum and percentage (of at most
 /// `shown_width` characters) and its name; then a blank line. Column widths are known
 /// beforehand, so no line is taken apart into cells again.
@@ -381,16 +386,19 @@ impl Tag<'_> {
             let (_, start, end) = runs[*run];
             Some((&shown[start..end], v.name))
         });
+        // The unit of `-unit` is printed as given, in the header and the sums.
         let plain = |s: &str| !s.contains(['\t', '\n']);
-        if plain(self.key) && sorted.iter().all(|v| plain(v.name)) {
+        if [self.key, &header, &shown].into_iter().all(plain)
+            && sorted.iter().all(|v| plain(v.name))
+        {
             let widths = runs
                 .iter()
                 .map(|&(_, start, end)| cell_width(&shown[start..end]));
             let shown_width = widths.max().unwrap_or(0);
             write_aligned(text, self.key, &header, shown_width, values);
         } else {
-            // Tabs or newlines in a name make cells and lines of their own, as pprof's
-            // aligning makes them. The blank line that ends a tag ends every column, so
+            // Tabs or newlines in a name or a unit make cells and lines of their own, as
+            // pprof's aligning makes them. The blank line that ends a tag ends every column, so
             // the tag is aligned alone as it would be with the others.
             let mut cells = format!("{}:\t {header}\n", self.key);
             for (shown, name) in values {
@@ -625,5 +633,20 @@ mod tests {
             lines += 1;
         }
         assert_eq!(lines, NUMBERS);
+    }
+
+    #[test]
+    fn a_unit_with_a_tab_makes_cells_of_its_own_as_pprof_aligns_it() {
+        let mut p = profile(&[(2, &[("handler", "/c", 0)]), (1, &[("handler", "/a", 0)])]);
+        let mut options = Options::new(OutputFormat::Tags, &p, 0);
+        options.output_unit = "x\ty".into();
+        let mut out = Vec::new();
+        generate(&mut out, &mut p, &options).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            " handler:  Total 3x     y of 3xy (  100%)\n\
+             \x20                2x y (66.67%): /c\n\
+             \x20                1x y (33.33%): /a\n\n"
+        );
     }
 }
