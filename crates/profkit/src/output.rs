@@ -149,7 +149,7 @@ impl Drop for Output {
 /// The process's standard output, which ends the process when its reader has gone, as
 /// Go programs end: killed by `SIGPIPE`, silently (`profkit -top big.pb.gz | head`).
 /// The signal is ignored for every other descriptor, such as the web UI's sockets.
-struct Stdout;
+pub(crate) struct Stdout;
 
 impl Write for Stdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -49,8 +49,9 @@ pub fn run(profile: Profile, mut config: Config) -> Result<(), Failure> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock();
     loop {
-        print!("(pprof) ");
-        let _ = std::io::stdout().flush();
+        // A prompt to a reader that has gone ends the shell as a report would.
+        let mut prompt = crate::output::Stdout;
+        let _ = prompt.write_all(b"(pprof) ").and_then(|_| prompt.flush());
         let mut line = String::new();
         match lines.read_line(&mut line) {
             Ok(0) => return Ok(()),

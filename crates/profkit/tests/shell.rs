@@ -295,6 +295,32 @@ fn piped_commands_run_without_a_terminal() {
         .ends_with("Entering interactive mode (type \"help\" for commands, \"o\" for options)\n"));
 }
 
+/// A shell whose stdout has gone ends at its first prompt as pprof's does, killed by
+/// `SIGPIPE`, before it runs a command.
+#[cfg(unix)]
+#[test]
+fn a_shell_whose_reader_has_gone_ends_by_sigpipe() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = scratch_dir("gone");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
+        .arg(heap())
+        .current_dir(&*dir)
+        .stdin(Stdio::piped())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The input may be left unread: the shell is gone before it reads it.
+    let _ = child.stdin.take().unwrap().write_all(b"frobnicate\nquit\n");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(13), "{:?}", out.status);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.ends_with("for options)\n"), "{err}");
+    assert!(!err.contains("frobnicate"), "{err}");
+}
+
 #[test]
 fn end_of_input_ends_the_shell() {
     let dir = scratch_dir("eof");
