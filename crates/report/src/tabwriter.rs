@@ -2,30 +2,44 @@
 //! alignment and space padding (the layout of pprof's tags report).
 
 /// Aligns the tab-terminated cells of `text` to the right in columns, each column as
-/// wide as its widest cell plus `padding`. A line's last cell (not followed by a tab)
-/// is not aligned. Columns are measured over runs of consecutive lines that have the
-/// column; a line with a single cell ends the run of every column.
+/// wide as its widest cell plus `padding`, as Go's tab writer does. A line's last cell
+/// (not followed by a tab) is not aligned. Columns are measured over runs of consecutive
+/// lines that have the column; a line with a single cell ends the run of every column.
+/// A vertical tab ends a cell as a tab does; a form feed ends a line as a newline does
+/// (and is written as one), and ends the run of every column whatever the line.
 pub fn align_right(text: &str, padding: usize) -> String {
+    const FORM_FEED: u8 = 0x0c;
     let mut out = String::with_capacity(text.len() * 2);
     let mut block = Block::default();
-    for raw in text.split_inclusive('\n') {
-        let (line, has_newline) = match raw.strip_suffix('\n') {
-            Some(l) => (l, true),
-            None => (raw, false),
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (line, end) = match rest.find(['\n', '\x0c']) {
+            Some(i) => {
+                let line = (&rest[..i], Some(rest.as_bytes()[i]));
+                rest = &rest[i + 1..];
+                line
+            }
+            None => (std::mem::take(&mut rest), None),
         };
         let before = block.cells.len();
         block
             .cells
-            .extend(line.split('\t').map(|c| (c, cell_width(c))));
+            .extend(line.split(['\t', '\x0b']).map(|c| (c, cell_width(c))));
         block.starts.push(block.cells.len());
-        block.terminated.push(has_newline);
-        if block.cells.len() - before == 1 && has_newline {
+        block.terminated.push(end.is_some());
+        if end == Some(FORM_FEED) || (block.cells.len() - before == 1 && end.is_some()) {
             block.format(padding, &mut out);
             block.clear();
         }
     }
     block.format(padding, &mut out);
     out
+}
+
+/// Whether `text` holds none of the characters that make cells or lines in
+/// [`align_right`] (tabs, vertical tabs, newlines, form feeds).
+pub(crate) fn is_one_cell(text: &str) -> bool {
+    !text.contains(['\t', '\x0b', '\n', '\x0c'])
 }
 
 /// Lines up to one that ends every column, their cells (each with its width) in one
@@ -138,6 +152,25 @@ mod tests {
         let text = "key:\t Total 10\n \t1 (10%):\t a\n \t100 (90%):\t bb\n\n";
         let want = " key: Total 10\n        1 (10%): a\n      100 (90%): bb\n\n";
         assert_eq!(align_right(text, 1), want);
+    }
+
+    #[test]
+    fn a_vertical_tab_ends_a_cell_as_a_tab_does() {
+        let text = "k:\t T\n \t1 (10%):\t a\x0bb\n \t100 (90%):\t c\x0bdd\n\n";
+        assert_eq!(
+            align_right(text, 1),
+            align_right(&text.replace('\x0b', "\t"), 1)
+        );
+        assert_eq!(
+            align_right(text, 1),
+            " k: T\n      1 (10%):  ab\n    100 (90%):  cdd\n\n"
+        );
+    }
+
+    #[test]
+    fn a_form_feed_ends_the_line_and_every_column() {
+        let text = "k:\t T\n \t1:\t a\x0cb\n \t22:\t c\n\n";
+        assert_eq!(align_right(text, 1), " k: T\n    1: a\nb\n   22: c\n\n");
     }
 
     #[test]

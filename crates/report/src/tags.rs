@@ -9,7 +9,7 @@ use profile::{Result, StrId};
 use crate::graph::{FxMap, TextMap};
 use crate::measurement::{percentage, LabelScaler};
 use crate::report::Report;
-use crate::tabwriter::{align_right, cell_width};
+use crate::tabwriter::{align_right, cell_width, is_one_cell};
 use crate::write_error;
 
 /// Writes the tags report.
@@ -244,8 +244,8 @@ fn add_into<K: std::hash::Hash + Eq>(into: &mut FxMap<K, i64>, from: FxMap<K, i6
 const PADDING: usize = 1;
 
 /// Appends a tag's lines to `text`, in columns aligned to the right as pprof aligns
-/// them (see [`align_right`]), for a tag whose key, names and printed sums hold no tab
-/// or newline: `key:`,
+/// them (see [`align_right`]), for a tag whose key, names and printed sums each make one
+/// cell ([`is_one_cell`]): `key:`,
 /// then `header` after it; a line per value, its `shown` sum and percentage (of at most
 /// `shown_width` characters) and its name; then a blank line. Column widths are known
 /// beforehand, so no line is taken apart into cells again.
@@ -387,9 +387,8 @@ impl Tag<'_> {
             Some((&shown[start..end], v.name))
         });
         // The unit of `-unit` is printed as given, in the header and the sums.
-        let plain = |s: &str| !s.contains(['\t', '\n']);
-        if [self.key, &header, &shown].into_iter().all(plain)
-            && sorted.iter().all(|v| plain(v.name))
+        if [self.key, &header, &shown].into_iter().all(is_one_cell)
+            && sorted.iter().all(|v| is_one_cell(v.name))
         {
             let widths = runs
                 .iter()
@@ -397,9 +396,9 @@ impl Tag<'_> {
             let shown_width = widths.max().unwrap_or(0);
             write_aligned(text, self.key, &header, shown_width, values);
         } else {
-            // Tabs or newlines in a name or a unit make cells and lines of their own, as
-            // pprof's aligning makes them. The blank line that ends a tag ends every column, so
-            // the tag is aligned alone as it would be with the others.
+            // Tabs or line ends in a name or a unit make cells and lines of their own,
+            // as pprof's aligning makes them. The blank line that ends a tag ends every
+            // column, so the tag is aligned alone as it would be with the others.
             let mut cells = format!("{}:\t {header}\n", self.key);
             for (shown, name) in values {
                 for part in [" \t", shown, ":\t ", name, "\n"] {
@@ -647,6 +646,20 @@ mod tests {
             " handler:  Total 3x     y of 3xy (  100%)\n\
              \x20                2x y (66.67%): /c\n\
              \x20                1x y (33.33%): /a\n\n"
+        );
+    }
+
+    #[test]
+    fn a_name_with_a_form_feed_ends_its_line_and_columns_as_pprof_aligns_it() {
+        let p = profile(&[
+            (2, &[("handler", "/c", 0)]),
+            (1, &[("handler", "a\x0cb", 0)]),
+        ]);
+        assert_eq!(
+            tags(p, &[]),
+            " handler: Total 3 of 3 (  100%)\n\
+             \x20         2 (66.67%): /c\n\
+             \x20         1 (33.33%): a\nb\n\n"
         );
     }
 }
