@@ -3,13 +3,15 @@
 //! prints it), exit status 2, and no output file left behind.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod http_head;
 mod scratch;
+use http_head::read_request_head;
 use scratch::ScratchDir;
 
 fn input(name: &str) -> String {
@@ -86,18 +88,6 @@ fn server_holding(reply: Option<Vec<u8>>, hold: bool) -> (String, JoinHandle<()>
         }
     });
     (addr, handle)
-}
-
-fn read_request_head(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
 }
 
 fn lines(s: &str) -> Vec<&str> {

@@ -3,7 +3,7 @@
 //! `-seconds`, fetched profiles saved under `$PPROF_TMPDIR`). Expected reports were
 //! produced by `go tool pprof` with the same arguments.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,6 +15,7 @@ fn inputs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/conformance/differential")
 }
 
+mod http_head;
 mod scratch;
 use scratch::ScratchDir;
 
@@ -59,15 +60,7 @@ fn accept_request(listener: &TcpListener) -> Option<(std::net::TcpStream, String
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
-    let line = String::from_utf8_lossy(&head)
+    let line = http_head::read_request_head(&mut stream)
         .lines()
         .next()
         .unwrap_or("")
