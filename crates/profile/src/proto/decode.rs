@@ -17,6 +17,9 @@ use crate::strings::{StrId, StringTable};
 
 /// Maps the ids of one entity table to dense indices.
 pub(super) enum IdMap {
+    /// Ids 1, 2, 3… up to this count, each entity's position plus one: what pprof and
+    /// Go's runtime write, found with no table.
+    Positions(u64),
     Dense(Vec<u32>),
     Sparse(HashMap<u64, u32>),
 }
@@ -30,6 +33,9 @@ impl IdMap {
         what: &str,
     ) -> Result<IdMap> {
         let count = ids.len();
+        if ids.clone().enumerate().all(|(i, id)| id == i as u64 + 1) {
+            return Ok(IdMap::Positions(count as u64));
+        }
         let max = ids.clone().max().unwrap_or(0);
         let mut map = if max <= (count as u64) * 2 + 16 {
             IdMap::Dense(vec![Self::NONE; max as usize + 1])
@@ -43,6 +49,7 @@ impl IdMap {
             let previous = match &mut map {
                 IdMap::Dense(v) => std::mem::replace(&mut v[id as usize], index as u32),
                 IdMap::Sparse(m) => m.insert(id, index as u32).unwrap_or(Self::NONE),
+                IdMap::Positions(_) => unreachable!("positions are found before"),
             };
             if previous != Self::NONE {
                 return Err(Error::new(format!("multiple {what}s with same id: {id}")));
@@ -51,10 +58,16 @@ impl IdMap {
         Ok(map)
     }
 
+    /// Whether the ids are 1, 2, 3…, each entity's position plus one.
+    pub(super) fn are_positions(&self) -> bool {
+        matches!(self, IdMap::Positions(_))
+    }
+
     /// The index of the entity with id `id`.
     #[inline]
     pub(super) fn get(&self, id: u64) -> Option<u32> {
         let index = match self {
+            IdMap::Positions(count) => return (id.wrapping_sub(1) < *count).then(|| id as u32 - 1),
             IdMap::Dense(v) => *v.get(id as usize)?,
             IdMap::Sparse(m) => *m.get(&id)?,
         };
@@ -516,6 +529,29 @@ pub(crate) fn split_concatenated(data: &[u8]) -> Result<Vec<(usize, usize)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_that_are_positions_map_as_a_table_of_them_would() {
+        let ids = [1u64, 2, 3, 4];
+        let map = IdMap::new(ids.iter().copied(), "location").unwrap();
+        assert!(map.are_positions());
+        let got: Vec<_> = (0..7).map(|id| map.get(id)).collect();
+        assert_eq!(got, [None, Some(0), Some(1), Some(2), Some(3), None, None]);
+        assert!(IdMap::new(std::iter::empty(), "location")
+            .unwrap()
+            .are_positions());
+        // Ids in another order, with a gap, or far apart are found through a table.
+        for (ids, missing) in [(&[2u64, 1, 3][..], 4), (&[1, 2, 4], 3), (&[1, 1 << 40], 2)] {
+            let map = IdMap::new(ids.iter().copied(), "location").unwrap();
+            assert!(!map.are_positions(), "{ids:?}");
+            for (index, &id) in ids.iter().enumerate() {
+                assert_eq!(map.get(id), Some(index as u32), "{ids:?}");
+            }
+            assert_eq!((map.get(0), map.get(missing)), (None, None), "{ids:?}");
+        }
+        assert!(IdMap::new([1u64, 0].into_iter(), "location").is_err());
+        assert!(IdMap::new([1u64, 2, 2].into_iter(), "location").is_err());
+    }
 
     #[test]
     fn label_orderer_orders_each_set_as_canonical_order_does() {

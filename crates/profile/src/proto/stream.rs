@@ -312,7 +312,7 @@ impl StreamDecoder {
         let count = locations.count as u32;
         // The samples hold each location id minus one, which is the index when the ids
         // are positions.
-        let mapped = if locations.ids_are_positions {
+        let mapped = if locations.ids.are_positions() {
             (!self.any_frame || self.max_frame < count).then_some(())
         } else if !self.keep_stacks {
             // Ids that are not positions are checked through the frames, which were

@@ -205,19 +205,17 @@ impl TableFields {
 
 /// How the locations of decoded tables are found by id.
 pub(super) struct LocationIndex {
-    /// The index of each location id.
+    /// The index of each location id ([`IdMap::are_positions`] when the ids are 1, 2,
+    /// 3…, each location's position plus one).
     pub(super) ids: IdMap,
     /// Number of locations.
     pub(super) count: usize,
-    /// Whether the ids are 1, 2, 3…, each location's position plus one.
-    pub(super) ids_are_positions: bool,
 }
 
 impl LocationIndex {
     fn of(ids: impl ExactSizeIterator<Item = u64> + Clone) -> Result<LocationIndex> {
         Ok(LocationIndex {
             count: ids.len(),
-            ids_are_positions: ids.clone().enumerate().all(|(i, id)| id == i as u64 + 1),
             ids: IdMap::new(ids, "location")?,
         })
     }
