@@ -19,7 +19,7 @@ pub struct ValueType {
 }
 
 /// A memory mapping of a binary or shared library in the profiled process.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Mapping {
     /// The id this mapping had in the input (non-zero, unique within the profile).
     pub id: u64,
@@ -44,7 +44,7 @@ pub struct Mapping {
 }
 
 /// A function: a name, its system (mangled) name, its source file and first line.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Function {
     /// The id this function had in the input (non-zero, unique within the profile).
     pub id: u64,
@@ -59,7 +59,7 @@ pub struct Function {
 }
 
 /// One frame of source at a location: a function and a line within it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Line {
     /// Index into [`Profile::functions`].
     pub function: u32,
@@ -96,7 +96,7 @@ impl MappingIndex {
 
 /// A program counter, with the source lines it maps to; the last line is the caller,
 /// the ones before it are inlined into it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Location {
     /// The id this location had in the input (non-zero, unique within the profile).
     pub id: u64,

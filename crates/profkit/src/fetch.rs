@@ -80,6 +80,7 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
                 b
             }
         };
+        forget_bodies(&mut remote);
         if s.diff_base {
             base.set_label("pprof::base", &["true"]);
         }
@@ -89,6 +90,7 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         base.scale(-1.0);
         p = combine(vec![p, base]).map_err(|e| e.to_string())?;
     }
+    let as_fetched = remote.as_mut().and_then(|r| r.fetched.take());
     if s.all_frames {
         p.drop_frames = profile::StrId::EMPTY;
         p.keep_frames = profile::StrId::EMPTY;
@@ -105,7 +107,7 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         let mut post = |url: &str, body: &str| post_bytes(url, body, &s.tls);
         let with_remote = remote
             .as_ref()
-            .map(|sources| -> symbolize::Remote<'_> { (sources, &mut post) });
+            .map(|r| -> symbolize::Remote<'_> { (&r.sources, &mut post) });
         let report = symbolize::symbolize_with_remote(&mut p, &options, with_remote)
             .map_err(|e| e.to_string())?;
         for m in report.messages {
@@ -119,14 +121,55 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         p.comments.push(c);
     }
     if remote.is_some() {
-        save_fetched(&p);
+        save_fetched(&p, as_fetched.filter(|f| f.is_still(&p)).map(|f| f.body));
     }
     Ok(p)
 }
 
+/// A profile fetched over the network as the server sent it: its gzipped body, and a
+/// digest of its tables as decoded, with local binaries located.
+struct AsFetched {
+    body: Vec<u8>,
+    tables: u64,
+    /// Whether it had frames to drop (`drop_frames`), which changes its samples.
+    drops_frames: bool,
+}
+
+impl AsFetched {
+    /// `p`, decoded from the gzipped `body`, as it is before anything changes it.
+    fn new(body: Vec<u8>, p: &Profile) -> AsFetched {
+        AsFetched {
+            body,
+            tables: tables_digest(p),
+            drops_frames: !p.drop_frames.is_empty(),
+        }
+    }
+
+    /// Whether `p`, this profile once symbolized and given the options, is still the one
+    /// the body holds (as every reader of the body makes it, local binaries located):
+    /// its samples keep their frames and its tables are unchanged.
+    fn is_still(&self, p: &Profile) -> bool {
+        !self.drops_frames && self.tables == tables_digest(p)
+    }
+}
+
+/// A digest of everything in `p` but its samples and string table (entities refer to
+/// strings by id, and strings are only ever added): what symbolizing a profile and the
+/// options applied after fetching it may change, apart from dropping frames.
+fn tables_digest(p: &Profile) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    (&p.mappings, &p.locations, &p.functions, &p.sample_types).hash(&mut h);
+    (p.drop_frames, p.keep_frames, &p.comments).hash(&mut h);
+    (p.time_nanos, p.duration_nanos, p.period_type, p.period).hash(&mut h);
+    (p.default_sample_type, p.doc_url).hash(&mut h);
+    h.finish()
+}
+
 /// Saves a profile fetched over the network under `$PPROF_TMPDIR` (default `~/pprof`) as
-/// `pprof.<binary>.<sample types>.NNN.pb.gz`, as pprof does.
-fn save_fetched(p: &Profile) {
+/// `pprof.<binary>.<sample types>.NNN.pb.gz`, as pprof does: the gzipped `body` the
+/// server sent when it is given (the profile unchanged), else the profile encoded.
+fn save_fetched(p: &Profile, body: Option<Vec<u8>>) {
     let dir = std::env::var("PPROF_TMPDIR")
         .ok()
         .filter(|d| !d.is_empty())
@@ -150,11 +193,14 @@ fn save_fetched(p: &Profile) {
         .map_err(|e| format!("{dir}: {}", os_error(&e)))
         .and_then(|_| crate::tempfile::new_path(&dir, &prefix, ".pb.gz").map_err(|e| e.0))
         .and_then(|path| {
-            // Compressed into the file as it is encoded: the gzipped profile is never
-            // held whole.
             let mut out = crate::output::Output::file(&path).map_err(|e| e.0)?;
-            profile::proto::write_gzip(p, out.writer())
-                .map_err(|e| format!("writing {path}: {e}"))?;
+            let written = match &body {
+                Some(body) => out.writer().write_all(body).map_err(|e| e.to_string()),
+                // Compressed into the file as it is encoded: the gzipped profile is
+                // never held whole.
+                None => profile::proto::write_gzip(p, out.writer()).map_err(|e| e.to_string()),
+            };
+            written.map_err(|e| format!("writing {path}: {e}"))?;
             out.finish().map(|_| path).map_err(|e| e.0)
         });
     match result {
@@ -210,6 +256,9 @@ fn grab_all_at_once(sources: &[String], s: &Sources) -> Grabbed {
     if profiles.is_empty() {
         return Ok(None);
     }
+    if profiles.len() > 1 {
+        forget_bodies(&mut remote);
+    }
     let fetched = profiles.len();
     let p = combine(profiles).map_err(|e| e.to_string())?;
     if fetched != sources.len() {
@@ -218,16 +267,32 @@ fn grab_all_at_once(sources: &[String], s: &Sources) -> Grabbed {
     Ok(Some((p, remote)))
 }
 
-/// Where the mappings of profiles fetched over the network came from; `None` when all
-/// were read from files.
-type Fetched = Option<symbolize::MappingSources>;
+/// What came with profiles fetched over the network; `None` when all were read from
+/// files.
+type Fetched = Option<Remote>;
+
+/// What came with profiles fetched over the network.
+struct Remote {
+    /// Where their mappings came from, for remote symbolization.
+    sources: symbolize::MappingSources,
+    /// A profile fetched alone as the server sent it (when its body was gzip decoded
+    /// as it came, see [`crate::http::fetch_profile`]), until it is merged with another.
+    fetched: Option<AsFetched>,
+}
 
 /// Adds the mapping sources of a profile merged into another.
 fn join_sources(into: &mut Fetched, other: Fetched) {
     match (into.as_mut(), other) {
-        (Some(a), Some(b)) => a.extend(b),
+        (Some(a), Some(b)) => a.sources.extend(b.sources),
         (None, b) => *into = b,
         (Some(_), None) => {}
+    }
+}
+
+/// Forgets the bodies of fetched profiles that were merged: no server sent the merge.
+fn forget_bodies(remote: &mut Fetched) {
+    if let Some(r) = remote {
+        r.fetched = None;
     }
 }
 
@@ -297,9 +362,11 @@ fn grab(source: &str, s: &Sources, one_thread: bool) -> Result<(Profile, Fetched
         }
         Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
             Some((url, timeout)) => {
-                let mut p = locate_binaries(crate::http::fetch_profile(&url, &s.tls, timeout)?, s);
+                let (p, body) = crate::http::fetch_profile(&url, &s.tls, timeout)?;
+                let mut p = locate_binaries(p, s);
+                let fetched = body.map(|body| AsFetched::new(body, &p));
                 let sources = symbolize::MappingSources::collect(&mut p, &url);
-                Ok((p, Some(sources)))
+                Ok((p, Some(Remote { sources, fetched })))
             }
             None => Err(profile::Error::new(format!(
                 "stat {source}: {}",

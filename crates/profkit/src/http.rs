@@ -343,7 +343,14 @@ fn tls_error(e: &rustls::Error) -> String {
 /// server is decoded by the time its last byte comes. A body that path does not read
 /// (a legacy format, an error anywhere) is then read to its end and parsed whole, which
 /// words any error: every byte received is kept for that.
-pub fn fetch_profile(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Profile> {
+///
+/// Returns the profile and, when the body was a gzip stream decoded as it arrived, that
+/// body: the profile as the server wrote it, which saving it can write as it is.
+pub fn fetch_profile(
+    url: &str,
+    tls: &TlsFiles,
+    timeout: Duration,
+) -> Result<(Profile, Option<Vec<u8>>)> {
     let (mut response, target) = get(url, tls, timeout)?;
     // As it arrives, a gzipped body may inflate to the default limit (its length, which
     // the server only claims, is not trusted with more); past that, it is parsed whole
@@ -363,7 +370,8 @@ pub fn fetch_profile(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Pro
         },
     );
     if let Some(p) = streamed {
-        return Ok(p);
+        let gzipped = received.starts_with(&[0x1f, 0x8b]).then_some(received);
+        return Ok((p, gzipped));
     }
     if let Some(e) = failure {
         return Err(body_error(&target, e));
@@ -373,7 +381,7 @@ pub fn fetch_profile(url: &str, tls: &TlsFiles, timeout: Duration) -> Result<Pro
         max_decompressed: profile::decompression_limit(received.len() as u64),
         ..profile::ParseOptions::default()
     };
-    profile::parse_with(&received, &options)
+    Ok((profile::parse_with(&received, &options)?, None))
 }
 
 /// A reader that keeps a copy of every byte it passes on, and the first error it

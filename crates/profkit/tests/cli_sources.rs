@@ -269,6 +269,31 @@ fn url_source_is_fetched_reported_and_saved_under_pprof_tmpdir() {
 }
 
 #[test]
+fn a_profile_fetched_alone_and_left_unchanged_is_saved_as_its_server_sent_it() {
+    let body = std::fs::read(input("heap.pb.gz")).unwrap();
+    let (addr, _requests, server) = profile_server(body.clone(), 2);
+    let tmp = scratch_dir("as-sent");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let out = profkit(&["-symbolize=none", "-top", &url], &tmp);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = tmp.join(format!("{HEAP_SAVED_NAME}.001.pb.gz"));
+    assert!(std::fs::read(&first).unwrap() == body, "saved bytes differ");
+    // A comment changes the profile: it is saved encoded, with the comment.
+    let out = profkit(
+        &["-symbolize=none", "-add_comment=hello", "-top", &url],
+        &tmp,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let second = tmp.join(format!("{HEAP_SAVED_NAME}.002.pb.gz"));
+    assert!(std::fs::read(&second).unwrap() != body, "saved as sent");
+    let second = second.display().to_string();
+    let comments = stdout(&profkit(&["-comments", &second], &tmp));
+    assert_eq!(comments, "hello\n");
+    server.join().unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
 fn profiles_arriving_in_pieces_without_a_length_report_as_from_their_files() {
     let tmp = scratch_dir("trickle");
     // A gzipped profile.proto is decoded as it arrives; a legacy text profile is read

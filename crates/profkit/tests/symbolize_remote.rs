@@ -148,6 +148,10 @@ fn fetched_profile_without_symbols_is_symbolized_by_its_server() {
         .find(|n| n.ends_with(".pb.gz"))
         .expect("saved profile");
     assert!(saved.starts_with("pprof.samples."), "{saved}");
+    // What is saved is the profile symbolized, not the body the server sent.
+    let saved = dir.join(saved).display().to_string();
+    let (from_saved, _) = profkit(&dir, &["-top", "-symbolize=none", &saved]);
+    assert!(from_saved.contains(" main.alpha\n"), "{from_saved}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
