@@ -90,7 +90,9 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         base.scale(-1.0);
         p = combine(vec![p, base]).map_err(|e| e.to_string())?;
     }
-    let as_fetched = remote.as_mut().and_then(|r| r.fetched.take());
+    // Only dropping frames changes the samples after fetching (see `AsSent`): any
+    // other step that did would have to forget the body as merging does.
+    let as_sent = remote.as_mut().and_then(|r| r.as_sent.take());
     if s.all_frames {
         p.drop_frames = profile::StrId::EMPTY;
         p.keep_frames = profile::StrId::EMPTY;
@@ -121,33 +123,33 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         p.comments.push(c);
     }
     if remote.is_some() {
-        save_fetched(&p, as_fetched.filter(|f| f.is_still(&p)).map(|f| f.body));
+        save_fetched(&p, as_sent.filter(|f| f.is_still(&p)).map(|f| f.body));
     }
     Ok(p)
 }
 
-/// A profile fetched over the network as the server sent it: its gzipped body, and a
-/// digest of its tables as decoded, with local binaries located.
-struct AsFetched {
+/// A profile fetched over the network as its server sent it: its gzipped body, and a
+/// digest of its tables as decoded from it.
+struct AsSent {
     body: Vec<u8>,
     tables: u64,
     /// Whether it had frames to drop (`drop_frames`), which changes its samples.
     drops_frames: bool,
 }
 
-impl AsFetched {
-    /// `p`, decoded from the gzipped `body`, as it is before anything changes it.
-    fn new(body: Vec<u8>, p: &Profile) -> AsFetched {
-        AsFetched {
+impl AsSent {
+    /// `p`, decoded from the gzipped `body`, before anything changes it.
+    fn new(body: Vec<u8>, p: &Profile) -> AsSent {
+        AsSent {
             body,
             tables: tables_digest(p),
             drops_frames: !p.drop_frames.is_empty(),
         }
     }
 
-    /// Whether `p`, this profile once symbolized and given the options, is still the one
-    /// the body holds (as every reader of the body makes it, local binaries located):
-    /// its samples keep their frames and its tables are unchanged.
+    /// Whether `p`, this profile once its binaries are located, it is symbolized and
+    /// given the options, is still the one the body holds: its samples keep their
+    /// frames and its tables are unchanged.
     fn is_still(&self, p: &Profile) -> bool {
         !self.drops_frames && self.tables == tables_digest(p)
     }
@@ -231,12 +233,14 @@ fn grab_all_at_once(sources: &[String], s: &Sources) -> Grabbed {
     let mut results: Vec<Option<Result<(Profile, Fetched)>>> =
         (0..sources.len()).map(|_| None).collect();
     let workers = profile::parallel::cores().min(sources.len().max(1));
+    // A profile that is the only one keeps its body for saving (see `AsSent`).
+    let alone = sources.len() == 1 && s.bases.is_empty();
     thread::scope(|scope| {
         let chunk = sources.len().div_ceil(workers).max(1);
         for (srcs, out) in sources.chunks(chunk).zip(results.chunks_mut(chunk)) {
             scope.spawn(move || {
                 for (src, slot) in srcs.iter().zip(out.iter_mut()) {
-                    *slot = Some(grab(src, s, workers > 1));
+                    *slot = Some(grab(src, s, workers > 1, alone));
                 }
             });
         }
@@ -269,15 +273,15 @@ fn grab_all_at_once(sources: &[String], s: &Sources) -> Grabbed {
 
 /// What came with profiles fetched over the network; `None` when all were read from
 /// files.
-type Fetched = Option<Remote>;
+type Fetched = Option<FromNetwork>;
 
 /// What came with profiles fetched over the network.
-struct Remote {
+struct FromNetwork {
     /// Where their mappings came from, for remote symbolization.
     sources: symbolize::MappingSources,
-    /// A profile fetched alone as the server sent it (when its body was gzip decoded
-    /// as it came, see [`crate::http::fetch_profile`]), until it is merged with another.
-    fetched: Option<AsFetched>,
+    /// The one profile of the sources, no base with it, as its server sent it (when
+    /// its body was gzip decoded as it came, see [`crate::http::fetch_profile`]).
+    as_sent: Option<AsSent>,
 }
 
 /// Adds the mapping sources of a profile merged into another.
@@ -292,7 +296,7 @@ fn join_sources(into: &mut Fetched, other: Fetched) {
 /// Forgets the bodies of fetched profiles that were merged: no server sent the merge.
 fn forget_bodies(remote: &mut Fetched) {
     if let Some(r) = remote {
-        r.fetched = None;
+        r.as_sent = None;
     }
 }
 
@@ -322,9 +326,11 @@ fn post_bytes(url: &str, body: &str, tls: &crate::http::TlsFiles) -> Result<Vec<
 }
 
 /// Reads one source: a file if one exists at that path, else a URL, whose mapping
-/// sources are recorded for remote symbolization. A file is read on the caller's
-/// thread alone when `one_thread` (as when each core reads a source of its own).
-fn grab(source: &str, s: &Sources, one_thread: bool) -> Result<(Profile, Fetched)> {
+/// sources are recorded for remote symbolization, and whose body is kept for saving
+/// when the profile is `alone` (no other source or base to merge with). A file is read
+/// on the caller's thread alone when `one_thread` (as when each core reads a source of
+/// its own).
+fn grab(source: &str, s: &Sources, one_thread: bool, alone: bool) -> Result<(Profile, Fetched)> {
     match std::fs::metadata(source) {
         Ok(metadata) => {
             let options = profile::ParseOptions {
@@ -363,10 +369,10 @@ fn grab(source: &str, s: &Sources, one_thread: bool) -> Result<(Profile, Fetched
         Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
             Some((url, timeout)) => {
                 let (p, body) = crate::http::fetch_profile(&url, &s.tls, timeout)?;
+                let as_sent = body.filter(|_| alone).map(|body| AsSent::new(body, &p));
                 let mut p = locate_binaries(p, s);
-                let fetched = body.map(|body| AsFetched::new(body, &p));
                 let sources = symbolize::MappingSources::collect(&mut p, &url);
-                Ok((p, Some(Remote { sources, fetched })))
+                Ok((p, Some(FromNetwork { sources, as_sent })))
             }
             None => Err(profile::Error::new(format!(
                 "stat {source}: {}",

@@ -385,7 +385,8 @@ pub fn fetch_profile(
 }
 
 /// A reader that keeps a copy of every byte it passes on, and the first error it
-/// meets (nothing reads after it): what a body decoded as it arrives needs, to be parsed again whole.
+/// meets (nothing reads after it): what a body decoded as it arrives needs, to be parsed
+/// again whole, or saved as it came.
 struct Kept<'a, R> {
     from: R,
     copy: &'a mut Vec<u8>,

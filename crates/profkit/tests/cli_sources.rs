@@ -294,6 +294,69 @@ fn a_profile_fetched_alone_and_left_unchanged_is_saved_as_its_server_sent_it() {
 }
 
 #[test]
+fn a_fetched_profile_given_a_binary_is_saved_with_it() {
+    // The binary named before the source becomes the main mapping's file, in the
+    // profile reported on and in the copy saved.
+    let body = std::fs::read(input("heap.pb.gz")).unwrap();
+    let (addr, _requests, server) = profile_server(body.clone(), 1);
+    let tmp = scratch_dir("binary");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let binary = env!("CARGO_BIN_EXE_profkit");
+    let out = profkit(&["-symbolize=none", "-top", binary, &url], &tmp);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let saved = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".pb.gz"))
+        .expect("saved profile")
+        .path();
+    assert!(std::fs::read(&saved).unwrap() != body, "saved as sent");
+    let saved = saved.display().to_string();
+    let raw = stdout(&profkit(&["-symbolize=none", "-raw", &saved], &tmp));
+    let mapping = raw.lines().skip_while(|l| *l != "Mappings").nth(1);
+    assert!(mapping.is_some_and(|m| m.contains(binary)), "{raw}");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_fetched_profile_with_frames_to_drop_is_saved_without_them() {
+    // main calls runtime.drop, which the profile's drop_frames names: fetched, the
+    // sample keeps main alone, and so does the saved copy.
+    let mut p = functions_profile("samples", "count", &["main", "runtime.drop"]);
+    p.drop_frames = p.intern("runtime\\.drop");
+    // A mapping of its own, so that none is made up for it when it is read.
+    let filename = p.intern("/nonexistent/server");
+    p.mappings.push(profile::Mapping {
+        id: 1,
+        memory_limit: 0x1000,
+        filename,
+        has_functions: true,
+        ..profile::Mapping::default()
+    });
+    for loc in &mut p.locations {
+        loc.mapping = Some(profile::MappingIndex::new(0));
+    }
+    p.samples.push(&[5], &[1, 0], &[]);
+    let body = profile::proto::encode_gzip(&p);
+    let (addr, _requests, server) = profile_server(body.clone(), 1);
+    let tmp = scratch_dir("drop-frames");
+    let url = format!("http://{addr}/debug/pprof/profile");
+    let out = profkit(&["-symbolize=none", "-traces", &url], &tmp);
+    let saved = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".pb.gz"))
+        .expect("saved profile")
+        .path();
+    assert!(std::fs::read(&saved).unwrap() != body, "saved as sent");
+    let saved = saved.display().to_string();
+    let from_saved = stdout(&profkit(&["-symbolize=none", "-raw", &saved], &tmp));
+    assert!(from_saved.contains("          5: 1 \n"), "{from_saved}");
+    assert!(!stdout(&out).contains("runtime.drop"), "{}", stdout(&out));
+    server.join().unwrap();
+}
+
+#[test]
 fn profiles_arriving_in_pieces_without_a_length_report_as_from_their_files() {
     let tmp = scratch_dir("trickle");
     // A gzipped profile.proto is decoded as it arrives; a legacy text profile is read

@@ -133,7 +133,7 @@ impl MergeAsRead {
     fn read_and_merge(&self, sources: &[String], s: &Sources, one_thread: bool) {
         while let Some(i) = self.next_to_read(sources.len()) {
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                grab(&sources[i], s, one_thread)
+                grab(&sources[i], s, one_thread, false)
             }));
             match read {
                 Ok(read) => {
