@@ -98,8 +98,9 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         p.keep_frames = profile::StrId::EMPTY;
     }
     let (mut options, warnings) = symbolize::SymbolizeOptions::parse(&s.symbolize);
-    if !s.stacks {
-        // Without stacks no function name is shown or matched: demangling is moot.
+    if !s.stacks && remote.is_none() {
+        // Without stacks no function name is shown or matched: demangling is moot,
+        // unless the profile is saved, as pprof saves it, demangled.
         options.demangle = symbolize::DemangleMode::None;
     }
     for w in warnings {

@@ -319,6 +319,39 @@ fn a_fetched_profile_given_a_binary_is_saved_with_it() {
 }
 
 #[test]
+fn a_profile_fetched_for_its_tags_is_saved_demangled_as_for_any_report() {
+    let mut p = functions_profile("samples", "count", &["_ZN3foo3barEv"]);
+    // A name not demangled yet is its system name too.
+    p.functions[0].system_name = p.functions[0].name;
+    let filename = p.intern("/nonexistent/server");
+    p.mappings.push(profile::Mapping {
+        id: 1,
+        memory_limit: 0x1000,
+        filename,
+        has_functions: true,
+        ..profile::Mapping::default()
+    });
+    p.locations[0].mapping = Some(profile::MappingIndex::new(0));
+    p.samples.push(&[5], &[0], &[]);
+    let body = profile::proto::encode_gzip(&p);
+    let (addr, _requests, server) = profile_server(body, 1);
+    let tmp = scratch_dir("tags-demangled");
+    let url = format!("http://{addr}/debug/pprof/profile");
+    let out = profkit(&["-symbolize=local", "-tags", &url], &tmp);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let saved = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".pb.gz"))
+        .expect("saved profile")
+        .path();
+    let saved = saved.display().to_string();
+    let top = stdout(&profkit(&["-symbolize=none", "-top", &saved], &tmp));
+    assert!(top.contains(" foo::bar\n"), "{top}");
+    server.join().unwrap();
+}
+
+#[test]
 fn a_fetched_profile_with_frames_to_drop_is_saved_without_them() {
     // main calls runtime.drop, which the profile's drop_frames names: fetched, the
     // sample keeps main alone, and so does the saved copy.
