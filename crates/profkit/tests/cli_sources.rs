@@ -304,12 +304,7 @@ fn a_fetched_profile_given_a_binary_is_saved_with_it() {
     let binary = env!("CARGO_BIN_EXE_profkit");
     let out = profkit(&["-symbolize=none", "-top", binary, &url], &tmp);
     assert!(out.status.success(), "{}", stderr(&out));
-    let saved = std::fs::read_dir(&tmp)
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().ends_with(".pb.gz"))
-        .expect("saved profile")
-        .path();
+    let saved = saved_profile(&tmp);
     assert!(std::fs::read(&saved).unwrap() != body, "saved as sent");
     let saved = saved.display().to_string();
     let raw = stdout(&profkit(&["-symbolize=none", "-raw", &saved], &tmp));
@@ -323,15 +318,7 @@ fn a_profile_fetched_for_its_tags_is_saved_demangled_as_for_any_report() {
     let mut p = functions_profile("samples", "count", &["_ZN3foo3barEv"]);
     // A name not demangled yet is its system name too.
     p.functions[0].system_name = p.functions[0].name;
-    let filename = p.intern("/nonexistent/server");
-    p.mappings.push(profile::Mapping {
-        id: 1,
-        memory_limit: 0x1000,
-        filename,
-        has_functions: true,
-        ..profile::Mapping::default()
-    });
-    p.locations[0].mapping = Some(profile::MappingIndex::new(0));
+    give_a_mapping(&mut p);
     p.samples.push(&[5], &[0], &[]);
     let body = profile::proto::encode_gzip(&p);
     let (addr, _requests, server) = profile_server(body, 1);
@@ -339,12 +326,7 @@ fn a_profile_fetched_for_its_tags_is_saved_demangled_as_for_any_report() {
     let url = format!("http://{addr}/debug/pprof/profile");
     let out = profkit(&["-symbolize=local", "-tags", &url], &tmp);
     assert!(out.status.success(), "{}", stderr(&out));
-    let saved = std::fs::read_dir(&tmp)
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().ends_with(".pb.gz"))
-        .expect("saved profile")
-        .path();
+    let saved = saved_profile(&tmp);
     let saved = saved.display().to_string();
     let top = stdout(&profkit(&["-symbolize=none", "-top", &saved], &tmp));
     assert!(top.contains(" foo::bar\n"), "{top}");
@@ -357,30 +339,14 @@ fn a_fetched_profile_with_frames_to_drop_is_saved_without_them() {
     // sample keeps main alone, and so does the saved copy.
     let mut p = functions_profile("samples", "count", &["main", "runtime.drop"]);
     p.drop_frames = p.intern("runtime\\.drop");
-    // A mapping of its own, so that none is made up for it when it is read.
-    let filename = p.intern("/nonexistent/server");
-    p.mappings.push(profile::Mapping {
-        id: 1,
-        memory_limit: 0x1000,
-        filename,
-        has_functions: true,
-        ..profile::Mapping::default()
-    });
-    for loc in &mut p.locations {
-        loc.mapping = Some(profile::MappingIndex::new(0));
-    }
+    give_a_mapping(&mut p);
     p.samples.push(&[5], &[1, 0], &[]);
     let body = profile::proto::encode_gzip(&p);
     let (addr, _requests, server) = profile_server(body.clone(), 1);
     let tmp = scratch_dir("drop-frames");
     let url = format!("http://{addr}/debug/pprof/profile");
     let out = profkit(&["-symbolize=none", "-traces", &url], &tmp);
-    let saved = std::fs::read_dir(&tmp)
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().ends_with(".pb.gz"))
-        .expect("saved profile")
-        .path();
+    let saved = saved_profile(&tmp);
     assert!(std::fs::read(&saved).unwrap() != body, "saved as sent");
     let saved = saved.display().to_string();
     let from_saved = stdout(&profkit(&["-symbolize=none", "-raw", &saved], &tmp));
@@ -462,6 +428,32 @@ fn url_and_file_sources_merge_and_count_as_remote() {
     )));
     server.join().unwrap();
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The one profile saved in `dir`.
+fn saved_profile(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".pb.gz"))
+        .expect("saved profile")
+        .path()
+}
+
+/// Puts every location of `p` in one mapping of its own, with function names, so that
+/// none is made up for it when it is read.
+fn give_a_mapping(p: &mut profile::Profile) {
+    let filename = p.intern("/nonexistent/server");
+    p.mappings.push(profile::Mapping {
+        id: 1,
+        memory_limit: 0x1000,
+        filename,
+        has_functions: true,
+        ..profile::Mapping::default()
+    });
+    for loc in &mut p.locations {
+        loc.mapping = Some(profile::MappingIndex::new(0));
+    }
 }
 
 /// A profile of one sample type and no samples, with one location per function of
