@@ -6,6 +6,8 @@ use std::thread;
 mod merge_as_read;
 use merge_as_read::merge_files_as_read;
 
+use crate::body_copy::BodyCopy;
+
 use profile::{Profile, Result};
 
 /// Where profiles come from and how to combine them.
@@ -132,7 +134,7 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
 /// A profile fetched over the network as its server sent it: its gzipped body, and a
 /// digest of its tables as decoded from it.
 struct AsSent {
-    body: Vec<u8>,
+    body: BodyCopy,
     tables: u64,
     /// Whether it had frames to drop (`drop_frames`), which changes its samples.
     drops_frames: bool,
@@ -140,7 +142,7 @@ struct AsSent {
 
 impl AsSent {
     /// `p`, decoded from the gzipped `body`, before anything changes it.
-    fn new(body: Vec<u8>, p: &Profile) -> AsSent {
+    fn new(body: BodyCopy, p: &Profile) -> AsSent {
         AsSent {
             body,
             tables: tables_digest(p),
@@ -169,17 +171,23 @@ fn tables_digest(p: &Profile) -> u64 {
     h.finish()
 }
 
-/// Saves a profile fetched over the network under `$PPROF_TMPDIR` (default `~/pprof`) as
-/// `pprof.<binary>.<sample types>.NNN.pb.gz`, as pprof does: the gzipped `body` the
-/// server sent when it is given (the profile unchanged), else the profile encoded.
-fn save_fetched(p: &Profile, body: Option<Vec<u8>>) {
-    let dir = std::env::var("PPROF_TMPDIR")
+/// The directory fetched profiles are saved in: `$PPROF_TMPDIR`, by default `~/pprof`.
+fn save_dir() -> String {
+    std::env::var("PPROF_TMPDIR")
         .ok()
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| {
             let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
             format!("{home}/pprof")
-        });
+        })
+}
+
+/// Saves a profile fetched over the network in [`save_dir`] as
+/// `pprof.<binary>.<sample types>.NNN.pb.gz`, as pprof does: the copy of the gzipped
+/// `body` the server sent when it is given (the profile unchanged), else the profile
+/// encoded.
+fn save_fetched(p: &Profile, body: Option<BodyCopy>) {
+    let dir = save_dir();
     let mut prefix = String::from("pprof.");
     if let Some(m) = p.mappings.first() {
         let file = p.str(m.filename);
@@ -196,14 +204,14 @@ fn save_fetched(p: &Profile, body: Option<Vec<u8>>) {
         .map_err(|e| format!("{dir}: {}", os_error(&e)))
         .and_then(|_| crate::tempfile::new_path(&dir, &prefix, ".pb.gz").map_err(|e| e.0))
         .and_then(|path| {
+            if let Some(body) = body {
+                return body.save_as(&path).map(|()| path);
+            }
             let mut out = crate::output::Output::file(&path).map_err(|e| e.0)?;
-            let written = match &body {
-                Some(body) => out.writer().write_all(body).map_err(|e| e.to_string()),
-                // Compressed into the file as it is encoded: the gzipped profile is
-                // never held whole.
-                None => profile::proto::write_gzip(p, out.writer()).map_err(|e| e.to_string()),
-            };
-            written.map_err(|e| format!("writing {path}: {e}"))?;
+            // Compressed into the file as it is encoded: the gzipped profile is never
+            // held whole.
+            profile::proto::write_gzip(p, out.writer())
+                .map_err(|e| format!("writing {path}: {e}"))?;
             out.finish().map(|_| path).map_err(|e| e.0)
         });
     match result {
@@ -369,7 +377,14 @@ fn grab(source: &str, s: &Sources, one_thread: bool, alone: bool) -> Result<(Pro
         }
         Err(stat_error) => match crate::http::adjust_url(source, s.seconds, s.timeout) {
             Some((url, timeout)) => {
-                let (p, body) = crate::http::fetch_profile(&url, &s.tls, timeout)?;
+                // The body of a profile that may be saved as it came is copied to
+                // where it would be saved, rather than held in memory.
+                let copy = if alone {
+                    BodyCopy::in_dir(&save_dir())
+                } else {
+                    BodyCopy::in_memory()
+                };
+                let (p, body) = crate::http::fetch_profile(&url, &s.tls, timeout, copy)?;
                 let as_sent = body.filter(|_| alone).map(|body| AsSent::new(body, &p));
                 let mut p = locate_binaries(p, s);
                 let sources = symbolize::MappingSources::collect(&mut p, &url);

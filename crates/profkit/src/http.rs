@@ -10,6 +10,8 @@
 use std::time::Duration;
 
 use profile::{Error, Profile, Result};
+
+use crate::body_copy::BodyCopy;
 use url::Url;
 
 /// The path of Go's CPU profile handler, asked for when a URL has no path.
@@ -342,26 +344,26 @@ fn tls_error(e: &rustls::Error) -> String {
 /// threads while the rest is still on its way), so that a large profile from a slow
 /// server is decoded by the time its last byte comes. A body that path does not read
 /// (a legacy format, an error anywhere) is then read to its end and parsed whole, which
-/// words any error: every byte received is kept for that.
+/// words any error: every byte received is kept in `copy` for that.
 ///
-/// Returns the profile and, when the body was a gzip stream decoded as it arrived, that
-/// body: the profile as the server wrote it, which saving it can write as it is.
+/// Returns the profile and, when the body was a gzip stream decoded as it arrived, its
+/// copy: the profile as the server wrote it, which saving it can write as it is.
 pub fn fetch_profile(
     url: &str,
     tls: &TlsFiles,
     timeout: Duration,
-) -> Result<(Profile, Option<Vec<u8>>)> {
+    mut copy: BodyCopy,
+) -> Result<(Profile, Option<BodyCopy>)> {
     let (mut response, target) = get(url, tls, timeout)?;
     // As it arrives, a gzipped body may inflate to the default limit (its length, which
     // the server only claims, is not trusted with more); past that, it is parsed whole
     // under the limit for the bytes that came.
     let mut body = response.body_mut().with_config().limit(MAX_BODY).reader();
-    let mut received = Vec::new();
     let mut failure = None;
     let streamed = profile::parse_stream_with(
         Kept {
             from: &mut body,
-            copy: &mut received,
+            copy: &mut copy,
             failure: &mut failure,
         },
         &profile::ParseOptions {
@@ -370,13 +372,27 @@ pub fn fetch_profile(
         },
     );
     if let Some(p) = streamed {
-        let gzipped = received.starts_with(&[0x1f, 0x8b]).then_some(received);
+        let gzipped = copy.is_gzip().then_some(copy);
         return Ok((p, gzipped));
     }
     if let Some(e) = failure {
         return Err(body_error(&target, e));
     }
-    std::io::Read::read_to_end(&mut body, &mut received).map_err(|e| body_error(&target, e))?;
+    // The rest of the body, into the copy: an error reading it is the body's, any
+    // other the copy's.
+    let mut rest = Kept {
+        from: &mut body,
+        copy: &mut std::io::sink(),
+        failure: &mut failure,
+    };
+    let copied = std::io::copy(&mut rest, &mut copy);
+    let keeping = |e| Error::new(format!("Get {target:?}: keeping the body: {e}"));
+    match (copied, failure) {
+        (Err(_), Some(e)) => return Err(body_error(&target, e)),
+        (Err(e), None) => return Err(keeping(e)),
+        (Ok(_), _) => {}
+    }
+    let received = copy.into_bytes().map_err(keeping)?;
     let options = profile::ParseOptions {
         max_decompressed: profile::decompression_limit(received.len() as u64),
         ..profile::ParseOptions::default()
@@ -384,22 +400,23 @@ pub fn fetch_profile(
     Ok((profile::parse_with(&received, &options)?, None))
 }
 
-/// A reader that keeps a copy of every byte it passes on, and the first error it
-/// meets (nothing reads after it): what a body decoded as it arrives needs, to be parsed
-/// again whole, or saved as it came.
-struct Kept<'a, R> {
+/// A reader that writes a copy of every byte it passes on, and keeps the first error
+/// it meets, reading or copying (nothing reads after it): what a body decoded as it
+/// arrives needs, to be parsed again whole, or saved as it came.
+struct Kept<'a, R, W> {
     from: R,
-    copy: &'a mut Vec<u8>,
+    copy: &'a mut W,
     failure: &'a mut Option<std::io::Error>,
 }
 
-impl<R: std::io::Read> std::io::Read for Kept<'_, R> {
+impl<R: std::io::Read, W: std::io::Write> std::io::Read for Kept<'_, R, W> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self.from.read(buf) {
-            Ok(n) => {
-                self.copy.extend_from_slice(&buf[..n]);
-                Ok(n)
-            }
+        let read = self
+            .from
+            .read(buf)
+            .and_then(|n| self.copy.write_all(&buf[..n]).map(|()| n));
+        match read {
+            Ok(n) => Ok(n),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
             Err(e) => {
                 let kind = e.kind();

@@ -1,5 +1,6 @@
 //! profkit: a fast, drop-in `go tool pprof`.
 
+mod body_copy;
 mod commands;
 mod config;
 mod driver;

@@ -289,8 +289,47 @@ fn a_profile_fetched_alone_and_left_unchanged_is_saved_as_its_server_sent_it() {
     let second = second.display().to_string();
     let comments = stdout(&profkit(&["-comments", &second], &tmp));
     assert_eq!(comments, "hello\n");
+    // The body was copied beside where it is saved, and nothing else is left there.
+    assert_eq!(
+        file_names(&tmp),
+        [
+            format!("{HEAP_SAVED_NAME}.001.pb.gz"),
+            format!("{HEAP_SAVED_NAME}.002.pb.gz")
+        ]
+    );
     server.join().unwrap();
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_fetched_body_read_whole_is_read_from_its_copy_and_leaves_none_behind() {
+    // A legacy text profile is not decoded as it arrives: it is parsed whole from
+    // the copy of its body, and saved encoded.
+    let body = std::fs::read(input("heap.txt")).unwrap();
+    let (addr, _requests, server) = profile_server(body, 1);
+    let tmp = scratch_dir("read-whole");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let from_file = stdout(&profkit(
+        &["-symbolize=none", "-top", "inputs/heap.txt"],
+        &tmp,
+    ));
+    let out = profkit(&["-symbolize=none", "-top", &url], &tmp);
+    assert_eq!(stdout(&out), from_file);
+    let saved = saved_profile(&tmp).display().to_string();
+    assert_eq!(
+        stdout(&profkit(&["-symbolize=none", "-top", &saved], &tmp)),
+        from_file
+    );
+    assert_eq!(file_names(&tmp).len(), 1, "{:?}", file_names(&tmp));
+    // A body that is no profile fails, and leaves nothing.
+    let (addr, _requests, bad) = profile_server(b"\x1f\x8bnot a profile".to_vec(), 1);
+    let empty = scratch_dir("read-whole-bad");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let out = profkit(&["-symbolize=none", "-top", &url], &empty);
+    assert!(!out.status.success());
+    assert!(file_names(&empty).is_empty(), "{:?}", file_names(&empty));
+    server.join().unwrap();
+    bad.join().unwrap();
 }
 
 #[test]
@@ -431,6 +470,20 @@ fn url_and_file_sources_merge_and_count_as_remote() {
 }
 
 /// The one profile saved in `dir`.
+/// The names of the files in `dir`, hidden ones too, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 fn saved_profile(dir: &Path) -> PathBuf {
     std::fs::read_dir(dir)
         .unwrap()
