@@ -28,6 +28,9 @@ pub struct BodyCopy {
 enum Held {
     Memory(Vec<u8>),
     File(Spool),
+    /// Nothing yet: the file is made in this directory when the first bytes come
+    /// (a server may take the profile's duration to answer, which may be interrupted).
+    FileIn(String),
 }
 
 /// A hidden file being written with a body's bytes, removed unless saved.
@@ -79,12 +82,17 @@ impl BodyCopy {
         BodyCopy::holding(Held::Memory(Vec::new()))
     }
 
-    /// A copy written to a new hidden file of `dir` (made if need be), to be saved
-    /// there; held in memory when no file can be made there.
+    /// A copy written to a new hidden file of `dir` (made if need be) once the first
+    /// bytes come, to be saved there; held in memory when no file can be made there.
     pub fn in_dir(dir: &str) -> BodyCopy {
+        BodyCopy::holding(Held::FileIn(dir.to_string()))
+    }
+
+    /// Where bytes for a file of `dir` go: a new hidden file there, else memory.
+    fn open_in(dir: &str) -> Held {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         if std::fs::create_dir_all(dir).is_err() {
-            return BodyCopy::in_memory();
+            return Held::Memory(Vec::new());
         }
         for _ in 0..100 {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -96,24 +104,24 @@ impl BodyCopy {
                 .create_new(true)
                 .open(&path)
             {
-                Ok(file) => return BodyCopy::in_file(file, path),
+                Ok(file) => return BodyCopy::spool(file, path),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(_) => break,
             }
         }
-        BodyCopy::in_memory()
+        Held::Memory(Vec::new())
     }
 
-    /// A copy written to `file`, open for reading and writing at `path`, which is
+    /// Bytes written to `file`, open for reading and writing at `path`, which is
     /// removed unless the copy is saved.
-    fn in_file(file: File, path: PathBuf) -> BodyCopy {
-        BodyCopy::holding(Held::File(Spool {
+    fn spool(file: File, path: PathBuf) -> Held {
+        Held::File(Spool {
             file,
             path,
             written: 0,
             pending: Vec::with_capacity(Spool::PENDING),
             saved: false,
-        }))
+        })
     }
 
     fn holding(held: Held) -> BodyCopy {
@@ -135,12 +143,22 @@ impl BodyCopy {
         let head = (2 - self.head_len).min(bytes.len());
         self.head[self.head_len..self.head_len + head].copy_from_slice(&bytes[..head]);
         self.head_len += head;
+        self.hold(bytes)
+    }
+
+    /// Adds `bytes` to where the copy is held (see [`push`](Self::push)).
+    fn hold(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let spool = match &mut self.held {
+            Held::File(spool) => spool,
             Held::Memory(v) => {
                 v.extend_from_slice(bytes);
                 return Ok(());
             }
-            Held::File(spool) => spool,
+            Held::FileIn(dir) => {
+                let dir = std::mem::take(dir);
+                self.held = BodyCopy::open_in(&dir);
+                return self.hold(bytes);
+            }
         };
         if spool.pending.len() + bytes.len() <= Spool::PENDING {
             spool.pending.extend_from_slice(bytes);
@@ -170,6 +188,7 @@ impl BodyCopy {
         match &mut self.held {
             Held::Memory(v) => Ok(std::mem::take(v)),
             Held::File(spool) => spool.read_back(),
+            Held::FileIn(_) => Ok(Vec::new()),
         }
     }
 
@@ -181,6 +200,7 @@ impl BodyCopy {
                 crate::output::write_file(path, v).map_err(|e| e.0)?;
                 Ok(())
             }
+            Held::FileIn(_) => crate::output::write_file(path, &[]).map_err(|e| e.0),
             Held::File(spool) => {
                 let fail = |e: std::io::Error| format!("writing {path}: {e}");
                 spool.write_pending().map_err(fail)?;
@@ -242,8 +262,10 @@ mod tests {
         let dir = scratch("saved");
         let body = body();
         let mut copy = BodyCopy::in_dir(dir.to_str().unwrap());
-        assert!(matches!(copy.held, Held::File(_)));
+        // Nothing is made before the first bytes come.
+        assert!(!dir.exists());
         copy_in_pieces(&mut copy, &body);
+        assert!(matches!(copy.held, Held::File(_)));
         assert!(copy.is_gzip());
         let hidden = files_in(&dir);
         assert_eq!(hidden.len(), 1);
@@ -278,9 +300,9 @@ mod tests {
         let not_a_dir = dir.join("file");
         std::fs::write(&not_a_dir, b"x").unwrap();
         let mut copy = BodyCopy::in_dir(not_a_dir.join("sub").to_str().unwrap());
-        assert!(matches!(copy.held, Held::Memory(_)));
         let body = body();
         copy_in_pieces(&mut copy, &body);
+        assert!(matches!(copy.held, Held::Memory(_)));
         let saved = dir.join("saved.pb.gz");
         copy.save_as(saved.to_str().unwrap()).unwrap();
         assert!(std::fs::read(&saved).unwrap() == body);
@@ -297,7 +319,8 @@ mod tests {
         else {
             return;
         };
-        let mut copy = BodyCopy::in_file(full, PathBuf::from("/nonexistent/spool"));
+        let mut copy =
+            BodyCopy::holding(BodyCopy::spool(full, PathBuf::from("/nonexistent/spool")));
         let body = body();
         copy_in_pieces(&mut copy, &body);
         assert!(matches!(copy.held, Held::Memory(_)));
