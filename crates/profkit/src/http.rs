@@ -372,27 +372,20 @@ pub fn fetch_profile(
         },
     );
     if let Some(p) = streamed {
-        let gzipped = copy.is_gzip().then_some(copy);
-        return Ok((p, gzipped));
+        let as_sent = (copy.is_gzip() && copy.is_whole()).then_some(copy);
+        return Ok((p, as_sent));
     }
     if let Some(e) = failure {
         return Err(body_error(&target, e));
     }
-    // The rest of the body, into the copy: an error reading it is the body's, any
-    // other the copy's.
-    let mut rest = Kept {
-        from: &mut body,
-        copy: &mut std::io::sink(),
-        failure: &mut failure,
-    };
-    let copied = std::io::copy(&mut rest, &mut copy);
-    let keeping = |e| Error::new(format!("Get {target:?}: keeping the body: {e}"));
-    match (copied, failure) {
-        (Err(_), Some(e)) => return Err(body_error(&target, e)),
-        (Err(e), None) => return Err(keeping(e)),
-        (Ok(_), _) => {}
-    }
-    let received = copy.into_bytes().map_err(keeping)?;
+    // Taking the copy fails no write: any error is the body's.
+    std::io::copy(&mut body, &mut copy).map_err(|e| body_error(&target, e))?;
+    let received = copy.into_bytes().map_err(|e| {
+        Error::new(format!(
+            "Get {target:?}: keeping the body: {}",
+            crate::fetch::os_error(&e)
+        ))
+    })?;
     let options = profile::ParseOptions {
         max_decompressed: profile::decompression_limit(received.len() as u64),
         ..profile::ParseOptions::default()
@@ -400,23 +393,22 @@ pub fn fetch_profile(
     Ok((profile::parse_with(&received, &options)?, None))
 }
 
-/// A reader that writes a copy of every byte it passes on, and keeps the first error
-/// it meets, reading or copying (nothing reads after it): what a body decoded as it
+/// A reader that puts a copy of every byte it passes on in a [`BodyCopy`], and keeps
+/// the first error it meets (nothing reads after it): what a body decoded as it
 /// arrives needs, to be parsed again whole, or saved as it came.
-struct Kept<'a, R, W> {
+struct Kept<'a, R> {
     from: R,
-    copy: &'a mut W,
+    copy: &'a mut BodyCopy,
     failure: &'a mut Option<std::io::Error>,
 }
 
-impl<R: std::io::Read, W: std::io::Write> std::io::Read for Kept<'_, R, W> {
+impl<R: std::io::Read> std::io::Read for Kept<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let read = self
-            .from
-            .read(buf)
-            .and_then(|n| self.copy.write_all(&buf[..n]).map(|()| n));
-        match read {
-            Ok(n) => Ok(n),
+        match self.from.read(buf) {
+            Ok(n) => {
+                self.copy.push(&buf[..n]);
+                Ok(n)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
             Err(e) => {
                 let kind = e.kind();

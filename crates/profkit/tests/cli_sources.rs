@@ -302,6 +302,68 @@ fn a_profile_fetched_alone_and_left_unchanged_is_saved_as_its_server_sent_it() {
 }
 
 #[test]
+fn a_large_fetched_body_is_saved_as_sent_from_the_copy_written_as_it_came() {
+    // More than the megabyte gathered before the copy is written out.
+    let body = std::fs::read(input("heap_big.pb.gz")).unwrap();
+    assert!(body.len() > 1 << 20);
+    let (addr, _requests, server) = profile_server(body.clone(), 1);
+    let tmp = scratch_dir("large-as-sent");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let out = profkit(&["-symbolize=none", "-top", &url], &tmp);
+    let from_file = profkit(&["-symbolize=none", "-top", "inputs/heap_big.pb.gz"], &tmp);
+    assert_eq!(stdout(&out), stdout(&from_file));
+    assert_eq!(file_names(&tmp).len(), 1, "{:?}", file_names(&tmp));
+    assert!(
+        std::fs::read(saved_profile(&tmp)).unwrap() == body,
+        "saved bytes differ"
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_fetch_killed_while_its_body_arrives_leaves_nothing_in_the_save_folder() {
+    // A server that sends part of a body, then waits to be told to close.
+    let body = std::fs::read(input("heap_big.pb.gz")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (close, closing) = mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let Some((mut stream, _)) = accept_request(&listener) else {
+            return;
+        };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&body[..body.len() / 2]);
+        let _ = closing.recv_timeout(Duration::from_secs(60));
+    });
+    let tmp = scratch_dir("killed");
+    let saves = tmp.join("saved");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profkit"))
+        .args(["-symbolize=none", "-top", &url])
+        .env("PPROF_TMPDIR", &saves)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The save folder is made when the first bytes come, for their copy.
+    let start = std::time::Instant::now();
+    while !saves.is_dir() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(saves.is_dir(), "no copy of the body was made");
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(file_names(&saves).is_empty(), "{:?}", file_names(&saves));
+    let _ = close.send(());
+    server.join().unwrap();
+}
+
+#[test]
 fn a_fetched_body_read_whole_is_read_from_its_copy_and_leaves_none_behind() {
     // A legacy text profile is not decoded as it arrives: it is parsed whole from
     // the copy of its body, and saved encoded.
@@ -325,9 +387,11 @@ fn a_fetched_body_read_whole_is_read_from_its_copy_and_leaves_none_behind() {
     let (addr, _requests, bad) = profile_server(b"\x1f\x8bnot a profile".to_vec(), 1);
     let empty = scratch_dir("read-whole-bad");
     let url = format!("http://{addr}/debug/pprof/heap");
-    let out = profkit(&["-symbolize=none", "-top", &url], &empty);
+    let saves = empty.join("saved");
+    let out = profkit(&["-symbolize=none", "-top", &url], &saves);
     assert!(!out.status.success());
-    assert!(file_names(&empty).is_empty(), "{:?}", file_names(&empty));
+    // Not even the save folder, which a fetch that saves nothing does not make.
+    assert!(!saves.exists(), "{:?}", file_names(&saves));
     server.join().unwrap();
     bad.join().unwrap();
 }
@@ -469,8 +533,8 @@ fn url_and_file_sources_merge_and_count_as_remote() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
-/// The one profile saved in `dir`.
-/// The names of the files in `dir`, hidden ones too, sorted.
+/// The names of the files in `dir`, hidden ones too, sorted (none if there is no
+/// `dir`).
 fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
@@ -484,6 +548,7 @@ fn file_names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The one profile saved in `dir`.
 fn saved_profile(dir: &Path) -> PathBuf {
     std::fs::read_dir(dir)
         .unwrap()
