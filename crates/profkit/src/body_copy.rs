@@ -12,9 +12,10 @@
 //! read back is lost, which fails only what needs it (parsing the body whole), not
 //! the profile decoded as it came.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+use crate::tempfile::NewFile;
 
 /// A copy of the bytes of a body, in memory or in an unnamed file where it would be
 /// saved.
@@ -40,11 +41,10 @@ enum Held {
 /// An unnamed file being written with a body's bytes, in the directory it is saved
 /// in.
 struct Spool {
-    file: File,
-    dir: PathBuf,
-    /// Whether the directory was made for the file: it is removed again (if empty)
-    /// unless the copy is saved there, as a fetch that saves nothing makes none.
-    made_dir: bool,
+    new: NewFile,
+    /// The directories made for the file, the deepest first: removed again (those
+    /// left empty) unless the copy is saved, as a fetch that saves nothing makes none.
+    made_dirs: Vec<PathBuf>,
     /// Bytes written to the file so far.
     written: u64,
     /// Bytes taken and not written yet (written a megabyte at a time).
@@ -57,7 +57,7 @@ impl Spool {
 
     /// Writes out the bytes pending.
     fn write_pending(&mut self) -> std::io::Result<()> {
-        self.file.write_all(&self.pending)?;
+        self.new.file().write_all(&self.pending)?;
         self.written += self.pending.len() as u64;
         self.pending.clear();
         Ok(())
@@ -67,80 +67,45 @@ impl Spool {
     fn read_back(&mut self) -> std::io::Result<Vec<u8>> {
         let written = usize::try_from(self.written).map_err(std::io::Error::other)?;
         let mut bytes = vec![0; written];
-        self.file.seek(SeekFrom::Start(0))?;
-        self.file.read_exact(&mut bytes)?;
+        let file = self.new.file();
+        file.seek(SeekFrom::Start(0))?;
+        file.read_exact(&mut bytes)?;
         bytes.extend_from_slice(&self.pending);
         Ok(bytes)
     }
 
-    /// Saves the bytes as the file `path`: the file linked there, or, where it cannot
-    /// be (another file took the name meanwhile), copied there through a temporary
-    /// file.
-    fn save_as(&mut self, path: &str) -> std::io::Result<()> {
+    /// Completes the file and names it `prefixNNNsuffix` in its directory (see
+    /// [`NewFile::name`]); returns its path.
+    fn save(&mut self, prefix: &str, suffix: &str) -> std::io::Result<String> {
         self.write_pending()?;
-        if link_into_place(&self.file, path).is_err() {
-            let mut out =
-                crate::output::Output::file(path).map_err(|e| std::io::Error::other(e.0))?;
-            self.file.seek(SeekFrom::Start(0))?;
-            std::io::copy(&mut (&self.file).take(self.written), out.writer())?;
-            out.finish().map_err(|e| std::io::Error::other(e.0))?;
-        }
-        self.made_dir = false;
-        Ok(())
+        let path = self.new.name(prefix, suffix)?;
+        self.made_dirs.clear();
+        Ok(path)
     }
 }
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        if self.made_dir {
-            // Fails, leaving it, once anything else is in it.
-            let _ = std::fs::remove_dir(&self.dir);
+        remove_empty(&self.made_dirs);
+    }
+}
+
+/// The directories creating `dir` would make: those of it and its parents that do
+/// not exist, the deepest first.
+fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+    dir.ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+/// Removes `dirs`, the deepest first, as long as each is empty.
+fn remove_empty(dirs: &[PathBuf]) {
+    for d in dirs {
+        if std::fs::remove_dir(d).is_err() {
+            break;
         }
     }
-}
-
-/// A new unnamed file in `dir`, open for reading and writing.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn unnamed_file(dir: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_TMPFILE)
-        .open(dir)
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn unnamed_file(_: &Path) -> std::io::Result<File> {
-    Err(std::io::ErrorKind::Unsupported.into())
-}
-
-/// Gives the unnamed `file` the name `path`, which must not exist.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn link_into_place(file: &File, path: &str) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let from = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-    let to = std::ffi::CString::new(path)?;
-    // SAFETY: both paths are NUL-terminated strings that outlive the call.
-    let linked = unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            from.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    };
-    if linked == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn link_into_place(_: &File, _: &str) -> std::io::Result<()> {
-    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 impl BodyCopy {
@@ -165,23 +130,18 @@ impl BodyCopy {
 
     /// Where bytes for a file of `dir` go: a new unnamed file there, else memory.
     fn open_in(dir: &str) -> Held {
-        let dir = PathBuf::from(dir);
-        let made_dir = !dir.is_dir();
-        if std::fs::create_dir_all(&dir).is_err() {
-            return Held::Memory(Vec::new());
-        }
-        match unnamed_file(&dir) {
-            Ok(file) => Held::File(Spool {
-                file,
-                dir,
-                made_dir,
+        let dir = Path::new(dir);
+        let made_dirs = missing_dirs(dir);
+        let new = std::fs::create_dir_all(dir).and_then(|()| NewFile::unnamed(dir));
+        match new {
+            Ok(new) => Held::File(Spool {
+                new,
+                made_dirs,
                 written: 0,
                 pending: Vec::with_capacity(Spool::PENDING),
             }),
             Err(_) => {
-                if made_dir {
-                    let _ = std::fs::remove_dir(&dir);
-                }
+                remove_empty(&made_dirs);
                 Held::Memory(Vec::new())
             }
         }
@@ -209,6 +169,9 @@ impl BodyCopy {
 
     /// Adds `bytes` to where the copy is held (see [`push`](Self::push)).
     fn hold(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
         let spool = match &mut self.held {
             Held::File(spool) => spool,
             Held::Memory(v) => return v.extend_from_slice(bytes),
@@ -224,7 +187,7 @@ impl BodyCopy {
         }
         let written = spool
             .write_pending()
-            .and_then(|()| spool.file.write_all(bytes));
+            .and_then(|()| spool.new.file().write_all(bytes));
         match written {
             Ok(()) => spool.written += bytes.len() as u64,
             // Whatever part of the failed write reached the file is not counted: only
@@ -251,17 +214,26 @@ impl BodyCopy {
         }
     }
 
-    /// Saves the copy as the file `path`, which must not exist: the unnamed file
-    /// completed and linked there, a copy in memory written there through a temporary
-    /// file.
-    pub fn save_as(self, path: &str) -> Result<(), String> {
-        let fail = |e: std::io::Error| format!("writing {path}: {}", crate::fetch::os_error(&e));
-        match self.held {
-            Held::FileIn(_) => crate::output::write_file(path, &[]).map_err(|e| e.0),
-            Held::Memory(v) => crate::output::write_file(path, &v).map_err(|e| e.0),
-            Held::File(mut spool) => spool.save_as(path).map_err(fail),
-            Held::Lost(e) => Err(fail(e)),
-        }
+    /// Saves the copy in `dir`, which must exist, as the file `prefixNNNsuffix` no
+    /// file has (see [`NewFile::name`]): the unnamed file completed and named, a copy
+    /// in memory written to a new file first. Returns its path.
+    pub fn save_in(self, dir: &Path, prefix: &str, suffix: &str) -> Result<String, String> {
+        let fail = |e: std::io::Error| {
+            format!(
+                "writing a profile in {}: {}",
+                dir.display(),
+                crate::fetch::os_error(&e)
+            )
+        };
+        let bytes = match self.held {
+            Held::File(mut spool) => return spool.save(prefix, suffix).map_err(fail),
+            Held::Lost(e) => return Err(fail(e)),
+            Held::FileIn(_) => Vec::new(),
+            Held::Memory(v) => v,
+        };
+        let mut new = NewFile::create(dir).map_err(fail)?;
+        new.file().write_all(&bytes).map_err(fail)?;
+        new.name(prefix, suffix).map_err(fail)
     }
 }
 
@@ -311,11 +283,10 @@ mod tests {
     }
 
     /// A copy written to `file`, as though made in a directory that was there.
-    fn spooled_to(file: File, written: u64) -> BodyCopy {
+    fn spooled_to(file: std::fs::File, written: u64) -> BodyCopy {
         BodyCopy::holding(Held::File(Spool {
-            file,
-            dir: PathBuf::from("/nonexistent"),
-            made_dir: false,
+            new: NewFile::of(file, Path::new("/nonexistent")),
+            made_dirs: Vec::new(),
             written,
             pending: Vec::new(),
         }))
@@ -324,63 +295,68 @@ mod tests {
     #[test]
     // Unnamed files are made where the C library gives their flag.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    fn a_copy_for_saving_is_written_to_an_unnamed_file_and_saved_by_linking_it() {
+    fn a_copy_for_saving_is_written_to_an_unnamed_file_and_saved_by_naming_it() {
         let dir = scratch("saved");
         let body = body();
         let mut copy = BodyCopy::in_dir(dir.to_str().unwrap());
         // Nothing is made before the first bytes come.
+        copy.push(&[]);
         assert!(!dir.exists());
         copy_in_pieces(&mut copy, &body);
         assert!(matches!(copy.held, Held::File(_)));
         assert!(copy.is_gzip() && copy.is_whole());
         // The file has no name until it is saved.
         assert!(files_in(&dir).is_empty());
-        let saved = dir.join("saved.pb.gz");
-        copy.save_as(saved.to_str().unwrap()).unwrap();
+        let saved = copy.save_in(&dir, "saved.", ".pb.gz").unwrap();
+        assert!(saved.ends_with("saved.001.pb.gz"), "{saved}");
         assert!(std::fs::read(&saved).unwrap() == body);
-        assert_eq!(files_in(&dir), ["saved.pb.gz"]);
+        assert_eq!(files_in(&dir), ["saved.001.pb.gz"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     // Unnamed files are made where the C library gives their flag.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    fn a_copy_saved_where_a_file_took_its_name_meanwhile_is_copied_there() {
+    fn a_copy_saved_where_another_run_took_the_name_takes_the_next() {
         let dir = scratch("taken");
         let body = body();
         let mut copy = BodyCopy::in_dir(dir.to_str().unwrap());
         copy_in_pieces(&mut copy, &body);
-        let saved = dir.join("saved.pb.gz");
-        std::fs::write(&saved, b"another run's").unwrap();
-        copy.save_as(saved.to_str().unwrap()).unwrap();
+        std::fs::write(dir.join("saved.001.pb.gz"), b"another run's").unwrap();
+        let saved = copy.save_in(&dir, "saved.", ".pb.gz").unwrap();
+        assert!(saved.ends_with("saved.002.pb.gz"), "{saved}");
         assert!(std::fs::read(&saved).unwrap() == body);
-        assert_eq!(files_in(&dir), ["saved.pb.gz"]);
+        assert_eq!(
+            std::fs::read(dir.join("saved.001.pb.gz")).unwrap(),
+            b"another run's"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     // Unnamed files are made where the C library gives their flag.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    fn a_copy_not_saved_leaves_nothing_not_even_the_directory_it_made() {
-        let dir = scratch("not-saved");
+    fn a_copy_not_saved_leaves_nothing_not_even_the_directories_it_made() {
+        let top = scratch("not-saved");
+        let dir = top.join("a").join("b");
         let body = body();
         let mut copy = BodyCopy::in_dir(dir.to_str().unwrap());
         copy_in_pieces(&mut copy, &body);
         assert!(dir.is_dir());
         assert!(copy.into_bytes().unwrap() == body);
-        assert!(!dir.exists());
+        assert!(!top.exists());
         let mut copy = BodyCopy::in_dir(dir.to_str().unwrap());
         copy.push(b"not gzip");
         assert!(!copy.is_gzip());
         drop(copy);
-        assert!(!dir.exists());
+        assert!(!top.exists());
         // A directory that was there stays.
         std::fs::create_dir_all(&dir).unwrap();
         let mut copy = BodyCopy::in_dir(dir.to_str().unwrap());
         copy_in_pieces(&mut copy, &body);
         drop(copy);
         assert!(files_in(&dir).is_empty());
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&top).unwrap();
     }
 
     #[test]
@@ -393,9 +369,8 @@ mod tests {
         let body = body();
         copy_in_pieces(&mut copy, &body);
         assert!(matches!(copy.held, Held::Memory(_)));
-        let saved = dir.join("saved.pb.gz");
-        copy.save_as(saved.to_str().unwrap()).unwrap();
-        assert!(std::fs::read(&saved).unwrap() == body);
+        let saved = copy.save_in(&dir, "saved.", ".pb.gz").unwrap();
+        assert!(std::fs::read(saved).unwrap() == body);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -202,17 +202,23 @@ fn save_fetched(p: &Profile, body: Option<BodyCopy>) {
     }
     let result = std::fs::create_dir_all(&dir)
         .map_err(|e| format!("{dir}: {}", os_error(&e)))
-        .and_then(|_| crate::tempfile::new_path(&dir, &prefix, ".pb.gz").map_err(|e| e.0))
-        .and_then(|path| {
+        .and_then(|_| {
+            let dir = std::path::Path::new(&dir);
             if let Some(body) = body {
-                return body.save_as(&path).map(|()| path);
+                return body.save_in(dir, &prefix, ".pb.gz");
             }
-            let mut out = crate::output::Output::file(&path).map_err(|e| e.0)?;
+            let fail = |e: std::io::Error| {
+                format!("writing a profile in {}: {}", dir.display(), os_error(&e))
+            };
             // Compressed into the file as it is encoded: the gzipped profile is never
-            // held whole.
-            profile::proto::write_gzip(p, out.writer())
-                .map_err(|e| format!("writing {path}: {e}"))?;
-            out.finish().map(|_| path).map_err(|e| e.0)
+            // held whole. The file takes its name once complete: never another's.
+            let mut new = crate::tempfile::NewFile::create(dir).map_err(fail)?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, new.file());
+            profile::proto::write_gzip(p, &mut out)
+                .map_err(|e| format!("writing a profile in {}: {e}", dir.display()))?;
+            std::io::Write::flush(&mut out).map_err(fail)?;
+            drop(out);
+            new.name(&prefix, ".pb.gz").map_err(fail)
         });
     match result {
         Ok(path) => eprintln!("Saved profile in {path}"),

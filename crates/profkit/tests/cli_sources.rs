@@ -338,7 +338,8 @@ fn a_fetch_killed_while_its_body_arrives_leaves_nothing_in_the_save_folder() {
             body.len()
         );
         let _ = stream.write_all(head.as_bytes());
-        let _ = stream.write_all(&body[..body.len() / 2]);
+        // More than the megabyte gathered before the copy's file is written to.
+        let _ = stream.write_all(&body[..body.len() - 1000]);
         let _ = closing.recv_timeout(Duration::from_secs(60));
     });
     let tmp = scratch_dir("killed");
@@ -362,6 +363,46 @@ fn a_fetch_killed_while_its_body_arrives_leaves_nothing_in_the_save_folder() {
     child.wait().unwrap();
     assert!(file_names(&saves).is_empty(), "{:?}", file_names(&saves));
     let _ = close.send(());
+    server.join().unwrap();
+}
+
+#[test]
+fn profiles_fetched_at_once_into_one_folder_are_each_saved_under_a_name_of_their_own() {
+    // Saved as sent, then encoded again (with a comment): no run replaces another's.
+    let body = std::fs::read(input("heap.pb.gz")).unwrap();
+    const RUNS: usize = 6;
+    let (addr, _requests, server) = profile_server(body.clone(), 2 * RUNS);
+    let tmp = scratch_dir("at-once");
+    let url = format!("http://{addr}/debug/pprof/heap");
+    for extra in ["-symbolize=none", "-add_comment=x"] {
+        let runs: Vec<_> = (0..RUNS)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_profkit"))
+                    .args([extra, "-symbolize=none", "-top", &url])
+                    .env("PPROF_TMPDIR", &*tmp)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut saved: Vec<String> = runs
+            .into_iter()
+            .map(|run| {
+                let out = run.wait_with_output().unwrap();
+                assert!(out.status.success(), "{}", stderr(&out));
+                stderr(&out)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Saved profile in "))
+                    .expect("saved")
+                    .to_string()
+            })
+            .collect();
+        saved.sort();
+        saved.dedup();
+        assert_eq!(saved.len(), RUNS, "{saved:?}");
+    }
+    assert_eq!(file_names(&tmp).len(), 2 * RUNS, "{:?}", file_names(&tmp));
     server.join().unwrap();
 }
 
