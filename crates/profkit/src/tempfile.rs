@@ -155,12 +155,14 @@ impl NewFile {
         )))
     }
 
-    /// `path`, now the file's name, as printed; the temporary name removed.
+    /// `path`, now the file's name, as printed (as [`new_path`] prints it); the
+    /// temporary name removed.
     fn named(&mut self, path: std::path::PathBuf) -> String {
         if let Some(temporary) = self.temporary.take() {
             let _ = std::fs::remove_file(temporary);
         }
-        path.to_string_lossy().into_owned()
+        let path = path.to_string_lossy().into_owned();
+        path.strip_prefix("./").map(String::from).unwrap_or(path)
     }
 }
 
