@@ -217,23 +217,16 @@ impl BodyCopy {
     /// Saves the copy in `dir`, which must exist, as the file `prefixNNNsuffix` no
     /// file has (see [`NewFile::name`]): the unnamed file completed and named, a copy
     /// in memory written to a new file first. Returns its path.
-    pub fn save_in(self, dir: &Path, prefix: &str, suffix: &str) -> Result<String, String> {
-        let fail = |e: std::io::Error| {
-            format!(
-                "writing a profile in {}: {}",
-                dir.display(),
-                crate::fetch::os_error(&e)
-            )
-        };
+    pub fn save_in(self, dir: &Path, prefix: &str, suffix: &str) -> std::io::Result<String> {
         let bytes = match self.held {
-            Held::File(mut spool) => return spool.save(prefix, suffix).map_err(fail),
-            Held::Lost(e) => return Err(fail(e)),
+            Held::File(mut spool) => return spool.save(prefix, suffix),
+            Held::Lost(e) => return Err(e),
             Held::FileIn(_) => Vec::new(),
             Held::Memory(v) => v,
         };
-        let mut new = NewFile::create(dir).map_err(fail)?;
-        new.file().write_all(&bytes).map_err(fail)?;
-        new.name(prefix, suffix).map_err(fail)
+        let mut new = NewFile::create(dir)?;
+        new.file().write_all(&bytes)?;
+        new.name(prefix, suffix)
     }
 }
 

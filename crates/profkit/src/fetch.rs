@@ -204,26 +204,27 @@ fn save_fetched(p: &Profile, body: Option<BodyCopy>) {
         .map_err(|e| format!("{dir}: {}", os_error(&e)))
         .and_then(|_| {
             let dir = std::path::Path::new(&dir);
-            if let Some(body) = body {
-                return body.save_in(dir, &prefix, ".pb.gz");
-            }
-            let fail = |e: std::io::Error| {
-                format!("writing a profile in {}: {}", dir.display(), os_error(&e))
+            let saved = match body {
+                Some(body) => body.save_in(dir, &prefix, ".pb.gz"),
+                None => save_encoded(p, dir, &prefix),
             };
-            // Compressed into the file as it is encoded: the gzipped profile is never
-            // held whole. The file takes its name once complete: never another's.
-            let mut new = crate::tempfile::NewFile::create(dir).map_err(fail)?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, new.file());
-            profile::proto::write_gzip(p, &mut out)
-                .map_err(|e| format!("writing a profile in {}: {e}", dir.display()))?;
-            std::io::Write::flush(&mut out).map_err(fail)?;
-            drop(out);
-            new.name(&prefix, ".pb.gz").map_err(fail)
+            saved.map_err(|e| format!("writing a profile in {}: {}", dir.display(), os_error(&e)))
         });
     match result {
         Ok(path) => eprintln!("Saved profile in {path}"),
         Err(e) => eprintln!("Could not save profile: {e}"),
     }
+}
+
+/// Saves `p` in `dir` as the file `prefixNNN.pb.gz` no file has, compressed into it as
+/// it is encoded (the gzipped profile is never held whole); returns its path.
+fn save_encoded(p: &Profile, dir: &std::path::Path, prefix: &str) -> std::io::Result<String> {
+    let mut new = crate::tempfile::NewFile::create(dir)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, new.file());
+    profile::proto::write_gzip(p, &mut out).map_err(|e| std::io::Error::other(e.to_string()))?;
+    std::io::Write::flush(&mut out)?;
+    drop(out);
+    new.name(prefix, ".pb.gz")
 }
 
 /// What reading and merging sources gives: the merged profile and where its mappings
