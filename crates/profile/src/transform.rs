@@ -143,40 +143,17 @@ impl Profile {
         let mut units: HashMap<&str, &str> = HashMap::new();
         let mut ignored: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         let mut keys: HashSet<&str> = HashSet::new();
-        // Only the first unit of each key and the set of its units matter, so the pairs
-        // may be gathered on every core, a part of the samples each, and a pair seen
-        // again, in its part or an earlier one, changes nothing.
-        const MIN_SAMPLES_PER_PART: usize = 1 << 16;
-        let samples = &self.samples;
-        let parts = crate::parallel::on_each_part(samples.len(), MIN_SAMPLES_PER_PART, |range| {
-            let mut seen = vec![false; samples.label_set_count()];
-            // The unit (its id plus one) seen last for each key id: label sets repeat
-            // the same pairs millions of times. Zeroed memory, touched only at the keys.
-            let mut last_unit = vec![0u64; self.strings.len()];
-            let mut pairs = Vec::new();
-            for i in range {
-                let set = samples.label_set_of(i);
-                if std::mem::replace(&mut seen[set as usize], true) {
-                    continue;
-                }
-                for l in samples.label_set(set).iter().filter(|l| l.is_numeric()) {
-                    let unit = l.num_unit.index() as u64 + 1;
-                    match last_unit.get_mut(l.key.index()) {
-                        Some(last) if *last == unit => continue,
-                        Some(last) => *last = unit,
-                        None => {}
-                    }
-                    pairs.push((l.key, l.num_unit));
-                }
+        // The pairs as the sets were stored, when the samples use the sets in that
+        // order (as decoded); else found by a walk over the samples.
+        let walked;
+        let pairs = match self.samples.numeric_label_units() {
+            Some(pairs) => pairs,
+            None => {
+                walked = self.numeric_label_units_by_walk();
+                &walked
             }
-            pairs
-        });
-        for (key, unit) in self
-            .dropped_label_units
-            .iter()
-            .copied()
-            .chain(parts.concat())
-        {
+        };
+        for &(key, unit) in self.dropped_label_units.iter().chain(pairs) {
             let key = self.str(key);
             let unit = self.str(unit);
             keys.insert(key);
@@ -209,5 +186,40 @@ impl Profile {
             .map(|(k, set)| (k.to_string(), set.into_iter().map(str::to_string).collect()))
             .collect();
         (result, ignored)
+    }
+
+    /// The key and unit of the samples' numeric labels, as
+    /// [`Samples::numeric_label_units`](crate::Samples::numeric_label_units) lists
+    /// them, found by a walk over the samples and their sets.
+    fn numeric_label_units_by_walk(&self) -> Vec<(StrId, StrId)> {
+        // Only the first unit of each key and the set of its units matter, so the pairs
+        // may be gathered on every core, a part of the samples each, and a pair seen
+        // again, in its part or an earlier one, changes nothing.
+        const MIN_SAMPLES_PER_PART: usize = 1 << 16;
+        let samples = &self.samples;
+        crate::parallel::on_each_part(samples.len(), MIN_SAMPLES_PER_PART, |range| {
+            let mut seen = vec![false; samples.label_set_count()];
+            // The unit (its id plus one) seen last for each key id: label sets repeat
+            // the same pairs millions of times. Zeroed memory, touched only at the keys.
+            let mut last_unit = vec![0u64; self.strings.len()];
+            let mut pairs = Vec::new();
+            for i in range {
+                let set = samples.label_set_of(i);
+                if std::mem::replace(&mut seen[set as usize], true) {
+                    continue;
+                }
+                for l in samples.label_set(set).iter().filter(|l| l.is_numeric()) {
+                    let unit = l.num_unit.index() as u64 + 1;
+                    match last_unit.get_mut(l.key.index()) {
+                        Some(last) if *last == unit => continue,
+                        Some(last) => *last = unit,
+                        None => {}
+                    }
+                    pairs.push((l.key, l.num_unit));
+                }
+            }
+            pairs
+        })
+        .concat()
     }
 }

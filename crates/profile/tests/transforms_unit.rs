@@ -367,6 +367,31 @@ fn num_label_units_takes_the_first_unit_and_infers_missing_ones() {
     assert_eq!(ignored["size"], vec!["kilobytes".to_string()]);
 }
 
+#[test]
+fn num_label_units_are_those_of_the_samples_left_whatever_sets_were_stored_before() {
+    let mut p = profile_with(&["a"], &["main"]);
+    let warm = label(&mut p, "phase", "warm");
+    let steady = label(&mut p, "phase", "steady");
+    let kb = num_label(&mut p, "size", 1, "kB");
+    let mb = num_label(&mut p, "size", 2, "MB");
+    let plain = num_label(&mut p, "size", 3, "");
+    p.samples.push(&[1], &[0], &[warm, kb]);
+    p.samples.push(&[1], &[0], &[steady, mb]);
+    p.samples.push(&[1], &[0], &[steady, plain]);
+    p.samples.push(&[1], &[0], &[warm, kb]);
+    let (units, ignored) = p.num_label_units();
+    assert_eq!(units["size"], "kB");
+    assert_eq!(ignored["size"], vec!["MB".to_string()]);
+    // The first sample, whose set was stored first, is left out: its unit is no
+    // longer the first one met.
+    let f = TagFilter::parse("tagfocus", "phase=steady", &units).unwrap();
+    p.filter_samples_by_tag(Some(&f), None);
+    assert_eq!(p.samples.len(), 2);
+    let (units, ignored) = p.num_label_units();
+    assert_eq!(units["size"], "MB");
+    assert!(ignored.is_empty(), "{ignored:?}");
+}
+
 fn tag_profile() -> Profile {
     let mut p = profile_with(&["a"], &["main"]);
     let io = label(&mut p, "pool", "io");

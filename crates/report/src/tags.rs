@@ -420,21 +420,53 @@ impl Tag<'_> {
     fn printed_numbers(&mut self) -> (String, Vec<(usize, usize, i64)>) {
         // In order already, unless several key ids have this text.
         self.numbers.sort_unstable_by_key(|&(num, _)| num);
-        let mut printed = String::with_capacity(self.numbers.len() * 8);
-        let mut texts: Vec<(usize, usize, i64)> = Vec::with_capacity(self.numbers.len());
-        for &(num, v) in &self.numbers {
-            let start = printed.len();
-            self.scaler.push(num, &mut printed);
-            match texts.last_mut() {
-                Some((a, b, sum)) if printed[*a..*b] == printed[start..] => {
-                    printed.truncate(start);
-                    *sum = sum.wrapping_add(v);
+        // A large profile's hundred thousand numbers are printed a part on each core,
+        // the parts joined in order.
+        const MIN_NUMBERS_PER_PART: usize = 1 << 14;
+        let (numbers, scaler) = (&self.numbers, &self.scaler);
+        let parts = profile::parallel::on_each_part(numbers.len(), MIN_NUMBERS_PER_PART, |r| {
+            print_numbers(scaler, &numbers[r])
+        });
+        let mut parts = parts.into_iter();
+        let (mut printed, mut texts) = parts.next().unwrap_or_default();
+        for (part, part_texts) in parts {
+            let offset = printed.len();
+            let mut part_texts = part_texts.into_iter().peekable();
+            // A part's first text may be its predecessor's last.
+            if let (Some(&(a, b, sum)), Some(&(start, end, v))) = (texts.last(), part_texts.peek())
+            {
+                if printed[a..b] == part[start..end] {
+                    *texts.last_mut().expect("a last text") = (a, b, sum.wrapping_add(v));
+                    part_texts.next();
                 }
-                _ => texts.push((start, printed.len(), v)),
             }
+            printed.push_str(&part);
+            texts.extend(part_texts.map(|(start, end, v)| (start + offset, end + offset, v)));
         }
         (printed, texts)
     }
+}
+
+/// `numbers`, in increasing order, printed one after another into one buffer, those
+/// that print alike summed into one: each text's place in the buffer and its sum.
+fn print_numbers(
+    scaler: &LabelScaler,
+    numbers: &[(i64, i64)],
+) -> (String, Vec<(usize, usize, i64)>) {
+    let mut printed = String::with_capacity(numbers.len() * 8);
+    let mut texts: Vec<(usize, usize, i64)> = Vec::with_capacity(numbers.len());
+    for &(num, v) in numbers {
+        let start = printed.len();
+        scaler.push(num, &mut printed);
+        match texts.last_mut() {
+            Some((a, b, sum)) if printed[*a..*b] == printed[start..] => {
+                printed.truncate(start);
+                *sum = sum.wrapping_add(v);
+            }
+            _ => texts.push((start, printed.len(), v)),
+        }
+    }
+    (printed, texts)
 }
 
 /// A printed value and its sum, ordered by decreasing magnitude and then by name. The
@@ -632,6 +664,25 @@ mod tests {
             lines += 1;
         }
         assert_eq!(lines, NUMBERS);
+    }
+
+    #[test]
+    fn numbers_that_print_alike_are_one_value_however_many_there_are() {
+        // Forty thousand sizes, all printed as one number of gigabytes: more than one
+        // core prints, and the text ends one part and starts the next.
+        const NUMBERS: i64 = 40_000;
+        let labels: Vec<[TestLabel; 1]> = (0..NUMBERS)
+            .map(|n| [("size", "", 10_000_000_000 + n)])
+            .collect();
+        let samples: Vec<(i64, &[TestLabel])> = labels.iter().map(|l| (1, &l[..])).collect();
+        let out = tags(profile(&samples), &[("size", "bytes")]);
+        let want = [
+            " size: Total 40000 of 40000 (  100%)",
+            "       40000 (  100%): 9.31GB",
+            "",
+            "",
+        ];
+        assert_eq!(out, want.join("\n"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! set that samples keep repeating is stored once.
 
 use crate::model::Label;
+use crate::strings::StrId;
 
 /// The label sets of some samples. Set 0 is always the empty set.
 ///
@@ -27,6 +28,51 @@ pub(crate) struct LabelSets {
     /// interned, oldest first: the first `staged_count` of them.
     staged: [Staged; STAGED],
     staged_count: usize,
+    /// The key and unit of the numeric labels of the sets, in set order, a pair
+    /// listed only when its key's unit differs from the one listed last for the key.
+    units: NumericUnits,
+}
+
+/// The units of numeric labels met in stored sets, as [`LabelSets::numeric_units`]
+/// lists them: a profile repeats a handful of pairs millions of times.
+#[derive(Clone, Default)]
+struct NumericUnits {
+    pairs: Vec<(StrId, StrId)>,
+    /// The unit listed last for each of the first keys met, looked through in turn.
+    last: Vec<(StrId, StrId)>,
+    /// The same for the keys met after them.
+    more: std::collections::HashMap<StrId, StrId>,
+}
+
+impl NumericUnits {
+    /// Keys whose last unit is found by a look at each.
+    const SCANNED: usize = 16;
+
+    fn note(&mut self, key: StrId, unit: StrId) {
+        let scanned = self.last.len();
+        let last = match self.last.iter().position(|&(k, _)| k == key) {
+            Some(at) => Some(&mut self.last[at].1),
+            None if scanned < Self::SCANNED => {
+                self.last.push((key, unit));
+                None
+            }
+            None => match self.more.entry(key) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(unit);
+                    None
+                }
+            },
+        };
+        match last {
+            Some(last) if *last == unit => {}
+            Some(last) => {
+                *last = unit;
+                self.pairs.push((key, unit));
+            }
+            None => self.pairs.push((key, unit)),
+        }
+    }
 }
 
 /// How many sets [`LabelSets::intern_staged`] holds before interning the oldest: one
@@ -102,6 +148,7 @@ impl LabelSets {
             last: 0,
             staged: Default::default(),
             staged_count: 0,
+            units: NumericUnits::default(),
         }
     }
 
@@ -228,6 +275,9 @@ impl LabelSets {
         }
         let id = self.len() as u32;
         let start = self.labels.len() as u32;
+        for l in labels.iter().filter(|l| l.is_numeric()) {
+            self.units.note(l.key, l.num_unit);
+        }
         self.labels.extend_from_slice(labels);
         self.offsets.push(self.labels.len() as u32);
         self.recent[slot] = Recent {
@@ -238,6 +288,14 @@ impl LabelSets {
         };
         self.last = id;
         id
+    }
+
+    /// The key and unit of each numeric label of the sets, in set order and, within a
+    /// set, in the order of its labels of that key; a pair is left out when the pair
+    /// listed last for its key has the same unit. Reordering keeps this list: it keeps
+    /// the order of the labels of one key.
+    pub(crate) fn numeric_units(&self) -> &[(StrId, StrId)] {
+        &self.units.pairs
     }
 
     /// Reorders the labels within each set with an orderer `orderer` makes, which must
@@ -289,6 +347,18 @@ pub(crate) struct SetIds {
     len: usize,
 }
 
+/// [`SetIds::used_in_order`] of the ids `ids`, in sample order.
+pub(crate) fn first_used_in_order(ids: impl Iterator<Item = u32>) -> Option<u32> {
+    // Without a branch per id: new sets come in no pattern a branch would follow.
+    let mut next = 1u32;
+    let mut in_order = true;
+    for id in ids {
+        in_order &= id <= next;
+        next += (id == next) as u32;
+    }
+    in_order.then_some(next)
+}
+
 impl SetIds {
     /// Number of samples.
     pub(crate) fn len(&self) -> usize {
@@ -300,6 +370,13 @@ impl SetIds {
     pub(crate) fn get(&self, i: usize) -> u32 {
         debug_assert!(i < self.len);
         self.ids.get(i).copied().unwrap_or(0)
+    }
+
+    /// One more than the largest set id of the samples (at least 1), when each set
+    /// but the empty one (0) is first used after every set of a lower id: no set
+    /// is used before the one stored before it. `None` otherwise.
+    pub(crate) fn used_in_order(&self) -> Option<u32> {
+        first_used_in_order(self.ids.iter().copied())
     }
 
     /// Gives every sample its own id, from then on (the samples so far have set 0
@@ -365,7 +442,6 @@ impl SetIds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strings::StrId;
 
     fn label(key: u32, str: u32) -> Label {
         Label {
@@ -408,6 +484,39 @@ mod tests {
         assert_eq!((mapped.get(0), mapped.get(1)), (2, 2));
         mapped.truncate(1);
         assert_eq!(mapped.len(), 1);
+    }
+
+    #[test]
+    fn numeric_units_list_a_keys_unit_each_time_a_stored_set_changes_it() {
+        let num = |key: u32, num: i64, unit: u32| Label {
+            key: StrId(key),
+            str: StrId::EMPTY,
+            num,
+            num_unit: StrId(unit),
+        };
+        let mut sets = LabelSets::new();
+        sets.intern(&[label(1, 5), num(2, 1, 10)]);
+        sets.intern(&[num(2, 2, 10), num(3, 1, 0)]);
+        // A set met again lists nothing.
+        sets.intern(&[label(1, 5), num(2, 1, 10)]);
+        sets.intern(&[num(2, 3, 11), num(2, 4, 10)]);
+        let pairs: Vec<(u32, u32)> = sets
+            .numeric_units()
+            .iter()
+            .map(|&(k, u)| (k.0, u.0))
+            .collect();
+        assert_eq!(pairs, [(2, 10), (3, 0), (2, 11), (2, 10)]);
+    }
+
+    #[test]
+    fn sets_are_used_in_order_when_each_is_first_used_after_those_stored_before() {
+        assert_eq!(
+            first_used_in_order([0, 1, 1, 0, 2, 1, 3].into_iter()),
+            Some(4)
+        );
+        assert_eq!(first_used_in_order([].into_iter()), Some(1));
+        assert_eq!(first_used_in_order([1, 3, 2].into_iter()), None);
+        assert_eq!(first_used_in_order([2, 1].into_iter()), None);
     }
 
     #[test]

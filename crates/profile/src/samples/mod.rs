@@ -26,6 +26,7 @@ mod values;
 use std::fmt;
 
 use crate::model::Label;
+use crate::strings::StrId;
 pub(crate) use frame_packer::FramePacker;
 use label_sets::{LabelSets, SetIds};
 use packed::PackedU32s;
@@ -435,6 +436,24 @@ impl Samples {
     pub fn label_set_of(&self, i: usize) -> u32 {
         debug_assert!(!self.label_sets.has_staged(), "a set is still staged");
         self.sample_labels.get(self.at(i))
+    }
+
+    /// The key and unit of the samples' numeric labels, in the order the samples first
+    /// use their label sets and, within a set, in the order of its labels of that key,
+    /// a pair left out when the pair listed last for its key has the same unit: what a
+    /// walk over the samples would list, found without one when every set stored is
+    /// first used in the order it was stored (as decoding stores them). `None` when
+    /// that does not hold (some set unused, or a set used before an earlier one).
+    pub fn numeric_label_units(&self) -> Option<&[(StrId, StrId)]> {
+        debug_assert!(!self.label_sets.has_staged(), "a set is still staged");
+        // The empty set, 0, has no labels: where it is first used does not matter.
+        let used = match &self.selection {
+            None => self.sample_labels.used_in_order(),
+            Some(selected) => label_sets::first_used_in_order(
+                selected.iter().map(|&i| self.sample_labels.get(i as usize)),
+            ),
+        }?;
+        (used as usize == self.label_sets.len()).then(|| self.label_sets.numeric_units())
     }
 
     /// The labels of label set `id`.
