@@ -302,6 +302,39 @@ fn a_profile_fetched_alone_and_left_unchanged_is_saved_as_its_server_sent_it() {
 }
 
 #[test]
+fn a_fetched_profile_saved_changed_keeps_the_labels_its_report_left_out() {
+    // `-top` reads no labels, string (cpu_labels) or numeric (heap), and a regexp tag
+    // filter no numeric ones: a comment changes the profile, which is saved encoded,
+    // its labels read again from the copy of its body.
+    for (name, report) in [
+        ("cpu_labels.pb.gz", &["-top"][..]),
+        ("heap.pb.gz", &["-top"][..]),
+        ("heap.pb.gz", &["-top", "-tagfocus=.*"][..]),
+    ] {
+        let body = std::fs::read(input(name)).unwrap();
+        let (addr, _requests, server) = profile_server(body, 1);
+        let tmp = scratch_dir("labels-read-again");
+        let url = format!("http://{addr}/debug/pprof/profile");
+        let mut args = vec!["-symbolize=none", "-add_comment=hello"];
+        args.extend(report);
+        args.push(&url);
+        let out = profkit(&args, &tmp);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let saved = saved_profile(&tmp).display().to_string();
+        let raw = |path: &str| stdout(&profkit(&["-symbolize=none", "-raw", path], &tmp));
+        let original = format!("inputs/{name}");
+        assert!(raw(&original).contains(":["), "{name} has no labels");
+        assert_eq!(
+            raw(&saved).replacen("Comment: hello\n", "", 1),
+            raw(&original),
+            "{name} {report:?}"
+        );
+        server.join().unwrap();
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+}
+
+#[test]
 fn a_large_fetched_body_is_saved_as_sent_from_the_copy_written_as_it_came() {
     // More than the megabyte gathered before the copy is written out.
     let body = std::fs::read(input("heap_big.pb.gz")).unwrap();
