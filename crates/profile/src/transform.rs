@@ -133,30 +133,6 @@ impl Profile {
         })
     }
 
-    /// Gives the samples the labels of `from`: this profile decoded again with its
-    /// labels, after it was decoded without them ([`ParseOptions::keep_labels`],
-    /// [`ParseOptions::keep_numeric_labels`]) and then changed in ways that keep its
-    /// samples and the ids of its strings (symbolizing, dropping frames). Returns
-    /// whether it did: `from` must have as many samples, and its strings must be
-    /// this profile's first ones; nothing changes when they are not.
-    ///
-    /// [`ParseOptions::keep_labels`]: crate::ParseOptions::keep_labels
-    /// [`ParseOptions::keep_numeric_labels`]: crate::ParseOptions::keep_numeric_labels
-    pub fn take_labels_from(&mut self, from: Profile) -> bool {
-        let same_strings = from.strings.len() <= self.strings.len()
-            && from
-                .strings
-                .iter()
-                .zip(self.strings.iter())
-                .all(|(a, b)| a == b);
-        if !same_strings || !self.samples.take_labels_from(from.samples) {
-            return false;
-        }
-        // The units of the labels left out are the labels' own again.
-        self.dropped_label_units.clear();
-        true
-    }
-
     /// The unit of each numeric label key, and the other units seen for a key, as
     /// pprof's `NumLabelUnits`.
     ///

@@ -392,45 +392,6 @@ fn num_label_units_are_those_of_the_samples_left_whatever_sets_were_stored_befor
     assert!(ignored.is_empty(), "{ignored:?}");
 }
 
-#[test]
-fn labels_are_taken_from_a_profile_read_again_only_if_it_has_the_same_samples_and_strings() {
-    let labelled = || {
-        let mut p = profile_with(&["a"], &["main"]);
-        let io = label(&mut p, "pool", "io");
-        let size = num_label(&mut p, "size", 3, "kB");
-        p.samples.push(&[1], &[0], &[io, size]);
-        p.samples.push(&[2], &[0], &[]);
-        p
-    };
-    let unlabelled = || {
-        let mut p = labelled();
-        let mut bare = p.clone();
-        bare.samples = profile::Samples::new(1);
-        bare.samples.push(&[1], &[0], &[]);
-        bare.samples.push(&[2], &[0], &[]);
-        bare.dropped_label_units = vec![(p.intern("size"), p.intern("kB"))];
-        bare
-    };
-    // Strings added since (symbolizing) do not matter.
-    let mut p = unlabelled();
-    p.intern("main.added");
-    assert!(p.take_labels_from(labelled()));
-    assert_eq!(p.samples.get(0).labels, labelled().samples.get(0).labels);
-    assert!(p.dropped_label_units.is_empty());
-    // Fewer samples, or other strings, and nothing changes.
-    let mut fewer = labelled();
-    fewer.samples = profile::Samples::new(1);
-    fewer.samples.push(&[1], &[0], &[]);
-    let mut p = unlabelled();
-    assert!(!p.take_labels_from(fewer));
-    let mut other = labelled();
-    other.strings = profile::StringTable::new();
-    other.strings.intern("elsewhere");
-    assert!(!p.take_labels_from(other));
-    assert!(p.samples.get(0).labels.is_empty());
-    assert_eq!(p.dropped_label_units.len(), 1);
-}
-
 fn tag_profile() -> Profile {
     let mut p = profile_with(&["a"], &["main"]);
     let io = label(&mut p, "pool", "io");

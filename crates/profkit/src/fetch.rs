@@ -95,7 +95,6 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
     // Only dropping frames changes the samples after fetching (see `AsSent`): any
     // other step that did would have to forget the body as merging does.
     let as_sent = remote.as_mut().and_then(|r| r.as_sent.take());
-    let labels_left_out = remote.as_ref().is_some_and(|r| r.labels_left_out);
     if s.all_frames {
         p.drop_frames = profile::StrId::EMPTY;
         p.keep_frames = profile::StrId::EMPTY;
@@ -127,13 +126,13 @@ pub fn fetch_profiles(s: &Sources) -> std::result::Result<Profile, String> {
         p.comments.push(c);
     }
     if remote.is_some() {
-        save_fetched(&mut p, as_sent, labels_left_out);
+        save_fetched(&p, as_sent.filter(|f| f.is_still(&p)).map(|f| f.body));
     }
     Ok(p)
 }
 
-/// A profile fetched over the network as its server sent it: its body, and a digest of
-/// its tables as decoded from it.
+/// A profile fetched over the network as its server sent it: its gzipped body, and a
+/// digest of its tables as decoded from it.
 struct AsSent {
     body: BodyCopy,
     tables: u64,
@@ -156,11 +155,6 @@ impl AsSent {
     /// frames and its tables are unchanged.
     fn is_still(&self, p: &Profile) -> bool {
         !self.drops_frames && self.tables == tables_digest(p)
-    }
-
-    /// Whether the body is the profile gzipped, as profiles are saved.
-    fn is_gzip(&self) -> bool {
-        self.body.is_gzip()
     }
 }
 
@@ -190,16 +184,9 @@ fn save_dir() -> String {
 
 /// Saves a profile fetched over the network in [`save_dir`] as
 /// `pprof.<binary>.<sample types>.NNN.pb.gz`, as pprof does: the copy of the gzipped
-/// body its server sent when the profile is unchanged, else the profile encoded, its
-/// labels first read again from the copy of its body when it was decoded without them
-/// (`labels_left_out`).
-fn save_fetched(p: &mut Profile, fetched: Option<AsSent>, labels_left_out: bool) {
-    let body = match fetched {
-        Some(f) if f.is_gzip() && f.is_still(p) => Ok(Some(f.body)),
-        Some(f) if labels_left_out => take_labels_back(p, f.body).map(|()| None),
-        None if labels_left_out => Err("the copy of its body, for its labels, was lost".into()),
-        _ => Ok(None),
-    };
+/// `body` the server sent when it is given (the profile unchanged), else the profile
+/// encoded.
+fn save_fetched(p: &Profile, body: Option<BodyCopy>) {
     let dir = save_dir();
     let mut prefix = String::from("pprof.");
     if let Some(m) = p.mappings.first() {
@@ -213,38 +200,20 @@ fn save_fetched(p: &mut Profile, fetched: Option<AsSent>, labels_left_out: bool)
         prefix.push_str(p.str(t.ty));
         prefix.push('.');
     }
-    let result = body.and_then(|body| {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{dir}: {}", os_error(&e)))?;
-        let dir = std::path::Path::new(&dir);
-        let saved = match body {
-            Some(body) => body.save_in(dir, &prefix, ".pb.gz"),
-            None => save_encoded(p, dir, &prefix),
-        };
-        saved.map_err(|e| format!("writing a profile in {}: {}", dir.display(), os_error(&e)))
-    });
+    let result = std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("{dir}: {}", os_error(&e)))
+        .and_then(|_| {
+            let dir = std::path::Path::new(&dir);
+            let saved = match body {
+                Some(body) => body.save_in(dir, &prefix, ".pb.gz"),
+                None => save_encoded(p, dir, &prefix),
+            };
+            saved.map_err(|e| format!("writing a profile in {}: {}", dir.display(), os_error(&e)))
+        });
     match result {
         Ok(path) => eprintln!("Saved profile in {path}"),
         Err(e) => eprintln!("Could not save profile: {e}"),
     }
-}
-
-/// Reads the labels of `p` again from `body`, the copy of the body it was decoded from
-/// without them.
-fn take_labels_back(p: &mut Profile, body: BodyCopy) -> std::result::Result<(), String> {
-    let bytes = body
-        .into_bytes()
-        .map_err(|e| format!("reading the copy of its body: {}", os_error(&e)))?;
-    let options = profile::ParseOptions {
-        keep_stacks: false,
-        max_decompressed: profile::decompression_limit(bytes.len() as u64),
-        ..profile::ParseOptions::default()
-    };
-    let labelled = profile::parse_with(&bytes, &options)
-        .map_err(|e| format!("reading its labels again: {e}"))?;
-    if !p.take_labels_from(labelled) {
-        return Err("its labels, read again, do not fit its samples".into());
-    }
-    Ok(())
 }
 
 /// Saves `p` in `dir` as the file `prefixNNN.pb.gz` no file has, compressed into it as
@@ -327,10 +296,8 @@ struct FromNetwork {
     /// Where their mappings came from, for remote symbolization.
     sources: symbolize::MappingSources,
     /// The one profile of the sources, no base with it, as its server sent it (when
-    /// its body was decoded as it came, see [`crate::http::fetch_profile`]).
+    /// its body was gzip decoded as it came, see [`crate::http::fetch_profile`]).
     as_sent: Option<AsSent>,
-    /// Whether that profile was decoded without (some of) its labels.
-    labels_left_out: bool,
 }
 
 /// Adds the mapping sources of a profile merged into another.
@@ -424,30 +391,11 @@ fn grab(source: &str, s: &Sources, one_thread: bool, alone: bool) -> Result<(Pro
                 } else {
                     BodyCopy::in_memory()
                 };
-                // A profile fetched alone leaves out the labels the report does not
-                // need, as a file does: should it be saved changed, they are read
-                // again from the copy of its body. Merged, it is saved with them.
-                let mut options = profile::ParseOptions::default();
-                if alone {
-                    options.keep_labels = s.labels;
-                    options.keep_numeric_labels = s.numeric_labels;
-                }
-                let download = crate::http::fetch_profile(&url, &s.tls, timeout, copy, &options)?;
-                let p = download.profile;
-                let as_sent = download
-                    .body
-                    .filter(|_| alone)
-                    .map(|body| AsSent::new(body, &p));
+                let (p, body) = crate::http::fetch_profile(&url, &s.tls, timeout, copy)?;
+                let as_sent = body.filter(|_| alone).map(|body| AsSent::new(body, &p));
                 let mut p = locate_binaries(p, s);
                 let sources = symbolize::MappingSources::collect(&mut p, &url);
-                Ok((
-                    p,
-                    Some(FromNetwork {
-                        sources,
-                        as_sent,
-                        labels_left_out: download.labels_left_out,
-                    }),
-                ))
+                Ok((p, Some(FromNetwork { sources, as_sent })))
             }
             None => Err(profile::Error::new(format!(
                 "stat {source}: {}",

@@ -346,15 +346,14 @@ fn tls_error(e: &rustls::Error) -> String {
 /// (a legacy format, an error anywhere) is then read to its end and parsed whole, which
 /// words any error: every byte received is kept in `copy` for that.
 ///
-/// A body decoded as it arrives is decoded with `options` (its limit aside), which may
-/// leave its labels out; a body parsed whole keeps everything.
+/// Returns the profile and, when the body was a gzip stream decoded as it arrived, its
+/// copy: the profile as the server wrote it, which saving it can write as it is.
 pub fn fetch_profile(
     url: &str,
     tls: &TlsFiles,
     timeout: Duration,
     mut copy: BodyCopy,
-    options: &profile::ParseOptions,
-) -> Result<Download> {
+) -> Result<(Profile, Option<BodyCopy>)> {
     let (mut response, target) = get(url, tls, timeout)?;
     // As it arrives, a gzipped body may inflate to the default limit (its length, which
     // the server only claims, is not trusted with more); past that, it is parsed whole
@@ -369,15 +368,12 @@ pub fn fetch_profile(
         },
         &profile::ParseOptions {
             max_decompressed: profile::decompression_limit(0),
-            ..*options
+            ..profile::ParseOptions::default()
         },
     );
-    if let Some(profile) = streamed {
-        return Ok(Download {
-            profile,
-            labels_left_out: !options.keep_labels || !options.keep_numeric_labels,
-            body: copy.is_whole().then_some(copy),
-        });
+    if let Some(p) = streamed {
+        let as_sent = (copy.is_gzip() && copy.is_whole()).then_some(copy);
+        return Ok((p, as_sent));
     }
     if let Some(e) = failure {
         return Err(body_error(&target, e));
@@ -394,23 +390,7 @@ pub fn fetch_profile(
         max_decompressed: profile::decompression_limit(received.len() as u64),
         ..profile::ParseOptions::default()
     };
-    Ok(Download {
-        profile: profile::parse_with(&received, &options)?,
-        body: None,
-        labels_left_out: false,
-    })
-}
-
-/// A profile fetched by [`fetch_profile`], and what came with it.
-pub struct Download {
-    /// The profile.
-    pub profile: Profile,
-    /// When the body was decoded as it arrived, the copy of it, whole: the profile as
-    /// the server wrote it (which, gzipped, saving it can write as it is), from which
-    /// what the decoding left out can be read again.
-    pub body: Option<BodyCopy>,
-    /// Whether the body was decoded as it arrived with options that leave labels out.
-    pub labels_left_out: bool,
+    Ok((profile::parse_with(&received, &options)?, None))
 }
 
 /// A reader that puts a copy of every byte it passes on in a [`BodyCopy`], and keeps

@@ -302,10 +302,10 @@ fn a_profile_fetched_alone_and_left_unchanged_is_saved_as_its_server_sent_it() {
 }
 
 #[test]
-fn a_fetched_profile_saved_changed_keeps_the_labels_its_report_left_out() {
+fn a_fetched_profile_saved_changed_keeps_every_label_whatever_its_report_reads() {
     // `-top` reads no labels, string (cpu_labels) or numeric (heap), and a regexp tag
     // filter no numeric ones: a comment changes the profile, which is saved encoded,
-    // its labels read again from the copy of its body.
+    // with all of them.
     for (name, report) in [
         ("cpu_labels.pb.gz", &["-top"][..]),
         ("heap.pb.gz", &["-top"][..]),

@@ -456,18 +456,6 @@ impl Samples {
         (used as usize == self.label_sets.len()).then(|| self.label_sets.numeric_units())
     }
 
-    /// Gives the stored samples the labels of the stored samples of `from`, sample for
-    /// sample, when `from` stores as many (as the same samples decoded again with
-    /// their labels do). Returns whether it did; nothing changes when it did not.
-    pub fn take_labels_from(&mut self, from: Samples) -> bool {
-        if from.stored_len() != self.stored_len() {
-            return false;
-        }
-        self.label_sets = from.label_sets;
-        self.sample_labels = from.sample_labels;
-        true
-    }
-
     /// The labels of label set `id`.
     #[inline]
     pub fn label_set(&self, id: u32) -> &[Label] {
