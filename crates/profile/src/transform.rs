@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::error::{Error, Result};
 use crate::model::{Label, Profile};
 use crate::proto::canonical_label_order;
-use crate::samples::SampleRef;
+use crate::samples::{NumericUnits, SampleRef};
 use crate::strings::StrId;
 
 /// The label key pprof puts on the samples of a `-diff_base` profile.
@@ -199,26 +199,17 @@ impl Profile {
         let samples = &self.samples;
         crate::parallel::on_each_part(samples.len(), MIN_SAMPLES_PER_PART, |range| {
             let mut seen = vec![false; samples.label_set_count()];
-            // The unit (its id plus one) seen last for each key id: label sets repeat
-            // the same pairs millions of times. Zeroed memory, touched only at the keys.
-            let mut last_unit = vec![0u64; self.strings.len()];
-            let mut pairs = Vec::new();
+            let mut units = NumericUnits::default();
             for i in range {
                 let set = samples.label_set_of(i);
                 if std::mem::replace(&mut seen[set as usize], true) {
                     continue;
                 }
                 for l in samples.label_set(set).iter().filter(|l| l.is_numeric()) {
-                    let unit = l.num_unit.index() as u64 + 1;
-                    match last_unit.get_mut(l.key.index()) {
-                        Some(last) if *last == unit => continue,
-                        Some(last) => *last = unit,
-                        None => {}
-                    }
-                    pairs.push((l.key, l.num_unit));
+                    units.note(l.key, l.num_unit);
                 }
             }
-            pairs
+            units.into_pairs()
         })
         .concat()
     }

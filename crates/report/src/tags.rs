@@ -433,10 +433,9 @@ impl Tag<'_> {
             let offset = printed.len();
             let mut part_texts = part_texts.into_iter().peekable();
             // A part's first text may be its predecessor's last.
-            if let (Some(&(a, b, sum)), Some(&(start, end, v))) = (texts.last(), part_texts.peek())
-            {
-                if printed[a..b] == part[start..end] {
-                    *texts.last_mut().expect("a last text") = (a, b, sum.wrapping_add(v));
+            if let (Some(last), Some(&(start, end, v))) = (texts.last_mut(), part_texts.peek()) {
+                if printed[last.0..last.1] == part[start..end] {
+                    last.2 = last.2.wrapping_add(v);
                     part_texts.next();
                 }
             }

@@ -33,10 +33,12 @@ pub(crate) struct LabelSets {
     units: NumericUnits,
 }
 
-/// The units of numeric labels met in stored sets, as [`LabelSets::numeric_units`]
-/// lists them: a profile repeats a handful of pairs millions of times.
+/// The key and unit of numeric labels as they are met, a pair listed only when its
+/// key's unit differs from the one listed last for the key (as
+/// [`LabelSets::numeric_units`] lists them): a profile repeats a handful of pairs
+/// millions of times.
 #[derive(Clone, Default)]
-struct NumericUnits {
+pub(crate) struct NumericUnits {
     pairs: Vec<(StrId, StrId)>,
     /// The unit listed last for each of the first keys met, looked through in turn.
     last: Vec<(StrId, StrId)>,
@@ -48,7 +50,8 @@ impl NumericUnits {
     /// Keys whose last unit is found by a look at each.
     const SCANNED: usize = 16;
 
-    fn note(&mut self, key: StrId, unit: StrId) {
+    /// Meets a numeric label of key `key` and unit `unit`.
+    pub(crate) fn note(&mut self, key: StrId, unit: StrId) {
         let scanned = self.last.len();
         let last = match self.last.iter().position(|&(k, _)| k == key) {
             Some(at) => Some(&mut self.last[at].1),
@@ -72,6 +75,11 @@ impl NumericUnits {
             }
             None => self.pairs.push((key, unit)),
         }
+    }
+
+    /// The pairs listed.
+    pub(crate) fn into_pairs(self) -> Vec<(StrId, StrId)> {
+        self.pairs
     }
 }
 

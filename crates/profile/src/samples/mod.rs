@@ -28,6 +28,7 @@ use std::fmt;
 use crate::model::Label;
 use crate::strings::StrId;
 pub(crate) use frame_packer::FramePacker;
+pub(crate) use label_sets::NumericUnits;
 use label_sets::{LabelSets, SetIds};
 use packed::PackedU32s;
 pub use packed::{Stack, StackIter};
