@@ -140,7 +140,7 @@ pub fn parse_stream<R: Read + Send>(reader: R, limit: u64) -> Option<Profile> {
 /// [`parse_stream`] with `options` (the decompression limit and whether to keep the
 /// samples' labels and stacks).
 pub fn parse_stream_with<R: Read + Send>(reader: R, options: &ParseOptions) -> Option<Profile> {
-    stream(reader, options, false).ok()
+    stream(reader, options, false, None).ok()
 }
 
 /// [`parse_stream_with`] on the file at `path`, which is opened again when needed: a
@@ -152,26 +152,26 @@ pub fn parse_stream_file(path: &std::path::Path, options: &ParseOptions) -> Opti
         let file = std::fs::File::open(path).ok()?;
         Some(std::io::BufReader::with_capacity(1 << 16, file))
     };
-    match stream(open()?, options, inflates_far_faster_than_it_decodes(path)) {
+    let trailer = gzip_trailer_of(path);
+    let pack_frames_elsewhere = trailer.is_some_and(|(len, size)| inflates_far_faster(len, size));
+    let expected = trailer.map(|(_, size)| u32::from_le_bytes(size) as u64);
+    match stream(open()?, options, pack_frames_elsewhere, expected) {
         Ok(p) => Some(p),
         Err(Stopped::SeveralMembers) => stream_members(open()?, options),
         Err(Stopped::Unreadable) => None,
     }
 }
 
-/// Whether the gzip file at `path` inflates far faster than it decodes (see
-/// [`inflates_far_faster`]).
-fn inflates_far_faster_than_it_decodes(path: &std::path::Path) -> bool {
+/// The length of the file at `path` and its last 4 bytes: the size a gzip file's
+/// trailer gives, modulo 4 GiB (if the file is one).
+fn gzip_trailer_of(path: &std::path::Path) -> Option<(u64, [u8; 4])> {
     use std::io::{Seek, SeekFrom};
-    let trailer = || -> std::io::Result<(u64, [u8; 4])> {
-        let mut file = std::fs::File::open(path)?;
-        let len = file.metadata()?.len();
-        file.seek(SeekFrom::End(-4))?;
-        let mut size = [0u8; 4];
-        file.read_exact(&mut size)?;
-        Ok((len, size))
-    };
-    matches!(trailer(), Ok((len, size)) if inflates_far_faster(len, size))
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::End(-4)).ok()?;
+    let mut size = [0u8; 4];
+    file.read_exact(&mut size).ok()?;
+    Some((len, size))
 }
 
 /// Whether a gzip stream of `len` bytes whose last 4 bytes are `trailer_size` inflates
@@ -200,7 +200,8 @@ fn stream_gzip_bytes(data: &[u8], options: &ParseOptions) -> std::result::Result
     }
     let trailer = data.last_chunk::<4>().copied().unwrap_or_default();
     let pack_frames_elsewhere = inflates_far_faster(data.len() as u64, trailer);
-    decode_pieces(limit, options, pack_frames_elsewhere, inflate)
+    let expected = Some(u32::from_le_bytes(trailer) as u64);
+    decode_pieces(limit, expected, options, pack_frames_elsewhere, inflate)
 }
 
 /// Why reading a profile as it is decoded stopped short of one.
@@ -222,6 +223,7 @@ fn stream<R: Read + Send>(
     mut reader: R,
     options: &ParseOptions,
     pack_frames_elsewhere: bool,
+    expected: Option<u64>,
 ) -> std::result::Result<Profile, Stopped> {
     let mut magic = [0u8; 2];
     reader
@@ -239,7 +241,9 @@ fn stream<R: Read + Send>(
     }
     if !is_gzip(&magic) {
         // Reading plain bytes leaves the reading thread's core nearly idle.
-        return decode_pieces(u64::MAX, options, true, |pieces| read_pieces(input, pieces));
+        return decode_pieces(u64::MAX, None, options, true, |pieces| {
+            read_pieces(input, pieces)
+        });
     }
     // Inflating and decoding set the pace of reading: a third thread reads the input
     // ahead of them, so that copying the file's bytes is not part of their work.
@@ -247,6 +251,7 @@ fn stream<R: Read + Send>(
         let input = ReadAhead::spawn(scope, input).ok_or(Stopped::Unreadable)?;
         decode_pieces(
             options.max_decompressed,
+            expected,
             options,
             pack_frames_elsewhere,
             |pieces| gzip::inflate_pieces(input, pieces),
@@ -267,7 +272,7 @@ fn stream_members<R: Read + Send>(reader: R, options: &ParseOptions) -> Option<P
     std::thread::scope(|scope| {
         let input = ReadAhead::spawn(scope, reader)?;
         let members = flate2::bufread::MultiGzDecoder::new(input);
-        decode_pieces(options.max_decompressed, options, false, |pieces| {
+        decode_pieces(options.max_decompressed, None, options, false, |pieces| {
             read_pieces(members, pieces)
         })
         .ok()
@@ -283,6 +288,10 @@ struct Pieces<'d> {
     total: u64,
     /// Most new bytes to hand over.
     limit: u64,
+    /// New bytes the input says it holds (a gzip trailer's size, modulo 4 GiB), when
+    /// it says and another thread decodes: the last of them are handed over in
+    /// smaller pieces (see [`Pieces::near_end`]).
+    expected: Option<u64>,
 }
 
 /// Who decodes the pieces.
@@ -306,6 +315,20 @@ impl Pieces<'_> {
     /// Length of every buffer: a piece's new bytes, and before them, when inflating,
     /// the inflated bytes its matches may reach back into.
     const BUFFER: usize = STREAM_CHUNK + gzip::HISTORY;
+
+    /// New bytes of a piece handed over [`near_end`](Self::near_end).
+    const LAST_PIECE: usize = 64 << 10;
+
+    /// Whether the new bytes still to come, by [`expected`](Self::expected), fit in one
+    /// piece: they are then handed over [`LAST_PIECE`](Self::LAST_PIECE) bytes at a
+    /// time, so that what is left to decode once the input ends is a small piece, not
+    /// a whole one (a whole one takes half a millisecond). Past the expected bytes (a
+    /// size wrapped modulo 4 GiB), pieces are whole again.
+    fn near_end(&self) -> bool {
+        self.expected.is_some_and(|expected| {
+            self.total < expected && expected - self.total <= STREAM_CHUNK as u64
+        })
+    }
 
     /// A buffer of [`Pieces::BUFFER`] bytes to fill.
     fn buffer(&mut self) -> Vec<u8> {
@@ -443,6 +466,7 @@ impl Read for ReadAhead {
 /// [`Stopped::Unreadable`] when decoding fails or past `limit` bytes.
 fn decode_pieces(
     limit: u64,
+    expected: Option<u64>,
     options: &ParseOptions,
     pack_frames_elsewhere: bool,
     produce: impl FnOnce(&mut Pieces) -> std::result::Result<(), Stopped> + Send,
@@ -455,6 +479,7 @@ fn decode_pieces(
                 to: Decoding::Elsewhere { full, spent },
                 total: 0,
                 limit,
+                expected,
             })
         });
         // Without a second thread, the caller reads the input whole.
@@ -498,6 +523,7 @@ fn decode_pieces_here(
         },
         total: 0,
         limit,
+        expected: None,
     });
     // As on two threads, what the reader says comes first: of several members, the
     // decoder saw the first only.

@@ -275,7 +275,14 @@ impl<'p, 'd> Inflater<'p, 'd> {
     /// when it is full; returns how many bytes of `input` it took. Fails on an error,
     /// and when fdeflate neither took input, filled the piece nor ended: it is stuck.
     fn step(&mut self, input: &[u8]) -> Result<usize, Stopped> {
-        let member = &mut self.buf[self.member_start..];
+        // Near the end of the input a piece is handed over after fewer new bytes; the
+        // end is the same for every step of a piece, as the bytes handed over are.
+        let end = if self.pieces.near_end() {
+            (self.start + Pieces::LAST_PIECE).min(self.buf.len())
+        } else {
+            self.buf.len()
+        };
+        let member = &mut self.buf[self.member_start..end];
         let at = self.pos - self.member_start;
         let (used, made) = self
             .fdeflate
@@ -284,7 +291,7 @@ impl<'p, 'd> Inflater<'p, 'd> {
         self.crc.update(&member[at..at + made]);
         self.member_len += made as u64;
         self.pos += made;
-        if self.pos == self.buf.len() {
+        if self.pos == end {
             if !self.hand_over() {
                 return Err(Stopped::Unreadable);
             }
@@ -355,12 +362,23 @@ mod tests {
     /// The pieces [`inflate_pieces`] hands over for `gz` read `block` bytes at a
     /// time, and whether it gave up.
     fn handed_over(gz: &[u8], block: usize, limit: u64) -> (Result<(), Stopped>, Handed) {
+        handed_over_expecting(gz, block, limit, None)
+    }
+
+    /// [`handed_over`] with the number of new bytes the pieces expect.
+    fn handed_over_expecting(
+        gz: &[u8],
+        block: usize,
+        limit: u64,
+        expected: Option<u64>,
+    ) -> (Result<(), Stopped>, Handed) {
         let (full, full_rx) = std::sync::mpsc::sync_channel(1 << 12);
         let (_spent_tx, spent) = std::sync::mpsc::sync_channel(1);
         let mut pieces = Pieces {
             to: Decoding::Elsewhere { full, spent },
             total: 0,
             limit,
+            expected,
         };
         let read = inflate_pieces(BufReader::with_capacity(block, gz), &mut pieces);
         drop(pieces);
@@ -409,6 +427,45 @@ mod tests {
             }
         }
         assert_eq!(inflate(&gzip(&[], 6), 7, u64::MAX), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn the_last_piece_of_the_bytes_expected_is_handed_over_in_small_pieces() {
+        use crate::parse::STREAM_CHUNK;
+        let data = data();
+        let small = &data[..100_000];
+        for (input, expected) in [
+            (&data[..], data.len()),
+            // Fewer bytes than there are, as a size wrapped modulo 4 GiB gives.
+            (&data[..], data.len() / 2 + 12_345),
+            (small, small.len()),
+        ] {
+            let gz = gzip(input, 6);
+            for block in [7, 1 << 18] {
+                let (read, pieces) =
+                    handed_over_expecting(&gz, block, u64::MAX, Some(expected as u64));
+                assert_eq!(read, Ok(()));
+                let mut inflated = Vec::new();
+                for (i, (buf, new)) in pieces.iter().enumerate() {
+                    let before = inflated.len();
+                    let near_end = before < expected && expected - before <= STREAM_CHUNK;
+                    let last = i + 1 == pieces.len();
+                    if near_end {
+                        assert!(new.len() <= Pieces::LAST_PIECE, "piece {i} of {expected}");
+                    } else if !last {
+                        // The first piece has no bytes before its new ones.
+                        let whole = if i == 0 { Pieces::BUFFER } else { STREAM_CHUNK };
+                        assert_eq!(new.len(), whole, "piece {i} of {expected}");
+                    }
+                    inflated.extend_from_slice(&buf[new.clone()]);
+                }
+                assert!(inflated == input, "{expected} expected, blocks of {block}");
+                let last = pieces.last().map(|(_, new)| new.len());
+                if expected == input.len() {
+                    assert!(last.is_some_and(|n| n <= Pieces::LAST_PIECE));
+                }
+            }
+        }
     }
 
     #[test]
