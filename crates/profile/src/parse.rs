@@ -290,7 +290,9 @@ struct Pieces<'d> {
     limit: u64,
     /// New bytes the input says it holds (a gzip trailer's size, modulo 4 GiB), when
     /// it says and another thread decodes: the last of them are handed over in
-    /// smaller pieces (see [`Pieces::near_end`]).
+    /// smaller pieces (see [`Pieces::near_end`]). Only a hint: of several members, the
+    /// last trailer gives the last member's size, and a few small pieces then come
+    /// early, the end whole.
     expected: Option<u64>,
 }
 
